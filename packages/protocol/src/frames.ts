@@ -1,0 +1,278 @@
+import { z } from 'zod';
+import type { ErrorCode } from './errors.ts';
+import { LIMITS, PROTOCOL_VERSION } from './limits.ts';
+import type {
+  AgentSummary,
+  ConversationSnapshot,
+  Message,
+  Party,
+  Presence,
+  QueuedConversation,
+} from './model.ts';
+import { SettablePresenceSchema, VisitorInfoSchema } from './model.ts';
+
+/*
+ * Every WebSocket frame is one JSON object, a member of one of two discriminated unions on `type`:
+ * ClientFrame (client → server) and ServerFrame (server → client). The protocol version is agreed
+ * once per connection: the client's first frame is `auth` with `v`; the server answers `ready` with
+ * its `v`, or an `unsupported_version` error.
+ *
+ * Requests carry `id`, a client-made correlation id; the server answers each with exactly one
+ * `result` (same `id`) or one `error` (same `id`). Frames without `id` get no answer unless they fail.
+ */
+
+const Id = z.string().min(1).max(LIMITS.maxIdChars);
+const SessionID = z.string().min(1).max(64);
+const Seq = z.number().int().min(0);
+
+export const AuthFrameSchema = z
+  .object({
+    type: z.literal('auth'),
+    v: z.number().int(),
+    token: z.string().min(1).max(4096),
+    /** What the visitor's page looks like to the agent. Ignored for agents. */
+    info: VisitorInfoSchema.optional(),
+  })
+  .strict();
+
+export const ChatStartFrameSchema = z
+  .object({
+    type: z.literal('chat.start'),
+    id: Id,
+    /** Opening message, stored as the conversation's first text message. */
+    text: z.string().optional(),
+    clientId: Id.optional(),
+  })
+  .strict();
+
+export const MessageSendFrameSchema = z
+  .object({
+    type: z.literal('message.send'),
+    id: Id,
+    sessionID: SessionID,
+    clientId: Id,
+    text: z.string(),
+  })
+  .strict();
+
+export const TypingFrameSchema = z
+  .object({ type: z.literal('typing'), sessionID: SessionID, typing: z.boolean() })
+  .strict();
+
+export const ConversationCloseFrameSchema = z
+  .object({ type: z.literal('conversation.close'), id: Id, sessionID: SessionID })
+  .strict();
+
+export const ConversationSyncFrameSchema = z
+  .object({
+    type: z.literal('conversation.sync'),
+    id: Id,
+    sessionID: SessionID,
+    /** The last seq the client has; the server answers with the messages after it. */
+    afterSeq: Seq,
+  })
+  .strict();
+
+export const QueueListFrameSchema = z.object({ type: z.literal('queue.list'), id: Id }).strict();
+
+export const ConversationAcceptFrameSchema = z
+  .object({ type: z.literal('conversation.accept'), id: Id, sessionID: SessionID })
+  .strict();
+
+export const PresenceSetFrameSchema = z
+  .object({ type: z.literal('presence.set'), id: Id, presence: SettablePresenceSchema })
+  .strict();
+
+export const AgentsListFrameSchema = z.object({ type: z.literal('agents.list'), id: Id }).strict();
+
+export const PingFrameSchema = z.object({ type: z.literal('ping'), id: Id }).strict();
+
+/** Everything a client may send. */
+export const ClientFrameSchema = z.discriminatedUnion('type', [
+  AuthFrameSchema,
+  ChatStartFrameSchema,
+  MessageSendFrameSchema,
+  TypingFrameSchema,
+  ConversationCloseFrameSchema,
+  ConversationSyncFrameSchema,
+  QueueListFrameSchema,
+  ConversationAcceptFrameSchema,
+  PresenceSetFrameSchema,
+  AgentsListFrameSchema,
+  PingFrameSchema,
+]);
+
+export type ClientFrame = z.infer<typeof ClientFrameSchema>;
+export type ClientFrameType = ClientFrame['type'];
+export type ClientFrameOf<T extends ClientFrameType> = Extract<ClientFrame, { type: T }>;
+/** Frames that expect a `result` or `error` answer. */
+export type RequestFrame = Extract<ClientFrame, { id: string }>;
+export type RequestType = RequestFrame['type'];
+
+/** The `data` of the `result` answering each request type. */
+export interface RequestResults {
+  'chat.start': { conversation: ConversationSnapshot; message: Message | null };
+  'message.send': { message: Message; duplicate: boolean };
+  'conversation.close': { conversation: ConversationSnapshot };
+  'conversation.sync': { conversation: ConversationSnapshot; messages: Message[]; more: boolean };
+  'queue.list': { queue: QueuedConversation[] };
+  'conversation.accept': { conversation: ConversationSnapshot };
+  'presence.set': { presence: Presence };
+  'agents.list': { agents: AgentSummary[] };
+  ping: { now: string };
+}
+
+// ---------------------------------------------------------------- server → client
+
+/** First answer to a good `auth`: who you are and the open conversations you belong to. */
+export interface ReadyFrame {
+  type: 'ready';
+  v: typeof PROTOCOL_VERSION;
+  identity: Party;
+  conversations: ConversationSnapshot[];
+  /** Agents only: their presence as the server now holds it. */
+  presence?: Presence;
+}
+
+export interface ResultFrame<T extends RequestType = RequestType> {
+  type: 'result';
+  id: string;
+  data: RequestResults[T];
+}
+
+export interface ErrorFrame {
+  type: 'error';
+  /** The request this answers, when it answers one. */
+  id?: string;
+  code: ErrorCode;
+  message: string;
+}
+
+/** A new message or system event in a conversation this connection belongs to. */
+export interface MessageFrame {
+  type: 'message';
+  message: Message;
+}
+
+export interface TypingEventFrame {
+  type: 'typing';
+  sessionID: string;
+  from: Party;
+  typing: boolean;
+}
+
+/** A conversation's participants or status changed (agent assigned, conversation taken, …). */
+export interface ConversationUpdatedFrame {
+  type: 'conversation.updated';
+  conversation: ConversationSnapshot;
+}
+
+/** To agents: a conversation was assigned to you (by routing or because you accepted it). */
+export interface ConversationAssignedFrame {
+  type: 'conversation.assigned';
+  conversation: ConversationSnapshot;
+}
+
+export interface ConversationClosedFrame {
+  type: 'conversation.closed';
+  sessionID: string;
+  by: Party;
+}
+
+/** To agents: the waiting queue changed. Carries the whole queue (it is short by nature). */
+export interface QueueChangedFrame {
+  type: 'queue.changed';
+  queue: QueuedConversation[];
+}
+
+/** To agents: a colleague's presence changed. */
+export interface PresenceChangedFrame {
+  type: 'presence.changed';
+  agent: AgentSummary;
+}
+
+/** The server is going away (shutdown or restart); reconnect after `retryAfterMs`. */
+export interface GoAwayFrame {
+  type: 'goaway';
+  reason: 'shutdown';
+  retryAfterMs: number;
+}
+
+export type ServerFrame =
+  | ReadyFrame
+  | ResultFrame
+  | ErrorFrame
+  | MessageFrame
+  | TypingEventFrame
+  | ConversationUpdatedFrame
+  | ConversationAssignedFrame
+  | ConversationClosedFrame
+  | QueueChangedFrame
+  | PresenceChangedFrame
+  | GoAwayFrame;
+
+export type ServerFrameType = ServerFrame['type'];
+
+// ---------------------------------------------------------------- parsing at the edge
+
+export type ParseResult =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; code: ErrorCode; message: string; id?: string };
+
+/**
+ * Parses and validates one raw client frame. Never throws.
+ * Oversized frames and chat texts are `too_large`; everything else malformed is `invalid_frame`.
+ * When the frame had a usable request `id`, the failure carries it so the error can answer it.
+ */
+export function parseClientFrame(raw: string, byteLength: number): ParseResult {
+  if (byteLength > LIMITS.maxFrameBytes) {
+    return { ok: false, code: 'too_large', message: `frame is ${byteLength} bytes; the limit is ${LIMITS.maxFrameBytes}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, code: 'invalid_frame', message: 'frame is not valid JSON' };
+  }
+  const id = requestIdOf(json);
+  const parsed = ClientFrameSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+    const message = issue ? `${issue.message}${where}` : 'frame does not match the protocol';
+    return withId({ ok: false, code: 'invalid_frame' as const, message }, id);
+  }
+  const frame = parsed.data;
+  if (frame.type === 'message.send' || (frame.type === 'chat.start' && frame.text !== undefined)) {
+    const text = frame.text ?? '';
+    const problem = checkMessageText(text);
+    if (problem) return withId(problem, id);
+  }
+  return { ok: true, frame };
+}
+
+/** Checks a chat text against the limits; returns the failure, or null when it is fine. */
+export function checkMessageText(text: string): { ok: false; code: ErrorCode; message: string } | null {
+  if (text.length > LIMITS.maxMessageChars) {
+    return {
+      ok: false,
+      code: 'too_large',
+      message: `message is ${text.length} characters; the limit is ${LIMITS.maxMessageChars}`,
+    };
+  }
+  if (text.trim().length === 0) return { ok: false, code: 'invalid_frame', message: 'message text is empty' };
+  return null;
+}
+
+function requestIdOf(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const id = (json as { id?: unknown }).id;
+  return typeof id === 'string' && id.length > 0 && id.length <= LIMITS.maxIdChars ? id : undefined;
+}
+
+function withId(
+  failure: { ok: false; code: ErrorCode; message: string },
+  id: string | undefined,
+): ParseResult {
+  return id === undefined ? failure : { ...failure, id };
+}

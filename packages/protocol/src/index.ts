@@ -1,0 +1,5 @@
+export * from './limits.ts';
+export * from './errors.ts';
+export * from './model.ts';
+export * from './frames.ts';
+export * from './http.ts';

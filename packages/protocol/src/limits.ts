@@ -1,0 +1,16 @@
+/** Version of the wire protocol. Sent by the client in `auth` and echoed by the server in `ready`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Hard limits shared by server and SDK. */
+export const LIMITS = {
+  /** Largest frame the server reads; larger ones are answered with `too_large`. */
+  maxFrameBytes: 64 * 1024,
+  /** Longest chat message, in characters (UTF-16 code units, as `String#length`). */
+  maxMessageChars: 4000,
+  /** Longest display name. */
+  maxNameChars: 80,
+  /** Longest client-made id (message `clientId`, request `id`). */
+  maxIdChars: 64,
+  /** Most messages returned by one sync or history page. */
+  maxPageSize: 500,
+} as const;

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { LIMITS } from './limits.ts';
+
+/** Who an identity is in a conversation. */
+export const RoleSchema = z.enum(['visitor', 'agent', 'guest', 'system']);
+export type Role = z.infer<typeof RoleSchema>;
+
+/** A party in a conversation: the visitor, an agent, a guest, or the system (for events). */
+export interface Party {
+  id: string;
+  role: Role;
+  name: string;
+}
+
+/** Agent availability. `offline` is never set by a client: it means no connection is open. */
+export type Presence = 'online' | 'away' | 'offline';
+export const SettablePresenceSchema = z.enum(['online', 'away']);
+
+/** A chat message or a system event, as stored and delivered. */
+export interface Message {
+  /** Server-made unique id. */
+  id: string;
+  /** Position in its conversation, from 1, without gaps. */
+  seq: number;
+  sessionID: string;
+  from: Party;
+  kind: 'text' | 'event';
+  text: string;
+  /** ISO 8601, server clock. */
+  at: string;
+  /** The sender's own id for this message (text messages only); a retry with the same id is not stored twice. */
+  clientId?: string;
+}
+
+export type ConversationStatus = 'queued' | 'active' | 'closed';
+
+/** What a participant knows about a conversation. `sessionID` is also the real-time session id. */
+export interface ConversationSnapshot {
+  sessionID: string;
+  status: ConversationStatus;
+  visitor: Party;
+  agent: Party | null;
+  /** Highest `seq` stored in this conversation. */
+  lastSeq: number;
+  createdAt: string;
+  closedAt: string | null;
+  /** Where the visitor is (page URL, browser), as the visitor's SDK reported it. */
+  visitorInfo: VisitorInfo;
+}
+
+export interface VisitorInfo {
+  page?: string;
+  userAgent?: string;
+}
+
+/** A conversation waiting for an agent. */
+export interface QueuedConversation {
+  sessionID: string;
+  visitor: Party;
+  /** ISO 8601: when it entered the queue. */
+  waitingSince: string;
+  /** The first message, if the visitor opened with one. */
+  firstMessage: string | null;
+  visitorInfo: VisitorInfo;
+}
+
+/** A colleague as listed to agents. */
+export interface AgentSummary {
+  id: string;
+  name: string;
+  presence: Presence;
+}
+
+export const VisitorInfoSchema = z
+  .object({
+    page: z.string().max(2048).optional(),
+    userAgent: z.string().max(512).optional(),
+  })
+  .strict();
+
+export const NameSchema = z.string().trim().min(1).max(LIMITS.maxNameChars);
+export const EmailSchema = z.string().trim().max(254).email();

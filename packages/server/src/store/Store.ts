@@ -1,0 +1,128 @@
+import type { ConversationStatus, Message, Party, VisitorInfo } from '@parley/protocol';
+
+/*
+ * The Store port: everything the domain persists goes through this interface, and nothing in the
+ * domain knows which database is behind it. Adapters: SqliteStore (embedded default); a PostgreSQL
+ * adapter follows with the same contract and the same tests.
+ *
+ * Every method is atomic on its own. Methods that race between server nodes (assign, close, append)
+ * are compare-and-set in the database, never read-then-write in the process.
+ */
+
+export interface AgentRecord {
+  id: string;
+  email: string;
+  name: string;
+  /** scrypt hash in the form produced by server/auth/password.ts */
+  passwordHash: string;
+  createdAt: string;
+}
+
+export interface VisitorRecord {
+  id: string;
+  name: string;
+  email: string | null;
+  createdAt: string;
+}
+
+export interface ConversationRecord {
+  id: string;
+  status: ConversationStatus;
+  visitor: Party;
+  agent: Party | null;
+  visitorInfo: VisitorInfo;
+  /** Highest seq stored; 0 when empty. */
+  lastSeq: number;
+  /** First text message, kept for the queue view. */
+  firstMessage: string | null;
+  createdAt: string;
+  assignedAt: string | null;
+  closedAt: string | null;
+  closedBy: Party | null;
+}
+
+export interface AppendMessageInput {
+  /** Server-made unique id for the new message. */
+  id: string;
+  sessionID: string;
+  from: Party;
+  kind: Message['kind'];
+  text: string;
+  /** The sender's id; when (sessionID, from.id, clientId) exists already, nothing is stored. */
+  clientId?: string;
+  at: string;
+}
+
+export interface AppendMessageResult {
+  message: Message;
+  /** True when the clientId had been stored before: `message` is that earlier message. */
+  duplicate: boolean;
+}
+
+export interface MessagePageQuery {
+  /** Only messages with seq > afterSeq, oldest first. */
+  afterSeq?: number;
+  /** Only messages with seq < beforeSeq; the newest `limit` of those, returned oldest first. */
+  beforeSeq?: number;
+  limit: number;
+}
+
+export interface MessagePage {
+  messages: Message[];
+  /** More messages exist in the direction asked (newer with afterSeq, older with beforeSeq/neither). */
+  more: boolean;
+}
+
+/** Thrown by create methods when a unique key (agent email, ids) already exists. */
+export class StoreConflictError extends Error {
+  override readonly name = 'StoreConflictError';
+}
+
+export interface Store {
+  /** Applies pending migrations. Safe to call on every start. */
+  migrate(): Promise<void>;
+  /** Flushes and closes. Further calls fail. */
+  close(): Promise<void>;
+
+  createAgent(agent: Omit<AgentRecord, 'createdAt'> & { createdAt?: string }): Promise<AgentRecord>;
+  getAgent(id: string): Promise<AgentRecord | null>;
+  /** Case-insensitive. */
+  getAgentByEmail(email: string): Promise<AgentRecord | null>;
+  listAgents(): Promise<AgentRecord[]>;
+  countAgents(): Promise<number>;
+
+  createVisitor(visitor: Omit<VisitorRecord, 'createdAt'> & { createdAt?: string }): Promise<VisitorRecord>;
+  getVisitor(id: string): Promise<VisitorRecord | null>;
+
+  /** Creates a conversation in status `queued`, lastSeq 0. */
+  createConversation(input: {
+    id: string;
+    visitorId: string;
+    visitorInfo: VisitorInfo;
+    firstMessage: string | null;
+    createdAt: string;
+  }): Promise<ConversationRecord>;
+  getConversation(id: string): Promise<ConversationRecord | null>;
+  /** Queued or active conversations of this visitor, oldest first. */
+  listOpenConversationsForVisitor(visitorId: string): Promise<ConversationRecord[]>;
+  /** Active conversations assigned to this agent, oldest first. */
+  listOpenConversationsForAgent(agentId: string): Promise<ConversationRecord[]>;
+  /** Queued conversations, oldest first. */
+  listQueuedConversations(): Promise<ConversationRecord[]>;
+  /** Number of active conversations per agent id (agents with none are absent). */
+  countActiveByAgent(): Promise<Map<string, number>>;
+  /**
+   * Assigns a queued conversation to an agent and makes it active. Compare-and-set: returns null
+   * (and changes nothing) when the conversation is not queued any more.
+   */
+  assignConversation(id: string, agentId: string, at: string): Promise<ConversationRecord | null>;
+  /** Closes an open conversation. Compare-and-set: returns null when it was already closed. */
+  closeConversation(id: string, by: Party, at: string): Promise<ConversationRecord | null>;
+
+  /**
+   * Stores a message with the conversation's next seq, atomically. Idempotent on
+   * (sessionID, from.id, clientId). Throws when the conversation does not exist.
+   */
+  appendMessage(input: AppendMessageInput): Promise<AppendMessageResult>;
+  listMessages(sessionID: string, query: MessagePageQuery): Promise<MessagePage>;
+}
