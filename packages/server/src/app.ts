@@ -1,0 +1,126 @@
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyError } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { httpStatusFor } from '@parley/protocol';
+import { hashPassword } from './auth/password.ts';
+import { loadOrCreateSecret } from './auth/secret.ts';
+import { TokenService } from './auth/tokens.ts';
+import { InProcessBus } from './bus/InProcessBus.ts';
+import { defaultAllowedOrigins, type Config } from './config.ts';
+import { ConversationService } from './domain/ConversationService.ts';
+import { ParleyServerError } from './errors.ts';
+import { Gateway } from './gateway/Gateway.ts';
+import { registerApi } from './http/api.ts';
+import { registerCors } from './http/cors.ts';
+import { registerPages } from './http/pages.ts';
+import { openSqliteStore } from './store/index.ts';
+import type { AgentRecord, Store } from './store/Store.ts';
+import { StoreConflictError } from './store/Store.ts';
+
+/** A running Parley server. */
+export interface ParleyServer {
+  /** Base URL, e.g. http://127.0.0.1:3000 */
+  readonly url: string;
+  readonly port: number;
+  readonly allowedOrigins: readonly string[];
+  readonly store: Store;
+  readonly log: Logger;
+  /** Creates an agent (password hashed with scrypt). Throws ParleyServerError `conflict` for a taken email. */
+  createAgent(input: { email: string; name: string; password: string }): Promise<AgentRecord>;
+  /** Graceful stop: no new connections, clients told to reconnect, writes finished, store closed. */
+  close(): Promise<void>;
+}
+
+/** Creates an agent in a store. Shared by the server and the CLI. */
+export async function createAgent(store: Store, input: { email: string; name: string; password: string }): Promise<AgentRecord> {
+  if (input.password.length < 8) throw ParleyServerError.invalid('the password must have at least 8 characters');
+  try {
+    return await store.createAgent({
+      id: crypto.randomUUID(),
+      email: input.email.trim().toLowerCase(),
+      name: input.name.trim(),
+      passwordHash: await hashPassword(input.password),
+    });
+  } catch (err) {
+    if (err instanceof StoreConflictError) throw ParleyServerError.conflict(`an agent with email ${input.email} exists already`);
+    throw err;
+  }
+}
+
+/** Starts Parley with a validated configuration. */
+export async function startServer(config: Config, options: { log?: Logger; store?: Store } = {}): Promise<ParleyServer> {
+  const log = options.log ?? pino({ level: config.logLevel, base: { service: 'parley' } });
+  const store = options.store ?? (await openSqliteStore(`${config.dataDir}/parley.db`));
+  await store.migrate();
+  const tokens = new TokenService(await loadOrCreateSecret(config.dataDir, config.tokenSecret));
+  const bus = new InProcessBus((err) => log.error({ err }, 'delivery failed'));
+  const service = new ConversationService({ store, bus, log, agentMaxChats: config.agentMaxChats });
+
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: false });
+  let allowed: string[] = [];
+  const isAllowedOrigin = (origin: string) => allowed.includes(origin);
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof ParleyServerError) {
+      return reply.code(httpStatusFor(err.code)).send({ code: err.code, message: err.message });
+    }
+    if (err.statusCode === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ code: 'too_large', message: 'request body is over 64 KiB' });
+    }
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(400).send({ code: 'invalid_frame', message: err.message });
+    }
+    log.error({ err, url: request.url }, 'request failed');
+    return reply.code(500).send({ code: 'internal', message: 'internal error; it has been logged' });
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ code: 'not_found', message: 'no such route' }));
+  registerCors(app, isAllowedOrigin);
+  registerApi(app, { store, tokens, service, rateLimit: config.rateLimit });
+  registerPages(app);
+  app.get('/healthz', async () => ({
+    status: 'ok',
+    version: '0.1.0',
+    connections: gateway.connectionCount,
+    uptimeSeconds: Math.round(process.uptime()),
+  }));
+
+  const gateway = new Gateway({
+    server: app.server,
+    path: '/ws',
+    service,
+    tokens,
+    bus,
+    log,
+    isAllowedOrigin,
+    rateLimit: config.rateLimit,
+  });
+
+  await app.listen({ port: config.port, host: config.host });
+  const port = (app.server.address() as AddressInfo).port;
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = config.publicUrl ?? `http://${hostForUrl}:${port}`;
+  allowed = config.allowedOrigins ?? defaultAllowedOrigins(url);
+  log.info({ url, allowedOrigins: allowed }, 'listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    allowedOrigins: allowed,
+    store,
+    log,
+    createAgent: (input) => createAgent(store, input),
+    close() {
+      closing ??= (async () => {
+        const httpClosed = app.close();
+        await gateway.shutdown();
+        await service.drain();
+        await httpClosed;
+        await bus.close();
+        await store.close();
+        log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import type { ServerFrame } from '@parley/protocol';
+
+/*
+ * The Bus port: fan-out of server frames to every connection subscribed to a topic, on this node and
+ * (with a networked adapter) on every other node. Frames are serialized once per publish.
+ *
+ * Topics:  conv:<sessionID>  every member of a conversation
+ *          party:<id>        every connection of one visitor or agent
+ *          agents            every connected agent (queue and presence news)
+ */
+
+export type Topic = `conv:${string}` | `party:${string}` | 'agents';
+
+export interface Envelope {
+  frame: ServerFrame;
+  /** The frame as JSON, made once. */
+  json: string;
+  /** Connections of this identity skip the frame (e.g. typing goes to the others only). */
+  exceptParty?: string;
+}
+
+export interface BusSubscriber {
+  deliver(envelope: Envelope): void;
+}
+
+export interface Bus {
+  publish(topic: Topic, frame: ServerFrame, options?: { exceptParty?: string }): void;
+  subscribe(topic: Topic, subscriber: BusSubscriber): void;
+  unsubscribe(topic: Topic, subscriber: BusSubscriber): void;
+  /** Number of local subscribers of a topic. */
+  localSubscribers(topic: Topic): number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,189 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/** Validated server configuration. Built from environment variables by {@link loadConfig}. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Public base URL without a trailing slash; null until known when PORT=0 and PUBLIC_URL is unset. */
+  publicUrl: string | null;
+  /** Origins allowed to use the WebSocket and HTTP API from browsers; null = derive from publicUrl. */
+  allowedOrigins: string[] | null;
+  tokenSecret: string | null;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  demoAgent: boolean;
+  agentMaxChats: number;
+  rateLimit: { rps: number; burst: number };
+  iceServers: IceServer[];
+  turn: { secret: string; urls: string[]; ttlSeconds: number } | null;
+}
+
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** Thrown with every problem found, one line each, naming the variable and what is expected. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Reads and validates configuration from the environment.
+ * @throws ConfigError listing every bad value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name}=${JSON.stringify(raw)}: expected true or false`);
+    return fallback;
+  };
+
+  const port = int('PORT', 3000, 0, 65535);
+  const host = read('HOST') ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) problems.push(`HOST=${JSON.stringify(host)}: expected a host name or IP address`);
+
+  const dataDirRaw = read('DATA_DIR') ?? './data';
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+
+  let publicUrl: string | null = null;
+  const publicRaw = read('PUBLIC_URL');
+  if (publicRaw !== undefined) {
+    const url = parseHttpUrl(publicRaw);
+    if (url === null || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+      problems.push(`PUBLIC_URL=${JSON.stringify(publicRaw)}: expected an http(s) origin such as https://chat.example.com`);
+    } else publicUrl = url.origin;
+  } else if (port !== 0) {
+    publicUrl = `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+  }
+
+  let allowedOrigins: string[] | null = null;
+  const originsRaw = read('ALLOWED_ORIGINS');
+  if (originsRaw !== undefined) {
+    allowedOrigins = [];
+    for (const item of originsRaw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const url = parseHttpUrl(item);
+      if (url === null || url.origin !== item.replace(/\/$/, '')) {
+        problems.push(`ALLOWED_ORIGINS: ${JSON.stringify(item)} is not an origin; expected scheme://host[:port], comma-separated`);
+      } else allowedOrigins.push(url.origin);
+    }
+  }
+
+  const tokenSecret = read('TOKEN_SECRET') ?? null;
+  if (tokenSecret !== null && tokenSecret.length < 32) {
+    problems.push('TOKEN_SECRET: expected at least 32 characters (leave it unset to have one generated in DATA_DIR)');
+  }
+
+  const logRaw = read('LOG_LEVEL') ?? 'info';
+  const logLevel = (LOG_LEVELS as readonly string[]).includes(logRaw) ? (logRaw as Config['logLevel']) : 'info';
+  if (logLevel !== logRaw) problems.push(`LOG_LEVEL=${JSON.stringify(logRaw)}: expected one of ${LOG_LEVELS.join(', ')}`);
+
+  const iceServers = parseIceServers(read('ICE_SERVERS'), problems);
+  const turnSecret = read('TURN_SECRET');
+  const turnUrls = (read('TURN_URLS') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const u of turnUrls) {
+    if (!/^turns?:[^\s]+$/.test(u)) problems.push(`TURN_URLS: ${JSON.stringify(u)} is not a turn: or turns: URL`);
+  }
+  if (turnSecret !== undefined && turnUrls.length === 0) problems.push('TURN_SECRET is set but TURN_URLS is empty: expected the TURN server URLs');
+  if (turnSecret === undefined && turnUrls.length > 0) problems.push('TURN_URLS is set but TURN_SECRET is not: expected the shared secret of the TURN server');
+
+  const config: Config = {
+    port,
+    host,
+    dataDir,
+    publicUrl,
+    allowedOrigins,
+    tokenSecret,
+    logLevel,
+    demoAgent: bool('DEMO_AGENT', true),
+    agentMaxChats: int('AGENT_MAX_CHATS', 5, 1, 1000),
+    rateLimit: { rps: int('RATE_LIMIT_RPS', 20, 1, 100_000), burst: int('RATE_LIMIT_BURST', 60, 1, 1_000_000) },
+    iceServers,
+    turn:
+      turnSecret !== undefined && turnUrls.length > 0
+        ? { secret: turnSecret, urls: turnUrls, ttlSeconds: int('TURN_TTL_SECONDS', 3600, 60, 86_400) }
+        : null,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function parseHttpUrl(raw: string): URL | null {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+function parseIceServers(raw: string | undefined, problems: string[]): IceServer[] {
+  if (raw === undefined) return [];
+  const expected = 'expected a JSON array like [{"urls":"stun:stun.example.com:3478"}]';
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    problems.push(`ICE_SERVERS: not valid JSON; ${expected}`);
+    return [];
+  }
+  if (!Array.isArray(value)) {
+    problems.push(`ICE_SERVERS: ${expected}`);
+    return [];
+  }
+  const servers: IceServer[] = [];
+  value.forEach((item: unknown, i) => {
+    const s = item as Partial<IceServer> | null;
+    const urls = s?.urls;
+    const urlsOk = typeof urls === 'string' || (Array.isArray(urls) && urls.length > 0 && urls.every((u) => typeof u === 'string'));
+    const list = typeof urls === 'string' ? [urls] : Array.isArray(urls) ? urls : [];
+    if (!urlsOk || !list.every((u) => /^(stun|stuns|turn|turns):\S+$/.test(u))) {
+      problems.push(`ICE_SERVERS[${i}]: expected {"urls": "stun:…" | "turn:…" | [..]} with optional username and credential`);
+      return;
+    }
+    servers.push({
+      urls: urls as string | string[],
+      ...(typeof s?.username === 'string' ? { username: s.username } : {}),
+      ...(typeof s?.credential === 'string' ? { credential: s.credential } : {}),
+    });
+  });
+  return servers;
+}
+
+/** The origins allowed by default: the public URL's, plus its localhost/127.0.0.1 twin on loopback. */
+export function defaultAllowedOrigins(publicUrl: string): string[] {
+  const url = new URL(publicUrl);
+  const origins = new Set([url.origin]);
+  if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') {
+    const port = url.port ? `:${url.port}` : '';
+    origins.add(`${url.protocol}//127.0.0.1${port}`);
+    origins.add(`${url.protocol}//localhost${port}`);
+  }
+  return [...origins];
+}

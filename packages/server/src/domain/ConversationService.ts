@@ -1,0 +1,318 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  AgentSummary,
+  ConversationSnapshot,
+  Message,
+  Party,
+  Presence,
+  QueuedConversation,
+  VisitorInfo,
+} from '@parley/protocol';
+import { LIMITS, checkMessageText } from '@parley/protocol';
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/Bus.ts';
+import { ParleyServerError } from '../errors.ts';
+import type { ConversationRecord, MessagePage, Store } from '../store/Store.ts';
+import { PresenceRegistry } from './PresenceRegistry.ts';
+import { pickAgent } from './routing.ts';
+import { SYSTEM_PARTY, toQueued, toSnapshot } from './snapshots.ts';
+
+export interface ConversationServiceOptions {
+  store: Store;
+  bus: Bus;
+  log: Logger;
+  agentMaxChats: number;
+}
+
+/**
+ * The conversation domain: opening, routing, messages, typing, closing, and agents' presence.
+ * Authorization lives here: every method takes the acting party and checks it may act.
+ * Messages of one conversation are stored and published one at a time, so every subscriber sees them in seq order.
+ */
+export class ConversationService {
+  readonly presence = new PresenceRegistry();
+  readonly #store: Store;
+  readonly #bus: Bus;
+  readonly #log: Logger;
+  readonly #maxChats: number;
+  /** Open conversations this node has touched; closed ones are dropped. */
+  readonly #open = new Map<string, ConversationRecord>();
+  readonly #chains = new Map<string, Promise<unknown>>();
+  #routing: Promise<void> = Promise.resolve();
+  #inFlight = 0;
+  #idle: (() => void) | null = null;
+
+  constructor(options: ConversationServiceOptions) {
+    this.#store = options.store;
+    this.#bus = options.bus;
+    this.#log = options.log;
+    this.#maxChats = options.agentMaxChats;
+  }
+
+  // ------------------------------------------------------------------ visitors
+
+  /** Opens a conversation for a visitor, or returns its open one. Routes it to an agent when one is free. */
+  async startChat(
+    visitor: Party,
+    input: { text?: string | undefined; clientId?: string | undefined; info?: VisitorInfo | undefined },
+  ): Promise<{ conversation: ConversationSnapshot; message: Message | null }> {
+    if (visitor.role !== 'visitor') throw ParleyServerError.forbidden('only visitors start chats');
+    return this.#track(async () => {
+      const existing = (await this.#store.listOpenConversationsForVisitor(visitor.id))[0];
+      let record = existing ?? null;
+      if (record === null) {
+        record = await this.#store.createConversation({
+          id: randomUUID(),
+          visitorId: visitor.id,
+          visitorInfo: input.info ?? {},
+          firstMessage: input.text?.slice(0, 200) ?? null,
+          createdAt: new Date().toISOString(),
+        });
+        this.#log.info({ sessionID: record.id, visitorId: visitor.id }, 'conversation started');
+      }
+      this.#open.set(record.id, record);
+      let message: Message | null = null;
+      if (input.text !== undefined) {
+        message = (await this.#append(record.id, visitor, 'text', input.text, input.clientId ?? randomUUID())).message;
+      }
+      this.#bus.publish(`party:${visitor.id}`, { type: 'conversation.updated', conversation: toSnapshot(this.#cached(record.id)) });
+      if (existing === undefined) {
+        this.#bus.publish('agents', { type: 'queue.changed', queue: await this.queueSnapshot() });
+        this.#route();
+      }
+      return { conversation: toSnapshot(this.#cached(record.id)), message };
+    });
+  }
+
+  // ------------------------------------------------------------------ both sides
+
+  /** Stores a text message and publishes it. Idempotent on clientId. */
+  async sendMessage(from: Party, sessionID: string, clientId: string, text: string) {
+    const problem = checkMessageText(text);
+    if (problem) throw new ParleyServerError(problem.code, problem.message);
+    const record = await this.#member(from, sessionID);
+    if (record.status === 'closed') throw ParleyServerError.conflict('the conversation is closed');
+    return this.#track(() => this.#append(sessionID, from, 'text', text, clientId));
+  }
+
+  /** Tells the other members that `from` is typing (or stopped). */
+  async typing(from: Party, sessionID: string, typing: boolean): Promise<void> {
+    const record = await this.#member(from, sessionID);
+    if (record.status === 'closed') return;
+    this.#bus.publish(`conv:${sessionID}`, { type: 'typing', sessionID, from, typing }, { exceptParty: from.id });
+  }
+
+  /** Closes a conversation (visitor, or its agent). */
+  async close(by: Party, sessionID: string): Promise<ConversationSnapshot> {
+    const record = await this.#member(by, sessionID);
+    if (record.status === 'closed') throw ParleyServerError.conflict('the conversation is already closed');
+    return this.#track(async () => {
+      const closed = await this.#store.closeConversation(sessionID, by, new Date().toISOString());
+      if (closed === null) throw ParleyServerError.conflict('the conversation is already closed');
+      await this.#append(sessionID, SYSTEM_PARTY, 'event', `${by.name} closed the conversation`);
+      const final = { ...closed, lastSeq: this.#cached(sessionID).lastSeq };
+      this.#open.delete(sessionID);
+      this.#bus.publish(`conv:${sessionID}`, { type: 'conversation.closed', sessionID, by });
+      if (record.status === 'queued') this.#bus.publish('agents', { type: 'queue.changed', queue: await this.queueSnapshot() });
+      else this.#route();
+      this.#log.info({ sessionID, by: by.id }, 'conversation closed');
+      return toSnapshot(final);
+    });
+  }
+
+  /** Messages after `afterSeq` (at most one page) with the conversation's snapshot. */
+  async sync(party: Party, sessionID: string, afterSeq: number) {
+    const record = await this.#member(party, sessionID);
+    const page = await this.#store.listMessages(sessionID, { afterSeq, limit: LIMITS.maxPageSize });
+    return { conversation: toSnapshot(record), messages: page.messages, more: page.more };
+  }
+
+  /** One page of history for the HTTP API. */
+  async history(party: Party, sessionID: string, query: { before?: number; after?: number; limit: number }): Promise<MessagePage> {
+    await this.#member(party, sessionID);
+    return this.#store.listMessages(sessionID, {
+      limit: query.limit,
+      ...(query.after !== undefined ? { afterSeq: query.after } : {}),
+      ...(query.before !== undefined ? { beforeSeq: query.before } : {}),
+    });
+  }
+
+  /** Open conversations of a visitor, or the active ones assigned to an agent. */
+  async openConversationsOf(party: Party): Promise<ConversationSnapshot[]> {
+    const records =
+      party.role === 'visitor'
+        ? await this.#store.listOpenConversationsForVisitor(party.id)
+        : party.role === 'agent'
+          ? await this.#store.listOpenConversationsForAgent(party.id)
+          : [];
+    for (const r of records) this.#open.set(r.id, r);
+    return records.map(toSnapshot);
+  }
+
+  // ------------------------------------------------------------------ agents
+
+  async queue(agent: Party): Promise<QueuedConversation[]> {
+    requireAgent(agent);
+    return this.queueSnapshot();
+  }
+
+  async queueSnapshot(): Promise<QueuedConversation[]> {
+    return (await this.#store.listQueuedConversations()).map(toQueued);
+  }
+
+  /** An agent takes a waiting conversation. `conflict` when someone else was faster. */
+  async accept(agent: Party, sessionID: string): Promise<ConversationSnapshot> {
+    requireAgent(agent);
+    return this.#track(async () => {
+      const record = await this.#store.getConversation(sessionID);
+      if (record === null) throw ParleyServerError.notFound('conversation');
+      if (record.status !== 'queued') throw ParleyServerError.conflict('the conversation is no longer waiting');
+      const assigned = await this.#assign(record.id, agent.id);
+      if (assigned === null) throw ParleyServerError.conflict('another agent took the conversation first');
+      return assigned;
+    });
+  }
+
+  async agents(agent: Party): Promise<AgentSummary[]> {
+    requireAgent(agent);
+    return (await this.#store.listAgents()).map((a) => ({ id: a.id, name: a.name, presence: this.presence.presenceOf(a.id) }));
+  }
+
+  agentConnected(agent: Party): Presence {
+    const change = this.presence.connected(agent.id);
+    this.#presenceChanged(agent, change);
+    return change.after;
+  }
+
+  agentDisconnected(agent: Party): void {
+    this.#presenceChanged(agent, this.presence.disconnected(agent.id));
+  }
+
+  setPresence(agent: Party, presence: 'online' | 'away'): Presence {
+    requireAgent(agent);
+    const change = this.presence.choose(agent.id, presence);
+    this.#presenceChanged(agent, change);
+    return change.after;
+  }
+
+  /** Resolves when no write is in flight (for graceful shutdown). */
+  async drain(): Promise<void> {
+    await this.#routing;
+    if (this.#inFlight === 0) return;
+    await new Promise<void>((resolve) => (this.#idle = resolve));
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #presenceChanged(agent: Party, change: { before: Presence; after: Presence }): void {
+    if (change.before === change.after) return;
+    this.#bus.publish('agents', { type: 'presence.changed', agent: { id: agent.id, name: agent.name, presence: change.after } });
+    if (change.after === 'online') this.#route();
+  }
+
+  /** Offers waiting conversations to free agents, one routing pass at a time. */
+  #route(): void {
+    this.#routing = this.#routing
+      .then(async () => {
+        const queued = await this.#store.listQueuedConversations();
+        if (queued.length === 0) return;
+        const active = await this.#store.countActiveByAgent();
+        for (const record of queued) {
+          const candidates = this.presence.connectedAgents().map((id) => ({
+            id,
+            presence: this.presence.presenceOf(id),
+            active: active.get(id) ?? 0,
+            lastAssignedAt: this.presence.lastAssignedAt(id),
+          }));
+          const agent = pickAgent(candidates, this.#maxChats);
+          if (agent === null) return;
+          if ((await this.#assign(record.id, agent.id)) !== null) active.set(agent.id, agent.active + 1);
+        }
+      })
+      .catch((err: unknown) => this.#log.error({ err }, 'routing failed'));
+  }
+
+  /** Compare-and-set assignment, then the joined event and the announcements. */
+  async #assign(sessionID: string, agentId: string): Promise<ConversationSnapshot | null> {
+    const assigned = await this.#store.assignConversation(sessionID, agentId, new Date().toISOString());
+    if (assigned === null) return null;
+    this.presence.markAssigned(agentId);
+    this.#open.set(sessionID, assigned);
+    const agent = assigned.agent;
+    await this.#append(sessionID, SYSTEM_PARTY, 'event', `${agent?.name ?? 'An agent'} joined the conversation`);
+    const snapshot = toSnapshot(this.#cached(sessionID));
+    this.#bus.publish(`party:${agentId}`, { type: 'conversation.assigned', conversation: snapshot });
+    this.#bus.publish(`conv:${sessionID}`, { type: 'conversation.updated', conversation: snapshot });
+    this.#bus.publish('agents', { type: 'queue.changed', queue: await this.queueSnapshot() });
+    this.#log.info({ sessionID, agentId }, 'conversation assigned');
+    return snapshot;
+  }
+
+  /** Appends one message, in order with the conversation's other appends, and publishes it. */
+  #append(sessionID: string, from: Party, kind: Message['kind'], text: string, clientId?: string) {
+    return this.#serial(sessionID, async () => {
+      const result = await this.#store.appendMessage({
+        id: randomUUID(),
+        sessionID,
+        from,
+        kind,
+        text,
+        at: new Date().toISOString(),
+        ...(clientId !== undefined ? { clientId } : {}),
+      });
+      if (!result.duplicate) {
+        const cached = this.#open.get(sessionID);
+        if (cached && cached.lastSeq < result.message.seq) cached.lastSeq = result.message.seq;
+        this.#bus.publish(`conv:${sessionID}`, { type: 'message', message: result.message });
+      }
+      return result;
+    });
+  }
+
+  #serial<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#chains.get(key) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#chains.set(key, tail);
+    void tail.then(() => {
+      if (this.#chains.get(key) === tail) this.#chains.delete(key);
+    });
+    return result;
+  }
+
+  async #track<T>(work: () => Promise<T>): Promise<T> {
+    this.#inFlight++;
+    try {
+      return await work();
+    } finally {
+      if (--this.#inFlight === 0 && this.#idle) {
+        this.#idle();
+        this.#idle = null;
+      }
+    }
+  }
+
+  #cached(sessionID: string): ConversationRecord {
+    const record = this.#open.get(sessionID);
+    if (!record) throw new Error(`conversation ${sessionID} is not cached`);
+    return record;
+  }
+
+  /** Loads a conversation and checks that `party` belongs to it. */
+  async #member(party: Party, sessionID: string): Promise<ConversationRecord> {
+    const record = this.#open.get(sessionID) ?? (await this.#store.getConversation(sessionID));
+    if (record === null) throw ParleyServerError.notFound('conversation');
+    const member =
+      (party.role === 'visitor' && record.visitor.id === party.id) || (party.role === 'agent' && record.agent?.id === party.id);
+    if (!member) throw ParleyServerError.forbidden('you are not a member of this conversation');
+    if (record.status !== 'closed') this.#open.set(sessionID, record);
+    return record;
+  }
+}
+
+function requireAgent(party: Party): void {
+  if (party.role !== 'agent') throw ParleyServerError.forbidden('only agents may do this');
+}

@@ -1,0 +1,106 @@
+import type { Party, ServerFrame } from '@parley/protocol';
+import type { WebSocket } from 'ws';
+import type { Bus, BusSubscriber, Envelope, Topic } from '../bus/Bus.ts';
+import { TokenBucket } from './TokenBucket.ts';
+
+/** WebSocket close codes Parley uses. */
+export const CloseCode = {
+  normal: 1000,
+  policy: 1008,
+  tooBig: 1009,
+  restart: 1012,
+  tryAgainLater: 1013,
+  badProtocol: 4400,
+  unauthorized: 4401,
+} as const;
+
+/** A slow reader holding more than this many unsent bytes is cut off (it will reconnect and resync). */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** Refused frames in a row (rate-limited or invalid) before the connection is closed as abusive. */
+const MAX_STRIKES = 50;
+
+/**
+ * One authenticated WebSocket and the topics it listens to. It follows the frames it delivers to keep its
+ * subscriptions right: an assigned or updated conversation is subscribed to, a closed one is dropped.
+ */
+export class ClientConnection implements BusSubscriber {
+  party: Party | null = null;
+  readonly #topics = new Set<Topic>();
+  #strikes = 0;
+  #closed = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly bus: Bus,
+    readonly bucket: TokenBucket,
+    readonly remote: string,
+  ) {}
+
+  get isOpen(): boolean {
+    return !this.#closed && this.socket.readyState === this.socket.OPEN;
+  }
+
+  /** Sends one frame to this connection only. */
+  send(frame: ServerFrame): void {
+    this.sendJson(JSON.stringify(frame));
+  }
+
+  sendJson(json: string): void {
+    if (!this.isOpen) return;
+    if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.close(CloseCode.tryAgainLater, 'too slow; reconnect');
+      return;
+    }
+    this.socket.send(json);
+  }
+
+  deliver(envelope: Envelope): void {
+    const party = this.party;
+    if (party === null || envelope.exceptParty === party.id) return;
+    const frame = envelope.frame;
+    if (frame.type === 'conversation.assigned' || frame.type === 'conversation.updated') {
+      if (frame.conversation.status !== 'closed') this.subscribe(`conv:${frame.conversation.sessionID}`);
+    }
+    this.sendJson(envelope.json);
+    if (frame.type === 'conversation.closed') this.unsubscribe(`conv:${frame.sessionID}`);
+  }
+
+  subscribe(topic: Topic): void {
+    if (this.#closed || this.#topics.has(topic)) return;
+    this.#topics.add(topic);
+    this.bus.subscribe(topic, this);
+  }
+
+  unsubscribe(topic: Topic): void {
+    if (this.#topics.delete(topic)) this.bus.unsubscribe(topic, this);
+  }
+
+  /** Records a refused frame; returns true when the connection has been closed for abuse. */
+  strike(): boolean {
+    if (++this.#strikes < MAX_STRIKES) return false;
+    this.close(CloseCode.policy, 'too many refused frames');
+    return true;
+  }
+
+  /** A frame was accepted: the abuse count starts over. */
+  forgive(): void {
+    this.#strikes = 0;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.detach();
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      this.socket.terminate();
+    }
+  }
+
+  /** Drops every subscription; called once the socket is gone. */
+  detach(): void {
+    this.#closed = true;
+    for (const topic of this.#topics) this.bus.unsubscribe(topic, this);
+    this.#topics.clear();
+  }
+}

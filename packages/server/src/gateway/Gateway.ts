@@ -1,0 +1,240 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ErrorCode, Party, VisitorInfo } from '@parley/protocol';
+import { LIMITS, PROTOCOL_VERSION, parseClientFrame } from '@parley/protocol';
+import type { Logger } from 'pino';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { describeTokenProblem, partyOf, type TokenService } from '../auth/tokens.ts';
+import type { Bus } from '../bus/Bus.ts';
+import type { ConversationService } from '../domain/ConversationService.ts';
+import { ParleyServerError } from '../errors.ts';
+import { ClientConnection, CloseCode } from './ClientConnection.ts';
+import { handleFrame } from './handleFrame.ts';
+import { TokenBucket } from './TokenBucket.ts';
+
+export interface GatewayOptions {
+  server: Server;
+  path: string;
+  service: ConversationService;
+  tokens: TokenService;
+  bus: Bus;
+  log: Logger;
+  isAllowedOrigin: (origin: string) => boolean;
+  rateLimit: { rps: number; burst: number };
+}
+
+/** Bytes above which a frame is refused with `too_large`; above HARD_LIMIT the socket is closed (1009). */
+const HARD_LIMIT_BYTES = 1024 * 1024;
+const AUTH_TIMEOUT_MS = 10_000;
+const HEARTBEAT_MS = 30_000;
+/** Agents work many conversations at once: their buckets are this much larger. */
+const AGENT_FACTOR = 5;
+/** All connections of one identity share a bucket this much larger than one connection's. */
+const IDENTITY_FACTOR = 3;
+
+/**
+ * The WebSocket edge: checks Origin, authenticates, validates every frame, rate-limits per connection and per
+ * identity, and hands valid frames to the domain. Bad input is answered with a coded error; the connection is
+ * closed only for abuse (or a missing/invalid token).
+ */
+export class Gateway {
+  readonly #wss: WebSocketServer;
+  readonly #connections = new Set<ClientConnection>();
+  readonly #identityBuckets = new Map<string, { bucket: TokenBucket; connections: number }>();
+  readonly #heartbeat: NodeJS.Timeout;
+  #accepting = true;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: HARD_LIMIT_BYTES, perMessageDeflate: false, clientTracking: false });
+    options.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
+    this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS);
+    this.#heartbeat.unref();
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Stops accepting, tells every client to come back later, and closes their sockets. */
+  async shutdown(retryAfterMs = 1000): Promise<void> {
+    this.#accepting = false;
+    clearInterval(this.#heartbeat);
+    const closing: Promise<void>[] = [];
+    for (const connection of this.#connections) {
+      closing.push(new Promise((resolve) => connection.socket.once('close', () => resolve())));
+      connection.send({ type: 'goaway', reason: 'shutdown', retryAfterMs });
+      connection.close(CloseCode.restart, 'server restarting');
+    }
+    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000).unref())]);
+    for (const connection of this.#connections) connection.socket.terminate();
+    this.#wss.close();
+  }
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== this.options.path) return refuse(socket, 404, 'Not Found');
+    if (!this.#accepting) return refuse(socket, 503, 'Service Unavailable');
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.options.isAllowedOrigin(origin)) {
+      this.options.log.warn({ origin }, 'websocket refused: origin not allowed');
+      return refuse(socket, 403, 'Forbidden');
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+  }
+
+  #accept(ws: WebSocket, req: IncomingMessage): void {
+    const { rps, burst } = this.options.rateLimit;
+    const connection = new ClientConnection(ws, this.options.bus, new TokenBucket(rps, burst), req.socket.remoteAddress ?? '?');
+    this.#connections.add(connection);
+    let alive = true;
+    let visitorInfo: VisitorInfo = {};
+    let queue: Promise<void> = Promise.resolve();
+    const authTimer = setTimeout(() => {
+      if (connection.party === null) this.#refuseAuth(connection, 'unauthorized', 'no authentication within 10 s');
+    }, AUTH_TIMEOUT_MS);
+    authTimer.unref();
+
+    ws.on('pong', () => (alive = true));
+    (ws as WebSocket & { isAlive?: () => boolean }).isAlive = () => {
+      const was = alive;
+      alive = false;
+      return was;
+    };
+    ws.on('error', (err) => this.options.log.debug({ err }, 'websocket error'));
+    ws.on('close', () => {
+      clearTimeout(authTimer);
+      this.#connections.delete(connection);
+      connection.detach();
+      const party = connection.party;
+      if (party !== null) {
+        this.#releaseIdentityBucket(party.id);
+        if (party.role === 'agent') this.options.service.agentDisconnected(party);
+      }
+    });
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      // Frames of one connection are handled in order, one at a time.
+      queue = queue.then(() => this.#onFrame(connection, data, isBinary, (info) => (visitorInfo = info), () => visitorInfo));
+    });
+  }
+
+  async #onFrame(
+    connection: ClientConnection,
+    data: RawData,
+    isBinary: boolean,
+    setInfo: (info: VisitorInfo) => void,
+    getInfo: () => VisitorInfo,
+  ): Promise<void> {
+    if (!connection.isOpen) return;
+    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    const party = connection.party;
+
+    if (!connection.bucket.take() || (party !== null && !this.#identityBucket(party).take())) {
+      if (!connection.strike()) connection.send({ type: 'error', code: 'rate_limited', message: 'too many frames; slow down' });
+      return;
+    }
+    if (isBinary) return this.#refuse(connection, undefined, 'invalid_frame', 'binary frames are not part of the protocol');
+    // Oversized frames are refused by size alone, without decoding them.
+    const parsed = parseClientFrame(buffer.byteLength > LIMITS.maxFrameBytes ? '' : buffer.toString('utf8'), buffer.byteLength);
+    if (!parsed.ok) {
+      if (party === null) return this.#refuseAuth(connection, 'unauthorized', 'authenticate first');
+      return this.#refuse(connection, parsed.id, parsed.code, parsed.message);
+    }
+    const frame = parsed.frame;
+
+    if (frame.type === 'auth') {
+      if (party !== null) return this.#refuse(connection, undefined, 'conflict', 'already authenticated');
+      if (frame.v !== PROTOCOL_VERSION) {
+        connection.send({ type: 'error', code: 'unsupported_version', message: `this server speaks protocol ${PROTOCOL_VERSION}` });
+        return connection.close(CloseCode.badProtocol, 'unsupported protocol version');
+      }
+      const verified = await this.options.tokens.verify(frame.token);
+      if (!verified.ok) return this.#refuseAuth(connection, 'unauthorized', describeTokenProblem(verified.problem));
+      if (frame.info) setInfo(frame.info);
+      return this.#ready(connection, partyOf(verified.claims));
+    }
+    if (party === null) return this.#refuseAuth(connection, 'unauthorized', 'the first frame must be auth');
+
+    try {
+      const data = await handleFrame(frame, connection, this.options.service, { visitorInfo: getInfo() });
+      connection.forgive();
+      if ('id' in frame && data !== undefined) {
+        connection.send({ type: 'result', id: frame.id, data });
+      }
+    } catch (err) {
+      const id = 'id' in frame ? frame.id : undefined;
+      if (err instanceof ParleyServerError) return this.#refuse(connection, id, err.code, err.message);
+      this.options.log.error({ err, type: frame.type }, 'frame failed');
+      connection.send({ type: 'error', ...(id ? { id } : {}), code: 'internal', message: 'internal error; it has been logged' });
+    }
+  }
+
+  /**
+   * Completes authentication. The open conversations are read first; then, with no await in between, the
+   * connection subscribes to everything and `ready` goes out, so no frame can overtake `ready`. Whatever was
+   * published while reading is fetched by the client's `conversation.sync` from its last seq.
+   */
+  async #ready(connection: ClientConnection, party: Party): Promise<void> {
+    const conversations = await this.options.service.openConversationsOf(party);
+    if (!connection.isOpen) return;
+    connection.party = party;
+    connection.bucket.scale(party.role === 'agent' ? AGENT_FACTOR : 1);
+    this.#identityBucket(party, true);
+    connection.subscribe(`party:${party.id}`);
+    for (const c of conversations) connection.subscribe(`conv:${c.sessionID}`);
+    if (party.role !== 'agent') {
+      connection.send({ type: 'ready', v: PROTOCOL_VERSION, identity: party, conversations });
+      return;
+    }
+    connection.subscribe('agents');
+    const presence = this.options.service.presence.presenceOnConnect(party.id);
+    connection.send({ type: 'ready', v: PROTOCOL_VERSION, identity: party, conversations, presence });
+    this.options.service.agentConnected(party);
+  }
+
+  #identityBucket(party: Party, connecting = false): TokenBucket {
+    let entry = this.#identityBuckets.get(party.id);
+    if (!entry) {
+      const factor = IDENTITY_FACTOR * (party.role === 'agent' ? AGENT_FACTOR : 1);
+      const { rps, burst } = this.options.rateLimit;
+      entry = { bucket: new TokenBucket(rps * factor, burst * factor), connections: 0 };
+      this.#identityBuckets.set(party.id, entry);
+    }
+    if (connecting) entry.connections++;
+    return entry.bucket;
+  }
+
+  #releaseIdentityBucket(id: string): void {
+    const entry = this.#identityBuckets.get(id);
+    if (entry && --entry.connections <= 0) this.#identityBuckets.delete(id);
+  }
+
+  #refuse(connection: ClientConnection, id: string | undefined, code: ErrorCode, message: string): void {
+    if (connection.strike()) return;
+    connection.send({ type: 'error', ...(id ? { id } : {}), code, message });
+  }
+
+  #refuseAuth(connection: ClientConnection, code: ErrorCode, message: string): void {
+    connection.send({ type: 'error', code, message });
+    connection.close(CloseCode.unauthorized, message.slice(0, 100));
+  }
+
+  #beat(): void {
+    for (const connection of this.#connections) {
+      const ws = connection.socket as WebSocket & { isAlive?: () => boolean };
+      if (ws.isAlive && !ws.isAlive()) {
+        ws.terminate();
+        continue;
+      }
+      try {
+        ws.ping();
+      } catch {
+        ws.terminate();
+      }
+    }
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+}
+

@@ -1,0 +1,75 @@
+import type { ClientFrame, RequestResults, RequestType, VisitorInfo } from '@parley/protocol';
+import type { ConversationService } from '../domain/ConversationService.ts';
+import { ParleyServerError } from '../errors.ts';
+import type { ClientConnection } from './ClientConnection.ts';
+
+type Answer<T extends RequestType> = RequestResults[T];
+
+/**
+ * Carries out one validated frame of an authenticated connection. Returns the `result` data for requests,
+ * undefined for fire-and-forget frames. Throws ParleyServerError for refusals.
+ */
+export async function handleFrame(
+  frame: Exclude<ClientFrame, { type: 'auth' }>,
+  connection: ClientConnection,
+  service: ConversationService,
+  info: { visitorInfo: VisitorInfo },
+): Promise<Answer<RequestType> | undefined> {
+  const party = connection.party;
+  if (party === null) throw ParleyServerError.unauthorized('authenticate first');
+  switch (frame.type) {
+    case 'chat.start': {
+      const result: Answer<'chat.start'> = await service.startChat(party, {
+        text: frame.text,
+        clientId: frame.clientId,
+        info: info.visitorInfo,
+      });
+      connection.subscribe(`conv:${result.conversation.sessionID}`);
+      return result;
+    }
+    case 'message.send': {
+      const result: Answer<'message.send'> = await service.sendMessage(party, frame.sessionID, frame.clientId, frame.text);
+      return result;
+    }
+    case 'typing':
+      await service.typing(party, frame.sessionID, frame.typing);
+      return undefined;
+    case 'conversation.close': {
+      const result: Answer<'conversation.close'> = { conversation: await service.close(party, frame.sessionID) };
+      return result;
+    }
+    case 'conversation.sync': {
+      const result: Answer<'conversation.sync'> = await service.sync(party, frame.sessionID, frame.afterSeq);
+      if (result.conversation.status !== 'closed') connection.subscribe(`conv:${frame.sessionID}`);
+      return result;
+    }
+    case 'queue.list': {
+      const result: Answer<'queue.list'> = { queue: await service.queue(party) };
+      return result;
+    }
+    case 'conversation.accept': {
+      const result: Answer<'conversation.accept'> = { conversation: await service.accept(party, frame.sessionID) };
+      connection.subscribe(`conv:${frame.sessionID}`);
+      return result;
+    }
+    case 'presence.set': {
+      const result: Answer<'presence.set'> = { presence: service.setPresence(party, frame.presence) };
+      return result;
+    }
+    case 'agents.list': {
+      const result: Answer<'agents.list'> = { agents: await service.agents(party) };
+      return result;
+    }
+    case 'ping': {
+      const result: Answer<'ping'> = { now: new Date().toISOString() };
+      return result;
+    }
+    default:
+      return assertNever(frame);
+  }
+}
+
+function assertNever(frame: never): never {
+  throw ParleyServerError.invalid(`unknown frame type ${(frame as { type?: unknown }).type as string}`);
+}
+

@@ -1,0 +1,109 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import type {
+  AgentLoginResponse,
+  CreateVisitorResponse,
+  ErrorCode,
+  HistoryResponse,
+} from '@parley/protocol';
+import { AgentLoginBodySchema, CreateVisitorBodySchema, HistoryQuerySchema, httpStatusFor } from '@parley/protocol';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { hashPassword, verifyPassword } from '../auth/password.ts';
+import { describeTokenProblem, partyOf, type TokenService } from '../auth/tokens.ts';
+import type { ConversationService } from '../domain/ConversationService.ts';
+import { ParleyServerError } from '../errors.ts';
+import { TokenBucket } from '../gateway/TokenBucket.ts';
+import type { Store } from '../store/Store.ts';
+
+export interface ApiDeps {
+  store: Store;
+  tokens: TokenService;
+  service: ConversationService;
+  rateLimit: { rps: number; burst: number };
+}
+
+/** Per-IP buckets for the unauthenticated routes, forgotten when full again. */
+class IpLimiter {
+  readonly #buckets = new Map<string, TokenBucket>();
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {}
+  take(ip: string): boolean {
+    let bucket = this.#buckets.get(ip);
+    if (!bucket) {
+      if (this.#buckets.size > 100_000) this.#buckets.clear();
+      this.#buckets.set(ip, (bucket = new TokenBucket(this.rate, this.burst)));
+    }
+    return bucket.take();
+  }
+}
+
+/** Sends a coded error with its HTTP status. */
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string) {
+  return reply.code(httpStatusFor(code)).send({ code, message });
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw ParleyServerError.invalid(issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'bad request');
+  }
+  return result.data;
+}
+
+/** The JSON API under /api. */
+export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
+  const visitorLimiter = new IpLimiter(deps.rateLimit.rps, deps.rateLimit.burst * 2);
+  const loginLimiter = new IpLimiter(1, 10);
+  // A hash of a random password, so an unknown email costs the same time as a wrong password.
+  const dummyHash = hashPassword(randomUUID());
+
+  app.post('/api/visitors', async (request, reply) => {
+    if (!visitorLimiter.take(request.ip)) throw ParleyServerError.rateLimited();
+    const body = parse(CreateVisitorBodySchema, request.body);
+    const visitor = await deps.store.createVisitor({
+      id: randomUUID(),
+      name: body.name ?? `Visitor ${randomInt(1000, 10000)}`,
+      email: body.email ?? null,
+    });
+    const party = { id: visitor.id, role: 'visitor' as const, name: visitor.name };
+    const { token, expiresAt } = await deps.tokens.issue(party);
+    const response: CreateVisitorResponse = { visitor: party, token, expiresAt };
+    return reply.code(201).send(response);
+  });
+
+  app.post('/api/agents/login', async (request) => {
+    if (!loginLimiter.take(request.ip)) throw ParleyServerError.rateLimited('too many sign-in attempts; wait a moment');
+    const body = parse(AgentLoginBodySchema, request.body);
+    const agent = await deps.store.getAgentByEmail(body.email);
+    // Verify against a dummy hash when the agent is unknown, so timing does not tell which emails exist.
+    const ok = await verifyPassword(body.password, agent?.passwordHash ?? (await dummyHash));
+    if (!agent || !ok) throw ParleyServerError.unauthorized('wrong email or password');
+    const { token, expiresAt } = await deps.tokens.issue({ id: agent.id, role: 'agent', name: agent.name });
+    const response: AgentLoginResponse = {
+      agent: { id: agent.id, name: agent.name, email: agent.email, presence: deps.service.presence.presenceOf(agent.id) },
+      token,
+      expiresAt,
+    };
+    return response;
+  });
+
+  app.get<{ Params: { sessionID: string } }>('/api/conversations/:sessionID/messages', async (request) => {
+    const party = await authenticate(request, deps.tokens);
+    const query = parse(HistoryQuerySchema, request.query);
+    const page = await deps.service.history(party, request.params.sessionID, query);
+    const response: HistoryResponse = page;
+    return response;
+  });
+}
+
+async function authenticate(request: FastifyRequest, tokens: TokenService) {
+  const header = request.headers.authorization;
+  const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  const verified = await tokens.verify(token);
+  if (!verified.ok) throw ParleyServerError.unauthorized(describeTokenProblem(verified.problem));
+  return partyOf(verified.claims);
+}
+
