@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, defaultAllowedOrigins, loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('has working defaults for the embedded setup', () => {
+    const config = loadConfig({}, '/srv/parley');
+    assert.equal(config.port, 3000);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.dataDir, '/srv/parley/data');
+    assert.equal(config.publicUrl, 'http://127.0.0.1:3000');
+    assert.equal(config.allowedOrigins, null);
+    assert.equal(config.demoAgent, true);
+    assert.equal(config.turn, null);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      DATA_DIR: '/var/lib/parley',
+      PUBLIC_URL: 'https://chat.example.com',
+      ALLOWED_ORIGINS: 'https://shop.example.com, https://www.example.com',
+      TOKEN_SECRET: 'x'.repeat(40),
+      LOG_LEVEL: 'warn',
+      DEMO_AGENT: 'false',
+      ICE_SERVERS: '[{"urls":"stun:stun.example.com:3478"}]',
+      TURN_SECRET: 's3cret',
+      TURN_URLS: 'turn:turn.example.com:3478?transport=udp,turns:turn.example.com:5349',
+    });
+    assert.equal(config.publicUrl, 'https://chat.example.com');
+    assert.deepEqual(config.allowedOrigins, ['https://shop.example.com', 'https://www.example.com']);
+    assert.equal(config.logLevel, 'warn');
+    assert.equal(config.demoAgent, false);
+    assert.deepEqual(config.iceServers, [{ urls: 'stun:stun.example.com:3478' }]);
+    assert.equal(config.turn?.urls.length, 2);
+  });
+
+  it('names every bad variable and what it expects, all at once', () => {
+    try {
+      loadConfig({
+        PORT: '99999',
+        PUBLIC_URL: 'ftp://x',
+        ALLOWED_ORIGINS: 'https://ok.example, not-an-origin',
+        TOKEN_SECRET: 'short',
+        LOG_LEVEL: 'loud',
+        DEMO_AGENT: 'maybe',
+        ICE_SERVERS: '{',
+        TURN_SECRET: 'x',
+      });
+      assert.fail('expected ConfigError');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      const text = err.problems.join('\n');
+      for (const name of ['PORT', 'PUBLIC_URL', 'ALLOWED_ORIGINS', 'TOKEN_SECRET', 'LOG_LEVEL', 'DEMO_AGENT', 'ICE_SERVERS', 'TURN_SECRET']) {
+        assert.match(text, new RegExp(name), `mentions ${name}`);
+      }
+      assert.match(text, /from 0 to 65535/);
+    }
+  });
+
+  it('allows the localhost twin of a loopback public URL by default', () => {
+    assert.deepEqual(defaultAllowedOrigins('http://127.0.0.1:3000').sort(), ['http://127.0.0.1:3000', 'http://localhost:3000']);
+    assert.deepEqual(defaultAllowedOrigins('https://chat.example.com'), ['https://chat.example.com']);
+  });
+});
