@@ -1,0 +1,36 @@
+import { Agent, type AgentConnectOptions } from './session/Agent.ts';
+import { Visitor, type VisitorConnectOptions } from './session/Visitor.ts';
+
+/**
+ * The SDK's entry points. In a page loaded with `<script src="{server}/sdk/parley.js">` it is
+ * `window.Parley`; as a module, `import { Parley } from '@parley/sdk'`.
+ *
+ * @example
+ * ```ts
+ * // A visitor on a website
+ * const visitor = await Parley.connectVisitor({ server: 'https://chat.example.com' });
+ * const contact = await visitor.startChat({ text: 'Hello' });
+ *
+ * // An agent in the workspace
+ * const agent = await Parley.connectAgent({ server: 'https://chat.example.com', email, password });
+ * agent.on('contact', (c) => c.sendMessage('Hi, how can I help?'));
+ * ```
+ */
+export const Parley = {
+  /**
+   * Connects a website visitor. The identity is kept in storage, so a reload resumes the same visitor
+   * and its open conversation (`visitor.contact`).
+   * @throws ParleyError `unavailable` when the server cannot be reached, `invalid_frame` for a bad `server`.
+   */
+  connectVisitor(options: VisitorConnectOptions): Promise<Visitor> {
+    return Visitor.connect(options);
+  },
+
+  /**
+   * Connects a support agent with email and password, or with a token from an earlier sign-in.
+   * @throws ParleyError `unauthorized` for wrong credentials, `unavailable` when the server cannot be reached.
+   */
+  connectAgent(options: AgentConnectOptions): Promise<Agent> {
+    return Agent.connect(options);
+  },
+};

@@ -1,0 +1,22 @@
+/**
+ * The script-tag build: `<script src="{server}/sdk/parley.js"></script>` defines `window.Parley`
+ * (with the classes alongside, e.g. `Parley.ParleyError` for `instanceof` checks).
+ */
+import { Parley } from './Parley.ts';
+import { Agent } from './session/Agent.ts';
+import { Contact } from './conversation/Contact.ts';
+import { MemoryStorage } from './storage.ts';
+import { ParleyError } from './errors.ts';
+import { Visitor } from './session/Visitor.ts';
+
+/** What `window.Parley` holds. */
+export const ParleyGlobal = { ...Parley, Visitor, Agent, Contact, ParleyError, MemoryStorage };
+
+declare global {
+  interface Window {
+    /** The Parley SDK, defined by `/sdk/parley.js`. */
+    Parley: typeof ParleyGlobal;
+  }
+}
+
+if (typeof window !== 'undefined') window.Parley = ParleyGlobal;

@@ -1,0 +1,43 @@
+/**
+ * Parley browser SDK: connect visitors and agents, chat with delivery guarantees.
+ *
+ * @example
+ * ```ts
+ * import { Parley } from '@parley/sdk';
+ * const visitor = await Parley.connectVisitor({ server: 'https://chat.example.com', name: 'Ada' });
+ * const contact = visitor.contact ?? (await visitor.startChat({ text: 'Hi!' }));
+ * contact.on('message', (m) => console.log(m.from.name, m.text));
+ * ```
+ * @packageDocumentation
+ */
+export { Parley } from './Parley.ts';
+export { Visitor, type VisitorConnectOptions, type VisitorEvents } from './session/Visitor.ts';
+export { Agent, type AgentConnectOptions, type AgentEvents } from './session/Agent.ts';
+export { Contact, type ClosedEvent, type ContactEvents, type TypingEvent } from './conversation/Contact.ts';
+export type { OutboxEntry } from './conversation/Outbox.ts';
+export { ParleyError } from './errors.ts';
+export { TypedEmitter } from './TypedEmitter.ts';
+export {
+  SignalingChannel,
+  type ConnectionState,
+  type SignalingChannelEvents,
+  type SignalingChannelOptions,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './signaling/SignalingChannel.ts';
+export { nextRetryDelayMs, type RetryPolicy, type RetryPolicyOptions } from './signaling/retryPolicy.ts';
+export { MemoryStorage, type KeyValueStorage } from './storage.ts';
+export type { ConnectOptions } from './options.ts';
+export type { FetchFunction } from './http.ts';
+export type {
+  AgentSummary,
+  ConversationSnapshot,
+  ConversationStatus,
+  ErrorCode,
+  Message,
+  Party,
+  Presence,
+  QueuedConversation,
+  Role,
+  VisitorInfo,
+} from './wire.ts';

@@ -1,0 +1,135 @@
+import { Migrator, sql } from 'kysely';
+import type { Kysely, Migration, MigrationProvider, MigrationResultSet } from 'kysely';
+
+/*
+ * Versioned schema migrations, shared by every SQL adapter of the Store (SQLite now, PostgreSQL
+ * next). They use kysely's schema builder only, so each dialect gets its own DDL; where SQL is
+ * written by hand it is SQL both dialects accept. Migrations are append-only: never edit one that
+ * has shipped, add the next `NNNN_name` instead. They receive `Kysely<any>` on purpose: a
+ * migration describes the schema as it was then, not as schema.ts describes it now.
+ *
+ * kysely records applied migrations in `kysely_migration` and runs pending ones in name order.
+ */
+
+/** 0001: agents, visitors, conversations and messages, with the indexes the Store queries use. */
+const initial: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema
+      .createTable('agents')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('email', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('password_hash', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    // Case-insensitive uniqueness; getAgentByEmail looks up by the same expression.
+    await db.schema
+      .createIndex('agents_email_lower_key')
+      .on('agents')
+      .unique()
+      .expression(sql`lower(email)`)
+      .execute();
+
+    await db.schema
+      .createTable('visitors')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('email', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('conversations')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('visitor_id', 'text', (c) => c.notNull().references('visitors.id'))
+      .addColumn('agent_id', 'text', (c) => c.references('agents.id'))
+      .addColumn('visitor_info', 'text', (c) => c.notNull().defaultTo('{}'))
+      .addColumn('last_seq', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('first_message', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('assigned_at', 'text')
+      .addColumn('closed_at', 'text')
+      .addColumn('closed_by_id', 'text')
+      .addColumn('closed_by_role', 'text')
+      .addColumn('closed_by_name', 'text')
+      .addCheckConstraint('conversations_status_check', sql`status in ('queued', 'active', 'closed')`)
+      .addCheckConstraint('conversations_last_seq_check', sql`last_seq >= 0`)
+      .execute();
+    // The queue (status = 'queued' by created_at) and the per-agent active counts.
+    await db.schema
+      .createIndex('conversations_status_created_idx')
+      .on('conversations')
+      .columns(['status', 'created_at', 'id'])
+      .execute();
+    // Open conversations of a visitor.
+    await db.schema
+      .createIndex('conversations_visitor_status_idx')
+      .on('conversations')
+      .columns(['visitor_id', 'status', 'created_at', 'id'])
+      .execute();
+    // Open conversations of an agent (and the agent foreign key).
+    await db.schema
+      .createIndex('conversations_agent_status_idx')
+      .on('conversations')
+      .columns(['agent_id', 'status', 'created_at', 'id'])
+      .execute();
+
+    await db.schema
+      .createTable('messages')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id'))
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('from_id', 'text', (c) => c.notNull())
+      .addColumn('from_role', 'text', (c) => c.notNull())
+      .addColumn('from_name', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('text', 'text', (c) => c.notNull())
+      .addColumn('client_id', 'text')
+      .addColumn('at', 'text', (c) => c.notNull())
+      .addCheckConstraint('messages_kind_check', sql`kind in ('text', 'event')`)
+      .addCheckConstraint('messages_seq_check', sql`seq >= 1`)
+      // Pages of history (seq ranges); also the conversation foreign key's index.
+      .addUniqueConstraint('messages_conversation_seq_key', ['conversation_id', 'seq'])
+      // Idempotent sends: NULL client ids (events) never collide.
+      .addUniqueConstraint('messages_conversation_client_key', ['conversation_id', 'from_id', 'client_id'])
+      .execute();
+  },
+
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.dropTable('messages').execute();
+    await db.schema.dropTable('conversations').execute();
+    await db.schema.dropTable('visitors').execute();
+    await db.schema.dropTable('agents').execute();
+  },
+};
+
+/** Every migration by name; names sort in the order they apply. */
+export const storeMigrations: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001_initial': initial,
+});
+
+/** An in-code MigrationProvider over {@link storeMigrations} (no migration files to ship or find). */
+export const storeMigrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...storeMigrations }),
+};
+
+/** Names of the migrations a fully migrated database has applied, in order. */
+export const latestMigrationNames: readonly string[] = Object.keys(storeMigrations).sort();
+
+/**
+ * Brings the database to the latest schema. Safe on every start: applied migrations are skipped.
+ * Transactions are the dialect's business (kysely wraps each run in one where DDL is transactional,
+ * e.g. PostgreSQL; the SQLite adapter wraps the call itself).
+ *
+ * @throws the first migration's error, with the failing migration's name in the message.
+ */
+export async function migrateStoreToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  const migrator = new Migrator({ db, provider: storeMigrationProvider });
+  const resultSet = await migrator.migrateToLatest();
+  if (resultSet.error !== undefined) {
+    const failed = resultSet.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`Store migration ${failed} failed`, { cause: resultSet.error });
+  }
+  return resultSet;
+}

@@ -1,0 +1,156 @@
+import type { ConversationStatus, Message, Party, Role, VisitorInfo } from '@parley/protocol';
+import type { Generated, Selectable } from 'kysely';
+import type { AgentRecord, ConversationRecord, VisitorRecord } from './Store.ts';
+
+/*
+ * The relational schema behind the Store port, as kysely table types, and the mapping between
+ * rows and the port's records. Dialect-neutral: the SQLite adapter and a PostgreSQL adapter share
+ * it (and the migrations in migrations.ts that create it).
+ *
+ * Conventions: snake_case columns; times are ISO 8601 text (`Date#toISOString`, so they sort as
+ * text); JSON is stored as text.
+ */
+
+/** `agents`: support agents who log in to the workspace. Email is unique case-insensitively. */
+export interface AgentsTable {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  created_at: string;
+}
+
+/** `visitors`: anonymous (or self-named) website visitors. */
+export interface VisitorsTable {
+  id: string;
+  name: string;
+  email: string | null;
+  created_at: string;
+}
+
+/** `conversations`: one chat between a visitor and (once assigned) an agent. */
+export interface ConversationsTable {
+  id: string;
+  status: ConversationStatus;
+  visitor_id: string;
+  agent_id: string | null;
+  /** JSON text of a VisitorInfo. */
+  visitor_info: string;
+  /** Highest message seq stored; bumped by every append. */
+  last_seq: Generated<number>;
+  first_message: string | null;
+  created_at: string;
+  assigned_at: string | null;
+  closed_at: string | null;
+  closed_by_id: string | null;
+  closed_by_role: Role | null;
+  closed_by_name: string | null;
+}
+
+/** `messages`: chat messages and system events, numbered per conversation by `seq`. */
+export interface MessagesTable {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  from_id: string;
+  from_role: Role;
+  /** The sender's name when the message was sent. */
+  from_name: string;
+  kind: Message['kind'];
+  text: string;
+  client_id: string | null;
+  at: string;
+}
+
+/** The whole database, as kysely sees it. */
+export interface ParleyDatabase {
+  agents: AgentsTable;
+  visitors: VisitorsTable;
+  conversations: ConversationsTable;
+  messages: MessagesTable;
+}
+
+export type AgentRow = Selectable<AgentsTable>;
+export type VisitorRow = Selectable<VisitorsTable>;
+export type ConversationRow = Selectable<ConversationsTable>;
+export type MessageRow = Selectable<MessagesTable>;
+
+/** Maps an `agents` row to the port's record. */
+export function agentFromRow(row: AgentRow): AgentRecord {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    passwordHash: row.password_hash,
+    createdAt: row.created_at,
+  };
+}
+
+/** Maps a `visitors` row to the port's record. */
+export function visitorFromRow(row: VisitorRow): VisitorRecord {
+  return { id: row.id, name: row.name, email: row.email, createdAt: row.created_at };
+}
+
+/** Maps a `messages` row to the wire Message (`clientId` present only when one was stored). */
+export function messageFromRow(row: MessageRow): Message {
+  const message: Message = {
+    id: row.id,
+    seq: row.seq,
+    sessionID: row.conversation_id,
+    from: { id: row.from_id, role: row.from_role, name: row.from_name },
+    kind: row.kind,
+    text: row.text,
+    at: row.at,
+  };
+  if (row.client_id !== null) message.clientId = row.client_id;
+  return message;
+}
+
+/** Names of the parties a conversation row refers to by id. */
+export interface ConversationPartyNames {
+  visitorName: string;
+  /** Null when no agent is assigned. */
+  agentName: string | null;
+}
+
+/** Maps a `conversations` row plus its parties' names to the port's record. */
+export function conversationFromRow(row: ConversationRow, names: ConversationPartyNames): ConversationRecord {
+  const agent: Party | null =
+    row.agent_id === null ? null : { id: row.agent_id, role: 'agent', name: names.agentName ?? '' };
+  const closedBy: Party | null =
+    row.closed_by_id === null
+      ? null
+      : { id: row.closed_by_id, role: row.closed_by_role ?? 'system', name: row.closed_by_name ?? '' };
+  return {
+    id: row.id,
+    status: row.status,
+    visitor: { id: row.visitor_id, role: 'visitor', name: names.visitorName },
+    agent,
+    visitorInfo: parseVisitorInfo(row.visitor_info),
+    lastSeq: Number(row.last_seq),
+    firstMessage: row.first_message,
+    createdAt: row.created_at,
+    assignedAt: row.assigned_at,
+    closedAt: row.closed_at,
+    closedBy,
+  };
+}
+
+/** Serialises a VisitorInfo for the `visitor_info` column (only the known fields). */
+export function visitorInfoToColumn(info: VisitorInfo): string {
+  const known: VisitorInfo = {};
+  if (info.page !== undefined) known.page = info.page;
+  if (info.userAgent !== undefined) known.userAgent = info.userAgent;
+  return JSON.stringify(known);
+}
+
+function parseVisitorInfo(text: string): VisitorInfo {
+  const value: unknown = JSON.parse(text);
+  const info: VisitorInfo = {};
+  if (typeof value === 'object' && value !== null) {
+    const { page, userAgent } = value as Record<string, unknown>;
+    if (typeof page === 'string') info.page = page;
+    if (typeof userAgent === 'string') info.userAgent = userAgent;
+  }
+  return info;
+}
