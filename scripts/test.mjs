@@ -4,12 +4,16 @@
 //   node scripts/test.mjs integration *.test.ts under packages/*/test
 //   node scripts/test.mjs e2e        *.e2e.ts under e2e/ (headless Chromium)
 // Extra arguments after the suite name filter files by substring.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const suites = {
-  unit: { roots: ['packages'], match: (p) => p.includes('/src/') && p.endsWith('.test.ts'), concurrency: 2 },
+  unit: {
+    roots: ['packages', 'bench'],
+    match: (p) => (p.includes('/src/') || p.startsWith('bench/')) && p.endsWith('.test.ts'),
+    concurrency: 2,
+  },
   integration: { roots: ['packages'], match: (p) => p.includes('/test/') && p.endsWith('.test.ts'), concurrency: 1 },
   e2e: { roots: ['e2e'], match: (p) => p.endsWith('.e2e.ts'), concurrency: 1 },
 };
@@ -27,6 +31,7 @@ function walk(dir, out = []) {
 const [which, ...filters] = process.argv.slice(2);
 const names = which ? [which] : Object.keys(suites);
 let failed = false;
+const totals = { passed: 0, failed: 0 };
 for (const name of names) {
   const suite = suites[name];
   if (!suite) {
@@ -44,11 +49,21 @@ for (const name of names) {
     continue;
   }
   console.log(`\n== ${name}: ${files.length} file(s)`);
-  const result = spawnSync(
+  const child = spawn(
     process.execPath,
     ['--import', 'tsx', '--test', `--test-concurrency=${suite.concurrency}`, '--test-reporter=spec', ...files],
-    { stdio: 'inherit', env: { ...process.env, PARLEY_TEST_SUITE: name } },
+    { stdio: ['inherit', 'pipe', 'inherit'], env: { ...process.env, PARLEY_TEST_SUITE: name } },
   );
-  if (result.status !== 0) failed = true;
+  let out = '';
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    out = (out + chunk.toString()).slice(-4096); // the closing lines are all we read
+  });
+  const status = await new Promise((resolve) => child.on('close', (code) => resolve(code)));
+  const count = (label) => Number(out.match(new RegExp(`^\\S* ?${label} (\\d+)$`, 'm'))?.[1] ?? 0);
+  totals.passed += count('pass');
+  totals.failed += count('fail');
+  if (status !== 0) failed = true;
 }
+console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed`);
 process.exit(failed ? 1 : 0);

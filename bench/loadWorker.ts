@@ -1,0 +1,58 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ChatFleet, FleetPlan } from './fleet.ts';
+import { ParleyFleet } from './parleyFleet.ts';
+import { RelayFleet } from './relayFleet.ts';
+import type { ThreadCommand, ThreadReply, ThreadResults } from './threadMessages.ts';
+import { runLatency, runThroughput } from './workload.ts';
+
+/*
+ * Entry of one load-generator thread: builds its fleet from the plan in `workerData` and runs the
+ * coordinator's commands one at a time.
+ */
+
+const port = parentPort;
+if (!port) throw new Error('loadWorker runs as a worker thread');
+const plan = workerData as FleetPlan;
+const fleet: ChatFleet = plan.target === 'parley' ? new ParleyFleet(plan) : new RelayFleet(plan);
+
+port.on('message', (command: ThreadCommand) => {
+  execute(command).then(
+    (result) => {
+      const reply: ThreadReply = { type: 'done', command: command.type, result };
+      const transfer = result && 'latencies' in result ? [result.latencies.buffer] : [];
+      port.postMessage(reply, transfer as ArrayBuffer[]);
+    },
+    (error: unknown) => {
+      const reply: ThreadReply = { type: 'failed', command: command.type, message: error instanceof Error ? error.message : String(error) };
+      port.postMessage(reply);
+    },
+  );
+});
+
+async function execute(command: ThreadCommand): Promise<ThreadResults[ThreadCommand['type']]> {
+  switch (command.type) {
+    case 'prepare':
+      await fleet.prepare();
+      return null;
+    case 'connect':
+      await fleet.connect();
+      return null;
+    case 'startChats':
+      await fleet.startChats();
+      return null;
+    case 'goOnline':
+      await fleet.goOnline();
+      return null;
+    case 'throughput': {
+      const result = await runThroughput(fleet, command);
+      return { ...result, errors: fleet.errors.count, firstError: fleet.errors.first };
+    }
+    case 'latency': {
+      const result = await runLatency(fleet, command);
+      return { ...result, errors: fleet.errors.count, firstError: fleet.errors.first };
+    }
+    case 'close':
+      await fleet.close();
+      return null;
+  }
+}

@@ -1,0 +1,133 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BenchOptions, BenchTarget } from './args.ts';
+import type { MemoryReading, TargetFigures } from './figures.ts';
+import { growth, phaseFigures } from './figures.ts';
+import { InspectorSession } from './inspector.ts';
+import { LoadGenerator } from './loadGenerator.ts';
+import { residentBytes, startCpuMeter } from './procStats.ts';
+import { PARLEY_CLI, ServerProcess, createParleyAgents, parleyEnv } from './servers.ts';
+
+/*
+ * Measures one server: start it as a child, open the connections and read the idle memory, start the
+ * conversations, then run the throughput and latency phases, and stop everything.
+ */
+
+/** Scripts built for the run (see buildBenchScripts). */
+export interface BenchScripts {
+  relay: string;
+  loadWorker: string;
+}
+
+/** Seconds the server gets to settle before a memory reading. */
+const SETTLE_MS = 1_000;
+/** Time for freed pages to leave the RSS after a forced collection. */
+const GC_SETTLE_MS = 300;
+
+/** Runs every phase against one server and returns its figures. */
+export async function measureServer(target: BenchTarget, options: BenchOptions, scripts: BenchScripts, log: (line: string) => void): Promise<TargetFigures> {
+  const dataDir = mkdtempSync(join(tmpdir(), `parley-bench-${target}-`));
+  try {
+    let agents: { email: string; password: string }[];
+    let server: ServerProcess;
+    if (target === 'parley') {
+      log(`creating ${options.agents} agents`);
+      agents = createParleyAgents(dataDir, options.agents);
+      const profile = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [];
+      server = await ServerProcess.start([...profile, PARLEY_CLI, 'start'], parleyEnv(dataDir, options.conversations));
+    } else {
+      agents = Array.from({ length: options.agents }, (_, i) => ({ email: `agent-${i}`, password: '' }));
+      server = await ServerProcess.start([scripts.relay], { PORT: '0', HOST: '127.0.0.1' });
+    }
+    log(`server pid ${server.pid} at ${server.baseUrl}`);
+    try {
+      return await measureRunning(target, server, agents, options, scripts, log);
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function measureRunning(
+  target: BenchTarget,
+  server: ServerProcess,
+  agents: { email: string; password: string }[],
+  options: BenchOptions,
+  scripts: BenchScripts,
+  log: (line: string) => void,
+): Promise<TargetFigures> {
+  const inspector = await InspectorSession.connect(server.inspectorUrl);
+  const readMemory = async (): Promise<MemoryReading> => {
+    const rss = residentBytes(server.pid);
+    await inspector.collectGarbage();
+    await sleep(GC_SETTLE_MS);
+    const heap = await inspector.heapUsage();
+    return { rss, rssAfterGc: residentBytes(server.pid), heapUsed: heap.usedSize };
+  };
+  const load = new LoadGenerator(scripts.loadWorker, {
+    target,
+    baseUrl: server.baseUrl,
+    agents,
+    visitors: options.visitors,
+    conversations: options.conversations,
+    threads: options.workers,
+  });
+  try {
+    const connections = options.visitors + options.agents;
+    if (target === 'parley') log(`getting ${options.visitors} visitor and ${options.agents} agent tokens over HTTP`);
+    await load.all({ type: 'prepare' });
+    await sleep(SETTLE_MS);
+    const before = await readMemory();
+
+    log(`opening ${connections} connections`);
+    await load.all({ type: 'connect' });
+    log(`idling ${options.idleSeconds} s`);
+    await sleep(options.idleSeconds * 1000);
+    const idle = await readMemory();
+
+    log(`starting ${options.conversations} conversations`);
+    await load.each({ type: 'startChats' });
+    await load.all({ type: 'goOnline' });
+    await sleep(SETTLE_MS);
+    const chats = await readMemory();
+
+    const warmupMs = Math.min(2_000, (options.seconds * 1000) / 5);
+    log(`throughput phase: ${options.seconds} s (+${warmupMs / 1000} s warm-up), window ${options.window}`);
+    let meter = startCpuMeter(server.pid);
+    const throughputResults = await load.all({ type: 'throughput', warmupMs, durationMs: options.seconds * 1000, window: options.window });
+    const throughput = phaseFigures(throughputResults, meter());
+
+    log(`latency phase: ${options.seconds} s at ${options.rate} msg/s`);
+    meter = startCpuMeter(server.pid);
+    // Each thread offers its share of the rate, in proportion to its conversations.
+    const latencyResults = await load.perThread((plan) => ({
+      type: 'latency',
+      durationMs: options.seconds * 1000,
+      rate: (options.rate * plan.conversations) / options.conversations,
+    }));
+    const latency = phaseFigures(latencyResults, meter());
+    const afterLoad = await readMemory();
+
+    await load.all({ type: 'close' });
+    return {
+      target,
+      connections,
+      conversations: options.conversations,
+      memory: { before, idle, chats, afterLoad },
+      perConnection: growth(before, idle, connections),
+      perConversation: target === 'parley' ? growth(idle, chats, options.conversations) : { rss: 0, rssAfterGc: 0, heapUsed: 0 },
+      throughput,
+      latency,
+    };
+  } finally {
+    inspector.close();
+    await load.terminate();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

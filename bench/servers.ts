@@ -1,0 +1,158 @@
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import type { BuildOptions } from 'esbuild';
+
+/*
+ * The servers under test, each run as a child process so that its memory and CPU are its own:
+ * Parley from its built CLI, and the bare relay bundled by esbuild the same way the CLI is.
+ */
+
+/** Repository root (bench/ sits directly under it). */
+export const ROOT = join(import.meta.dirname, '..');
+export const PARLEY_CLI = join(ROOT, 'packages/server/dist/cli.js');
+/** Bundles live under node_modules so that `ws` resolves from them. */
+const BUILD_DIR = join(ROOT, 'node_modules/.cache/parley-bench');
+
+const START_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+/** Every child this process started and has not yet seen exit; killed on any exit. */
+const children = new Set<ChildProcess>();
+
+/** Kills every child still running (synchronously; safe in an exit handler). */
+export function killAllChildren(): void {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+}
+
+/** Bundles the relay and the load-generator thread; returns their paths. */
+export async function buildBenchScripts(): Promise<{ relay: string; loadWorker: string }> {
+  mkdirSync(BUILD_DIR, { recursive: true });
+  const relay = join(BUILD_DIR, 'relay.mjs');
+  const loadWorker = join(BUILD_DIR, 'loadWorker.mjs');
+  const common: BuildOptions = { bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['ws', 'zod'], logLevel: 'warning' };
+  await Promise.all([
+    build({ ...common, entryPoints: [join(ROOT, 'bench/relayMain.ts')], outfile: relay }),
+    build({ ...common, entryPoints: [join(ROOT, 'bench/loadWorker.ts')], outfile: loadWorker }),
+  ]);
+  return { relay, loadWorker };
+}
+
+/** A server running as a child process. */
+export class ServerProcess {
+  readonly pid: number;
+  readonly baseUrl: string;
+  /** The child's V8 inspector (it is started with `--inspect=127.0.0.1:0`). */
+  readonly inspectorUrl: string;
+  readonly #child: ChildProcess;
+
+  private constructor(child: ChildProcess, baseUrl: string, inspectorUrl: string) {
+    if (child.pid === undefined) throw new Error('child has no pid');
+    this.pid = child.pid;
+    this.baseUrl = baseUrl;
+    this.inspectorUrl = inspectorUrl;
+    this.#child = child;
+  }
+
+  /**
+   * Starts `node --inspect=127.0.0.1:0 ...args` and waits for the line announcing its address
+   * (`... listening on http://127.0.0.1:PORT` or `ws://127.0.0.1:PORT/ws`).
+   */
+  static start(args: string[], env: Record<string, string>): Promise<ServerProcess> {
+    const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    let output = '';
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => fail(`did not announce its address within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
+      const fail = (why: string): void => {
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+        reject(new Error(`${args.join(' ')} ${why}\n${output.slice(-2000)}`));
+      };
+      const onData = (chunk: Buffer): void => {
+        output += chunk.toString();
+        const match = /^(?!Debugger).*listening on (?:http|ws):\/\/(127\.0\.0\.1):(\d+)/m.exec(output);
+        const inspector = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/\S+)/.exec(output);
+        if (!match || !inspector?.[1]) return;
+        clearTimeout(timer);
+        child.off('exit', onEarlyExit);
+        child.stdout?.off('data', onData);
+        child.stdout?.resume(); // keep draining so the child never blocks on a full pipe
+        child.stderr?.off('data', onData);
+        resolve(new ServerProcess(child, `http://${match[1]}:${match[2]}`, inspector[1]));
+      };
+      const echoStderr = (chunk: Buffer): void => {
+        if (process.env.BENCH_VERBOSE) process.stderr.write(chunk);
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.stderr?.on('data', echoStderr);
+      const onEarlyExit = (code: number | null, signal: string | null): void => fail(`exited early (${signal ?? code})`);
+      child.once('exit', onEarlyExit);
+    });
+  }
+
+  /** Asks the server to stop (SIGTERM), and kills it if it has not exited in time. */
+  stop(): Promise<void> {
+    const child = this.#child;
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+}
+
+/** Creates Parley agent accounts with the CLI, one at a time (they share one SQLite file). */
+export function createParleyAgents(dataDir: string, count: number): { email: string; password: string }[] {
+  requireParleyBuild();
+  const accounts: { email: string; password: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const account = { email: `bench-agent-${i}@parley.local`, password: `bench-password-${i}-not-secret` };
+    const result = spawnSync(
+      process.execPath,
+      [PARLEY_CLI, 'agent', 'create', '--email', account.email, '--name', `Bench Agent ${i}`, '--password', account.password],
+      { cwd: ROOT, env: { ...process.env, ...parleyEnv(dataDir, 0) }, encoding: 'utf8', timeout: 30_000 },
+    );
+    if (result.status !== 0) {
+      throw new Error(`parley agent create failed (${result.status ?? result.signal}): ${result.stderr || result.stdout}`);
+    }
+    accounts.push(account);
+  }
+  return accounts;
+}
+
+/** The environment Parley runs the benchmark with: loopback, fresh data, no demo, limits out of the way. */
+export function parleyEnv(dataDir: string, conversations: number): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    DEMO_AGENT: 'false',
+    // The benchmark floods on purpose; the per-connection limits are for abuse, not for this.
+    RATE_LIMIT_RPS: '100000',
+    RATE_LIMIT_BURST: '100000',
+    // The server's ceiling is 1000 chats per agent.
+    AGENT_MAX_CHATS: String(Math.min(1000, Math.max(5, conversations))),
+  };
+}
+
+/** Fails with a useful message when the server CLI has not been built. */
+export function requireParleyBuild(): void {
+  if (!existsSync(PARLEY_CLI)) {
+    throw new Error(`${PARLEY_CLI} is missing; run \`npm run build\` first`);
+  }
+}
