@@ -214,3 +214,30 @@ describe('the queue, accepting, and presence', () => {
     v.client.close();
   });
 });
+
+describe('routing under a burst', () => {
+  let server: Server;
+  before(async () => {
+    server = await startTestServer({ AGENT_MAX_CHATS: '200', RATE_LIMIT_RPS: '1000', RATE_LIMIT_BURST: '1000' });
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  it('a burst of 200 chats started at once is routed completely, each conversation to one agent', async () => {
+    const agents = await Promise.all([newAgent(server, 'Burst A'), newAgent(server, 'Burst B')]);
+    const visitors = await Promise.all(Array.from({ length: 200 }, (_, i) => newVisitor(server, `Burst ${i}`)));
+    const ids = await Promise.all(visitors.map(async (v) => (await v.client.request('chat.start', {})).conversation.sessionID));
+    const owner = new Map<string, string>();
+    await Promise.all(
+      ids.map(async (id) => {
+        const frame = await Promise.race(agents.map((a) => a.client.waitFor(isAssigned(id), 30_000)));
+        if (frame.type === 'conversation.assigned') owner.set(id, frame.conversation.agent!.id);
+      }),
+    );
+    assert.equal(owner.size, 200);
+    const assignedTwice = ids.filter((id) => agents.every((a) => a.client.frames.some(isAssigned(id))));
+    assert.deepEqual(assignedTwice, []);
+    for (const c of [...agents, ...visitors]) c.client.close();
+  });
+});

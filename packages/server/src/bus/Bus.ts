@@ -17,6 +17,13 @@ export interface Envelope {
   json: string;
   /** Connections of this identity skip the frame (e.g. typing goes to the others only). */
   exceptParty?: string;
+  /** This one subscriber skips the frame (the connection that already has it in its `result`). */
+  exceptSubscriber?: BusSubscriber;
+}
+
+export interface PublishOptions {
+  exceptParty?: string;
+  exceptSubscriber?: BusSubscriber;
 }
 
 export interface BusSubscriber {
@@ -24,7 +31,7 @@ export interface BusSubscriber {
 }
 
 export interface Bus {
-  publish(topic: Topic, frame: ServerFrame, options?: { exceptParty?: string }): void;
+  publish(topic: Topic, frame: ServerFrame, options?: PublishOptions): void;
   subscribe(topic: Topic, subscriber: BusSubscriber): void;
   unsubscribe(topic: Topic, subscriber: BusSubscriber): void;
   /** Number of local subscribers of a topic. */

@@ -1,5 +1,5 @@
 import type { ServerFrame } from '@parley/protocol';
-import type { Bus, BusSubscriber, Envelope, Topic } from './Bus.ts';
+import type { Bus, BusSubscriber, Envelope, PublishOptions, Topic } from './Bus.ts';
 
 /** The embedded default: topics live in this process only. */
 export class InProcessBus implements Bus {
@@ -7,11 +7,12 @@ export class InProcessBus implements Bus {
 
   constructor(private readonly onDeliveryError: (err: unknown) => void = () => {}) {}
 
-  publish(topic: Topic, frame: ServerFrame, options?: { exceptParty?: string }): void {
+  publish(topic: Topic, frame: ServerFrame, options: PublishOptions = {}): void {
     const subscribers = this.#topics.get(topic);
     if (!subscribers || subscribers.size === 0) return;
-    const envelope: Envelope = { frame, json: JSON.stringify(frame), ...(options?.exceptParty ? { exceptParty: options.exceptParty } : {}) };
+    const envelope: Envelope = { frame, json: JSON.stringify(frame), ...options };
     for (const subscriber of [...subscribers]) {
+      if (subscriber === options.exceptSubscriber) continue;
       try {
         subscriber.deliver(envelope);
       } catch (err) {

@@ -10,7 +10,7 @@ import type {
 } from '@parley/protocol';
 import { LIMITS, checkMessageText } from '@parley/protocol';
 import type { Logger } from 'pino';
-import type { Bus } from '../bus/Bus.ts';
+import type { Bus, BusSubscriber } from '../bus/Bus.ts';
 import { ParleyServerError } from '../errors.ts';
 import type { ConversationRecord, MessagePage, Store } from '../store/Store.ts';
 import { PresenceRegistry } from './PresenceRegistry.ts';
@@ -39,6 +39,9 @@ export class ConversationService {
   readonly #open = new Map<string, ConversationRecord>();
   readonly #chains = new Map<string, Promise<unknown>>();
   #routing: Promise<void> = Promise.resolve();
+  /** A routing pass is queued and has not started: further triggers ride along with it. */
+  #routePending = false;
+  #queueBroadcastPending = false;
   #inFlight = 0;
   #idle: (() => void) | null = null;
 
@@ -77,7 +80,7 @@ export class ConversationService {
       }
       this.#bus.publish(`party:${visitor.id}`, { type: 'conversation.updated', conversation: toSnapshot(this.#cached(record.id)) });
       if (existing === undefined) {
-        this.#bus.publish('agents', { type: 'queue.changed', queue: await this.queueSnapshot() });
+        this.#queueChanged();
         this.#route();
       }
       return { conversation: toSnapshot(this.#cached(record.id)), message };
@@ -86,13 +89,16 @@ export class ConversationService {
 
   // ------------------------------------------------------------------ both sides
 
-  /** Stores a text message and publishes it. Idempotent on clientId. */
-  async sendMessage(from: Party, sessionID: string, clientId: string, text: string) {
+  /**
+   * Stores a text message and publishes it. Idempotent on clientId. `origin`, the sending connection, is left
+   * out of the fan-out: it gets the message in its `result`.
+   */
+  async sendMessage(from: Party, sessionID: string, clientId: string, text: string, origin?: BusSubscriber) {
     const problem = checkMessageText(text);
     if (problem) throw new ParleyServerError(problem.code, problem.message);
     const record = await this.#member(from, sessionID);
     if (record.status === 'closed') throw ParleyServerError.conflict('the conversation is closed');
-    return this.#track(() => this.#append(sessionID, from, 'text', text, clientId));
+    return this.#track(() => this.#append(sessionID, from, 'text', text, clientId, origin));
   }
 
   /** Tells the other members that `from` is typing (or stopped). */
@@ -113,7 +119,7 @@ export class ConversationService {
       const final = { ...closed, lastSeq: this.#cached(sessionID).lastSeq };
       this.#open.delete(sessionID);
       this.#bus.publish(`conv:${sessionID}`, { type: 'conversation.closed', sessionID, by });
-      if (record.status === 'queued') this.#bus.publish('agents', { type: 'queue.changed', queue: await this.queueSnapshot() });
+      if (record.status === 'queued') this.#queueChanged();
       else this.#route();
       this.#log.info({ sessionID, by: by.id }, 'conversation closed');
       return toSnapshot(final);
@@ -210,10 +216,17 @@ export class ConversationService {
     if (change.after === 'online') this.#route();
   }
 
-  /** Offers waiting conversations to free agents, one routing pass at a time. */
+  /**
+   * Offers waiting conversations to free agents, one routing pass at a time. Triggers that arrive while a pass
+   * is queued share it, so a burst of new chats costs one pass, not one pass per chat.
+   */
   #route(): void {
+    if (this.#routePending) return;
+    this.#routePending = true;
     this.#routing = this.#routing
       .then(async () => {
+        this.#routePending = false;
+        if (!this.presence.connectedAgents().some((id) => this.presence.presenceOf(id) === 'online')) return;
         const queued = await this.#store.listQueuedConversations();
         if (queued.length === 0) return;
         const active = await this.#store.countActiveByAgent();
@@ -229,7 +242,23 @@ export class ConversationService {
           if ((await this.#assign(record.id, agent.id)) !== null) active.set(agent.id, agent.active + 1);
         }
       })
-      .catch((err: unknown) => this.#log.error({ err }, 'routing failed'));
+      .catch((err: unknown) => {
+        this.#routePending = false;
+        this.#log.error({ err }, 'routing failed');
+      });
+  }
+
+  /** Sends agents the queue once per turn of the event loop, however many changes the turn made. */
+  #queueChanged(): void {
+    if (this.#queueBroadcastPending) return;
+    this.#queueBroadcastPending = true;
+    setImmediate(() => {
+      this.#queueBroadcastPending = false;
+      this.queueSnapshot().then(
+        (queue) => this.#bus.publish('agents', { type: 'queue.changed', queue }),
+        (err: unknown) => this.#log.error({ err }, 'queue broadcast failed'),
+      );
+    });
   }
 
   /** Compare-and-set assignment, then the joined event and the announcements. */
@@ -243,13 +272,13 @@ export class ConversationService {
     const snapshot = toSnapshot(this.#cached(sessionID));
     this.#bus.publish(`party:${agentId}`, { type: 'conversation.assigned', conversation: snapshot });
     this.#bus.publish(`conv:${sessionID}`, { type: 'conversation.updated', conversation: snapshot });
-    this.#bus.publish('agents', { type: 'queue.changed', queue: await this.queueSnapshot() });
+    this.#queueChanged();
     this.#log.info({ sessionID, agentId }, 'conversation assigned');
     return snapshot;
   }
 
   /** Appends one message, in order with the conversation's other appends, and publishes it. */
-  #append(sessionID: string, from: Party, kind: Message['kind'], text: string, clientId?: string) {
+  #append(sessionID: string, from: Party, kind: Message['kind'], text: string, clientId?: string, origin?: BusSubscriber) {
     return this.#serial(sessionID, async () => {
       const result = await this.#store.appendMessage({
         id: randomUUID(),
@@ -263,7 +292,7 @@ export class ConversationService {
       if (!result.duplicate) {
         const cached = this.#open.get(sessionID);
         if (cached && cached.lastSeq < result.message.seq) cached.lastSeq = result.message.seq;
-        this.#bus.publish(`conv:${sessionID}`, { type: 'message', message: result.message });
+        this.#bus.publish(`conv:${sessionID}`, { type: 'message', message: result.message }, origin ? { exceptSubscriber: origin } : {});
       }
       return result;
     });

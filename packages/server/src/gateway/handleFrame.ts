@@ -28,7 +28,7 @@ export async function handleFrame(
       return result;
     }
     case 'message.send': {
-      const result: Answer<'message.send'> = await service.sendMessage(party, frame.sessionID, frame.clientId, frame.text);
+      const result: Answer<'message.send'> = await service.sendMessage(party, frame.sessionID, frame.clientId, frame.text, connection);
       return result;
     }
     case 'typing':
