@@ -3,3 +3,4 @@ export * from './errors.ts';
 export * from './model.ts';
 export * from './frames.ts';
 export * from './http.ts';
+export * from './call.ts';

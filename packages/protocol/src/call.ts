@@ -1,0 +1,149 @@
+import type { Party } from './model.ts';
+
+/*
+ * The call: a pure state machine. The server enforces it (who may do what, in which state); the SDK mirrors
+ * it. Illegal transitions are refused with a reason and change nothing.
+ *
+ *   idle ─request (visitor)─▶ requested ─accept (agent)────▶ connecting ─connected─▶ active
+ *        └invite (agent)───▶ invited   ─accept (visitor)──┘      │                    │
+ *   requested|invited ─decline (answerer)─▶ ended(declined)       │                    │
+ *   requested|invited ─cancel (initiator)─▶ ended(cancelled)      │                    │
+ *   requested|invited ─expire──────────────▶ ended(timeout)       │                    │
+ *   connecting|active ─hangup (participant)─────────────────────▶ ended(hangup) ◀──────┘
+ *   connecting|active ─fail─▶ ended(failed);  media denied on both sides ─▶ ended(media-denied)
+ *   any live state ─conversation closed─▶ ended(closed)
+ *
+ * An ended call is final; the next call in the conversation is a new call.
+ */
+
+export type CallState = 'idle' | 'requested' | 'invited' | 'connecting' | 'active' | 'ended';
+
+export type CallEndReason = 'hangup' | 'declined' | 'cancelled' | 'timeout' | 'failed' | 'closed' | 'media-denied';
+
+/** A party in a call, with what it sends. */
+export interface Participant extends Party {
+  audio: boolean;
+  video: boolean;
+}
+
+/** What the state machine decides on. */
+export interface CallCore {
+  state: CallState;
+  /** Who asked (visitor's request) or invited (agent's invite). */
+  initiator: Party | null;
+  useAudio: boolean;
+  useVideo: boolean;
+  endReason: CallEndReason | null;
+  endedBy: Party | null;
+}
+
+/** Who holds which role in the conversation the call belongs to. */
+export interface CallRoles {
+  visitorId: string;
+  agentId: string | null;
+}
+
+export type CallAction =
+  | { type: 'request'; by: Party; useAudio: boolean; useVideo: boolean }
+  | { type: 'invite'; by: Party; useAudio: boolean; useVideo: boolean }
+  | { type: 'accept'; by: Party }
+  | { type: 'decline'; by: Party }
+  | { type: 'cancel'; by: Party }
+  | { type: 'expire' }
+  | { type: 'connected' }
+  | { type: 'hangup'; by: Party }
+  | { type: 'fail'; by?: Party }
+  | { type: 'mediaDenied'; by: Party }
+  | { type: 'conversationClosed'; by: Party };
+
+export type TransitionResult =
+  | { ok: true; call: CallCore }
+  | { ok: false; code: 'forbidden' | 'conflict'; message: string };
+
+export const IDLE_CALL: CallCore = {
+  state: 'idle',
+  initiator: null,
+  useAudio: true,
+  useVideo: true,
+  endReason: null,
+  endedBy: null,
+};
+
+/** States in which a call exists and has not ended. */
+export function isLive(state: CallState): boolean {
+  return state === 'requested' || state === 'invited' || state === 'connecting' || state === 'active';
+}
+
+const refuse = (code: 'forbidden' | 'conflict', message: string): TransitionResult => ({ ok: false, code, message });
+
+function end(call: CallCore, reason: CallEndReason, by: Party | null): TransitionResult {
+  return { ok: true, call: { ...call, state: 'ended', endReason: reason, endedBy: by } };
+}
+
+/** The party who answers a pending call: the agent for a request, the visitor for an invite. */
+function answererIsRight(call: CallCore, by: Party, roles: CallRoles): boolean {
+  if (call.state === 'requested') return by.role === 'agent' && by.id === roles.agentId;
+  if (call.state === 'invited') return by.role === 'visitor' && by.id === roles.visitorId;
+  return false;
+}
+
+/**
+ * Applies an action to a call. Pure: returns the next call, or why the action is refused
+ * (`forbidden`: this party may not; `conflict`: not in this state).
+ */
+export function transition(call: CallCore, action: CallAction, roles: CallRoles): TransitionResult {
+  const fresh = call.state === 'idle' || call.state === 'ended';
+  switch (action.type) {
+    case 'request':
+      if (action.by.role !== 'visitor' || action.by.id !== roles.visitorId) return refuse('forbidden', 'only the visitor requests a call');
+      if (roles.agentId === null) return refuse('conflict', 'no agent has joined the conversation yet');
+      if (!fresh) return refuse('conflict', `a call is already ${call.state}`);
+      if (!action.useAudio && !action.useVideo) return refuse('conflict', 'a call needs audio or video');
+      return {
+        ok: true,
+        call: { state: 'requested', initiator: action.by, useAudio: action.useAudio, useVideo: action.useVideo, endReason: null, endedBy: null },
+      };
+    case 'invite':
+      if (action.by.role !== 'agent' || action.by.id !== roles.agentId) return refuse('forbidden', "only the conversation's agent invites");
+      if (!fresh) return refuse('conflict', `a call is already ${call.state}`);
+      if (!action.useAudio && !action.useVideo) return refuse('conflict', 'a call needs audio or video');
+      return {
+        ok: true,
+        call: { state: 'invited', initiator: action.by, useAudio: action.useAudio, useVideo: action.useVideo, endReason: null, endedBy: null },
+      };
+    case 'accept':
+    case 'decline': {
+      if (call.state !== 'requested' && call.state !== 'invited') return refuse('conflict', `there is no pending call to answer (it is ${call.state})`);
+      if (call.initiator?.id === action.by.id) return refuse('forbidden', 'nobody answers their own call');
+      if (!answererIsRight(call, action.by, roles)) {
+        return refuse('forbidden', call.state === 'requested' ? "only the conversation's agent answers a request" : 'only the visitor answers an invitation');
+      }
+      return action.type === 'accept' ? { ok: true, call: { ...call, state: 'connecting' } } : end(call, 'declined', action.by);
+    }
+    case 'cancel':
+      if (call.state !== 'requested' && call.state !== 'invited') return refuse('conflict', `there is no pending call to cancel (it is ${call.state})`);
+      if (call.initiator?.id !== action.by.id) return refuse('forbidden', 'only who started the call cancels it');
+      return end(call, 'cancelled', action.by);
+    case 'expire':
+      if (call.state !== 'requested' && call.state !== 'invited') return refuse('conflict', `only a pending call expires (it is ${call.state})`);
+      return end(call, 'timeout', null);
+    case 'connected':
+      if (call.state === 'active') return { ok: true, call };
+      if (call.state !== 'connecting') return refuse('conflict', `media cannot connect while the call is ${call.state}`);
+      return { ok: true, call: { ...call, state: 'active' } };
+    case 'hangup':
+      if (call.state !== 'connecting' && call.state !== 'active') {
+        return refuse('conflict', call.state === 'requested' || call.state === 'invited' ? 'the call has not started; cancel or decline it' : 'there is no call to end');
+      }
+      return end(call, 'hangup', action.by);
+    case 'fail':
+      if (!isLive(call.state)) return refuse('conflict', 'there is no call to fail');
+      return end(call, 'failed', action.by ?? null);
+    case 'mediaDenied':
+      if (call.state !== 'connecting' && call.state !== 'active') return refuse('conflict', 'there is no call in progress');
+      return end(call, 'media-denied', action.by);
+    case 'conversationClosed':
+      if (!isLive(call.state)) return { ok: true, call };
+      return end(call, 'closed', action.by);
+  }
+}
