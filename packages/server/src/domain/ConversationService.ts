@@ -15,6 +15,7 @@ import { ParleyServerError } from '../errors.ts';
 import type { ConversationRecord, MessagePage, Store } from '../store/Store.ts';
 import { PresenceRegistry } from './PresenceRegistry.ts';
 import { pickAgent } from './routing.ts';
+import { uuidv7 } from './uuidv7.ts';
 import { SYSTEM_PARTY, toQueued, toSnapshot } from './snapshots.ts';
 
 export interface ConversationServiceOptions {
@@ -281,7 +282,7 @@ export class ConversationService {
   #append(sessionID: string, from: Party, kind: Message['kind'], text: string, clientId?: string, origin?: BusSubscriber) {
     return this.#serial(sessionID, async () => {
       const result = await this.#store.appendMessage({
-        id: randomUUID(),
+        id: uuidv7(),
         sessionID,
         from,
         kind,
