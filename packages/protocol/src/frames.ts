@@ -10,6 +10,8 @@ import type {
   QueuedConversation,
 } from './model.ts';
 import { SettablePresenceSchema, VisitorInfoSchema } from './model.ts';
+import type { CallRequestResults, CallUpdatedFrame, SignalEventFrame } from './callFrames.ts';
+import { CALL_CLIENT_FRAME_SCHEMAS } from './callFrames.ts';
 
 /*
  * Every WebSocket frame is one JSON object, a member of one of two discriminated unions on `type`:
@@ -100,6 +102,7 @@ export const ClientFrameSchema = z.discriminatedUnion('type', [
   PresenceSetFrameSchema,
   AgentsListFrameSchema,
   PingFrameSchema,
+  ...CALL_CLIENT_FRAME_SCHEMAS,
 ]);
 
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
@@ -110,7 +113,7 @@ export type RequestFrame = Extract<ClientFrame, { id: string }>;
 export type RequestType = RequestFrame['type'];
 
 /** The `data` of the `result` answering each request type. */
-export interface RequestResults {
+export interface RequestResults extends CallRequestResults {
   'chat.start': { conversation: ConversationSnapshot; message: Message | null };
   'message.send': { message: Message; duplicate: boolean };
   'conversation.close': { conversation: ConversationSnapshot };
@@ -209,7 +212,9 @@ export type ServerFrame =
   | ConversationClosedFrame
   | QueueChangedFrame
   | PresenceChangedFrame
-  | GoAwayFrame;
+  | GoAwayFrame
+  | CallUpdatedFrame
+  | SignalEventFrame;
 
 export type ServerFrameType = ServerFrame['type'];
 

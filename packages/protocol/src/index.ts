@@ -4,3 +4,4 @@ export * from './model.ts';
 export * from './frames.ts';
 export * from './http.ts';
 export * from './call.ts';
+export * from './callFrames.ts';

@@ -46,6 +46,8 @@ export interface ConversationSnapshot {
   closedAt: string | null;
   /** Where the visitor is (page URL, browser), as the visitor's SDK reported it. */
   visitorInfo: VisitorInfo;
+  /** The conversation's call, while one is live (so a reloaded page can rejoin it). */
+  call?: import('./callFrames.ts').CallSnapshot | null;
 }
 
 export interface VisitorInfo {

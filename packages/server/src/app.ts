@@ -7,6 +7,7 @@ import { loadOrCreateSecret } from './auth/secret.ts';
 import { TokenService } from './auth/tokens.ts';
 import { InProcessBus } from './bus/InProcessBus.ts';
 import { defaultAllowedOrigins, type Config } from './config.ts';
+import { CallService } from './calls/CallService.ts';
 import { ConversationService } from './domain/ConversationService.ts';
 import { ParleyServerError } from './errors.ts';
 import { Gateway } from './gateway/Gateway.ts';
@@ -55,6 +56,14 @@ export async function startServer(config: Config, options: { log?: Logger; store
   const tokens = new TokenService(await loadOrCreateSecret(config.dataDir, config.tokenSecret));
   const bus = new InProcessBus((err) => log.error({ err }, 'delivery failed'));
   const service = new ConversationService({ store, bus, log, agentMaxChats: config.agentMaxChats });
+  const calls = new CallService({
+    bus,
+    conversations: service,
+    log,
+    ringMs: config.callRingSeconds * 1000,
+    graceMs: config.callGraceSeconds * 1000,
+    ice: config,
+  });
 
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: false });
   let allowed: string[] = [];
@@ -88,6 +97,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
     server: app.server,
     path: '/ws',
     service,
+    calls,
     tokens,
     bus,
     log,
@@ -114,6 +124,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
       closing ??= (async () => {
         const httpClosed = app.close();
         await gateway.shutdown();
+        calls.shutdown();
         await service.drain();
         await httpClosed;
         await bus.close();

@@ -13,6 +13,10 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   demoAgent: boolean;
   agentMaxChats: number;
+  /** Seconds a call request or invitation rings before it expires. */
+  callRingSeconds: number;
+  /** Seconds a call participant may be disconnected before the call ends. */
+  callGraceSeconds: number;
   rateLimit: { rps: number; burst: number };
   iceServers: IceServer[];
   turn: { secret: string; urls: string[]; ttlSeconds: number } | null;
@@ -123,6 +127,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel,
     demoAgent: bool('DEMO_AGENT', true),
     agentMaxChats: int('AGENT_MAX_CHATS', 5, 1, 1000),
+    callRingSeconds: int('CALL_RING_SECONDS', 30, 1, 600),
+    callGraceSeconds: int('CALL_GRACE_SECONDS', 20, 1, 600),
     rateLimit: { rps: int('RATE_LIMIT_RPS', 20, 1, 100_000), burst: int('RATE_LIMIT_BURST', 60, 1, 1_000_000) },
     iceServers,
     turn:

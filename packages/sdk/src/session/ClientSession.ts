@@ -202,6 +202,10 @@ export class ClientSession {
       case 'conversation.assigned':
         this.ensureContact(frame.conversation).catch((err) => this.warn('could not open an assigned conversation', err));
         return;
+      case 'call.updated':
+      case 'signal':
+        // Calls are handled by the call engine (not wired yet).
+        return;
       case 'error':
       case 'queue.changed':
       case 'presence.changed':

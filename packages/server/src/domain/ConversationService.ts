@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type {
   AgentSummary,
+  CallSnapshot,
   ConversationSnapshot,
   Message,
   Party,
@@ -44,6 +45,8 @@ export class ConversationService {
   #routePending = false;
   #queueBroadcastPending = false;
   #inFlight = 0;
+  readonly #closedListeners: Array<(sessionID: string, by: Party) => Promise<void>> = [];
+  #callOf: (sessionID: string) => CallSnapshot | null = () => null;
   #idle: (() => void) | null = null;
 
   constructor(options: ConversationServiceOptions) {
@@ -79,12 +82,12 @@ export class ConversationService {
       if (input.text !== undefined) {
         message = (await this.#append(record.id, visitor, 'text', input.text, input.clientId ?? randomUUID())).message;
       }
-      this.#bus.publish(`party:${visitor.id}`, { type: 'conversation.updated', conversation: toSnapshot(this.#cached(record.id)) });
+      this.#bus.publish(`party:${visitor.id}`, { type: 'conversation.updated', conversation: this.#snap(this.#cached(record.id)) });
       if (existing === undefined) {
         this.#queueChanged();
         this.#route();
       }
-      return { conversation: toSnapshot(this.#cached(record.id)), message };
+      return { conversation: this.#snap(this.#cached(record.id)), message };
     });
   }
 
@@ -116,6 +119,9 @@ export class ConversationService {
     return this.#track(async () => {
       const closed = await this.#store.closeConversation(sessionID, by, new Date().toISOString());
       if (closed === null) throw ParleyServerError.conflict('the conversation is already closed');
+      for (const listener of this.#closedListeners) {
+        await listener(sessionID, by).catch((err: unknown) => this.#log.error({ err, sessionID }, 'close listener failed'));
+      }
       await this.#append(sessionID, SYSTEM_PARTY, 'event', `${by.name} closed the conversation`);
       const final = { ...closed, lastSeq: this.#cached(sessionID).lastSeq };
       this.#open.delete(sessionID);
@@ -123,7 +129,7 @@ export class ConversationService {
       if (record.status === 'queued') this.#queueChanged();
       else this.#route();
       this.#log.info({ sessionID, by: by.id }, 'conversation closed');
-      return toSnapshot(final);
+      return this.#snap(final);
     });
   }
 
@@ -131,7 +137,7 @@ export class ConversationService {
   async sync(party: Party, sessionID: string, afterSeq: number) {
     const record = await this.#member(party, sessionID);
     const page = await this.#store.listMessages(sessionID, { afterSeq, limit: LIMITS.maxPageSize });
-    return { conversation: toSnapshot(record), messages: page.messages, more: page.more };
+    return { conversation: this.#snap(record), messages: page.messages, more: page.more };
   }
 
   /** One page of history for the HTTP API. */
@@ -153,7 +159,7 @@ export class ConversationService {
           ? await this.#store.listOpenConversationsForAgent(party.id)
           : [];
     for (const r of records) this.#open.set(r.id, r);
-    return records.map(toSnapshot);
+    return records.map((r) => this.#snap(r));
   }
 
   // ------------------------------------------------------------------ agents
@@ -200,6 +206,26 @@ export class ConversationService {
     const change = this.presence.choose(agent.id, presence);
     this.#presenceChanged(agent, change);
     return change.after;
+  }
+
+  /** Loads a conversation and checks that `party` belongs to it; `forbidden`/`not_found` otherwise. */
+  requireMember(party: Party, sessionID: string): Promise<ConversationRecord> {
+    return this.#member(party, sessionID);
+  }
+
+  /** Appends a system event message (call lifecycle and the like) in order with the conversation's messages. */
+  async appendEvent(sessionID: string, text: string): Promise<Message> {
+    return this.#track(async () => (await this.#append(sessionID, SYSTEM_PARTY, 'event', text)).message);
+  }
+
+  /** Called with every conversation that closes, before members hear of it (the call ends first). */
+  onClosed(listener: (sessionID: string, by: Party) => Promise<void>): void {
+    this.#closedListeners.push(listener);
+  }
+
+  /** Supplies the live call of a conversation for snapshots (set by the call service). */
+  setCallLookup(lookup: (sessionID: string) => CallSnapshot | null): void {
+    this.#callOf = lookup;
   }
 
   /** Resolves when no write is in flight (for graceful shutdown). */
@@ -270,7 +296,7 @@ export class ConversationService {
     this.#open.set(sessionID, assigned);
     const agent = assigned.agent;
     await this.#append(sessionID, SYSTEM_PARTY, 'event', `${agent?.name ?? 'An agent'} joined the conversation`);
-    const snapshot = toSnapshot(this.#cached(sessionID));
+    const snapshot = this.#snap(this.#cached(sessionID));
     this.#bus.publish(`party:${agentId}`, { type: 'conversation.assigned', conversation: snapshot });
     this.#bus.publish(`conv:${sessionID}`, { type: 'conversation.updated', conversation: snapshot });
     this.#queueChanged();
@@ -323,6 +349,10 @@ export class ConversationService {
         this.#idle = null;
       }
     }
+  }
+
+  #snap(record: ConversationRecord): ConversationSnapshot {
+    return { ...toSnapshot(record), call: record.status === 'closed' ? null : this.#callOf(record.id) };
   }
 
   #cached(sessionID: string): ConversationRecord {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { describeTokenProblem, partyOf, type TokenService } from '../auth/tokens.ts';
 import type { Bus } from '../bus/Bus.ts';
+import type { CallService } from '../calls/CallService.ts';
 import type { ConversationService } from '../domain/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
 import { ClientConnection, CloseCode } from './ClientConnection.ts';
@@ -16,6 +17,7 @@ export interface GatewayOptions {
   server: Server;
   path: string;
   service: ConversationService;
+  calls: CallService;
   tokens: TokenService;
   bus: Bus;
   log: Logger;
@@ -107,7 +109,7 @@ export class Gateway {
       connection.detach();
       const party = connection.party;
       if (party !== null) {
-        this.#releaseIdentityBucket(party.id);
+        if (this.#releaseIdentityBucket(party.id)) this.options.calls.partyOffline(party);
         if (party.role === 'agent') this.options.service.agentDisconnected(party);
       }
     });
@@ -155,7 +157,7 @@ export class Gateway {
     if (party === null) return this.#refuseAuth(connection, 'unauthorized', 'the first frame must be auth');
 
     try {
-      const data = await handleFrame(frame, connection, this.options.service, { visitorInfo: getInfo() });
+      const data = await handleFrame(frame, connection, this.options.service, this.options.calls, { visitorInfo: getInfo() });
       connection.forgive();
       if ('id' in frame && data !== undefined) {
         connection.send({ type: 'result', id: frame.id, data });
@@ -203,9 +205,12 @@ export class Gateway {
     return entry.bucket;
   }
 
-  #releaseIdentityBucket(id: string): void {
+  /** Returns true when that was the identity's last connection. */
+  #releaseIdentityBucket(id: string): boolean {
     const entry = this.#identityBuckets.get(id);
-    if (entry && --entry.connections <= 0) this.#identityBuckets.delete(id);
+    if (!entry || --entry.connections > 0) return false;
+    this.#identityBuckets.delete(id);
+    return true;
   }
 
   #refuse(connection: ClientConnection, id: string | undefined, code: ErrorCode, message: string): void {

@@ -1,4 +1,5 @@
 import type { ClientFrame, RequestResults, RequestType, VisitorInfo } from '@parley/protocol';
+import type { CallService } from '../calls/CallService.ts';
 import type { ConversationService } from '../domain/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
 import type { ClientConnection } from './ClientConnection.ts';
@@ -13,6 +14,7 @@ export async function handleFrame(
   frame: Exclude<ClientFrame, { type: 'auth' }>,
   connection: ClientConnection,
   service: ConversationService,
+  calls: CallService,
   info: { visitorInfo: VisitorInfo },
 ): Promise<Answer<RequestType> | undefined> {
   const party = connection.party;
@@ -64,6 +66,36 @@ export async function handleFrame(
       const result: Answer<'ping'> = { now: new Date().toISOString() };
       return result;
     }
+    case 'call.request':
+    case 'call.invite': {
+      const result: Answer<'call.request'> = { call: await calls.start(party, frame) };
+      return result;
+    }
+    case 'call.answer': {
+      const result: Answer<'call.answer'> = { call: calls.answer(party, frame) };
+      return result;
+    }
+    case 'call.cancel': {
+      const result: Answer<'call.cancel'> = { call: calls.cancel(party, frame) };
+      return result;
+    }
+    case 'call.hangup': {
+      const result: Answer<'call.hangup'> = { call: calls.hangup(party, frame) };
+      return result;
+    }
+    case 'call.join': {
+      const result: Answer<'call.join'> = calls.join(party, frame);
+      return result;
+    }
+    case 'call.media':
+      calls.media(party, frame);
+      return undefined;
+    case 'call.connection':
+      calls.connection(party, frame);
+      return undefined;
+    case 'signal':
+      calls.signal(party, frame);
+      return undefined;
     default:
       return assertNever(frame);
   }

@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import type { CallEndReason, CallState, Participant } from './call.ts';
+import type { Party } from './model.ts';
+import { LIMITS } from './limits.ts';
+
+/*
+ * Call frames. The flow, on the wire:
+ *  1. visitor `call.request` or agent `call.invite` → every member gets `call.updated` (state requested|invited)
+ *  2. the answerer `call.answer {accept}` → `call.updated` (connecting, or ended/declined)
+ *  3. each participant, once the call is connecting (and again after a reload or reconnect), sends `call.join`;
+ *     the result carries the ICE servers (with TURN credentials when configured) — given to participants only
+ *  4. participants exchange `signal` frames (SDP and ICE candidates), relayed by the server only between joined
+ *     participants of the same call; `to`/`from` are party ids. Perfect negotiation: for each pair, the party
+ *     whose id sorts higher is the polite one.
+ *  5. `call.connection` reports each peer link's state; the first `connected` makes the call active
+ *  6. `call.media` says what a participant sends (muted, camera off); `call.hangup` ends it for everyone
+ * A call also ends when it is not answered in time (timeout), when the conversation closes (closed), or when a
+ * participant stays disconnected past the grace period (failed).
+ */
+
+const Id = z.string().min(1).max(LIMITS.maxIdChars);
+const SessionID = z.string().min(1).max(64);
+const CallId = z.string().min(1).max(64);
+
+export const CallRequestFrameSchema = z
+  .object({ type: z.literal('call.request'), id: Id, sessionID: SessionID, useAudio: z.boolean(), useVideo: z.boolean() })
+  .strict();
+export const CallInviteFrameSchema = z
+  .object({ type: z.literal('call.invite'), id: Id, sessionID: SessionID, useAudio: z.boolean(), useVideo: z.boolean() })
+  .strict();
+export const CallAnswerFrameSchema = z
+  .object({ type: z.literal('call.answer'), id: Id, sessionID: SessionID, callId: CallId, accept: z.boolean() })
+  .strict();
+export const CallCancelFrameSchema = z
+  .object({ type: z.literal('call.cancel'), id: Id, sessionID: SessionID, callId: CallId })
+  .strict();
+export const CallHangupFrameSchema = z
+  .object({
+    type: z.literal('call.hangup'),
+    id: Id,
+    sessionID: SessionID,
+    callId: CallId,
+    /** `media-denied`: this side could get neither camera nor microphone. */
+    reason: z.enum(['hangup', 'media-denied']).optional(),
+  })
+  .strict();
+export const CallJoinFrameSchema = z
+  .object({ type: z.literal('call.join'), id: Id, sessionID: SessionID, callId: CallId })
+  .strict();
+export const CallMediaFrameSchema = z
+  .object({ type: z.literal('call.media'), sessionID: SessionID, callId: CallId, audio: z.boolean(), video: z.boolean() })
+  .strict();
+export const CallConnectionFrameSchema = z
+  .object({
+    type: z.literal('call.connection'),
+    sessionID: SessionID,
+    callId: CallId,
+    /** The remote participant this link goes to. */
+    peerId: z.string().min(1).max(64),
+    state: z.enum(['connecting', 'connected', 'reconnecting', 'failed']),
+  })
+  .strict();
+
+const SessionDescriptionSchema = z
+  .object({ type: z.enum(['offer', 'answer', 'pranswer', 'rollback']), sdp: z.string().max(60_000).optional() })
+  .strict();
+const IceCandidateSchema = z
+  .object({
+    candidate: z.string().max(2048),
+    sdpMid: z.string().max(64).nullable().optional(),
+    sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
+    usernameFragment: z.string().max(256).nullable().optional(),
+  })
+  .strict();
+
+export const SignalFrameSchema = z
+  .object({
+    type: z.literal('signal'),
+    sessionID: SessionID,
+    callId: CallId,
+    to: z.string().min(1).max(64),
+    description: SessionDescriptionSchema.optional(),
+    /** null: end of candidates. */
+    candidate: IceCandidateSchema.nullable().optional(),
+  })
+  .strict();
+
+export const CALL_CLIENT_FRAME_SCHEMAS = [
+  CallRequestFrameSchema,
+  CallInviteFrameSchema,
+  CallAnswerFrameSchema,
+  CallCancelFrameSchema,
+  CallHangupFrameSchema,
+  CallJoinFrameSchema,
+  CallMediaFrameSchema,
+  CallConnectionFrameSchema,
+  SignalFrameSchema,
+] as const;
+
+export type SessionDescription = z.infer<typeof SessionDescriptionSchema>;
+export type IceCandidate = z.infer<typeof IceCandidateSchema>;
+
+/** A peer link's state as a participant reports it, or `absent` before it joined / after it left. */
+export type ParticipantConnection = 'absent' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
+
+export interface CallParticipant extends Participant {
+  /** Has sent `call.join` and is (or was) in the media session. */
+  joined: boolean;
+  connection: ParticipantConnection;
+}
+
+/** Everything a member knows about a call. */
+export interface CallSnapshot {
+  callId: string;
+  sessionID: string;
+  state: CallState;
+  initiator: Party | null;
+  useAudio: boolean;
+  useVideo: boolean;
+  participants: CallParticipant[];
+  createdAt: string;
+  /** When a pending call expires (requested/invited only). */
+  expiresAt: string | null;
+  /** When media first connected. */
+  startedAt: string | null;
+  endedAt: string | null;
+  endReason: CallEndReason | null;
+  endedBy: Party | null;
+}
+
+/** An RTCIceServer as handed to participants. */
+export interface IceServerInfo {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** The data of `result` for each call request type. */
+export interface CallRequestResults {
+  'call.request': { call: CallSnapshot };
+  'call.invite': { call: CallSnapshot };
+  'call.answer': { call: CallSnapshot };
+  'call.cancel': { call: CallSnapshot };
+  'call.hangup': { call: CallSnapshot };
+  'call.join': { call: CallSnapshot; iceServers: IceServerInfo[] };
+}
+
+/** Any change of a call: state, participants, media. */
+export interface CallUpdatedFrame {
+  type: 'call.updated';
+  call: CallSnapshot;
+}
+
+/** Signaling from another participant. */
+export interface SignalEventFrame {
+  type: 'signal';
+  sessionID: string;
+  callId: string;
+  from: string;
+  description?: SessionDescription;
+  candidate?: IceCandidate | null;
+}
