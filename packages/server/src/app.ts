@@ -85,7 +85,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ code: 'not_found', message: 'no such route' }));
   registerCors(app, isAllowedOrigin);
   registerApi(app, { store, tokens, service, rateLimit: config.rateLimit });
-  registerPages(app);
+  registerPages(app, () => allowed);
   app.get('/healthz', async () => ({
     status: 'ok',
     version: '0.1.0',

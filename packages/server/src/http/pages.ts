@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +7,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 // Resolved from this module, which sits at the same depth in src/ (tsx) and dist/ (bundle).
 const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 const SDK_DIR = fileURLToPath(new URL('../../../sdk/dist/', import.meta.url));
+/** Built apps (vite): the visitor widget (loader, frame app, demo shop page) and the agent workspace. */
+const WIDGET_DIR = fileURLToPath(new URL('../../../../apps/widget/dist/', import.meta.url));
+const AGENT_DIR = fileURLToPath(new URL('../../../../apps/agent/dist/', import.meta.url));
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -19,18 +23,22 @@ const TYPES: Record<string, string> = {
 };
 
 /** No inline script anywhere: chat text can never become code. */
-const PAGE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "media-src 'self' blob: mediastream:",
-  "connect-src 'self' ws: wss:",
-  "frame-ancestors 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-].join('; ');
+const PAGE_CSP = cspWith("frame-ancestors 'self'");
+
+function cspWith(frameAncestors: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob: mediastream:",
+    "connect-src 'self' ws: wss:",
+    frameAncestors,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join('; ');
+}
 
 async function sendFile(reply: FastifyReply, path: string, cache: string) {
   try {
@@ -45,21 +53,48 @@ async function sendFile(reply: FastifyReply, path: string, cache: string) {
   }
 }
 
-function page(reply: FastifyReply, file: string) {
-  reply.header('Content-Security-Policy', PAGE_CSP).header('Referrer-Policy', 'strict-origin-when-cross-origin');
-  return sendFile(reply, `${PUBLIC_DIR}${file}`, 'no-cache');
+function page(reply: FastifyReply, path: string, csp = PAGE_CSP) {
+  reply.header('Content-Security-Policy', csp).header('Referrer-Policy', 'strict-origin-when-cross-origin');
+  return sendFile(reply, path, 'no-cache');
 }
 
-/** Demo pages, static assets and the SDK bundle. */
-export function registerPages(app: FastifyInstance): void {
-  app.get('/', (_request, reply) => page(reply, 'index.html'));
-  app.get('/agent', (_request, reply) => page(reply, 'agent.html'));
+/** The built app's file when it exists, else the plain page from public/. */
+function appOr(appFile: string, fallback: string): string {
+  return existsSync(appFile) ? appFile : `${PUBLIC_DIR}${fallback}`;
+}
+
+/** A path below `root` for a request path, or null when it would leave `root`. */
+function inside(root: string, rel: string): string | null {
+  const clean = normalize(rel);
+  if (clean.startsWith('..') || clean.includes(`${sep}..`) || clean.startsWith(sep)) return null;
+  return `${root}${clean}`;
+}
+
+/**
+ * Pages, apps, static assets and the SDK bundle.
+ * - `/` demo shop with the widget; `/widget.js` the loader; `/widget/*` the widget's frame app, which only the
+ *   allowed origins may embed (CSP frame-ancestors); `/agent` and `/agent/*` the agent workspace.
+ */
+export function registerPages(app: FastifyInstance, allowedOrigins: () => readonly string[]): void {
+  app.get('/', (_request, reply) => page(reply, appOr(`${WIDGET_DIR}demo.html`, 'index.html')));
+  app.get('/agent', (_request, reply) => page(reply, appOr(`${AGENT_DIR}index.html`, 'agent.html')));
+  app.get<{ Params: { '*': string } }>('/agent/*', (request, reply) => {
+    const path = inside(AGENT_DIR, request.params['*']);
+    if (path === null) return reply.code(404).send({ code: 'not_found', message: 'no such file' });
+    return path.endsWith('.html') ? page(reply, path) : sendFile(reply, path, 'public, max-age=3600');
+  });
+  // The loader runs on other sites: served like any cross-origin script, cached briefly.
+  app.get('/widget.js', (_request, reply) => sendFile(reply, `${WIDGET_DIR}widget.js`, 'public, max-age=300'));
+  app.get<{ Params: { '*': string } }>('/widget/*', (request, reply) => {
+    const path = inside(`${WIDGET_DIR}widget/`, request.params['*']);
+    if (path === null) return reply.code(404).send({ code: 'not_found', message: 'no such file' });
+    if (!path.endsWith('.html')) return sendFile(reply, path, 'public, max-age=3600');
+    return page(reply, path, cspWith(`frame-ancestors 'self' ${allowedOrigins().join(' ')}`));
+  });
   app.get<{ Params: { '*': string } }>('/static/*', (request, reply) => {
-    const rel = normalize(request.params['*']);
-    if (rel.startsWith('..') || rel.includes(`${sep}..`) || rel.startsWith(sep)) {
-      return reply.code(404).send({ code: 'not_found', message: 'no such file' });
-    }
-    return sendFile(reply, `${PUBLIC_DIR}${rel}`, 'no-cache');
+    const path = inside(PUBLIC_DIR, request.params['*']);
+    if (path === null) return reply.code(404).send({ code: 'not_found', message: 'no such file' });
+    return sendFile(reply, path, 'no-cache');
   });
   // The SDK works on any allowed site: served cross-origin like any script.
   app.get('/sdk/parley.js', (_request, reply) => sendFile(reply, `${SDK_DIR}parley.js`, 'no-cache'));
