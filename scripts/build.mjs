@@ -1,7 +1,8 @@
 // Builds what runs outside the TypeScript loader: the server CLI bundle (Node) and the SDK
 // (one IIFE for the script tag, defining window.Parley, plus an ESM build). Fast enough to run on every start.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { builtinModules } from 'node:module';
 
 const serverPkg = JSON.parse(readFileSync('packages/server/package.json', 'utf8'));
@@ -46,6 +47,28 @@ await Promise.all([
     logLevel: 'warning',
   }),
 ]);
+// The apps (vite): built when their sources or the SDK changed since the last build.
+const newest = (dir) => {
+  let t = 0;
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist') continue;
+    const path = join(dir, name);
+    const st = statSync(path);
+    t = Math.max(t, st.isDirectory() ? newest(path) : st.mtimeMs);
+  }
+  return t;
+};
+for (const app of ['apps/widget', 'apps/agent']) {
+  if (!existsSync(join(app, 'vite.config.ts'))) continue;
+  const stamp = join(app, 'dist', '.built');
+  const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
+  if (built > Math.max(newest(app), newest('packages/sdk/src'), newest('packages/protocol/src'))) continue;
+  const { build: viteBuild } = await import('vite');
+  await viteBuild({ root: app, configFile: join(app, 'vite.config.ts'), logLevel: 'warn' });
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(stamp, new Date().toISOString());
+}
+
 if (!process.env.CI || process.env.PARLEY_BUILD_VERBOSE) {
-  console.log(`parley: built server and SDK in ${Date.now() - started} ms`);
+  console.log(`parley: built in ${Date.now() - started} ms`);
 }
