@@ -1,5 +1,5 @@
 /**
- * Parley browser SDK: connect visitors and agents, chat with delivery guarantees.
+ * Parley browser SDK: connect visitors and agents, chat with delivery guarantees, lift a chat into a call.
  *
  * @example
  * ```ts
@@ -15,6 +15,36 @@ export { Visitor, type VisitorConnectOptions, type VisitorEvents } from './sessi
 export { Agent, type AgentConnectOptions, type AgentEvents } from './session/Agent.ts';
 export { Contact, type ClosedEvent, type ContactEvents, type TypingEvent } from './conversation/Contact.ts';
 export type { OutboxEntry } from './conversation/Outbox.ts';
+export { ContactVideoApi, type CallOptions } from './call/ContactVideoApi.ts';
+export type {
+  CallEvents,
+  CallStatsRow,
+  RequestVideoUpgradeEvent,
+  ResponseVideoUpgradeEvent,
+  VideoConnectionState,
+  VideoEndReason,
+  VideoEndedEvent,
+  VideoErrorCode,
+  VideoErrorEvent,
+  VideoInvite,
+  VideoParticipant,
+  VideoParticipantEvent,
+  VideoParticipantEventName,
+  VideoSnapshot,
+  VideoStartedEvent,
+  VideoState,
+} from './call/events.ts';
+export type {
+  CallView,
+  MediaHandler,
+  MediaRequest,
+  MediaStreamLike,
+  MediaTrackLike,
+  PeerConnectionConfig,
+  PeerConnectionLike,
+} from './call/MediaHandler.ts';
+export { BrowserMediaHandler } from './call/BrowserMediaHandler.ts';
+export { DomCallView, type DocumentLike } from './call/DomCallView.ts';
 export { ParleyError } from './errors.ts';
 export { TypedEmitter } from './TypedEmitter.ts';
 export {

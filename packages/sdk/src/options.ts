@@ -1,4 +1,5 @@
 import { HttpClient, serverAddress, type FetchFunction, type ServerAddress } from './http.ts';
+import type { CallOptions } from './call/ContactVideoApi.ts';
 import type { RetryPolicy } from './signaling/retryPolicy.ts';
 import type { WebSocketConstructor } from './signaling/SignalingChannel.ts';
 import { defaultStorage, type KeyValueStorage } from './storage.ts';
@@ -19,6 +20,8 @@ export interface ConnectOptions {
   heartbeatIntervalMs?: number;
   /** Reconnection backoff. Default: exponential with full jitter, capped at 30 s (see `nextRetryDelayMs`). */
   retryPolicy?: RetryPolicy;
+  /** Call (media) settings: timings and, outside browsers, the media implementation. Defaults suit browsers. */
+  call?: CallOptions;
 }
 
 /** The options resolved to the things they stand for. */

@@ -18,12 +18,18 @@ import type {
 export type {
   AgentLoginResponse,
   AgentSummary,
+  CallEndReason,
+  CallParticipant,
+  CallSnapshot,
+  CallState,
   ConversationSnapshot,
   ConversationStatus,
   CreateVisitorResponse,
   ErrorBody,
   ErrorCode,
   HistoryResponse,
+  IceCandidate,
+  IceServerInfo,
   Message,
   Party,
   Presence,
@@ -33,6 +39,8 @@ export type {
   RequestType,
   Role,
   ServerFrame,
+  SessionDescription,
+  SignalEventFrame,
   VisitorInfo,
 } from '@parley/protocol';
 
@@ -50,4 +58,4 @@ export type RequestBody<T extends RequestType> = Omit<ClientFrameOf<T>, 'id' | '
 export type PushFrame = Exclude<ServerFrame, ReadyFrame | ResultFrame | GoAwayFrame>;
 
 /** Client frames that expect no answer. */
-export type FireAndForgetFrame = ClientFrameOf<'typing'>;
+export type FireAndForgetFrame = ClientFrameOf<'typing' | 'signal' | 'call.media' | 'call.connection'>;

@@ -1,7 +1,11 @@
+import type { CallEvents } from '../call/events.ts';
+import { ContactVideoApi } from '../call/ContactVideoApi.ts';
+import type { ResolvedCallOptions } from '../call/VideoCall.ts';
 import { ParleyError } from '../errors.ts';
-import { TypedEmitter } from '../TypedEmitter.ts';
+import type { KeyValueStorage } from '../storage.ts';
 import type {
   ConversationSnapshot,
+  FireAndForgetFrame,
   ConversationStatus,
   HistoryResponse,
   Message,
@@ -30,8 +34,8 @@ export interface ClosedEvent {
   by: Party;
 }
 
-/** Events of a {@link Contact}. */
-export interface ContactEvents {
+/** Events of a {@link Contact} (the call events come from {@link CallEvents}). */
+export interface ContactEvents extends CallEvents {
   /** A new message or system event, strictly in `seq` order, exactly once (your own messages included). */
   message: [message: Message];
   /** Another member started or stopped typing. */
@@ -53,6 +57,12 @@ export interface ContactLink {
     options?: { waitForConnection?: boolean },
   ): Promise<RequestResults[T]>;
   sendTyping(sessionID: string, typing: boolean): boolean;
+  /** Sends a frame that expects no answer (call signaling); false when offline. */
+  send(frame: FireAndForgetFrame): boolean;
+  storage: KeyValueStorage;
+  /** Storage key prefix of call records (the sessionID follows). */
+  callStoragePrefix: string;
+  callOptions: ResolvedCallOptions;
   isConnected(): boolean;
   history(sessionID: string, query: { before?: number; limit: number }): Promise<HistoryResponse>;
   /** The conversation closed: the owner forgets it. */
@@ -81,7 +91,7 @@ const SYSTEM_PARTY: Party = { id: 'system', role: 'system', name: 'Parley' };
  * await contact.sendMessage('Hello!');        // resolves once stored
  * ```
  */
-export class Contact extends TypedEmitter<ContactEvents> {
+export class Contact extends ContactVideoApi {
   private snapshot: ConversationSnapshot;
   private readonly log = new MessageLog();
   private readonly sender: MessageSender;
@@ -99,7 +109,18 @@ export class Contact extends TypedEmitter<ContactEvents> {
     snapshot: ConversationSnapshot,
     private readonly link: ContactLink,
   ) {
-    super();
+    super(
+      {
+        sessionID: snapshot.sessionID,
+        self: link.self,
+        request: (type, body) => link.request(type, body),
+        send: (frame) => link.send(frame),
+        storage: link.storage,
+        storagePrefix: link.callStoragePrefix,
+        options: link.callOptions,
+      },
+      snapshot.call,
+    );
     this.snapshot = snapshot;
     this.sender = new MessageSender({
       sessionID: snapshot.sessionID,
@@ -279,6 +300,7 @@ export class Contact extends TypedEmitter<ContactEvents> {
 
   /** @internal The connection is back: fetch what was missed and re-send the outbox. */
   connectionRestored(): Promise<void> {
+    this.videoCall.connectionRestored(this.snapshot.call);
     this.sender.flush();
     return this.resync();
   }
@@ -307,6 +329,11 @@ export class Contact extends TypedEmitter<ContactEvents> {
     }
   }
 
+  /** @internal Handed out: call events may fire now (a live call found at load resumes). */
+  activateCalls(): void {
+    setTimeout(() => this.videoCall.activate(), 0);
+  }
+
   /** @internal A `typing` frame. */
   receiveTyping(from: Party, typing: boolean): void {
     this.emit('typing', { sessionID: this.sessionID, from, typing });
@@ -316,6 +343,7 @@ export class Contact extends TypedEmitter<ContactEvents> {
   applySnapshot(next: ConversationSnapshot): void {
     const previous = this.snapshot;
     this.snapshot = next;
+    if (next.call) this.videoCall.apply(next.call);
     const changed =
       previous.status !== next.status ||
       previous.agent?.id !== next.agent?.id ||
@@ -334,6 +362,7 @@ export class Contact extends TypedEmitter<ContactEvents> {
     }
     this.sender.stop(new ParleyError('conflict', 'the conversation was closed'), true);
     this.typingSent = false;
+    this.videoCall.parentClosed('closed');
     this.link.onClosed(this);
     this.emit('closed', { sessionID: this.sessionID, by });
   }
@@ -341,6 +370,7 @@ export class Contact extends TypedEmitter<ContactEvents> {
   /** @internal The owner disconnected: stop sending (the outbox stays stored for the next page). */
   parentClosed(): void {
     this.detached = true;
+    this.videoCall.parentClosed(null);
     this.sender.stop(ParleyError.unavailable('disconnected before the message was sent'), false);
   }
 

@@ -59,6 +59,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
         requestTimeoutMs: options.requestTimeoutMs,
         heartbeatIntervalMs: options.heartbeatIntervalMs,
         retryPolicy: options.retryPolicy,
+        call: options.call,
       },
       {
         onStateChanged: (state) => this.emit('connectionStateChanged', state),

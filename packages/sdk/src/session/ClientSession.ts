@@ -1,3 +1,6 @@
+import { callStoragePrefix } from '../call/CallStorage.ts';
+import { resolveCallOptions, type CallOptions } from '../call/ContactVideoApi.ts';
+import type { ResolvedCallOptions } from '../call/VideoCall.ts';
 import { Contact, type ContactLink } from '../conversation/Contact.ts';
 import { Outbox } from '../conversation/Outbox.ts';
 import { ParleyError } from '../errors.ts';
@@ -24,6 +27,8 @@ export interface ClientSessionOptions {
   requestTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   retryPolicy?: RetryPolicy;
+  /** The call engine's options (media handler, timings). */
+  call?: CallOptions;
 }
 
 /** How a {@link ClientSession} reports to the Visitor or Agent that owns it. */
@@ -60,6 +65,7 @@ export class ClientSession {
   private readonly opening = new Map<string, Promise<Contact>>();
   /** Contacts handed out (open ones), in the order they were opened. */
   private readonly handedOut = new Set<string>();
+  private callOptionsValue: ResolvedCallOptions | null = null;
 
   constructor(options: ClientSessionOptions, callbacks: ClientSessionCallbacks) {
     this.options = options;
@@ -102,6 +108,12 @@ export class ClientSession {
     return list;
   }
 
+  /** The call options, resolved when first needed (the browser handler is only made in browsers that call). */
+  private get callOptions(): ResolvedCallOptions {
+    this.callOptionsValue ??= resolveCallOptions(this.options.call);
+    return this.callOptionsValue;
+  }
+
   /** Connects, authenticates and opens every conversation listed in `ready`. */
   async start(): Promise<ReadyFrame> {
     const ready = await this.channel.connect();
@@ -130,6 +142,7 @@ export class ClientSession {
         if (this.contacts.get(id) !== contact) return contact; // closed while opening
         this.handedOut.add(id);
         this.callbacks.onContactAdded(contact);
+        contact.activateCalls();
         return contact;
       },
       (err: unknown) => {
@@ -203,8 +216,10 @@ export class ClientSession {
         this.ensureContact(frame.conversation).catch((err) => this.warn('could not open an assigned conversation', err));
         return;
       case 'call.updated':
+        this.contacts.get(frame.call.sessionID)?.receiveCall(frame.call);
+        return;
       case 'signal':
-        // Calls are handled by the call engine (not wired yet).
+        this.contacts.get(frame.sessionID)?.receiveSignal(frame);
         return;
       case 'error':
       case 'queue.changed':
@@ -231,6 +246,10 @@ export class ClientSession {
       outbox,
       request: (type, body, options) => channel.request(type, body, options),
       sendTyping: (sessionID, typing) => channel.send({ type: 'typing', sessionID, typing }),
+      send: (frame) => channel.send(frame),
+      storage: this.options.storage,
+      callStoragePrefix: callStoragePrefix(this.options.server),
+      callOptions: this.callOptions,
       isConnected: () => channel.state === 'connected',
       history: (sessionID, query) => this.options.http.history(sessionID, query),
       onClosed: (contact) => {

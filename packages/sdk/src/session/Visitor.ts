@@ -66,6 +66,7 @@ export class Visitor extends TypedEmitter<VisitorEvents> {
         requestTimeoutMs: options.requestTimeoutMs,
         heartbeatIntervalMs: options.heartbeatIntervalMs,
         retryPolicy: options.retryPolicy,
+        call: options.call,
       },
       {
         onStateChanged: (state) => this.emit('connectionStateChanged', state),

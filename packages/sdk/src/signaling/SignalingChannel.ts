@@ -268,6 +268,8 @@ export class SignalingChannel extends TypedEmitter<SignalingChannelEvents> {
       case 'conversation.closed':
       case 'queue.changed':
       case 'presence.changed':
+      case 'call.updated':
+      case 'signal':
         if (this.socketReady) this.emit('frame', frame);
         return;
       default:

@@ -1,15 +1,26 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { extname, normalize, sep } from 'node:path';
+import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
-// Resolved from this module, which sits at the same depth in src/ (tsx) and dist/ (bundle).
-const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
-const SDK_DIR = fileURLToPath(new URL('../../../sdk/dist/', import.meta.url));
+/** The @parley/server package folder, found upwards from this module (src/http/ under tsx, dist/ when bundled). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'public'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the @parley/server package folder');
+    dir = parent;
+  }
+  return dir;
+}
+
+const ROOT = packageRoot();
+const PUBLIC_DIR = join(ROOT, 'public') + sep;
+const SDK_DIR = join(ROOT, '..', 'sdk', 'dist') + sep;
 /** Built apps (vite): the visitor widget (loader, frame app, demo shop page) and the agent workspace. */
-const WIDGET_DIR = fileURLToPath(new URL('../../../../apps/widget/dist/', import.meta.url));
-const AGENT_DIR = fileURLToPath(new URL('../../../../apps/agent/dist/', import.meta.url));
+const WIDGET_DIR = join(ROOT, '..', '..', 'apps', 'widget', 'dist') + sep;
+const AGENT_DIR = join(ROOT, '..', '..', 'apps', 'agent', 'dist') + sep;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -1,0 +1,35 @@
+import { ParleyError } from '../errors.ts';
+import { DomCallView, type DocumentLike } from './DomCallView.ts';
+import type { CallView, MediaHandler, MediaRequest, MediaStreamLike, PeerConnectionConfig, PeerConnectionLike } from './MediaHandler.ts';
+
+/**
+ * The {@link MediaHandler} of a real browser: `RTCPeerConnection`, `navigator.mediaDevices.getUserMedia`
+ * and the page's `document`. Deliberately thin: the logic lives in the engine, tested in Node.
+ */
+export class BrowserMediaHandler implements MediaHandler {
+  createPeerConnection(config: PeerConnectionConfig): PeerConnectionLike {
+    if (typeof RTCPeerConnection === 'undefined') throw ParleyError.unavailable('this browser has no WebRTC');
+    return new RTCPeerConnection(config) as unknown as PeerConnectionLike;
+  }
+
+  getUserMedia(request: MediaRequest): Promise<MediaStreamLike> {
+    const devices = typeof navigator !== 'undefined' ? navigator.mediaDevices : undefined;
+    if (!devices?.getUserMedia) {
+      const error = new Error('camera and microphone need a secure (https) page');
+      error.name = 'SecurityError';
+      return Promise.reject(error);
+    }
+    return devices.getUserMedia({
+      audio: request.audio ? { echoCancellation: true, noiseSuppression: true } : false,
+      video: request.video ? { width: { ideal: 1280 }, height: { ideal: 720 } } : false,
+    }) as unknown as Promise<MediaStreamLike>;
+  }
+
+  createStream(): MediaStreamLike {
+    return new MediaStream() as unknown as MediaStreamLike;
+  }
+
+  createView(divID: string | null): CallView {
+    return new DomCallView(document as unknown as DocumentLike, divID);
+  }
+}

@@ -1,0 +1,237 @@
+import { ParleyError } from '../errors.ts';
+import type { CallParticipant, CallSnapshot, IceServerInfo, Party } from '../wire.ts';
+import type { CallStatsRow, VideoConnectionState, VideoErrorEvent } from './events.ts';
+import { LocalMedia, type MediaFailure, type MediaOutcome } from './LocalMedia.ts';
+import type { CallView } from './MediaHandler.ts';
+import type { LinkSignal } from './PeerLink.ts';
+import { PeerMesh } from './PeerMesh.ts';
+import type { ResolvedCallOptions, VideoCallDeps } from './VideoCall.ts';
+
+/** Who sends what. */
+export interface Sending {
+  audio: boolean;
+  video: boolean;
+}
+
+/** What a {@link CallParticipation} is built from and how it reports to the call. */
+export interface CallParticipationDeps {
+  sessionID: string;
+  callId: string;
+  self: Party;
+  /** Where to draw (`document.getElementById(divID)`). */
+  divID: string | null;
+  options: ResolvedCallOptions;
+  request: VideoCallDeps['request'];
+  send: VideoCallDeps['send'];
+  /** A participant as the call now describes it. */
+  participant(id: string): CallParticipant | undefined;
+  /** The remote participants that joined the media session. */
+  joinedRemoteIds(): string[];
+  /** A `call.join` result (the call as it stands). */
+  onJoined(call: CallSnapshot): void;
+  /** What this page sends changed. */
+  onSending(sending: Sending): void;
+  /** Neither camera nor microphone could be opened. */
+  onNothingToSend(): void;
+  onLinkState(remoteId: string, state: VideoConnectionState): void;
+  onError(error: Omit<VideoErrorEvent, 'sessionID'>): void;
+}
+
+/**
+ * This page's part in one call in progress: its camera and microphone (opened as soon as the
+ * call is accepted, before the join result arrives), its `call.join` (again after a reconnect),
+ * its links (a {@link PeerMesh}) and its drawing. Closed by the call when it ends.
+ */
+export class CallParticipation {
+  private readonly deps: CallParticipationDeps;
+  private readonly media: LocalMedia;
+  private readonly mediaReady: Promise<MediaOutcome>;
+  private readonly wanted: Sending;
+  private sending: Sending = { audio: false, video: false };
+  private iceServers: IceServerInfo[] = [];
+  private mesh: PeerMesh | null = null;
+  /** Signals that came after joining but before the camera was open. */
+  private early: Array<{ from: string; signal: LinkSignal }> = [];
+  private view: CallView | null = null;
+  private joining = false;
+  private closed = false;
+
+  constructor(deps: CallParticipationDeps, want: Sending) {
+    this.deps = deps;
+    this.wanted = { ...want };
+    this.media = new LocalMedia(deps.options.media);
+    this.mediaReady = this.media.acquire(want).then((outcome) => {
+      if (this.closed) return outcome;
+      for (const failure of outcome.failures) this.reportMediaFailure(failure);
+      this.sending = { audio: outcome.audio, video: outcome.video };
+      deps.onSending(this.sending);
+      if (!outcome.audio && !outcome.video) deps.onNothingToSend();
+      else this.renderLocal();
+      return outcome;
+    });
+  }
+
+  /** Joins the call (once; `rejoin` for later joins). Links are made once the devices are open. */
+  join(): void {
+    if (this.joining || this.mesh || this.closed) return;
+    this.joining = true;
+    const { sessionID, callId } = this.deps;
+    this.deps
+      .request('call.join', { sessionID, callId })
+      .then(async (result) => {
+        if (this.closed) return;
+        this.iceServers = result.iceServers;
+        this.deps.onJoined(result.call);
+        const outcome = await this.mediaReady;
+        if (this.closed || (!outcome.audio && !outcome.video)) return;
+        if (this.sending.audio !== this.wanted.audio || this.sending.video !== this.wanted.video) this.sendMedia();
+        this.mesh = this.createMesh();
+        for (const { from, signal } of this.early.splice(0)) this.mesh.receive(from, signal);
+        this.participantsChanged();
+      })
+      .catch((err: unknown) => this.reportError('signaling-failed', 'could not join the call', err))
+      .finally(() => {
+        this.joining = false;
+      });
+  }
+
+  /** The signaling reconnected: join again, then restart ICE on links that are not connected. */
+  rejoin(): void {
+    if (!this.mesh || this.joining || this.closed) return this.join();
+    this.joining = true;
+    this.deps
+      .request('call.join', { sessionID: this.deps.sessionID, callId: this.deps.callId })
+      .then(({ call, iceServers }) => {
+        if (this.closed || !this.mesh) return;
+        this.mesh.iceServers = iceServers;
+        this.deps.onJoined(call);
+        this.mesh.restartStalled();
+      })
+      .catch((err: unknown) => this.reportError('signaling-failed', 'could not rejoin the call', err))
+      .finally(() => {
+        this.joining = false;
+      });
+  }
+
+  /** Participants joined, left or changed media: links and drawing follow. */
+  participantsChanged(): void {
+    if (!this.mesh) return;
+    this.mesh.sync(this.deps.joinedRemoteIds());
+    for (const id of this.mesh.remoteIds) this.renderRemote(id);
+  }
+
+  /** A signal from a remote participant. */
+  receive(from: string, signal: LinkSignal): void {
+    if (this.closed) return;
+    if (this.mesh) this.mesh.receive(from, signal);
+    else this.early.push({ from, signal });
+  }
+
+  /** Turns the camera on (opening it again) or off (releasing it). Audio is untouched. */
+  async setVideo(on: boolean): Promise<void> {
+    await this.mediaReady;
+    if (on === this.sending.video || this.closed) return;
+    if (on) {
+      const track = await this.open('video');
+      await this.mesh?.setTrack('video', track);
+    } else {
+      await this.mesh?.setTrack('video', null);
+      this.media.stopTrack('video'); // the camera is released, not just blanked
+    }
+    this.updateSending({ ...this.sending, video: on });
+  }
+
+  /** Mutes or unmutes the microphone (opening it when it could not be opened at first). */
+  async setAudio(on: boolean): Promise<void> {
+    await this.mediaReady;
+    if (on === this.sending.audio || this.closed) return;
+    let track = this.media.track('audio');
+    if (on && !track) {
+      track = await this.open('audio');
+      await this.mesh?.setTrack('audio', track);
+    }
+    if (track) track.enabled = on;
+    this.updateSending({ ...this.sending, audio: on });
+  }
+
+  /** One stats row per remote participant. */
+  stats(): Promise<CallStatsRow[]> {
+    return this.mesh?.stats() ?? Promise.resolve([]);
+  }
+
+  /** Closes the links, releases the devices, removes what was drawn. */
+  close(): void {
+    this.closed = true;
+    this.mesh?.close();
+    this.mesh = null;
+    this.early = [];
+    this.view?.clear();
+    this.view = null;
+    this.media.release();
+  }
+
+  private async open(kind: 'audio' | 'video') {
+    try {
+      return await this.media.openTrack(kind);
+    } catch (failure) {
+      this.reportMediaFailure(failure as MediaFailure);
+      throw new ParleyError('unavailable', (failure as MediaFailure).message ?? `${kind} unavailable`);
+    }
+  }
+
+  private createMesh(): PeerMesh {
+    const { sessionID, callId } = this.deps;
+    return new PeerMesh({
+      selfId: this.deps.self.id,
+      options: this.deps.options,
+      localStream: this.media.stream,
+      iceServers: this.iceServers,
+      sendSignal: (to, signal) => this.deps.send({ type: 'signal', sessionID, callId, to, ...signal }),
+      onLinkState: (peerId, state) => {
+        if (this.closed) return;
+        this.deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
+        this.deps.onLinkState(peerId, state);
+      },
+      onRemoteStream: (remoteId) => this.renderRemote(remoteId),
+      onLinkClosed: (remoteId) => this.view?.removeRemote(remoteId),
+    });
+  }
+
+  private updateSending(next: Sending): void {
+    this.sending = next;
+    this.sendMedia();
+    this.renderLocal();
+    this.deps.onSending(next);
+  }
+
+  private sendMedia(): void {
+    if (!this.mesh && !this.joining) return; // sent when joining
+    const { sessionID, callId } = this.deps;
+    this.deps.send({ type: 'call.media', sessionID, callId, ...this.sending });
+  }
+
+  private renderLocal(): void {
+    this.ensureView().showLocal(this.media.stream, this.deps.self.name, this.sending.video);
+  }
+
+  private renderRemote(remoteId: string): void {
+    if (!this.mesh?.remoteIds.includes(remoteId)) return;
+    const participant = this.deps.participant(remoteId);
+    const stream = this.mesh.remoteStream(remoteId);
+    this.ensureView().showRemote(remoteId, participant?.name ?? remoteId, stream, participant?.video ?? true);
+  }
+
+  private ensureView(): CallView {
+    this.view ??= this.deps.options.media.createView(this.deps.divID);
+    return this.view;
+  }
+
+  private reportMediaFailure(failure: MediaFailure): void {
+    this.deps.onError({ code: failure.code, message: failure.message, device: failure.device, cause: failure.cause });
+  }
+
+  private reportError(code: VideoErrorEvent['code'], message: string, cause: unknown): void {
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    this.deps.onError({ code, message: message + detail, cause });
+  }
+}

@@ -1,0 +1,192 @@
+import type { ContactEvents } from '../conversation/Contact.ts';
+import { TypedEmitter } from '../TypedEmitter.ts';
+import type { CallSnapshot, SignalEventFrame } from '../wire.ts';
+import { BrowserMediaHandler } from './BrowserMediaHandler.ts';
+import type { CallEvents, CallStatsRow, VideoParticipantEvent, VideoParticipantEventName, VideoSnapshot } from './events.ts';
+import type { MediaHandler } from './MediaHandler.ts';
+import { VideoCall, type ResolvedCallOptions, type VideoCallDeps } from './VideoCall.ts';
+
+/** Options of the call engine (all optional). */
+export interface CallOptions {
+  /** The browser boundary: peer connections, devices, rendering. Default: the real browser. */
+  media?: MediaHandler;
+  /** ICE candidates gathered ahead of need. Default 2. */
+  iceCandidatePoolSize?: number;
+  /** How long a dropped link waits before restarting ICE. Default 2 s. */
+  iceRestartDelayMs?: number;
+  /** How long a link may stay unconnected (first connection or after a drop) before it is failed. Default 15 s. */
+  linkFailAfterMs?: number;
+}
+
+/** Applies the defaults. */
+export function resolveCallOptions(options: CallOptions = {}): ResolvedCallOptions {
+  return {
+    media: options.media ?? new BrowserMediaHandler(),
+    iceCandidatePoolSize: options.iceCandidatePoolSize ?? 2,
+    iceRestartDelayMs: options.iceRestartDelayMs ?? 2_000,
+    linkFailAfterMs: options.linkFailAfterMs ?? 15_000,
+  };
+}
+
+/**
+ * The media-escalation half of {@link Contact}: a conversation lifts into a voice or video call,
+ * asked for by the visitor (CTLive `requestVideoUpgrade`) or offered by the agent (LiveEngage
+ * `inviteToVideo`). The engine behind it is {@link VideoCall}; this class is its public face.
+ */
+export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
+  /** @internal */
+  protected readonly videoCall: VideoCall;
+
+  /** @internal */
+  protected constructor(deps: Omit<VideoCallDeps, 'emit'>, initial: CallSnapshot | null | undefined) {
+    super();
+    const emit = <K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void => {
+      (this.emit as (event: K, ...args: CallEvents[K]) => boolean)(event, ...args);
+    };
+    this.videoCall = new VideoCall({ ...deps, emit }, initial);
+  }
+
+  /**
+   * Visitor: asks the agent to lift the chat into a call. Resolves once the server has the request;
+   * the answer comes as `'responseVideoUpgrade'`, and on `true` media engages by itself, drawn into
+   * `document.getElementById(divID)`.
+   * @throws ParleyError `conflict` (a call is already live, or no agent yet), `forbidden` (not the visitor).
+   * @example
+   * ```ts
+   * contact.on('responseVideoUpgrade', (e) => console.log('agent said', e.response));
+   * await contact.requestVideoUpgrade('videoPanel', true, true);
+   * ```
+   */
+  requestVideoUpgrade(divID: string, useAudio: boolean, useVideo: boolean): Promise<void> {
+    return this.videoCall.request(divID, useAudio, useVideo);
+  }
+
+  /**
+   * Agent: answers the visitor's `'requestVideoUpgrade'`. On `true` the call starts, drawn into `divID`
+   * (without one, it plays sound only).
+   * @throws ParleyError `conflict` when no request is waiting (withdrawn, expired).
+   * @example
+   * ```ts
+   * contact.on('requestVideoUpgrade', () => contact.responseVideoUpgrade(true, 'videoPanel'));
+   * ```
+   */
+  responseVideoUpgrade(accept: boolean, divID?: string): Promise<void> {
+    return this.videoCall.answer(accept, divID ?? null);
+  }
+
+  /**
+   * Agent: invites the visitor to a call (audio and video unless said otherwise). Resolves when the
+   * visitor answers: `{ accepted: true }`, or `{ accepted: false }` on decline, timeout or cancel.
+   * @throws ParleyError `conflict` (a call is already live), `forbidden` (not this conversation's agent).
+   * @example
+   * ```ts
+   * const { accepted } = await contact.inviteToVideo('videoPanel', { useVideo: true });
+   * if (!accepted) showNote('The visitor declined');
+   * ```
+   */
+  inviteToVideo(divID: string, opts: { useAudio?: boolean; useVideo?: boolean } = {}): Promise<{ accepted: boolean }> {
+    return this.videoCall.invite(divID, opts.useAudio ?? true, opts.useVideo ?? true);
+  }
+
+  /**
+   * Ends the call for everyone in it (the chat goes on). While it is still ringing, withdraws the
+   * request or invitation (or declines it on the answering side). Nothing happens without a call.
+   * @example
+   * ```ts
+   * hangupButton.onclick = () => contact.endVideo();
+   * ```
+   */
+  endVideo(): Promise<void> {
+    return this.videoCall.end();
+  }
+
+  /**
+   * Stops sending video and releases the camera; audio goes on untouched.
+   * @throws ParleyError `conflict` when this page is not in a call.
+   * @example
+   * ```ts
+   * await contact.disableVideo(); // voice only
+   * ```
+   */
+  disableVideo(): Promise<void> {
+    return this.videoCall.setVideo(false);
+  }
+
+  /**
+   * Opens the camera again and sends video; also upgrades a call that started audio-only.
+   * @throws ParleyError `unavailable` when the camera cannot be opened (a `'videoError'` tells why),
+   *   `conflict` when this page is not in a call.
+   * @example
+   * ```ts
+   * await contact.enableVideo();
+   * ```
+   */
+  enableVideo(): Promise<void> {
+    return this.videoCall.setVideo(true);
+  }
+
+  /**
+   * Mutes the microphone (the track stays open, so unmuting is instant).
+   * @example
+   * ```ts
+   * await contact.muteAudio();
+   * ```
+   */
+  muteAudio(): Promise<void> {
+    return this.videoCall.setAudio(false);
+  }
+
+  /**
+   * Unmutes the microphone (opens it if it could not be opened at first).
+   * @example
+   * ```ts
+   * await contact.unmuteAudio();
+   * ```
+   */
+  unmuteAudio(): Promise<void> {
+    return this.videoCall.setAudio(true);
+  }
+
+  /** The conversation's call: state, what it carries, who is in it (a snapshot; `'videoStateChanged'` tells when it changes). */
+  get video(): VideoSnapshot {
+    return this.videoCall.snapshot;
+  }
+
+  /**
+   * Calls `callback(event, eventName)` for every participant event of this conversation's calls
+   * (`participantJoined`, `participantLeft`, `audioMuted`, `audioUnmuted`, `videoDisabled`,
+   * `videoEnabled`, `connectionStateChanged`). Returns a function that unbinds it.
+   * @example
+   * ```ts
+   * contact.bindVideoParticipantEvent((event, eventName) => {
+   *   console.log(eventName, event.participant.name, event.connectionState ?? '');
+   * });
+   * ```
+   */
+  bindVideoParticipantEvent(callback: (event: VideoParticipantEvent, eventName: VideoParticipantEventName) => void): () => void {
+    return this.on('videoParticipant', callback);
+  }
+
+  /**
+   * What this page receives from each remote participant: one row per participant, from the peer
+   * connection's statistics.
+   * @example
+   * ```ts
+   * const [row] = await contact.getCallStats();
+   * console.log(row?.videoFramesDecoded, row?.roundTripTimeMs);
+   * ```
+   */
+  getCallStats(): Promise<CallStatsRow[]> {
+    return this.videoCall.stats();
+  }
+
+  /** @internal A `call.updated` for this conversation. */
+  receiveCall(call: CallSnapshot): void {
+    this.videoCall.apply(call);
+  }
+
+  /** @internal A `signal` for this conversation. */
+  receiveSignal(frame: SignalEventFrame): void {
+    this.videoCall.receiveSignal(frame);
+  }
+}

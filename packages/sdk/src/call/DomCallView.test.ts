@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FakeDocument } from '../testing/FakeDom.ts';
+import { FakeStream, FakeTrack } from '../testing/FakeMedia.ts';
+import { DomCallView } from './DomCallView.ts';
+
+test('remote video, named tile for a participant without video, mirrored muted preview; clear removes all', () => {
+  const doc = new FakeDocument();
+  const div = doc.addDiv('panel');
+  const view = new DomCallView(doc, 'panel');
+  view.showLocal(new FakeStream([new FakeTrack('audio'), new FakeTrack('video')]), 'Ana', true);
+  view.showRemote('v1', 'Vera', null, true);
+  const video = div.query('video', { 'data-participant-id': 'v1' })[0]!;
+  const tile = div.query('div', { 'data-participant-id': 'v1', 'data-tile': undefined })[0]!;
+  assert.equal(video.visible, false, 'no stream yet: no blank frame');
+  assert.equal(tile.visible, true);
+  assert.equal(tile.textContent, 'Vera');
+
+  const stream = new FakeStream([new FakeTrack('audio'), new FakeTrack('video')]);
+  view.showRemote('v1', 'Vera', stream, true);
+  assert.equal(video.srcObject, stream);
+  assert.equal(video.visible, true);
+  assert.equal(tile.visible, false);
+  assert.ok(video.plays > 0);
+  view.showRemote('v1', 'Vera', stream, false);
+  assert.equal(video.visible, false, 'camera off: the tile instead, the element still plays the sound');
+  assert.equal(video.srcObject, stream);
+
+  const local = div.query('video', { 'data-local': undefined })[0]!;
+  assert.equal(local.muted, true);
+  assert.equal(local.styleOf('transform'), 'scaleX(-1)');
+  view.removeRemote('v1');
+  assert.equal(div.query('*', { 'data-participant-id': 'v1' }).length, 0);
+  view.clear();
+  assert.equal(div.children.length, 0);
+  assert.equal(doc.body.children.length, 1, "the integrator's div stays");
+});
+
+test('without the div, a hidden container plays the sound and is removed at the end', () => {
+  const doc = new FakeDocument();
+  const view = new DomCallView(doc, 'missing');
+  const original = console.warn;
+  console.warn = () => {};
+  try {
+    view.showRemote('a1', 'Ana', new FakeStream([new FakeTrack('audio')]), false);
+  } finally {
+    console.warn = original;
+  }
+  const container = doc.body.children[0]!;
+  assert.equal(container.visible, false);
+  assert.equal(container.query('video', { 'data-participant-id': 'a1' }).length, 1);
+  view.clear();
+  assert.equal(doc.body.children.length, 0);
+});

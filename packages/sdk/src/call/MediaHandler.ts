@@ -1,0 +1,113 @@
+/*
+ * The browser behind an interface. The call engine speaks only to these shapes — the subset of
+ * RTCPeerConnection, MediaStream and the DOM it uses — so its negotiation and call-state logic runs
+ * in Node against fakes (testing/FakeMedia.ts), while the browser implementation
+ * (BrowserMediaHandler.ts) is a thin pass-through to the real objects.
+ */
+import type { IceCandidate, SessionDescription } from '../wire.ts';
+
+/** The part of a MediaStreamTrack the engine uses. */
+export interface MediaTrackLike {
+  readonly id: string;
+  readonly kind: string;
+  enabled: boolean;
+  readonly readyState: 'live' | 'ended';
+  stop(): void;
+}
+
+/** The part of a MediaStream the engine uses. */
+export interface MediaStreamLike {
+  readonly id: string;
+  getTracks(): MediaTrackLike[];
+  getAudioTracks(): MediaTrackLike[];
+  getVideoTracks(): MediaTrackLike[];
+  addTrack(track: MediaTrackLike): void;
+  removeTrack(track: MediaTrackLike): void;
+}
+
+/** The part of an RTCRtpSender the engine uses. */
+export interface RtpSenderLike {
+  readonly track: MediaTrackLike | null;
+  replaceTrack(track: MediaTrackLike | null): Promise<void>;
+}
+
+/** The part of an RTCRtpTransceiver the engine uses. */
+export interface RtpTransceiverLike {
+  readonly mid: string | null;
+  readonly sender: RtpSenderLike;
+  readonly receiver: { readonly track: MediaTrackLike };
+}
+
+/** What `ontrack` delivers. */
+export interface TrackEventLike {
+  readonly track: MediaTrackLike;
+  readonly streams: readonly MediaStreamLike[];
+}
+
+/** A stats report: RTCStatsReport is a Map of stats objects by id. */
+export interface StatsReportLike {
+  forEach(callback: (stat: Record<string, unknown>) => void): void;
+}
+
+/** The part of an RTCPeerConnection the engine uses (the names and semantics are the browser's). */
+export interface PeerConnectionLike {
+  readonly signalingState: 'stable' | 'have-local-offer' | 'have-remote-offer' | 'have-local-pranswer' | 'have-remote-pranswer' | 'closed';
+  readonly connectionState: 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+  readonly localDescription: { type: string; sdp: string } | null;
+  readonly remoteDescription: { type: string; sdp: string } | null;
+  onnegotiationneeded: (() => void) | null;
+  onicecandidate: ((event: { candidate: { toJSON(): IceCandidate } | null }) => void) | null;
+  onconnectionstatechange: (() => void) | null;
+  ontrack: ((event: TrackEventLike) => void) | null;
+  /** Without an argument: the implicit offer or answer (perfect negotiation). */
+  setLocalDescription(description?: SessionDescription): Promise<void>;
+  setRemoteDescription(description: SessionDescription): Promise<void>;
+  addIceCandidate(candidate?: IceCandidate): Promise<void>;
+  addTrack(track: MediaTrackLike, ...streams: MediaStreamLike[]): RtpSenderLike;
+  getTransceivers(): RtpTransceiverLike[];
+  restartIce(): void;
+  getStats(): Promise<StatsReportLike>;
+  close(): void;
+}
+
+/** What a peer connection is created with. */
+export interface PeerConnectionConfig {
+  iceServers: Array<{ urls: string | string[]; username?: string; credential?: string }>;
+  /** Candidates gathered before they are needed: shortens the setup. */
+  iceCandidatePoolSize?: number;
+}
+
+/** Which devices to open. */
+export interface MediaRequest {
+  audio: boolean;
+  video: boolean;
+}
+
+/**
+ * Where a call is drawn: one element per remote participant, a local preview, named tiles for
+ * participants without video. Created per call, `clear()`ed when it ends.
+ */
+export interface CallView {
+  /** Shows (or updates) the local preview; `stream` null or without video shows this party's tile. */
+  showLocal(stream: MediaStreamLike | null, name: string, hasVideo: boolean): void;
+  /** Shows (or updates) a remote participant: its stream plays (audio too); a tile replaces missing video. */
+  showRemote(participantId: string, name: string, stream: MediaStreamLike | null, hasVideo: boolean): void;
+  /** Removes one remote participant. */
+  removeRemote(participantId: string): void;
+  /** Removes everything this view added. */
+  clear(): void;
+}
+
+/**
+ * Everything the call engine needs from the browser: peer connections, camera and microphone, and
+ * a place to draw. Pass your own (e.g. a fake in tests, or custom constraints) through `CallOptions.media`.
+ */
+export interface MediaHandler {
+  createPeerConnection(config: PeerConnectionConfig): PeerConnectionLike;
+  /** Opens the devices; rejects like `navigator.mediaDevices.getUserMedia` (a DOMException with a `name`). */
+  getUserMedia(request: MediaRequest): Promise<MediaStreamLike>;
+  /** A new empty stream (to collect tracks). */
+  createStream(): MediaStreamLike;
+  /** The view drawing into `document.getElementById(divID)`. */
+  createView(divID: string | null): CallView;
+}

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { until } from '../testing/helpers.ts';
+import { FakeNetwork, FakePeerConnection, FakeStream, FakeTrack } from '../testing/FakeMedia.ts';
+import type { VideoConnectionState } from './events.ts';
+import { PeerLink, fingerprintOf, type LinkSignal } from './PeerLink.ts';
+
+interface Side {
+  link: PeerLink;
+  pc: FakePeerConnection;
+  states: VideoConnectionState[];
+  errors: unknown[];
+  local: FakeStream;
+}
+
+/** Two links wired to each other in-process, as the server would relay their signals. */
+function pair(network = new FakeNetwork(), kinds: Array<'audio' | 'video'> = ['audio', 'video'], timing = { iceRestartDelayMs: 5, failAfterMs: 2_000 }) {
+  const sides: Record<'a' | 'b', Side> = {} as never;
+  const make = (other: 'a' | 'b', polite: boolean): Side => {
+    const pc = new FakePeerConnection(network, { iceServers: [] });
+    const local = new FakeStream(kinds.map((k) => new FakeTrack(k)));
+    const side: Side = { pc, local, states: [], errors: [], link: null as never };
+    side.link = new PeerLink(
+      { remoteId: other, polite, pc, localStream: local, remoteStream: new FakeStream(), ...timing },
+      {
+        onSignal: (signal: LinkSignal) => setTimeout(() => sides[other].link.receive(signal), 0),
+        onStateChanged: (state) => side.states.push(state),
+        onRemoteStream: () => {},
+        onError: (err) => side.errors.push(err),
+      },
+    );
+    return side;
+  };
+  sides.a = make('b', false);
+  sides.b = make('a', true);
+  return { ...sides, network };
+}
+
+test('both sides negotiate at once (glare): the polite side rolls back, both connect, no errors', async () => {
+  const { a, b } = pair();
+  await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'both connected');
+  assert.deepEqual(a.errors, []);
+  assert.deepEqual(b.errors, []);
+  assert.ok(b.pc.rollbacks >= 1, 'the polite side yielded');
+  assert.equal(a.pc.rollbacks, 0, 'the impolite side never rolls back');
+  assert.equal(a.link.remoteStream.getTracks().length, 2, 'audio and video arrive at a');
+  assert.equal(b.link.remoteStream.getTracks().length, 2, 'audio and video arrive at b');
+  assert.equal(a.pc.signalingState, 'stable');
+  assert.equal(b.pc.signalingState, 'stable');
+});
+
+test('renegotiation from both sides at the same moment converges (adding video to an audio call)', async () => {
+  const { a, b } = pair(new FakeNetwork(), ['audio']);
+  await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'audio call connected');
+  const before = { a: a.pc.log.length, b: b.pc.log.length };
+  await Promise.all([a.link.setTrack('video', new FakeTrack('video')), b.link.setTrack('video', new FakeTrack('video'))]);
+  await until(
+    () => a.link.remoteStream.getVideoTracks().length === 1 && b.link.remoteStream.getVideoTracks().length === 1,
+    'video both ways',
+  );
+  await until(() => a.pc.signalingState === 'stable' && b.pc.signalingState === 'stable', 'stable');
+  assert.ok(a.pc.log.length > before.a && b.pc.log.length > before.b, 'a renegotiation happened');
+  assert.deepEqual([...a.errors, ...b.errors], []);
+  assert.equal(a.link.state, 'connected');
+});
+
+test('replacing a track to null does not renegotiate; audio stays', async () => {
+  const { a, b } = pair();
+  await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'connected');
+  await until(() => a.pc.signalingState === 'stable' && b.pc.signalingState === 'stable', 'stable');
+  const logged = a.pc.log.length + b.pc.log.length;
+  await a.link.setTrack('video', null);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(a.pc.log.length + b.pc.log.length, logged, 'no offer/answer for a replaceTrack');
+  assert.equal(a.pc.sending('video'), false);
+  assert.equal(a.pc.sending('audio'), true);
+});
+
+test('a dropped network: reconnecting, ICE restart, connected again', async () => {
+  const { a, b, network } = pair();
+  await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'connected');
+  network.drop();
+  await until(() => a.states.includes('reconnecting') && b.states.includes('reconnecting'), 'reconnecting');
+  network.restore();
+  await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'connected again');
+  assert.ok(a.pc.restarts >= 1, 'the impolite side restarted ICE');
+  assert.deepEqual(a.states, ['connected', 'reconnecting', 'connected']);
+});
+
+test('a link that cannot reconnect in time is failed (final)', async () => {
+  const { a, network } = pair(new FakeNetwork(), ['audio', 'video'], { iceRestartDelayMs: 5, failAfterMs: 60 });
+  await until(() => a.link.state === 'connected', 'connected');
+  network.drop();
+  await until(() => a.link.state === 'failed', 'failed');
+  network.restore();
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(a.link.state, 'failed', 'failed is final');
+});
+
+test('an offer from a new peer connection (the remote reloaded) is recognised by its fingerprint', async () => {
+  const { a, b } = pair();
+  await until(() => a.link.state === 'connected', 'connected');
+  const other = new FakePeerConnection(new FakeNetwork(), { iceServers: [] });
+  other.addTrack(new FakeTrack('audio'));
+  await other.setLocalDescription();
+  const offer = { type: 'offer' as const, sdp: other.localDescription!.sdp };
+  assert.equal(a.link.isFromNewPeer(offer), true);
+  assert.equal(a.link.isFromNewPeer({ type: 'offer', sdp: b.pc.localDescription!.sdp }), false);
+  assert.equal(fingerprintOf('v=0\na=fingerprint:sha-256 AB:CD\n'), 'sha-256 AB:CD');
+});

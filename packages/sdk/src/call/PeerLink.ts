@@ -1,0 +1,259 @@
+import type { IceCandidate, SessionDescription } from '../wire.ts';
+import type { VideoConnectionState } from './events.ts';
+import type { MediaStreamLike, MediaTrackLike, PeerConnectionLike, RtpSenderLike } from './MediaHandler.ts';
+
+/** What a link sends to its remote peer through the server. */
+export interface LinkSignal {
+  description?: SessionDescription;
+  candidate?: IceCandidate | null;
+}
+
+/** How a {@link PeerLink} reports to its owner. */
+export interface PeerLinkCallbacks {
+  /** A description or candidate for the remote peer. */
+  onSignal(signal: LinkSignal): void;
+  /** The link's state changed (`failed` is final). */
+  onStateChanged(state: VideoConnectionState): void;
+  /** The remote stream gained a track (it holds every track received so far). */
+  onRemoteStream(stream: MediaStreamLike): void;
+  /** A negotiation step failed (logged; the link keeps going). */
+  onError(error: unknown): void;
+}
+
+/** Everything a {@link PeerLink} is built from. */
+export interface PeerLinkOptions {
+  remoteId: string;
+  /** Perfect negotiation: the polite side yields in an offer collision (the party whose id sorts higher). */
+  polite: boolean;
+  pc: PeerConnectionLike;
+  /** Tracks sent from the start, with the stream they belong to. */
+  localStream: MediaStreamLike;
+  /** Collects the remote tracks. */
+  remoteStream: MediaStreamLike;
+  /** After the link is disconnected this long, the impolite side restarts ICE (the polite one waits for `failed`). */
+  iceRestartDelayMs: number;
+  /** A link not connected within this long (first connection or after a drop) is failed. */
+  failAfterMs: number;
+}
+
+/**
+ * One RTCPeerConnection to one remote participant, negotiated with the perfect-negotiation pattern
+ * (either side may renegotiate at any time; in a collision the polite side rolls back and answers),
+ * candidates trickled as they come, and ICE restarted when the network drops.
+ */
+export class PeerLink {
+  readonly remoteId: string;
+  private readonly pc: PeerConnectionLike;
+  private readonly options: PeerLinkOptions;
+  private readonly callbacks: PeerLinkCallbacks;
+  private readonly senders = new Map<string, RtpSenderLike>();
+  private makingOffer = false;
+  private ignoreOffer = false;
+  private settingRemoteAnswer = false;
+  private inbound: Promise<void> = Promise.resolve();
+  private stateValue: VideoConnectionState = 'connecting';
+  private everConnected = false;
+  private closed = false;
+  private restartTimer: ReturnType<typeof setTimeout> | null = null;
+  private failTimer: ReturnType<typeof setTimeout> | null = null;
+  /** DTLS fingerprint of the remote peer connection last heard from. */
+  private remoteFingerprint: string | null = null;
+
+  constructor(options: PeerLinkOptions, callbacks: PeerLinkCallbacks) {
+    this.options = options;
+    this.callbacks = callbacks;
+    this.remoteId = options.remoteId;
+    const pc = (this.pc = options.pc);
+    pc.onnegotiationneeded = () => void this.negotiate();
+    pc.onicecandidate = ({ candidate }) => {
+      // End-of-candidates is implied; only real candidates are trickled.
+      if (candidate && !this.closed) this.callbacks.onSignal({ candidate: candidate.toJSON() });
+    };
+    pc.onconnectionstatechange = () => this.connectionChanged();
+    pc.ontrack = ({ track }) => {
+      const stream = this.options.remoteStream;
+      for (const old of stream.getTracks()) if (old.kind === track.kind && old !== track) stream.removeTrack(old);
+      if (!stream.getTracks().includes(track)) stream.addTrack(track);
+      this.callbacks.onRemoteStream(stream);
+    };
+    for (const track of options.localStream.getTracks()) this.senders.set(track.kind, pc.addTrack(track, options.localStream));
+    this.armFailTimer();
+  }
+
+  /** The link's state. */
+  get state(): VideoConnectionState {
+    return this.stateValue;
+  }
+
+  /** The remote stream (tracks arrive over time). */
+  get remoteStream(): MediaStreamLike {
+    return this.options.remoteStream;
+  }
+
+  /** The peer connection (for stats). */
+  get peerConnection(): PeerConnectionLike {
+    return this.pc;
+  }
+
+  /**
+   * True when `description` is an offer from another peer connection than the one this link talks
+   * to (the remote page was reloaded): the owner replaces this link.
+   */
+  isFromNewPeer(description: SessionDescription): boolean {
+    if (description.type !== 'offer') return false;
+    const incoming = fingerprintOf(description.sdp);
+    return incoming !== null && this.remoteFingerprint !== null && incoming !== this.remoteFingerprint;
+  }
+
+  /** Applies a signal from the remote peer. Signals are applied one after another, in order. */
+  receive(signal: LinkSignal): void {
+    this.inbound = this.inbound
+      .then(() => this.apply(signal))
+      .catch((err: unknown) => {
+        if (!this.closed) this.callbacks.onError(err);
+      });
+  }
+
+  /**
+   * Sends `track` in place of the current track of its kind (no renegotiation), or adds it when
+   * the link has never sent that kind (renegotiates). `null` stops sending that kind.
+   */
+  async setTrack(kind: 'audio' | 'video', track: MediaTrackLike | null): Promise<void> {
+    if (this.closed) return;
+    const sender = this.senders.get(kind);
+    if (sender) await sender.replaceTrack(track);
+    else if (track) this.senders.set(kind, this.pc.addTrack(track, this.options.localStream));
+  }
+
+  /** Restarts ICE now (the next offer carries new credentials); used after the signaling reconnects. */
+  restart(): void {
+    if (this.closed || this.stateValue === 'connected') return;
+    this.pc.restartIce();
+  }
+
+  /** Closes the peer connection; no more callbacks. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearTimers();
+    this.pc.onnegotiationneeded = null;
+    this.pc.onicecandidate = null;
+    this.pc.onconnectionstatechange = null;
+    this.pc.ontrack = null;
+    this.pc.close();
+  }
+
+  private async negotiate(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.sendLocalDescription();
+    } catch (err) {
+      if (!this.closed) this.callbacks.onError(err);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  private async apply({ description, candidate }: LinkSignal): Promise<void> {
+    if (this.closed) return;
+    if (description) {
+      this.remoteFingerprint = fingerprintOf(description.sdp) ?? this.remoteFingerprint;
+      const pc = this.pc;
+      const readyForOffer = !this.makingOffer && (pc.signalingState === 'stable' || this.settingRemoteAnswer);
+      const collision = description.type === 'offer' && !readyForOffer;
+      this.ignoreOffer = !this.options.polite && collision;
+      if (this.ignoreOffer) return;
+      if (description.type === 'answer' && pc.signalingState !== 'have-local-offer') return; // a stale answer
+      this.settingRemoteAnswer = description.type === 'answer';
+      try {
+        await pc.setRemoteDescription(description);
+      } finally {
+        this.settingRemoteAnswer = false;
+      }
+      if (description.type === 'offer') {
+        await pc.setLocalDescription();
+        this.sendLocalDescription();
+      }
+      return;
+    }
+    if (candidate) {
+      try {
+        await this.pc.addIceCandidate(candidate);
+      } catch (err) {
+        if (!this.ignoreOffer) throw err;
+      }
+    }
+  }
+
+  private sendLocalDescription(): void {
+    const local = this.pc.localDescription;
+    if (!local || this.closed) return;
+    this.callbacks.onSignal({ description: { type: local.type as SessionDescription['type'], sdp: local.sdp } });
+  }
+
+  private connectionChanged(): void {
+    if (this.closed) return;
+    switch (this.pc.connectionState) {
+      case 'connected':
+        this.everConnected = true;
+        this.clearTimers();
+        this.setState('connected');
+        return;
+      case 'disconnected':
+        this.setState(this.everConnected ? 'reconnecting' : 'connecting');
+        this.armFailTimer();
+        if (!this.options.polite && !this.restartTimer) {
+          this.restartTimer = setTimeout(() => {
+            this.restartTimer = null;
+            this.restart();
+          }, this.options.iceRestartDelayMs);
+        }
+        return;
+      case 'failed':
+        this.setState(this.everConnected ? 'reconnecting' : 'connecting');
+        this.armFailTimer();
+        this.pc.restartIce();
+        return;
+      case 'new':
+      case 'connecting':
+        if (this.stateValue !== 'connected') return;
+        this.setState('reconnecting');
+        this.armFailTimer();
+        return;
+      case 'closed':
+        return;
+    }
+  }
+
+  private armFailTimer(): void {
+    if (this.failTimer) return;
+    this.failTimer = setTimeout(() => {
+      this.failTimer = null;
+      if (this.closed || this.stateValue === 'connected') return;
+      this.clearTimers();
+      this.setState('failed');
+    }, this.options.failAfterMs);
+  }
+
+  private clearTimers(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.failTimer) clearTimeout(this.failTimer);
+    this.restartTimer = null;
+    this.failTimer = null;
+  }
+
+  private setState(state: VideoConnectionState): void {
+    if (this.stateValue === state || this.stateValue === 'failed') return;
+    this.stateValue = state;
+    this.callbacks.onStateChanged(state);
+  }
+}
+
+/** The `a=fingerprint` of an SDP: it identifies the peer connection that made it. */
+export function fingerprintOf(sdp: string | undefined): string | null {
+  if (!sdp) return null;
+  const match = /^a=fingerprint:(.+)$/m.exec(sdp);
+  return match?.[1]?.trim() ?? null;
+}

@@ -1,0 +1,122 @@
+import type { IceServerInfo } from '../wire.ts';
+import type { CallStatsRow, VideoConnectionState } from './events.ts';
+import type { MediaStreamLike, MediaTrackLike } from './MediaHandler.ts';
+import { PeerLink, type LinkSignal } from './PeerLink.ts';
+import { statsRow } from './callStats.ts';
+import type { ResolvedCallOptions } from './VideoCall.ts';
+
+/** What a {@link PeerMesh} is built from and how it reports. */
+export interface PeerMeshDeps {
+  selfId: string;
+  options: ResolvedCallOptions;
+  /** The stream every link sends. */
+  localStream: MediaStreamLike;
+  iceServers: IceServerInfo[];
+  sendSignal(to: string, signal: LinkSignal): void;
+  onLinkState(remoteId: string, state: VideoConnectionState): void;
+  /** A link's remote stream changed (null: no track yet). */
+  onRemoteStream(remoteId: string, stream: MediaStreamLike | null): void;
+  /** A link was closed because its participant left. */
+  onLinkClosed(remoteId: string): void;
+}
+
+/**
+ * This page's links in one call: one {@link PeerLink} per joined remote participant, keyed by
+ * participant id (a full mesh — 1:1 is the two-party case). Routes incoming signals, replaces a
+ * link when the remote page was reloaded, and fans track changes out to every link.
+ */
+export class PeerMesh {
+  private readonly links = new Map<string, PeerLink>();
+  private closed = false;
+
+  constructor(private readonly deps: PeerMeshDeps) {}
+
+  /** ICE servers for links made from now on (a rejoin may bring fresh TURN credentials). */
+  set iceServers(list: IceServerInfo[]) {
+    this.deps.iceServers = list;
+  }
+
+  /** The remote ids links exist for. */
+  get remoteIds(): string[] {
+    return [...this.links.keys()];
+  }
+
+  /** Links to exactly these remote participants: new ones are made, others closed. */
+  sync(joinedRemoteIds: readonly string[]): void {
+    const wanted = new Set(joinedRemoteIds);
+    for (const id of wanted) this.ensure(id);
+    for (const [id, link] of this.links) {
+      if (wanted.has(id)) continue;
+      link.close();
+      this.links.delete(id);
+      this.deps.onLinkClosed(id);
+    }
+  }
+
+  /** A signal from a remote participant (the server relays only between joined participants). */
+  receive(from: string, signal: LinkSignal): void {
+    if (this.closed) return;
+    let link = this.links.get(from);
+    if (link && signal.description && link.isFromNewPeer(signal.description)) {
+      link.close(); // the remote page was reloaded: its new peer connection needs a new link
+      this.links.delete(from);
+      link = undefined;
+    }
+    (link ?? this.ensure(from)).receive(signal);
+  }
+
+  /** The remote stream of a link, when it has tracks. */
+  remoteStream(remoteId: string): MediaStreamLike | null {
+    const stream = this.links.get(remoteId)?.remoteStream;
+    return stream && stream.getTracks().length > 0 ? stream : null;
+  }
+
+  /** Sends `track` (or nothing) as this page's track of `kind` on every link. */
+  async setTrack(kind: 'audio' | 'video', track: MediaTrackLike | null): Promise<void> {
+    await Promise.all([...this.links.values()].map((link) => link.setTrack(kind, track)));
+  }
+
+  /** Restarts ICE on links that are not connected (after the signaling came back). */
+  restartStalled(): void {
+    for (const link of this.links.values()) link.restart();
+  }
+
+  /** One stats row per link. */
+  stats(): Promise<CallStatsRow[]> {
+    return Promise.all([...this.links.values()].map(async (link) => statsRow(link.remoteId, await link.peerConnection.getStats())));
+  }
+
+  /** Closes every link. */
+  close(): void {
+    this.closed = true;
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+  }
+
+  private ensure(remoteId: string): PeerLink {
+    const known = this.links.get(remoteId);
+    if (known) return known;
+    const { options, selfId } = this.deps;
+    const pc = options.media.createPeerConnection({ iceServers: this.deps.iceServers, iceCandidatePoolSize: options.iceCandidatePoolSize });
+    const link = new PeerLink(
+      {
+        remoteId,
+        polite: selfId > remoteId,
+        pc,
+        localStream: this.deps.localStream,
+        remoteStream: options.media.createStream(),
+        iceRestartDelayMs: options.iceRestartDelayMs,
+        failAfterMs: options.linkFailAfterMs,
+      },
+      {
+        onSignal: (signal) => this.deps.sendSignal(remoteId, signal),
+        onStateChanged: (state) => this.deps.onLinkState(remoteId, state),
+        onRemoteStream: () => this.deps.onRemoteStream(remoteId, this.remoteStream(remoteId)),
+        onError: (err) => console.warn(`Parley: negotiation with ${remoteId} failed a step`, err),
+      },
+    );
+    this.links.set(remoteId, link);
+    this.deps.onRemoteStream(remoteId, null);
+    return link;
+  }
+}

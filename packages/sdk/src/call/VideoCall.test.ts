@@ -1,0 +1,317 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { WebSocket } from 'ws';
+import type { Contact } from '../conversation/Contact.ts';
+import { HttpClient, serverAddress } from '../http.ts';
+import { ClientSession } from '../session/ClientSession.ts';
+import { MemoryStorage } from '../storage.ts';
+import { FakeCallServer } from '../testing/FakeCallServer.ts';
+import { FakeDocument } from '../testing/FakeDom.ts';
+import { FakeMediaHandler, FakeNetwork } from '../testing/FakeMedia.ts';
+import { FakeParleyServer } from '../testing/FakeParleyServer.ts';
+import { immediateRetry, until, waitFor } from '../testing/helpers.ts';
+import type { Party } from '../wire.ts';
+import type { CallEvents } from './events.ts';
+
+let server: FakeParleyServer;
+let calls: FakeCallServer;
+before(async () => {
+  server = await new FakeParleyServer().start();
+  calls = new FakeCallServer(server);
+});
+after(() => server.stop());
+
+interface Side {
+  party: Party;
+  session: ClientSession;
+  contact: Contact;
+  media: FakeMediaHandler;
+  doc: FakeDocument;
+  storage: MemoryStorage;
+  events: Array<[keyof CallEvents, unknown]>;
+}
+
+async function connect(party: Party, token: string, network: FakeNetwork, storage = new MemoryStorage(), linkFailAfterMs = 3_000): Promise<Side> {
+  const doc = new FakeDocument();
+  doc.addDiv('video');
+  const media = new FakeMediaHandler(network, doc);
+  const address = serverAddress(server.url);
+  const http = new HttpClient(address.base);
+  http.token = token;
+  let handOut!: (c: Contact) => void;
+  const handedOut = new Promise<Contact>((resolve) => (handOut = resolve));
+  const session = new ClientSession(
+    {
+      server: address.base,
+      websocketUrl: address.websocket,
+      token,
+      http,
+      storage,
+      WebSocket,
+      heartbeatIntervalMs: 0,
+      retryPolicy: immediateRetry,
+      call: { media, iceRestartDelayMs: 5, linkFailAfterMs },
+    },
+    {
+      onStateChanged: () => {},
+      onPush: () => {},
+      onContactAdded: (c) => handOut(c),
+      onContactRemoved: () => {},
+      onReconnected: () => {},
+      onDisconnected: () => {},
+    },
+  );
+  await session.start();
+  const contact = await handedOut;
+  const events: Side['events'] = [];
+  const names: Array<keyof CallEvents> = ['requestVideoUpgrade', 'responseVideoUpgrade', 'videoInvite', 'videoStarted', 'videoEnded', 'videoError'];
+  const listen = contact.on.bind(contact) as (name: keyof CallEvents, listener: (e: unknown) => void) => void;
+  for (const name of names) listen(name, (e) => events.push([name, e]));
+  contact.bindVideoParticipantEvent((e, eventName) => events.push(['videoParticipant', { eventName, id: e.participant.id, state: e.connectionState }]));
+  return { party, session, contact, media, doc, storage, events };
+}
+
+/** A visitor and an agent in one active conversation, both connected. */
+async function conversation(linkFailAfterMs = 3_000) {
+  const network = new FakeNetwork();
+  const v = server.addVisitor('Vera');
+  const a = server.addAgent('Ana', `ana-${Math.random()}@example.com`, 'pw');
+  server.openConversation(v.party, a.party);
+  const visitor = await connect(v.party, v.token, network, new MemoryStorage(), linkFailAfterMs);
+  const agent = await connect(a.party, a.token, network, new MemoryStorage(), linkFailAfterMs);
+  return { visitor, agent, network, tokens: { visitor: v.token, agent: a.token } };
+}
+
+const named = (side: Side, name: keyof CallEvents) => side.events.filter(([n]) => n === name).map(([, e]) => e);
+const remoteVideo = (side: Side, id: string) => side.doc.body.query('video', { 'data-participant-id': id })[0];
+const connected = (side: Side) => side.contact.video.state === 'active' && named(side, 'videoStarted').length > 0;
+
+async function startCall(visitor: Side, agent: Side, useAudio = true, useVideo = true): Promise<void> {
+  const asked = waitFor(agent.contact, 'requestVideoUpgrade');
+  await visitor.contact.requestVideoUpgrade('video', useAudio, useVideo);
+  const [request] = await asked;
+  assert.deepEqual(request, { sessionID: visitor.contact.sessionID, useAudio, useVideo, from: visitor.party });
+  await agent.contact.responseVideoUpgrade(true, 'video');
+  await until(() => connected(visitor) && connected(agent), 'both sides connected');
+}
+
+test('request → accept → both join → signals → connected: videoStarted, rendering, stats; endVideo removes it all', async () => {
+  const { visitor, agent } = await conversation();
+  await startCall(visitor, agent);
+  assert.deepEqual(named(visitor, 'responseVideoUpgrade'), [{ sessionID: visitor.contact.sessionID, response: true }]);
+  assert.equal(named(agent, 'responseVideoUpgrade').length, 0, 'the answerer is not told its own answer');
+  assert.ok(calls.relayed.some((r) => r.endsWith(':offer')) && calls.relayed.some((r) => r.endsWith(':answer')));
+  assert.ok(calls.relayed.some((r) => r.endsWith(':candidate')), 'candidates trickled');
+  assert.equal(agent.media.lastPeerConnection!.config.iceCandidatePoolSize, 2);
+  assert.deepEqual(agent.media.lastPeerConnection!.config.iceServers, calls.iceServers);
+  const reports = calls.framesOf('call.connection').filter((f) => f.sessionID === visitor.contact.sessionID);
+  assert.ok(reports.some((f) => f.peerId === agent.party.id && f.state === 'connected'));
+  assert.ok(reports.some((f) => f.peerId === visitor.party.id && f.state === 'connected'));
+  assert.ok(named(visitor, 'videoParticipant').some((e) => (e as { eventName: string }).eventName === 'participantJoined'));
+
+  for (const [me, other] of [[visitor, agent], [agent, visitor]] as const) {
+    const video = remoteVideo(me, other.party.id)!;
+    assert.ok(video, 'a <video> for the remote participant');
+    assert.equal(video.hasAttribute('autoplay') && video.hasAttribute('playsinline'), true);
+    assert.equal(video.visible, true);
+    assert.ok(video.srcObject, 'the remote stream is attached');
+    const local = me.doc.body.query('video', { 'data-local': undefined })[0]!;
+    assert.equal(local.muted, true);
+    assert.equal(local.styleOf('transform'), 'scaleX(-1)');
+    assert.equal(me.doc.getElementById('video')!.children.length, 4, 'remote video + tile, local preview + tile');
+  }
+  assert.equal(visitor.contact.video.participants.length, 2);
+  const [row] = await visitor.contact.getCallStats();
+  assert.equal(row!.participantId, agent.party.id);
+  assert.ok(row!.audioPacketsReceived > 0 && row!.videoFramesDecoded > 0);
+  assert.equal(row!.roundTripTimeMs, 12);
+
+  const tracks = [...visitor.media.tracks, ...agent.media.tracks];
+  const ended = waitFor(agent.contact, 'videoEnded');
+  await visitor.contact.endVideo();
+  const [event] = await ended;
+  assert.deepEqual(event, { sessionID: visitor.contact.sessionID, reason: 'hangup', by: visitor.party });
+  await until(() => named(visitor, 'videoEnded').length === 1, 'visitor ended');
+  for (const side of [visitor, agent]) {
+    assert.equal(side.doc.getElementById('video')!.children.length, 0, 'everything removed from the div');
+    assert.equal(side.doc.body.children.length, 1, 'nothing else added to the page');
+    assert.equal(side.contact.video.state, 'ended');
+    assert.equal(side.media.lastPeerConnection!.signalingState, 'closed');
+  }
+  assert.ok(tracks.every((t) => t.readyState === 'ended'), 'camera and microphone released');
+  visitor.session.disconnect();
+  agent.session.disconnect();
+});
+
+test('decline: the visitor hears no, the call ends declined, no device was opened', async () => {
+  const { visitor, agent } = await conversation();
+  const asked = waitFor(agent.contact, 'requestVideoUpgrade');
+  await visitor.contact.requestVideoUpgrade('video', true, true);
+  assert.equal(visitor.contact.video.state, 'requested');
+  await asked;
+  await agent.contact.responseVideoUpgrade(false);
+  await until(() => named(visitor, 'videoEnded').length === 1, 'ended');
+  assert.deepEqual(named(visitor, 'responseVideoUpgrade'), [{ sessionID: visitor.contact.sessionID, response: false }]);
+  assert.deepEqual(named(visitor, 'videoEnded'), [{ sessionID: visitor.contact.sessionID, reason: 'declined', by: agent.party }]);
+  assert.equal(visitor.media.requests.length + agent.media.requests.length, 0);
+  visitor.session.disconnect();
+  agent.session.disconnect();
+});
+
+test('invite → accept: inviteToVideo resolves accepted and media connects; decline and timeout resolve not accepted', async () => {
+  const { visitor, agent } = await conversation();
+  visitor.contact.on('videoInvite', (invite) => {
+    assert.equal(invite.from.id, agent.party.id);
+    void invite.accept('video');
+  });
+  const answer = await agent.contact.inviteToVideo('video', { useVideo: true });
+  assert.deepEqual(answer, { accepted: true });
+  assert.deepEqual(named(agent, 'responseVideoUpgrade'), [{ sessionID: agent.contact.sessionID, response: true }]);
+  await until(() => connected(visitor) && connected(agent), 'connected');
+  assert.ok(visitor.media.requests.length >= 1);
+  await agent.contact.endVideo();
+  await until(() => named(visitor, 'videoEnded').length === 1, 'ended');
+
+  visitor.contact.removeAllListeners('videoInvite');
+  visitor.contact.once('videoInvite', (invite) => void invite.decline());
+  assert.deepEqual(await agent.contact.inviteToVideo('video'), { accepted: false });
+  const ringing = agent.contact.inviteToVideo('video', { useVideo: false });
+  await until(() => agent.contact.video.state === 'invited', 'invited');
+  calls.expire(agent.contact.sessionID);
+  assert.deepEqual(await ringing, { accepted: false });
+  await until(() => named(agent, 'videoEnded').some((e) => (e as { reason: string }).reason === 'timeout'), 'timeout');
+  visitor.session.disconnect();
+  agent.session.disconnect();
+});
+
+test('disableVideo releases the camera and sends call.media; audio continues; enableVideo brings it back', async () => {
+  const { visitor, agent } = await conversation();
+  await startCall(visitor, agent);
+  const pc = visitor.media.lastPeerConnection!;
+  const offers = pc.log.length;
+  const camera = visitor.media.tracks.find((t) => t.kind === 'video')!;
+  await visitor.contact.disableVideo();
+  assert.equal(camera.readyState, 'ended', 'the camera is released');
+  assert.equal(pc.sending('video'), false);
+  assert.equal(pc.sending('audio'), true);
+  await until(() => calls.framesOf('call.media').at(-1)?.video === false, 'call.media received');
+  assert.deepEqual(calls.framesOf('call.media').at(-1), { type: 'call.media', sessionID: visitor.contact.sessionID, callId: visitor.contact.video.callId, audio: true, video: false });
+  await until(() => named(agent, 'videoParticipant').some((e) => (e as { eventName: string }).eventName === 'videoDisabled'), 'agent told');
+  await until(() => remoteVideo(agent, visitor.party.id)!.visible === false, 'the agent shows a tile instead');
+  const tile = agent.doc.body.query('div', { 'data-participant-id': visitor.party.id, 'data-tile': undefined })[0]!;
+  assert.equal(tile.textContent, 'Vera');
+  assert.equal(tile.visible, true);
+
+  await visitor.contact.enableVideo();
+  const again = visitor.media.tracks.filter((t) => t.kind === 'video').at(-1)!;
+  assert.notEqual(again, camera);
+  assert.equal(again.readyState, 'live');
+  assert.equal(pc.sending('video'), true);
+  assert.equal(pc.log.length, offers, 'no renegotiation: the sender was kept');
+  await until(() => remoteVideo(agent, visitor.party.id)!.visible, 'video again');
+
+  await visitor.contact.muteAudio();
+  assert.equal(visitor.media.tracks.find((t) => t.kind === 'audio')!.enabled, false);
+  await until(() => named(agent, 'videoParticipant').some((e) => (e as { eventName: string }).eventName === 'audioMuted'), 'muted');
+  await visitor.contact.unmuteAudio();
+  await until(() => calls.framesOf('call.media').at(-1)?.audio === true, 'unmuted');
+  await visitor.contact.endVideo();
+  visitor.session.disconnect();
+  agent.session.disconnect();
+});
+
+test('an audio-only call is upgraded by enableVideo (renegotiated)', async () => {
+  const { visitor, agent } = await conversation();
+  await startCall(visitor, agent, true, false);
+  assert.equal(remoteVideo(agent, visitor.party.id)!.visible, false, 'audio-only: a named tile');
+  await visitor.contact.enableVideo();
+  await until(() => remoteVideo(agent, visitor.party.id)!.visible, 'the agent sees video');
+  await until(() => agent.contact.video.useVideo, 'the call now carries video');
+  await visitor.contact.endVideo();
+  visitor.session.disconnect();
+  agent.session.disconnect();
+});
+
+test('camera denied: a videoError, the call goes on audio-only; nothing works: hangup media-denied', async () => {
+  const { visitor, agent } = await conversation();
+  agent.media.deny = { video: 'NotAllowedError' };
+  await startCall(visitor, agent);
+  const [error] = named(agent, 'videoError') as Array<{ code: string; device: string }>;
+  assert.equal(error!.code, 'media-denied');
+  assert.equal(error!.device, 'video');
+  assert.ok(calls.framesOf('call.media').some((f) => f.video === false && f.audio === true));
+  await until(() => visitor.contact.video.participants.find((p) => p.id === agent.party.id)?.video === false, 'visitor sees audio only');
+  await visitor.contact.endVideo();
+
+  agent.media.deny = { video: 'NotFoundError', audio: 'NotAllowedError' };
+  const asked = waitFor(agent.contact, 'requestVideoUpgrade');
+  await visitor.contact.requestVideoUpgrade('video', true, true);
+  await asked;
+  await agent.contact.responseVideoUpgrade(true, 'video');
+  await until(() => named(visitor, 'videoEnded').length === 2, 'ended');
+  assert.deepEqual(named(visitor, 'videoEnded')[1], { sessionID: visitor.contact.sessionID, reason: 'media-denied', by: agent.party });
+  assert.equal((named(agent, 'videoError')[1] as { device: string }).device, 'both');
+  visitor.session.disconnect();
+  agent.session.disconnect();
+});
+
+test('after a dropped signaling connection both rejoin; after a page reload the page rejoins into the same div', async () => {
+  const { visitor, agent, tokens, network } = await conversation();
+  await startCall(visitor, agent);
+  const joins = () => calls.framesOf('call.join').filter((f) => f.sessionID === visitor.contact.sessionID).length;
+  assert.equal(joins(), 2);
+  server.dropConnections();
+  await until(() => joins() === 4, 'both joined again');
+  assert.equal(visitor.contact.video.state, 'active');
+
+  // Reload: the old page is gone (its tracks with it), a new one starts from the same storage.
+  visitor.session.disconnect();
+  const reloaded = await connect(visitor.party, tokens.visitor, network, visitor.storage);
+  await until(() => joins() === 5, 'the reloaded page joined');
+  await until(() => named(reloaded, 'videoStarted').length === 1, 'media again');
+  await until(() => agent.media.peerConnections.length === 2, 'the agent made a new link for the new page');
+  assert.ok(remoteVideo(reloaded, agent.party.id), 'rendered into the remembered div');
+  await until(() => remoteVideo(agent, visitor.party.id)?.srcObject !== null, 'agent renders the new stream');
+  await reloaded.contact.endVideo();
+  await until(() => named(agent, 'videoEnded').length === 1, 'ended');
+  reloaded.session.disconnect();
+  agent.session.disconnect();
+});
+
+test('a dropped network: reconnecting, ICE restart, connected again — or, past the bound, failed and ended', async () => {
+  const { visitor, agent, network } = await conversation(400);
+  await startCall(visitor, agent);
+  const states = (side: Side) =>
+    named(side, 'videoParticipant')
+      .map((e) => e as { eventName: string; state?: string })
+      .filter((e) => e.eventName === 'connectionStateChanged')
+      .map((e) => e.state);
+  network.drop();
+  await until(() => states(visitor).includes('reconnecting') && states(agent).includes('reconnecting'), 'reconnecting');
+  network.restore();
+  await until(() => states(visitor).at(-1) === 'connected' && states(agent).at(-1) === 'connected', 'connected again');
+  assert.deepEqual(states(visitor), ['connected', 'reconnecting', 'connected']);
+  assert.ok(calls.framesOf('call.connection').some((f) => f.sessionID === visitor.contact.sessionID && f.state === 'reconnecting'));
+  assert.equal(visitor.contact.video.state, 'active');
+
+  network.drop(); // and it stays down
+  await until(() => named(visitor, 'videoEnded').length === 1, 'the call ends');
+  assert.equal((named(visitor, 'videoEnded')[0] as { reason: string }).reason, 'failed');
+  assert.ok(calls.framesOf('call.connection').some((f) => f.sessionID === visitor.contact.sessionID && f.state === 'failed'));
+  assert.ok(named(visitor, 'videoError').some((e) => (e as { code: string }).code === 'connection-failed'));
+  assert.equal(visitor.doc.getElementById('video')!.children.length, 0);
+  visitor.session.disconnect();
+  agent.session.disconnect();
+});
+
+test('closing the conversation ends the call and removes what was drawn', async () => {
+  const { visitor, agent } = await conversation();
+  await startCall(visitor, agent);
+  await agent.contact.close();
+  await until(() => named(visitor, 'videoEnded').length === 1 && named(agent, 'videoEnded').length === 1, 'both ended');
+  assert.equal((named(visitor, 'videoEnded')[0] as { reason: string }).reason, 'closed');
+  for (const side of [visitor, agent]) assert.equal(side.doc.getElementById('video')!.children.length, 0);
+  assert.ok(visitor.media.tracks.every((t) => t.readyState === 'ended'));
+  visitor.session.disconnect();
+  agent.session.disconnect();
+});

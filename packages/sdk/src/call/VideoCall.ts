@@ -1,0 +1,340 @@
+import { ParleyError } from '../errors.ts';
+import type { KeyValueStorage } from '../storage.ts';
+import type { CallSnapshot, FireAndForgetFrame, Party, RequestBody, RequestResults, SignalEventFrame } from '../wire.ts';
+import { CallParticipation } from './CallParticipation.ts';
+import { CallStorage } from './CallStorage.ts';
+import type { CallEvents, CallStatsRow, VideoConnectionState, VideoEndReason, VideoErrorEvent, VideoSnapshot } from './events.ts';
+import type { MediaHandler } from './MediaHandler.ts';
+import { ParticipantRoster } from './ParticipantRoster.ts';
+import type { LinkSignal } from './PeerLink.ts';
+
+type CallRequestType = 'call.request' | 'call.invite' | 'call.answer' | 'call.cancel' | 'call.hangup' | 'call.join';
+
+/** Timings and the browser boundary of the call engine. */
+export interface ResolvedCallOptions {
+  media: MediaHandler;
+  iceCandidatePoolSize: number;
+  iceRestartDelayMs: number;
+  linkFailAfterMs: number;
+}
+
+/** What a {@link VideoCall} needs from the conversation that owns it. */
+export interface VideoCallDeps {
+  sessionID: string;
+  self: Party;
+  request<T extends CallRequestType>(type: T, body: RequestBody<T>): Promise<RequestResults[T]>;
+  send(frame: FireAndForgetFrame): boolean;
+  storage: KeyValueStorage;
+  /** Prefix of the storage key that remembers the divID of a live call. */
+  storagePrefix: string;
+  options: ResolvedCallOptions;
+  emit<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void;
+}
+
+const RANK: Record<CallSnapshot['state'], number> = { idle: 0, requested: 1, invited: 1, connecting: 2, active: 3, ended: 4 };
+const isLive = (s: CallSnapshot['state']) => s === 'requested' || s === 'invited' || s === 'connecting' || s === 'active';
+const inProgress = (s: CallSnapshot['state'] | undefined) => s === 'connecting' || s === 'active';
+
+/**
+ * The call engine of one conversation. It mirrors the server's call (`call.updated` is the truth)
+ * and turns its transitions into the contract's events. On the page that engaged in the call
+ * (asked, invited, accepted — or reloaded with the call remembered) a {@link CallParticipation}
+ * opens the devices, joins, links to every remote participant and draws into the caller's div.
+ * Ownership: Contact → VideoCall → CallParticipation → PeerMesh → PeerLink.
+ */
+export class VideoCall {
+  private readonly deps: VideoCallDeps;
+  private readonly roster: ParticipantRoster;
+  private readonly saved: CallStorage;
+  private call: CallSnapshot | null = null;
+  private activated = false;
+  private divID: string | null = null;
+  /** This page takes part in the media of the current call. */
+  private engaged = false;
+  private participation: CallParticipation | null = null;
+  /** Neither device opened: the call is hung up (with `media-denied`) once it is in progress. */
+  private nothingToSend = false;
+  private started = false;
+  private inviteWaiters: Array<(result: { accepted: boolean }) => void> = [];
+
+  constructor(deps: VideoCallDeps, initial: CallSnapshot | null | undefined) {
+    this.deps = deps;
+    this.call = initial ?? null;
+    this.saved = new CallStorage(deps.storage, deps.storagePrefix + deps.sessionID);
+    this.roster = new ParticipantRoster(deps.self.id, (participant, eventName, connectionState) => {
+      const event = { sessionID: deps.sessionID, participant, ...(connectionState ? { connectionState } : {}) };
+      deps.emit('videoParticipant', event, eventName);
+    });
+  }
+
+  /** The public snapshot (`contact.video`). */
+  get snapshot(): VideoSnapshot {
+    const call = this.call;
+    return {
+      state: call?.state ?? 'idle',
+      callId: call?.callId ?? null,
+      useAudio: call?.useAudio ?? false,
+      useVideo: call?.useVideo ?? false,
+      participants: this.roster.participants,
+    };
+  }
+
+  /** Starts reacting (after the Contact was handed out, so listeners exist); a live call found at load is resumed. */
+  activate(): void {
+    if (this.activated) return;
+    this.activated = true;
+    const initial = this.call;
+    this.call = null;
+    if (initial) this.apply(initial, true);
+  }
+
+  // ------------------------------------------------------------------ contract actions
+
+  async request(divID: string, useAudio: boolean, useVideo: boolean): Promise<void> {
+    this.assertNoLiveCall();
+    const { call } = await this.deps.request('call.request', { sessionID: this.deps.sessionID, useAudio, useVideo });
+    this.engage(divID, call.callId);
+    this.apply(call);
+  }
+
+  async invite(divID: string, useAudio: boolean, useVideo: boolean): Promise<{ accepted: boolean }> {
+    this.assertNoLiveCall();
+    const { call } = await this.deps.request('call.invite', { sessionID: this.deps.sessionID, useAudio, useVideo });
+    const answered = new Promise<{ accepted: boolean }>((resolve) => this.inviteWaiters.push(resolve));
+    this.engage(divID, call.callId);
+    this.apply(call);
+    return answered;
+  }
+
+  async answer(accept: boolean, divID: string | null): Promise<void> {
+    const call = this.call;
+    if (!call || (call.state !== 'requested' && call.state !== 'invited')) {
+      throw new ParleyError('conflict', `there is no call waiting for an answer (it is ${call?.state ?? 'idle'})`);
+    }
+    if (accept) {
+      this.engage(divID, call.callId);
+      this.participate(call); // early: the devices open while the answer travels
+    }
+    try {
+      const result = await this.deps.request('call.answer', { sessionID: this.deps.sessionID, callId: call.callId, accept });
+      this.apply(result.call);
+    } catch (err) {
+      if (accept && this.call?.callId === call.callId && !inProgress(this.call.state)) this.teardown(null);
+      throw err;
+    }
+  }
+
+  async end(): Promise<void> {
+    const call = this.call;
+    if (!call || !isLive(call.state)) return;
+    const sessionID = this.deps.sessionID;
+    if (inProgress(call.state)) {
+      this.apply((await this.deps.request('call.hangup', { sessionID, callId: call.callId })).call);
+    } else if (call.initiator?.id === this.deps.self.id) {
+      this.apply((await this.deps.request('call.cancel', { sessionID, callId: call.callId })).call);
+    } else {
+      await this.answer(false, null);
+    }
+  }
+
+  setVideo(on: boolean): Promise<void> {
+    return this.requireParticipation().setVideo(on);
+  }
+
+  setAudio(on: boolean): Promise<void> {
+    return this.requireParticipation().setAudio(on);
+  }
+
+  stats(): Promise<CallStatsRow[]> {
+    return this.participation?.stats() ?? Promise.resolve([]);
+  }
+
+  // ------------------------------------------------------------------ fed by the session
+
+  /** A `call.updated`, a request result, or the call of a conversation snapshot. */
+  apply(next: CallSnapshot, restored = false): void {
+    if (next.sessionID !== this.deps.sessionID) return;
+    const prev = this.call;
+    if (!this.activated) {
+      if (!prev || prev.callId !== next.callId || RANK[next.state] >= RANK[prev.state]) this.call = next;
+      return;
+    }
+    const same = prev !== null && prev.callId === next.callId;
+    if (same && RANK[next.state] < RANK[prev.state]) return; // a stale snapshot
+    if (!same && prev && isLive(prev.state)) this.teardown({ reason: 'failed' });
+    if (same && prev.state === 'ended') return;
+    this.call = next;
+    this.roster.update(next.participants);
+    const self = this.deps.self;
+    const ringing = !same || (prev.state !== 'requested' && prev.state !== 'invited');
+    switch (next.state) {
+      case 'requested':
+        if (ringing && next.initiator?.id !== self.id && self.role === 'agent') {
+          this.deps.emit('requestVideoUpgrade', { sessionID: next.sessionID, useAudio: next.useAudio, useVideo: next.useVideo, from: next.initiator ?? self });
+        }
+        break;
+      case 'invited':
+        if (ringing && next.initiator?.id !== self.id && self.role === 'visitor') this.emitInvite(next);
+        break;
+      case 'connecting':
+      case 'active':
+        if (same && RANK[prev.state] === 1) this.answered(next, true);
+        if (!this.engaged && restored && next.participants.some((p) => p.id === self.id)) {
+          const stored = this.saved.read();
+          if (stored?.callId === next.callId) this.engage(stored.divID, next.callId);
+        }
+        if (!this.engaged) break;
+        if (this.nothingToSend) this.hangupForMedia();
+        else {
+          const participation = this.participate(next);
+          participation.join();
+          participation.participantsChanged();
+        }
+        break;
+      case 'ended':
+        if (same && RANK[prev.state] === 1) this.answered(next, false);
+        this.teardown(same ? { reason: next.endReason ?? 'hangup', by: next.endedBy } : null);
+        break;
+      case 'idle':
+        break;
+    }
+    this.deps.emit('videoStateChanged', this.snapshot);
+  }
+
+  /** A `signal` from another participant. */
+  receiveSignal(frame: SignalEventFrame): void {
+    if (!this.participation || this.call?.callId !== frame.callId) return;
+    const signal: LinkSignal = {};
+    if (frame.description) signal.description = frame.description;
+    if (frame.candidate) signal.candidate = frame.candidate;
+    this.participation.receive(frame.from, signal);
+  }
+
+  /** The signaling reconnected: join again and restart ICE on links that are not connected. */
+  connectionRestored(liveCall: CallSnapshot | null | undefined): void {
+    if (!this.activated || !this.engaged || !this.call) return;
+    if (liveCall === null && isLive(this.call.state)) return this.teardown({ reason: 'failed' });
+    if (inProgress(this.call.state)) this.participation?.rejoin();
+  }
+
+  /** The conversation closed or the session stopped: end locally, without a request. */
+  parentClosed(reason: VideoEndReason | null): void {
+    if (this.call && isLive(this.call.state)) this.teardown(reason ? { reason } : null);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private engage(divID: string | null, callId: string): void {
+    this.engaged = true;
+    this.divID = divID;
+    this.saved.write({ callId, divID });
+  }
+
+  private participate(call: CallSnapshot): CallParticipation {
+    if (this.participation) return this.participation;
+    const { sessionID, self, options, request, send } = this.deps;
+    const callId = call.callId;
+    const current = () => this.call?.callId === callId;
+    this.participation = new CallParticipation(
+      {
+        sessionID,
+        callId,
+        self,
+        divID: this.divID,
+        options,
+        request,
+        send,
+        participant: (id) => this.roster.get(id),
+        joinedRemoteIds: () => this.roster.joinedRemotes.map((p) => p.id),
+        onJoined: (snapshot) => current() && this.apply(snapshot),
+        onSending: (sending) => {
+          if (!current()) return;
+          this.roster.setSelfMedia(sending);
+          this.deps.emit('videoStateChanged', this.snapshot);
+        },
+        onNothingToSend: () => {
+          if (!current()) return;
+          this.nothingToSend = true;
+          if (inProgress(this.call?.state)) this.hangupForMedia();
+        },
+        onLinkState: (remoteId, state) => current() && this.linkStateChanged(remoteId, state),
+        onError: (error) => this.deps.emit('videoError', { sessionID, ...error }),
+      },
+      { audio: call.useAudio, video: call.useVideo },
+    );
+    return this.participation;
+  }
+
+  private emitInvite(call: CallSnapshot): void {
+    const callId = call.callId;
+    const current = () => {
+      if (this.call?.callId !== callId) throw new ParleyError('conflict', 'this invitation is no longer open');
+    };
+    this.deps.emit('videoInvite', {
+      sessionID: call.sessionID,
+      useAudio: call.useAudio,
+      useVideo: call.useVideo,
+      from: call.initiator ?? this.deps.self,
+      accept: async (divID: string) => {
+        current();
+        await this.answer(true, divID);
+      },
+      decline: async () => {
+        current();
+        await this.answer(false, null);
+      },
+    });
+  }
+
+  private answered(call: CallSnapshot, accepted: boolean): void {
+    if (call.initiator?.id !== this.deps.self.id) return;
+    if (accepted || call.endReason === 'declined') this.deps.emit('responseVideoUpgrade', { sessionID: call.sessionID, response: accepted });
+    for (const resolve of this.inviteWaiters.splice(0)) resolve({ accepted });
+  }
+
+  private hangupForMedia(): void {
+    const call = this.call;
+    this.nothingToSend = false;
+    if (!call || !inProgress(call.state)) return;
+    this.deps
+      .request('call.hangup', { sessionID: this.deps.sessionID, callId: call.callId, reason: 'media-denied' })
+      .then(({ call: ended }) => this.apply(ended))
+      .catch((err: unknown) => this.reportError('signaling-failed', 'could not end the call', err));
+  }
+
+  private linkStateChanged(remoteId: string, state: VideoConnectionState): void {
+    this.roster.connectionChanged(remoteId, state);
+    if (state === 'connected' && !this.started) {
+      this.started = true;
+      this.deps.emit('videoStarted', { sessionID: this.deps.sessionID });
+    }
+    if (state === 'failed') this.reportError('connection-failed', `the link to ${remoteId} could not be restored`);
+  }
+
+  private teardown(end: { reason: VideoEndReason; by?: Party | null } | null): void {
+    const wasEngaged = this.engaged;
+    this.participation?.close();
+    this.participation = null;
+    this.engaged = false;
+    this.started = false;
+    this.nothingToSend = false;
+    if (wasEngaged && end) this.saved.clear(); // kept when only this page went away: a reload rejoins
+    this.roster.clear();
+    for (const resolve of this.inviteWaiters.splice(0)) resolve({ accepted: false });
+    if (end) this.deps.emit('videoEnded', { sessionID: this.deps.sessionID, reason: end.reason, ...(end.by ? { by: end.by } : {}) });
+  }
+
+  private reportError(code: VideoErrorEvent['code'], message: string, cause?: unknown): void {
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    this.deps.emit('videoError', { sessionID: this.deps.sessionID, code, message: message + detail, ...(cause !== undefined ? { cause } : {}) });
+  }
+
+  private assertNoLiveCall(): void {
+    if (this.call && isLive(this.call.state)) throw new ParleyError('conflict', `a call is already ${this.call.state}`);
+  }
+
+  private requireParticipation(): CallParticipation {
+    if (!this.participation) throw new ParleyError('conflict', 'this page is not in a call');
+    return this.participation;
+  }
+}

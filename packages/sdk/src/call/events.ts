@@ -1,0 +1,138 @@
+/*
+ * The public face of calls on a Contact: states, snapshots and the typed event map that
+ * `ContactEvents` extends. Names follow the CTLive / LiveEngage references (sdk-contract.md).
+ */
+import type { CallEndReason, Party } from '../wire.ts';
+
+/** Where the conversation's call stands, as this page sees it. */
+export type VideoState = 'idle' | 'requested' | 'invited' | 'connecting' | 'active' | 'ended';
+
+/** Why a call ended (`cancelled`: the one who asked withdrew before an answer). */
+export type VideoEndReason = CallEndReason;
+
+/** A party in a call, with what it sends. */
+export type VideoParticipant = Party & { audio: boolean; video: boolean };
+
+/** The state of the link to one remote participant. */
+export type VideoConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'failed';
+
+/** A read-only snapshot of the conversation's call (`contact.video`). */
+export interface VideoSnapshot {
+  state: VideoState;
+  /** The call's id while there is one (also kept after it ended), else null. */
+  callId: string | null;
+  useAudio: boolean;
+  useVideo: boolean;
+  /** Everyone in the call, this page's party included. */
+  participants: VideoParticipant[];
+}
+
+/** Agent side: the visitor asks to lift the chat into a call. */
+export interface RequestVideoUpgradeEvent {
+  sessionID: string;
+  useAudio: boolean;
+  useVideo: boolean;
+  from: Party;
+}
+
+/** The answer to a request (visitor side) or to an invitation (agent side). */
+export interface ResponseVideoUpgradeEvent {
+  sessionID: string;
+  response: boolean;
+}
+
+/** Visitor side: the agent invites the visitor to a call. Answer with `accept(divID)` or `decline()`. */
+export interface VideoInvite {
+  sessionID: string;
+  useAudio: boolean;
+  useVideo: boolean;
+  from: Party;
+  /** Joins the call, rendered into `document.getElementById(divID)`. */
+  accept(divID: string): Promise<void>;
+  /** Declines; the agent's `inviteToVideo` resolves with `{ accepted: false }`. */
+  decline(): Promise<void>;
+}
+
+/** Media flows: the first link of this page connected. */
+export interface VideoStartedEvent {
+  sessionID: string;
+}
+
+/** The call ended; everything rendered for it has been removed. */
+export interface VideoEndedEvent {
+  sessionID: string;
+  reason: VideoEndReason;
+  /** Who ended it, when a party did. */
+  by?: Party;
+}
+
+/** What went wrong on this side. */
+export type VideoErrorCode =
+  /** The user or the browser refused the camera and/or microphone. */
+  | 'media-denied'
+  /** No camera and/or microphone present. */
+  | 'media-missing'
+  /** The device is there but could not be started (in use, hardware error). */
+  | 'media-failed'
+  /** A link could not be (re)established in time. */
+  | 'connection-failed'
+  /** A call request to the server failed (e.g. the rejoin after a reload). */
+  | 'signaling-failed';
+
+/** A failure on this side of the call. The call may go on (e.g. audio only when the camera is denied). */
+export interface VideoErrorEvent {
+  sessionID: string;
+  code: VideoErrorCode;
+  message: string;
+  /** For media errors: which device failed. */
+  device?: 'audio' | 'video' | 'both';
+  /** The underlying error (a DOMException from getUserMedia, …). */
+  cause?: unknown;
+}
+
+/** Names of participant events (CTLive `bindVideoParticipantEvent`). */
+export type VideoParticipantEventName =
+  | 'participantJoined'
+  | 'participantLeft'
+  | 'audioMuted'
+  | 'audioUnmuted'
+  | 'videoDisabled'
+  | 'videoEnabled'
+  | 'connectionStateChanged';
+
+/** Payload of a participant event. */
+export interface VideoParticipantEvent {
+  sessionID: string;
+  participant: VideoParticipant;
+  /** With `connectionStateChanged`: the link's new state. */
+  connectionState?: VideoConnectionState;
+}
+
+/** One row of `getCallStats()`: what this page receives from one remote participant. */
+export interface CallStatsRow {
+  participantId: string;
+  audioPacketsReceived: number;
+  videoFramesDecoded: number;
+  roundTripTimeMs?: number;
+  packetLossPct?: number;
+}
+
+/** The call events of a Contact (merged into `ContactEvents`). */
+export interface CallEvents {
+  /** Agent side: the visitor asks for a call. Answer with `responseVideoUpgrade`. */
+  requestVideoUpgrade: [event: RequestVideoUpgradeEvent];
+  /** The other side answered a request or an invitation. */
+  responseVideoUpgrade: [event: ResponseVideoUpgradeEvent];
+  /** Visitor side: the agent invites to a call. */
+  videoInvite: [invite: VideoInvite];
+  /** Media connected. */
+  videoStarted: [event: VideoStartedEvent];
+  /** The call ended. */
+  videoEnded: [event: VideoEndedEvent];
+  /** Something failed on this side (camera denied, link lost, …). */
+  videoError: [event: VideoErrorEvent];
+  /** A participant joined, left, muted, turned the camera off or on, or its link changed state. */
+  videoParticipant: [event: VideoParticipantEvent, eventName: VideoParticipantEventName];
+  /** `contact.video` changed. */
+  videoStateChanged: [snapshot: VideoSnapshot];
+}
