@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 const suites = {
   unit: {
-    roots: ['packages', 'bench'],
+    roots: ['packages', 'apps', 'bench'],
     match: (p) => (p.includes('/src/') || p.startsWith('bench/')) && p.endsWith('.test.ts'),
     concurrency: 2,
   },

@@ -109,7 +109,8 @@ export async function startServer(config: Config, options: { log?: Logger; store
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = config.publicUrl ?? `http://${hostForUrl}:${port}`;
-  allowed = config.allowedOrigins ?? defaultAllowedOrigins(url);
+  // The server's own origin is always allowed: its pages and the widget's frame connect from it.
+  allowed = [...new Set([...(config.allowedOrigins ?? []), ...defaultAllowedOrigins(url)])];
   log.info({ url, allowedOrigins: allowed }, 'listening');
 
   let closing: Promise<void> | null = null;
