@@ -105,7 +105,7 @@ export function registerPages(app: FastifyInstance, allowedOrigins: () => readon
   app.get<{ Params: { '*': string } }>('/static/*', (request, reply) => {
     const path = inside(PUBLIC_DIR, request.params['*']);
     if (path === null) return reply.code(404).send({ code: 'not_found', message: 'no such file' });
-    return sendFile(reply, path, 'no-cache');
+    return path.endsWith('.html') ? page(reply, path) : sendFile(reply, path, 'no-cache');
   });
   // The SDK works on any allowed site: served cross-origin like any script.
   app.get('/sdk/parley.js', (_request, reply) => sendFile(reply, `${SDK_DIR}parley.js`, 'no-cache'));
