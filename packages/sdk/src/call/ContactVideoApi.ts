@@ -16,6 +16,11 @@ export interface CallOptions {
   iceRestartDelayMs?: number;
   /** How long a link may stay unconnected (first connection or after a drop) before it is failed. Default 15 s. */
   linkFailAfterMs?: number;
+  /**
+   * How long the polite side of a new link waits for the other side's offer before offering itself, so that a
+   * call normally starts with one offer rather than two colliding ones. Default 1.5 s.
+   */
+  offerWaitMs?: number;
 }
 
 /** Applies the defaults. */
@@ -25,6 +30,7 @@ export function resolveCallOptions(options: CallOptions = {}): ResolvedCallOptio
     iceCandidatePoolSize: options.iceCandidatePoolSize ?? 2,
     iceRestartDelayMs: options.iceRestartDelayMs ?? 2_000,
     linkFailAfterMs: options.linkFailAfterMs ?? 15_000,
+    offerWaitMs: options.offerWaitMs ?? 1_500,
   };
 }
 

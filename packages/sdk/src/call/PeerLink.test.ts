@@ -14,14 +14,19 @@ interface Side {
 }
 
 /** Two links wired to each other in-process, as the server would relay their signals. */
-function pair(network = new FakeNetwork(), kinds: Array<'audio' | 'video'> = ['audio', 'video'], timing = { iceRestartDelayMs: 5, failAfterMs: 2_000 }) {
+function pair(
+  network = new FakeNetwork(),
+  kinds: Array<'audio' | 'video'> = ['audio', 'video'],
+  timing: { iceRestartDelayMs: number; failAfterMs: number; awaitOfferMs?: number | null } = { iceRestartDelayMs: 5, failAfterMs: 2_000 },
+  politeAwaitsOfferMs: number | null = null,
+) {
   const sides: Record<'a' | 'b', Side> = {} as never;
   const make = (other: 'a' | 'b', polite: boolean): Side => {
     const pc = new FakePeerConnection(network, { iceServers: [] });
     const local = new FakeStream(kinds.map((k) => new FakeTrack(k)));
     const side: Side = { pc, local, states: [], errors: [], link: null as never };
     side.link = new PeerLink(
-      { remoteId: other, polite, pc, localStream: local, remoteStream: new FakeStream(), ...timing },
+      { remoteId: other, polite, pc, localStream: local, remoteStream: new FakeStream(), awaitOfferMs: polite ? politeAwaitsOfferMs : null, ...timing },
       {
         onSignal: (signal: LinkSignal) => setTimeout(() => sides[other].link.receive(signal), 0),
         onStateChanged: (state) => side.states.push(state),
@@ -47,6 +52,16 @@ test('both sides negotiate at once (glare): the polite side rolls back, both con
   assert.equal(b.link.remoteStream.getTracks().length, 2, 'audio and video arrive at b');
   assert.equal(a.pc.signalingState, 'stable');
   assert.equal(b.pc.signalingState, 'stable');
+});
+
+test('when the polite side waits for the first offer, a call starts with one offer and no rollback', async () => {
+  const { a, b } = pair(new FakeNetwork(), ['audio', 'video'], { iceRestartDelayMs: 5, failAfterMs: 2_000 }, 1_000);
+  await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'both connected');
+  assert.equal(b.pc.rollbacks, 0, 'no collision to yield in');
+  assert.equal(a.pc.rollbacks, 0);
+  assert.equal(a.link.remoteStream.getTracks().length, 2, 'the answer carries the polite side\'s audio and video');
+  assert.equal(b.link.remoteStream.getTracks().length, 2);
+  assert.deepEqual([a.errors, b.errors], [[], []]);
 });
 
 test('renegotiation from both sides at the same moment converges (adding video to an audio call)', async () => {

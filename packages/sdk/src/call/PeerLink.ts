@@ -34,6 +34,12 @@ export interface PeerLinkOptions {
   iceRestartDelayMs: number;
   /** A link not connected within this long (first connection or after a drop) is failed. */
   failAfterMs: number;
+  /**
+   * How long this side waits for the remote peer's first offer before it adds its own tracks (and so offers
+   * itself); null adds them at once. The polite side waits, so a new call starts with one offer instead of two
+   * colliding ones; a link made for an incoming offer waits for that offer.
+   */
+  awaitOfferMs: number | null;
 }
 
 /**
@@ -58,6 +64,11 @@ export class PeerLink {
   private failTimer: ReturnType<typeof setTimeout> | null = null;
   /** DTLS fingerprint of the remote peer connection last heard from. */
   private remoteFingerprint: string | null = null;
+  /** Local tracks have been added to the peer connection. */
+  private attached = false;
+  private attachTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Tracks chosen (setTrack) before the local tracks were attached, by kind. */
+  private readonly pendingTracks = new Map<'audio' | 'video', MediaTrackLike | null>();
 
   constructor(options: PeerLinkOptions, callbacks: PeerLinkCallbacks) {
     this.options = options;
@@ -76,8 +87,21 @@ export class PeerLink {
       if (!stream.getTracks().includes(track)) stream.addTrack(track);
       this.callbacks.onRemoteStream(stream);
     };
-    for (const track of options.localStream.getTracks()) this.senders.set(track.kind, pc.addTrack(track, options.localStream));
+    if (options.awaitOfferMs === null) this.attachLocalTracks();
+    else this.attachTimer = setTimeout(() => this.attachLocalTracks(), options.awaitOfferMs);
     this.armFailTimer();
+  }
+
+  /** Adds the local tracks to the peer connection, once (a later change goes through setTrack). */
+  private attachLocalTracks(): void {
+    if (this.attached || this.closed) return;
+    this.attached = true;
+    if (this.attachTimer) clearTimeout(this.attachTimer);
+    this.attachTimer = null;
+    const stream = this.options.localStream;
+    const tracks = new Map<string, MediaTrackLike | null>(stream.getTracks().map((t) => [t.kind, t]));
+    for (const [kind, track] of this.pendingTracks) tracks.set(kind, track);
+    for (const [kind, track] of tracks) if (track) this.senders.set(kind, this.pc.addTrack(track, stream));
   }
 
   /** The link's state. */
@@ -120,6 +144,10 @@ export class PeerLink {
    */
   async setTrack(kind: 'audio' | 'video', track: MediaTrackLike | null): Promise<void> {
     if (this.closed) return;
+    if (!this.attached) {
+      this.pendingTracks.set(kind, track);
+      return;
+    }
     const sender = this.senders.get(kind);
     if (sender) await sender.replaceTrack(track);
     else if (track) this.senders.set(kind, this.pc.addTrack(track, this.options.localStream));
@@ -136,6 +164,7 @@ export class PeerLink {
     if (this.closed) return;
     this.closed = true;
     this.clearTimers();
+    if (this.attachTimer) clearTimeout(this.attachTimer);
     this.pc.onnegotiationneeded = null;
     this.pc.onicecandidate = null;
     this.pc.onconnectionstatechange = null;
@@ -173,6 +202,8 @@ export class PeerLink {
         this.settingRemoteAnswer = false;
       }
       if (description.type === 'offer') {
+        // Tracks added now ride on the offered transceivers: the answer carries them, no second offer needed.
+        this.attachLocalTracks();
         await pc.setLocalDescription();
         this.sendLocalDescription();
       }

@@ -62,7 +62,7 @@ export class PeerMesh {
       this.links.delete(from);
       link = undefined;
     }
-    (link ?? this.ensure(from)).receive(signal);
+    (link ?? this.ensure(from, signal.description?.type === 'offer')).receive(signal);
   }
 
   /** The remote stream of a link, when it has tracks. */
@@ -93,7 +93,8 @@ export class PeerMesh {
     this.links.clear();
   }
 
-  private ensure(remoteId: string): PeerLink {
+  /** The link to a participant, made when missing; `forOffer`: made to answer an offer that is arriving now. */
+  private ensure(remoteId: string, forOffer = false): PeerLink {
     const known = this.links.get(remoteId);
     if (known) return known;
     const { options, selfId } = this.deps;
@@ -102,6 +103,7 @@ export class PeerMesh {
       {
         remoteId,
         polite: selfId > remoteId,
+        awaitOfferMs: forOffer || selfId > remoteId ? options.offerWaitMs : null,
         pc,
         localStream: this.deps.localStream,
         remoteStream: options.media.createStream(),

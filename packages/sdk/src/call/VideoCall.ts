@@ -16,6 +16,7 @@ export interface ResolvedCallOptions {
   iceCandidatePoolSize: number;
   iceRestartDelayMs: number;
   linkFailAfterMs: number;
+  offerWaitMs: number;
 }
 
 /** What a {@link VideoCall} needs from the conversation that owns it. */
@@ -110,6 +111,11 @@ export class VideoCall {
     const call = this.call;
     if (!call || (call.state !== 'requested' && call.state !== 'invited')) {
       throw new ParleyError('conflict', `there is no call waiting for an answer (it is ${call?.state ?? 'idle'})`);
+    }
+    // Mirrors the server's rule before anything changes here: the agent answers a request, the visitor an invitation.
+    const answerer = call.state === 'requested' ? 'agent' : 'visitor';
+    if (call.initiator?.id === this.deps.self.id || this.deps.self.role !== answerer) {
+      throw new ParleyError('forbidden', call.state === 'requested' ? "only the conversation's agent answers a request" : 'only the visitor answers an invitation');
     }
     if (accept) {
       this.engage(divID, call.callId);

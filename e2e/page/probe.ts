@@ -1,0 +1,237 @@
+/*
+ * Media probe, bundled for the browser and installed as an init script (see e2e/media.ts): it runs before
+ * any page script, so it sees every RTCPeerConnection, getUserMedia call and WebSocket frame the page makes,
+ * whoever makes them (the Parley SDK or a bench page). It keeps a timeline of what happened when, on the
+ * shared epoch clock (`performance.timeOrigin + performance.now()`), and samples inbound-rtp statistics.
+ */
+
+/** One timestamped step (epoch milliseconds, sub-millisecond precision). */
+export interface TimelineEntry {
+  at: number;
+  what: string;
+  detail?: string;
+}
+
+/** Inbound media received by this page, summed over every live peer connection. */
+export interface InboundSample {
+  /** Epoch ms when the sample was taken. */
+  at: number;
+  /** Peer connections that are not closed. */
+  peerConnections: number;
+  videoFramesDecoded: number;
+  videoFrameWidth: number;
+  audioPacketsReceived: number;
+  /** Sum of `totalAudioEnergy` over inbound audio. */
+  audioEnergy: number;
+}
+
+/** A remote `<video data-participant-id>` as rendered in a call div. */
+export interface RenderedVideo {
+  participantId: string;
+  videoWidth: number;
+  videoHeight: number;
+  currentTime: number;
+  readyState: number;
+}
+
+/** What the call div holds. */
+export interface RenderedCall {
+  /** The div exists. */
+  present: boolean;
+  /** Number of child elements (0 once everything the SDK added is gone). */
+  children: number;
+  remoteVideos: RenderedVideo[];
+  /** Local preview `<video data-local>` elements. */
+  localPreviews: number;
+}
+
+/** The probe's API, at `window.parleyProbe`. */
+export interface MediaProbe {
+  timeline: TimelineEntry[];
+  mark(what: string, detail?: string): void;
+  clearTimeline(): void;
+  sample(): Promise<InboundSample>;
+  rendered(divId: string): RenderedCall;
+}
+
+declare global {
+  interface Window {
+    parleyProbe: MediaProbe;
+  }
+}
+
+const now = (): number => performance.timeOrigin + performance.now();
+const timeline: TimelineEntry[] = [];
+const peers = new Set<RTCPeerConnection>();
+
+function mark(what: string, detail?: string): void {
+  timeline.push(detail === undefined ? { at: now(), what } : { at: now(), what, detail });
+}
+
+/** Polls a video receiver until its first frame is decoded, then marks `frame:first`. */
+function watchFirstFrame(pc: RTCPeerConnection, receiver: RTCRtpReceiver, id: number): void {
+  const poll = async (): Promise<void> => {
+    while (pc.connectionState !== 'closed') {
+      const report = await receiver.getStats().catch(() => null);
+      let decoded = 0;
+      report?.forEach((s: { type: string; kind?: string; framesDecoded?: number }) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') decoded += s.framesDecoded ?? 0;
+      });
+      if (decoded > 0) {
+        mark('frame:first', `pc${id}`);
+        return;
+      }
+      await new Promise((done) => setTimeout(done, 4));
+    }
+  };
+  void poll();
+}
+
+function installPeerConnection(): void {
+  const Native = window.RTCPeerConnection;
+  if (!Native) return;
+  let next = 0;
+  class TrackedPeerConnection extends Native {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      const id = ++next;
+      peers.add(this);
+      mark('pc:created', `pc${id}`);
+      this.addEventListener('iceconnectionstatechange', () => mark(`ice:${this.iceConnectionState}`, `pc${id}`));
+      this.addEventListener('connectionstatechange', () => {
+        mark(`pc:${this.connectionState}`, `pc${id}`);
+        if (this.connectionState === 'closed') peers.delete(this);
+      });
+      this.addEventListener('track', (e) => {
+        mark(`track:${e.track.kind}`, `pc${id}`);
+        if (e.track.kind === 'video') watchFirstFrame(this, e.receiver, id);
+      });
+    }
+    override setLocalDescription(description?: RTCLocalSessionDescriptionInit): Promise<void> {
+      mark('sdp:setLocal:start', description?.type ?? 'implicit');
+      return super.setLocalDescription(description).then(() => mark('sdp:setLocal', this.localDescription?.type));
+    }
+    override setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void> {
+      mark('sdp:setRemote:start', description.type);
+      return super.setRemoteDescription(description).then(() => mark('sdp:setRemote', description.type));
+    }
+    override close(): void {
+      peers.delete(this);
+      super.close();
+    }
+  }
+  window.RTCPeerConnection = TrackedPeerConnection;
+}
+
+function installGetUserMedia(): void {
+  const devices = navigator.mediaDevices;
+  if (!devices?.getUserMedia) return;
+  const native = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = (constraints?: MediaStreamConstraints) => {
+    const wants = `audio=${Boolean(constraints?.audio)} video=${Boolean(constraints?.video)}`;
+    mark('gum:start', wants);
+    return native(constraints).then(
+      (stream) => {
+        mark('gum:end', wants);
+        return stream;
+      },
+      (error: unknown) => {
+        mark('gum:error', String(error));
+        throw error;
+      },
+    );
+  };
+}
+
+/** Names a call-related frame for the timeline, or null for frames the timeline does not need. */
+function describeFrame(raw: unknown): string | null {
+  if (typeof raw !== 'string') return null;
+  let frame: { type?: string; call?: { state?: string; callId?: string }; description?: { type?: string }; candidate?: unknown; data?: { call?: { state?: string } } };
+  try {
+    frame = JSON.parse(raw) as typeof frame;
+  } catch {
+    return null;
+  }
+  const type = frame.type ?? '?';
+  if (type === 'call.updated') return `call.updated ${frame.call?.state ?? '?'} ${frame.call?.callId ?? ''}`;
+  if (type === 'signal') return `signal ${frame.description ? frame.description.type : frame.candidate ? 'candidate' : 'end-of-candidates'}`;
+  if (type.startsWith('call.')) return type;
+  if (type === 'result' && frame.data?.call) return `result call ${frame.data.call.state ?? '?'}`;
+  return null;
+}
+
+function installWebSocket(): void {
+  const Native = window.WebSocket;
+  class TrackedWebSocket extends Native {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      this.addEventListener('message', (e: MessageEvent) => {
+        const what = describeFrame(e.data);
+        if (what) mark(`ws:recv ${what}`, typeof e.data === 'string' ? e.data.slice(0, 2000) : undefined);
+      });
+    }
+    override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
+      const what = describeFrame(data);
+      if (what) mark(`ws:send ${what}`, typeof data === 'string' ? data.slice(0, 2000) : undefined);
+      super.send(data);
+    }
+  }
+  window.WebSocket = TrackedWebSocket;
+}
+
+async function sample(): Promise<InboundSample> {
+  const result: InboundSample = {
+    at: now(),
+    peerConnections: 0,
+    videoFramesDecoded: 0,
+    videoFrameWidth: 0,
+    audioPacketsReceived: 0,
+    audioEnergy: 0,
+  };
+  for (const pc of peers) {
+    if (pc.connectionState === 'closed') continue;
+    result.peerConnections += 1;
+    const report = await pc.getStats();
+    report.forEach(
+      (s: { type: string; kind?: string; framesDecoded?: number; frameWidth?: number; packetsReceived?: number; totalAudioEnergy?: number }) => {
+        if (s.type !== 'inbound-rtp') return;
+        if (s.kind === 'video') {
+          result.videoFramesDecoded += s.framesDecoded ?? 0;
+          result.videoFrameWidth = Math.max(result.videoFrameWidth, s.frameWidth ?? 0);
+        } else if (s.kind === 'audio') {
+          result.audioPacketsReceived += s.packetsReceived ?? 0;
+          result.audioEnergy += s.totalAudioEnergy ?? 0;
+        }
+      },
+    );
+  }
+  return result;
+}
+
+function rendered(divId: string): RenderedCall {
+  const div = document.getElementById(divId);
+  if (!div) return { present: false, children: 0, remoteVideos: [], localPreviews: 0 };
+  const remoteVideos = [...div.querySelectorAll<HTMLVideoElement>('video[data-participant-id]:not([data-local])')].map((v) => ({
+    participantId: v.dataset.participantId ?? '',
+    videoWidth: v.videoWidth,
+    videoHeight: v.videoHeight,
+    currentTime: v.currentTime,
+    readyState: v.readyState,
+  }));
+  return { present: true, children: div.childElementCount, remoteVideos, localPreviews: div.querySelectorAll('video[data-local]').length };
+}
+
+/** Installs the probe once per document. */
+export function installProbe(): void {
+  if (window.parleyProbe) return;
+  installPeerConnection();
+  installGetUserMedia();
+  installWebSocket();
+  window.parleyProbe = {
+    timeline,
+    mark,
+    clearTimeline: () => void timeline.splice(0, timeline.length),
+    sample,
+    rendered,
+  };
+}
