@@ -12,7 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_FLAGS, CHROMIUM_PATH, Cleanup, ROOT, createAgent, launchBrowser, startParley, waitFor, type AgentAccount, type ParleyServer } from './harness.ts';
 import { DeskAgent, axeProblems, chatFrame, launcher, waitForRemoteVideoPlaying, waitForWidgetText, widgetFrame, widgetSend } from './widgetDesk.ts';
 
-const DOCS_SHOTS = join(ROOT, 'docs/screenshots');
+const DOCS_SHOTS = join(ROOT, 'test-results/screenshots');
 
 async function shot(page: Page, name: string): Promise<void> {
   await mkdir(DOCS_SHOTS, { recursive: true });

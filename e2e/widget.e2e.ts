@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { Cleanup, ROOT, createAgent, freePort, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer } from './harness.ts';
 import { DeskAgent, axeProblems, chatFrame, launcher, waitForWidgetText, widgetComposer, widgetFrame, widgetSend, widgetTexts } from './widgetDesk.ts';
 
-const DOCS_SHOTS = join(ROOT, 'docs/screenshots');
+const DOCS_SHOTS = join(ROOT, 'test-results/screenshots');
 
 async function shot(page: Page, name: string): Promise<void> {
   await mkdir(DOCS_SHOTS, { recursive: true });

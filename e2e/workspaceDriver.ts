@@ -1,7 +1,7 @@
 /*
  * Drives the agent workspace (apps/agent, served at /agent) the way an agent would: by role and
  * accessible name. Also: proof that a call's remote video plays (numbers read from the <video>
- * element), axe-core runs, and the screenshots kept under docs/screenshots/.
+ * element), axe-core runs, and the screenshots kept under test-results/screenshots/.
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
 import { ROOT, newParty, waitFor, type AgentAccount, type Party } from './harness.ts';
 
-/** Where the product screenshots go (committed; the README shows some). */
-export const PRODUCT_SHOTS = join(ROOT, 'docs/screenshots');
+/** Where the product screenshots go (not committed; the README shows two curated copies from docs/screenshots). */
+export const PRODUCT_SHOTS = join(ROOT, 'test-results/screenshots');
 /** The workspace is designed for 1280×800 and up. */
 export const WORKSPACE_VIEWPORT = { width: 1280, height: 800 };
 
@@ -22,7 +22,7 @@ export async function newWorkspaceParty(browser: Browser): Promise<Party> {
   return party;
 }
 
-/** Saves a viewport screenshot as docs/screenshots/<name>.png. */
+/** Saves a viewport screenshot as test-results/screenshots/<name>.png. */
 export async function productShot(page: Page, name: string): Promise<void> {
   await mkdir(PRODUCT_SHOTS, { recursive: true });
   await page.screenshot({ path: join(PRODUCT_SHOTS, `${name}.png`), animations: 'disabled', caret: 'initial' });
