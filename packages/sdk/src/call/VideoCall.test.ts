@@ -109,6 +109,11 @@ test('request → accept → both join → signals → connected: videoStarted, 
   assert.ok(reports.some((f) => f.peerId === visitor.party.id && f.state === 'connected'));
   assert.ok(named(visitor, 'videoParticipant').some((e) => (e as { eventName: string }).eventName === 'participantJoined'));
 
+  // Connected comes from the link; the remote track is drawn when its track event has been handled.
+  await until(
+    () => remoteVideo(visitor, agent.party.id)?.visible === true && remoteVideo(agent, visitor.party.id)?.visible === true,
+    'the remote video shown on both sides',
+  );
   for (const [me, other] of [[visitor, agent], [agent, visitor]] as const) {
     const video = remoteVideo(me, other.party.id)!;
     assert.ok(video, 'a <video> for the remote participant');

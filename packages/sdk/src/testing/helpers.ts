@@ -24,9 +24,10 @@ export function waitFor<E extends EventMap<E>, K extends keyof E>(
 
 /** Resolves once `condition()` holds (checked every few ms), or rejects after `timeoutMs`. */
 export async function until(condition: () => boolean, label: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  // A monotonic clock: the wall clock may jump on shared machines.
+  const deadline = performance.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${label}`);
+    if (performance.now() > deadline) throw new Error(`timed out waiting until ${label}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
