@@ -4,7 +4,7 @@ import { resolveEnvironment, type ConnectEnvironment, type ConnectOptions } from
 import type { ConnectionState } from '../signaling/SignalingChannel.ts';
 import { TypedEmitter } from '../TypedEmitter.ts';
 import type { AgentLoginResponse, AgentSummary, Party, Presence, PushFrame, QueuedConversation } from '../wire.ts';
-import { ClientSession } from './ClientSession.ts';
+import { ClientSession, sessionOptionsFrom } from './ClientSession.ts';
 
 /** Options of `Parley.connectAgent`: sign in with email and password, or reuse a token. */
 export type AgentConnectOptions = ConnectOptions & ({ email: string; password: string } | { token: string });
@@ -49,18 +49,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
     super();
     this.tokenValue = token;
     this.session = new ClientSession(
-      {
-        server: env.address.base,
-        websocketUrl: env.address.websocket,
-        token,
-        http: env.http,
-        storage: env.storage,
-        WebSocket: options.WebSocket,
-        requestTimeoutMs: options.requestTimeoutMs,
-        heartbeatIntervalMs: options.heartbeatIntervalMs,
-        retryPolicy: options.retryPolicy,
-        call: options.call,
-      },
+      sessionOptionsFrom(env, options, token),
       {
         onStateChanged: (state) => this.emit('connectionStateChanged', state),
         onPush: (frame) => this.handlePush(frame),

@@ -5,6 +5,7 @@ import { Contact, type ContactLink } from '../conversation/Contact.ts';
 import { Outbox } from '../conversation/Outbox.ts';
 import { ParleyError } from '../errors.ts';
 import type { HttpClient } from '../http.ts';
+import type { ConnectEnvironment, ConnectOptions } from '../options.ts';
 import type { RetryPolicy } from '../signaling/retryPolicy.ts';
 import {
   SignalingChannel,
@@ -29,6 +30,22 @@ export interface ClientSessionOptions {
   retryPolicy?: RetryPolicy;
   /** The call engine's options (media handler, timings). */
   call?: CallOptions;
+}
+
+/** The session options shared by visitors and agents, from the resolved environment and the caller's options. */
+export function sessionOptionsFrom(env: ConnectEnvironment, options: ConnectOptions, token: string): ClientSessionOptions {
+  return {
+    server: env.address.base,
+    websocketUrl: env.address.websocket,
+    token,
+    http: env.http,
+    storage: env.storage,
+    WebSocket: options.WebSocket,
+    requestTimeoutMs: options.requestTimeoutMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    retryPolicy: options.retryPolicy,
+    call: options.call,
+  };
 }
 
 /** How a {@link ClientSession} reports to the Visitor or Agent that owns it. */

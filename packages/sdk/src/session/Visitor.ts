@@ -6,7 +6,7 @@ import type { ConnectionState } from '../signaling/SignalingChannel.ts';
 import { readJson, storageKeys, writeJson } from '../storage.ts';
 import { TypedEmitter } from '../TypedEmitter.ts';
 import type { CreateVisitorResponse, Party, PushFrame, VisitorInfo } from '../wire.ts';
-import { ClientSession } from './ClientSession.ts';
+import { ClientSession, sessionOptionsFrom } from './ClientSession.ts';
 
 /** Options of `Parley.connectVisitor`. */
 export interface VisitorConnectOptions extends ConnectOptions {
@@ -55,19 +55,7 @@ export class Visitor extends TypedEmitter<VisitorEvents> {
   private constructor(env: ConnectEnvironment, options: VisitorConnectOptions, token: string) {
     super();
     this.session = new ClientSession(
-      {
-        server: env.address.base,
-        websocketUrl: env.address.websocket,
-        token,
-        http: env.http,
-        storage: env.storage,
-        info: options.info ?? browserInfo(),
-        WebSocket: options.WebSocket,
-        requestTimeoutMs: options.requestTimeoutMs,
-        heartbeatIntervalMs: options.heartbeatIntervalMs,
-        retryPolicy: options.retryPolicy,
-        call: options.call,
-      },
+      { ...sessionOptionsFrom(env, options, token), info: options.info ?? browserInfo() },
       {
         onStateChanged: (state) => this.emit('connectionStateChanged', state),
         onPush: (frame) => this.handlePush(frame),

@@ -1,4 +1,4 @@
-import type { Party, ServerFrame } from '@parley/protocol';
+import type { Party, ServerFrame, VisitorInfo } from '@parley/protocol';
 import type { WebSocket } from 'ws';
 import type { Bus, BusSubscriber, Envelope, Topic } from '../bus/Bus.ts';
 import { TokenBucket } from './TokenBucket.ts';
@@ -25,6 +25,8 @@ const MAX_STRIKES = 50;
  */
 export class ClientConnection implements BusSubscriber {
   party: Party | null = null;
+  /** What the visitor's SDK said about its page and browser at authentication. */
+  visitorInfo: VisitorInfo = {};
   readonly #topics = new Set<Topic>();
   #strikes = 0;
   #closed = false;

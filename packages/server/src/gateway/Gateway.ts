@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ErrorCode, Party, VisitorInfo } from '@parley/protocol';
+import type { ErrorCode, Party } from '@parley/protocol';
 import { LIMITS, PROTOCOL_VERSION, parseClientFrame } from '@parley/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -89,7 +89,6 @@ export class Gateway {
     const connection = new ClientConnection(ws, this.options.bus, new TokenBucket(rps, burst), req.socket.remoteAddress ?? '?');
     this.#connections.add(connection);
     let alive = true;
-    let visitorInfo: VisitorInfo = {};
     let queue: Promise<void> = Promise.resolve();
     const authTimer = setTimeout(() => {
       if (connection.party === null) this.#refuseAuth(connection, 'unauthorized', 'no authentication within 10 s');
@@ -115,17 +114,11 @@ export class Gateway {
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       // Frames of one connection are handled in order, one at a time.
-      queue = queue.then(() => this.#onFrame(connection, data, isBinary, (info) => (visitorInfo = info), () => visitorInfo));
+      queue = queue.then(() => this.#onFrame(connection, data, isBinary));
     });
   }
 
-  async #onFrame(
-    connection: ClientConnection,
-    data: RawData,
-    isBinary: boolean,
-    setInfo: (info: VisitorInfo) => void,
-    getInfo: () => VisitorInfo,
-  ): Promise<void> {
+  async #onFrame(connection: ClientConnection, data: RawData, isBinary: boolean): Promise<void> {
     if (!connection.isOpen) return;
     const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
     const party = connection.party;
@@ -151,13 +144,13 @@ export class Gateway {
       }
       const verified = await this.options.tokens.verify(frame.token);
       if (!verified.ok) return this.#refuseAuth(connection, 'unauthorized', describeTokenProblem(verified.problem));
-      if (frame.info) setInfo(frame.info);
+      if (frame.info) connection.visitorInfo = frame.info;
       return this.#ready(connection, partyOf(verified.claims));
     }
     if (party === null) return this.#refuseAuth(connection, 'unauthorized', 'the first frame must be auth');
 
     try {
-      const data = await handleFrame(frame, connection, this.options.service, this.options.calls, { visitorInfo: getInfo() });
+      const data = await handleFrame(frame, connection, this.options.service, this.options.calls);
       connection.forgive();
       if ('id' in frame && data !== undefined) {
         connection.send({ type: 'result', id: frame.id, data });

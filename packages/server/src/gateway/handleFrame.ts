@@ -1,4 +1,4 @@
-import type { ClientFrame, RequestResults, RequestType, VisitorInfo } from '@parley/protocol';
+import type { ClientFrame, RequestResults, RequestType } from '@parley/protocol';
 import type { CallService } from '../calls/CallService.ts';
 import type { ConversationService } from '../domain/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
@@ -15,7 +15,6 @@ export async function handleFrame(
   connection: ClientConnection,
   service: ConversationService,
   calls: CallService,
-  info: { visitorInfo: VisitorInfo },
 ): Promise<Answer<RequestType> | undefined> {
   const party = connection.party;
   if (party === null) throw ParleyServerError.unauthorized('authenticate first');
@@ -24,7 +23,7 @@ export async function handleFrame(
       const result: Answer<'chat.start'> = await service.startChat(party, {
         text: frame.text,
         clientId: frame.clientId,
-        info: info.visitorInfo,
+        info: connection.visitorInfo,
       });
       connection.subscribe(`conv:${result.conversation.sessionID}`);
       return result;
