@@ -147,3 +147,22 @@ export function transition(call: CallCore, action: CallAction, roles: CallRoles)
       return end(call, 'closed', action.by);
   }
 }
+
+/** Who is in a call in progress, for deciding what a departure does. */
+export interface Attendee {
+  id: string;
+  role: Party['role'];
+  joined: boolean;
+}
+
+/**
+ * Whether a participant leaving a call in progress ends it for everyone: it does when the visitor goes, or
+ * when the last agent that joined goes (a call is never left to the visitor and guests alone). Anyone else
+ * leaving (a guest, one of several agents) only takes that participant out.
+ */
+export function departureEndsCall(attendees: readonly Attendee[], leavingId: string, visitorId: string): boolean {
+  if (leavingId === visitorId) return true;
+  const leaving = attendees.find((a) => a.id === leavingId);
+  if (leaving?.role !== 'agent') return false;
+  return !attendees.some((a) => a.id !== leavingId && a.role === 'agent' && a.joined);
+}

@@ -14,6 +14,11 @@ import { LIMITS } from './limits.ts';
  *     whose id sorts higher is the polite one.
  *  5. `call.connection` reports each peer link's state; the first `connected` makes the call active
  *  6. `call.media` says what a participant sends (muted, camera off); `call.hangup` ends it for everyone
+ *     (the visitor or the conversation's agent; from anyone else it is a `call.leave`)
+ *  7. groups: `conversation.addParticipant` (agent) and a guest link (`guest.invite`) bring more people into a
+ *     running call as participants with `invitedBy` set and `joined` false; they enter with `call.join`.
+ *     `call.leave` takes one participant out; `call.remove` (agents) takes out another. When the visitor or the
+ *     last agent is gone, the call ends for everyone.
  * A call also ends when it is not answered in time (timeout), when the conversation closes (closed), or when a
  * participant stays disconnected past the grace period (failed).
  */
@@ -43,6 +48,14 @@ export const CallHangupFrameSchema = z
     /** `media-denied`: this side could get neither camera nor microphone. */
     reason: z.enum(['hangup', 'media-denied']).optional(),
   })
+  .strict();
+/** A participant leaves the call; when the visitor or the last agent leaves, the call ends for everyone. */
+export const CallLeaveFrameSchema = z
+  .object({ type: z.literal('call.leave'), id: Id, sessionID: SessionID, callId: CallId })
+  .strict();
+/** An agent in the call removes another participant (a guest, a colleague, or the visitor, which ends it). */
+export const CallRemoveFrameSchema = z
+  .object({ type: z.literal('call.remove'), id: Id, sessionID: SessionID, callId: CallId, participantId: z.string().min(1).max(64) })
   .strict();
 export const CallJoinFrameSchema = z
   .object({ type: z.literal('call.join'), id: Id, sessionID: SessionID, callId: CallId })
@@ -92,6 +105,8 @@ export const CALL_CLIENT_FRAME_SCHEMAS = [
   CallCancelFrameSchema,
   CallHangupFrameSchema,
   CallJoinFrameSchema,
+  CallLeaveFrameSchema,
+  CallRemoveFrameSchema,
   CallMediaFrameSchema,
   CallConnectionFrameSchema,
   SignalFrameSchema,
@@ -107,7 +122,32 @@ export interface CallParticipant extends Participant {
   /** Has sent `call.join` and is (or was) in the media session. */
   joined: boolean;
   connection: ParticipantConnection;
+  /** Who brought this participant into a call already running (an added agent, a guest); null for the first two. */
+  invitedBy: Party | null;
 }
+
+/**
+ * How a call's media travels. `mesh`: every page links to every other one (peer-to-peer, the default);
+ * `sfu`: every page publishes once to a Janus VideoRoom and subscribes to the others there.
+ */
+export type CallTopology = 'mesh' | 'sfu';
+
+/** What a participant needs to reach the call's media, handed out with `call.join`. */
+export type MediaAccess =
+  | { kind: 'mesh' }
+  | {
+      kind: 'sfu';
+      /** The Janus WebSocket URL (subprotocol `janus-protocol`). */
+      url: string;
+      /** The VideoRoom of this call. */
+      room: number;
+      /** The room's PIN: without it the room refuses to be joined. */
+      pin: string;
+      /** This participant's own join token for the room (the room admits listed tokens only). */
+      token: string;
+      /** What this participant publishes as (its party id), so others can tell whose feed is whose. */
+      display: string;
+    };
 
 /** Everything a member knows about a call. */
 export interface CallSnapshot {
@@ -118,6 +158,9 @@ export interface CallSnapshot {
   useAudio: boolean;
   useVideo: boolean;
   participants: CallParticipant[];
+  topology: CallTopology;
+  /** Most participants this call carries (invited ones count). */
+  capacity: number;
   createdAt: string;
   /** When a pending call expires (requested/invited only). */
   expiresAt: string | null;
@@ -142,7 +185,9 @@ export interface CallRequestResults {
   'call.answer': { call: CallSnapshot };
   'call.cancel': { call: CallSnapshot };
   'call.hangup': { call: CallSnapshot };
-  'call.join': { call: CallSnapshot; iceServers: IceServerInfo[] };
+  'call.join': { call: CallSnapshot; iceServers: IceServerInfo[]; media: MediaAccess };
+  'call.leave': { call: CallSnapshot };
+  'call.remove': { call: CallSnapshot };
 }
 
 /** Any change of a call: state, participants, media. */

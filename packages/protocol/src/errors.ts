@@ -25,6 +25,12 @@ export const ERROR_CODES = [
   'timeout',
   /** Something broke on the server; it has been logged. */
   'internal',
+  /** A call is full for its media topology (peer-to-peer carries up to 4); an SFU (JANUS_URL) carries more. */
+  'capacity',
+  /** A guest invitation link is past its expiry; ask for a new one. */
+  'invite_expired',
+  /** A guest invitation link was used already; each link admits one person. */
+  'invite_used',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -60,5 +66,10 @@ export function httpStatusFor(code: ErrorCode): number {
       return 504;
     case 'internal':
       return 500;
+    case 'capacity':
+      return 409;
+    case 'invite_expired':
+    case 'invite_used':
+      return 410;
   }
 }

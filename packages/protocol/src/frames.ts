@@ -10,7 +10,7 @@ import type {
   QueuedConversation,
 } from './model.ts';
 import { SettablePresenceSchema, VisitorInfoSchema } from './model.ts';
-import type { CallRequestResults, CallUpdatedFrame, SignalEventFrame } from './callFrames.ts';
+import type { CallRequestResults, CallSnapshot, CallUpdatedFrame, SignalEventFrame } from './callFrames.ts';
 import { CALL_CLIENT_FRAME_SCHEMAS } from './callFrames.ts';
 
 /*
@@ -89,6 +89,14 @@ export const AgentsListFrameSchema = z.object({ type: z.literal('agents.list'), 
 
 export const PingFrameSchema = z.object({ type: z.literal('ping'), id: Id }).strict();
 
+/** An agent of the conversation adds a colleague: it sees the transcript and, while a call runs, is invited into it. */
+export const ConversationAddParticipantFrameSchema = z
+  .object({ type: z.literal('conversation.addParticipant'), id: Id, sessionID: SessionID, agentId: z.string().min(1).max(64) })
+  .strict();
+
+/** The visitor or an agent of the conversation makes a single-use link for one more person to join the running call. */
+export const GuestInviteFrameSchema = z.object({ type: z.literal('guest.invite'), id: Id, sessionID: SessionID }).strict();
+
 /** Everything a client may send. */
 export const ClientFrameSchema = z.discriminatedUnion('type', [
   AuthFrameSchema,
@@ -102,6 +110,8 @@ export const ClientFrameSchema = z.discriminatedUnion('type', [
   PresenceSetFrameSchema,
   AgentsListFrameSchema,
   PingFrameSchema,
+  ConversationAddParticipantFrameSchema,
+  GuestInviteFrameSchema,
   ...CALL_CLIENT_FRAME_SCHEMAS,
 ]);
 
@@ -123,6 +133,16 @@ export interface RequestResults extends CallRequestResults {
   'presence.set': { presence: Presence };
   'agents.list': { agents: AgentSummary[] };
   ping: { now: string };
+  'conversation.addParticipant': { conversation: ConversationSnapshot };
+  'guest.invite': GuestInvite;
+}
+
+/** A signed, expiring, single-use link for one more person to join a call. */
+export interface GuestInvite {
+  /** The guest page on the Parley server, with the token in the fragment (never sent in requests or logs). */
+  url: string;
+  token: string;
+  expiresAt: string;
 }
 
 // ---------------------------------------------------------------- server → client
@@ -135,6 +155,8 @@ export interface ReadyFrame {
   conversations: ConversationSnapshot[];
   /** Agents only: their presence as the server now holds it. */
   presence?: Presence;
+  /** Guests only: the conversation whose call they were invited to, and that call while it is live. */
+  guest?: { sessionID: string; call: CallSnapshot | null };
 }
 
 export interface ResultFrame<T extends RequestType = RequestType> {

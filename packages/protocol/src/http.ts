@@ -43,3 +43,18 @@ export interface HistoryResponse {
   /** True when older (with `before`) or newer (with `after`) messages remain. */
   more: boolean;
 }
+
+/**
+ * `POST /api/guests` — a guest redeems an invitation link (once) and gets a guest token for the call.
+ * Refusals: `unauthorized` (tampered), `invite_expired`, `invite_used`, `conflict` (the call is over), `capacity`.
+ */
+export const GuestJoinBodySchema = z.object({ token: z.string().min(1).max(4096), name: NameSchema }).strict();
+export type GuestJoinBody = z.infer<typeof GuestJoinBodySchema>;
+export interface GuestJoinResponse {
+  guest: Party;
+  /** The guest's own token: authenticates its WebSocket for this one call. */
+  token: string;
+  expiresAt: string;
+  sessionID: string;
+  callId: string;
+}

@@ -13,4 +13,6 @@ export const LIMITS = {
   maxIdChars: 64,
   /** Most messages returned by one sync or history page. */
   maxPageSize: 500,
+  /** Most participants of a peer-to-peer (mesh) call: each page sends its media to every other one. */
+  maxMeshParticipants: 4,
 } as const;

@@ -40,6 +40,8 @@ export interface ConversationSnapshot {
   status: ConversationStatus;
   visitor: Party;
   agent: Party | null;
+  /** Other agents added to the conversation (colleagues, supervisors), in the order they were added. */
+  participants: Party[];
   /** Highest `seq` stored in this conversation. */
   lastSeq: number;
   createdAt: string;

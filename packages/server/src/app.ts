@@ -4,10 +4,12 @@ import pino, { type Logger } from 'pino';
 import { httpStatusFor } from '@parley/protocol';
 import { hashPassword } from './auth/password.ts';
 import { loadOrCreateSecret } from './auth/secret.ts';
-import { TokenService } from './auth/tokens.ts';
+import { InviteTokens, TokenService } from './auth/tokens.ts';
 import { InProcessBus } from './bus/InProcessBus.ts';
 import { defaultAllowedOrigins, type Config } from './config.ts';
 import { CallService } from './calls/CallService.ts';
+import { GuestInvites } from './calls/GuestInvites.ts';
+import { createMediaTopology } from './calls/media/index.ts';
 import { ConversationService } from './domain/ConversationService.ts';
 import { ParleyServerError } from './errors.ts';
 import { Gateway } from './gateway/Gateway.ts';
@@ -53,7 +55,8 @@ export async function startServer(config: Config, options: { log?: Logger; store
   const log = options.log ?? pino({ level: config.logLevel, base: { service: 'parley' } });
   const store = options.store ?? (await openSqliteStore(`${config.dataDir}/parley.db`));
   await store.migrate();
-  const tokens = new TokenService(await loadOrCreateSecret(config.dataDir, config.tokenSecret));
+  const secret = await loadOrCreateSecret(config.dataDir, config.tokenSecret);
+  const tokens = new TokenService(secret);
   const bus = new InProcessBus((err) => log.error({ err }, 'delivery failed'));
   const service = new ConversationService({ store, bus, log, agentMaxChats: config.agentMaxChats });
   const calls = new CallService({
@@ -63,6 +66,17 @@ export async function startServer(config: Config, options: { log?: Logger; store
     ringMs: config.callRingSeconds * 1000,
     graceMs: config.callGraceSeconds * 1000,
     ice: config,
+    media: createMediaTopology(config, log),
+  });
+  let url = '';
+  const guests = new GuestInvites({
+    invites: new InviteTokens(secret),
+    tokens,
+    conversations: service,
+    calls,
+    log,
+    ttlSeconds: config.guestInviteMinutes * 60,
+    baseUrl: () => url,
   });
 
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: false });
@@ -84,7 +98,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ code: 'not_found', message: 'no such route' }));
   registerCors(app, isAllowedOrigin);
-  registerApi(app, { store, tokens, service, rateLimit: config.rateLimit });
+  registerApi(app, { store, tokens, service, guests, rateLimit: config.rateLimit });
   registerPages(app, () => allowed);
   app.get('/healthz', async () => ({
     status: 'ok',
@@ -98,6 +112,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
     path: '/ws',
     service,
     calls,
+    guests,
     tokens,
     bus,
     log,
@@ -108,7 +123,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
   await app.listen({ port: config.port, host: config.host });
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = config.publicUrl ?? `http://${hostForUrl}:${port}`;
+  url = config.publicUrl ?? `http://${hostForUrl}:${port}`;
   // The server's own origin is always allowed: its pages and the widget's frame connect from it.
   allowed = [...new Set([...(config.allowedOrigins ?? []), ...defaultAllowedOrigins(url)])];
   log.info({ url, allowedOrigins: allowed }, 'listening');
@@ -125,7 +140,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
       closing ??= (async () => {
         const httpClosed = app.close();
         await gateway.shutdown();
-        calls.shutdown();
+        await calls.shutdown();
         await service.drain();
         await httpClosed;
         await bus.close();

@@ -20,6 +20,13 @@ export interface Config {
   rateLimit: { rps: number; burst: number };
   iceServers: IceServer[];
   turn: { secret: string; urls: string[]; ttlSeconds: number } | null;
+  /** Minutes a guest invitation link stays valid. */
+  guestInviteMinutes: number;
+  /**
+   * Janus VideoRoom SFU for calls, when JANUS_URL is set; null: calls are peer-to-peer (up to 4 people).
+   * `url` is where the server reaches Janus's WebSocket API; `publicUrl` where browsers reach it.
+   */
+  janus: { url: string; publicUrl: string; apiSecret: string | null; maxParticipants: number } | null;
 }
 
 export interface IceServer {
@@ -117,6 +124,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (turnSecret !== undefined && turnUrls.length === 0) problems.push('TURN_SECRET is set but TURN_URLS is empty: expected the TURN server URLs');
   if (turnSecret === undefined && turnUrls.length > 0) problems.push('TURN_URLS is set but TURN_SECRET is not: expected the shared secret of the TURN server');
 
+  const janusUrl = read('JANUS_URL');
+  const janusPublicUrl = read('JANUS_PUBLIC_URL');
+  for (const [name, value] of [['JANUS_URL', janusUrl], ['JANUS_PUBLIC_URL', janusPublicUrl]] as const) {
+    if (value !== undefined && !/^wss?:\/\/[^\s]+$/.test(value)) problems.push(`${name}=${JSON.stringify(value)}: expected a ws:// or wss:// URL of Janus's WebSocket API`);
+  }
+  if (janusPublicUrl !== undefined && janusUrl === undefined) problems.push('JANUS_PUBLIC_URL is set but JANUS_URL is not: expected the URL the server reaches Janus at');
+
   const config: Config = {
     port,
     host,
@@ -134,6 +148,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     turn:
       turnSecret !== undefined && turnUrls.length > 0
         ? { secret: turnSecret, urls: turnUrls, ttlSeconds: int('TURN_TTL_SECONDS', 3600, 60, 86_400) }
+        : null,
+    guestInviteMinutes: int('GUEST_INVITE_MINUTES', 15, 1, 24 * 60),
+    janus:
+      janusUrl !== undefined
+        ? {
+            url: janusUrl,
+            publicUrl: janusPublicUrl ?? janusUrl,
+            apiSecret: read('JANUS_API_SECRET') ?? null,
+            maxParticipants: int('JANUS_MAX_PARTICIPANTS', 12, 2, 100),
+          }
         : null,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -29,4 +29,7 @@ export class ParleyServerError extends Error {
   static rateLimited(message = 'too many requests; slow down') {
     return new ParleyServerError('rate_limited', message);
   }
+  static unavailable(message: string) {
+    return new ParleyServerError('unavailable', message);
+  }
 }

@@ -1,9 +1,11 @@
 import { ParleyError } from '../errors.ts';
-import type { CallParticipant, CallSnapshot, IceServerInfo, Party } from '../wire.ts';
+import type { CallParticipant, CallSnapshot, IceServerInfo, MediaAccess, Party } from '../wire.ts';
 import type { CallStatsRow, VideoConnectionState, VideoErrorEvent } from './events.ts';
 import { LocalMedia, type MediaFailure, type MediaOutcome } from './LocalMedia.ts';
 import type { CallView } from './MediaHandler.ts';
 import type { LinkSignal } from './PeerLink.ts';
+import { createJanusTransport } from './janus/JanusTransport.ts';
+import type { MediaTransport } from './MediaTransport.ts';
 import { PeerMesh } from './PeerMesh.ts';
 import type { ResolvedCallOptions, VideoCallDeps } from './VideoCall.ts';
 
@@ -49,7 +51,8 @@ export class CallParticipation {
   private readonly wanted: Sending;
   private sending: Sending = { audio: false, video: false };
   private iceServers: IceServerInfo[] = [];
-  private mesh: PeerMesh | null = null;
+  private mesh: MediaTransport | null = null;
+  private access: MediaAccess = { kind: 'mesh' };
   /** Signals that came after joining but before the camera was open. */
   private early: Array<{ from: string; signal: LinkSignal }> = [];
   private view: CallView | null = null;
@@ -81,6 +84,7 @@ export class CallParticipation {
       .then(async (result) => {
         if (this.closed) return;
         this.iceServers = result.iceServers;
+        this.access = result.media;
         this.deps.onJoined(result.call);
         const outcome = await this.mediaReady;
         if (this.closed || (!outcome.audio && !outcome.video)) return;
@@ -179,22 +183,23 @@ export class CallParticipation {
     }
   }
 
-  private createMesh(): PeerMesh {
+  private createMesh(): MediaTransport {
     const { sessionID, callId } = this.deps;
-    return new PeerMesh({
+    const deps = {
       selfId: this.deps.self.id,
       options: this.deps.options,
       localStream: this.media.stream,
       iceServers: this.iceServers,
-      sendSignal: (to, signal) => this.deps.send({ type: 'signal', sessionID, callId, to, ...signal }),
-      onLinkState: (peerId, state) => {
+      sendSignal: (to: string, signal: LinkSignal) => this.deps.send({ type: 'signal', sessionID, callId, to, ...signal }),
+      onLinkState: (peerId: string, state: VideoConnectionState) => {
         if (this.closed) return;
         this.deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
         this.deps.onLinkState(peerId, state);
       },
-      onRemoteStream: (remoteId) => this.renderRemote(remoteId),
-      onLinkClosed: (remoteId) => this.view?.removeRemote(remoteId),
-    });
+      onRemoteStream: (remoteId: string) => this.renderRemote(remoteId),
+      onLinkClosed: (remoteId: string) => this.view?.removeRemote(remoteId),
+    } satisfies ConstructorParameters<typeof PeerMesh>[0];
+    return this.access.kind === 'sfu' ? createJanusTransport(this.access, deps) : new PeerMesh(deps);
   }
 
   private updateSending(next: Sending): void {

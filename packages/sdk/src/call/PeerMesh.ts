@@ -1,31 +1,18 @@
 import type { IceServerInfo } from '../wire.ts';
-import type { CallStatsRow, VideoConnectionState } from './events.ts';
+import type { CallStatsRow } from './events.ts';
 import type { MediaStreamLike, MediaTrackLike } from './MediaHandler.ts';
+import type { MediaTransport, MediaTransportDeps } from './MediaTransport.ts';
 import { PeerLink, type LinkSignal } from './PeerLink.ts';
 import { statsRow } from './callStats.ts';
-import type { ResolvedCallOptions } from './VideoCall.ts';
 
-/** What a {@link PeerMesh} is built from and how it reports. */
-export interface PeerMeshDeps {
-  selfId: string;
-  options: ResolvedCallOptions;
-  /** The stream every link sends. */
-  localStream: MediaStreamLike;
-  iceServers: IceServerInfo[];
-  sendSignal(to: string, signal: LinkSignal): void;
-  onLinkState(remoteId: string, state: VideoConnectionState): void;
-  /** A link's remote stream changed (null: no track yet). */
-  onRemoteStream(remoteId: string, stream: MediaStreamLike | null): void;
-  /** A link was closed because its participant left. */
-  onLinkClosed(remoteId: string): void;
-}
+export type PeerMeshDeps = MediaTransportDeps;
 
 /**
  * This page's links in one call: one {@link PeerLink} per joined remote participant, keyed by
  * participant id (a full mesh — 1:1 is the two-party case). Routes incoming signals, replaces a
  * link when the remote page was reloaded, and fans track changes out to every link.
  */
-export class PeerMesh {
+export class PeerMesh implements MediaTransport {
   private readonly links = new Map<string, PeerLink>();
   private closed = false;
 

@@ -57,12 +57,15 @@ export class FakeCallServer {
           video: frame.useVideo,
           joined: false,
           connection: 'absent' as const,
+          invitedBy: null,
         }));
         const fresh: CallSnapshot = {
           callId: `call-${++this.counter}`,
           sessionID: frame.sessionID,
           ...result.call,
           participants,
+          topology: 'mesh',
+          capacity: 4,
           createdAt: new Date().toISOString(),
           expiresAt: new Date(Date.now() + 30_000).toISOString(),
           startedAt: null,
@@ -93,7 +96,7 @@ export class FakeCallServer {
         if (!call.participants.some((p) => p.id === me.id)) return this.fail(connection, frame, 'forbidden');
         if (call.state !== 'connecting' && call.state !== 'active') return this.fail(connection, frame, 'conflict');
         const next = this.patch(call, me.id, { joined: true, connection: 'connecting' });
-        reply({ call: next, iceServers: this.iceServers });
+        reply({ call: next, iceServers: this.iceServers, media: { kind: 'mesh' } });
         return this.broadcast(next);
       }
       case 'call.media': {

@@ -101,6 +101,7 @@ export class FakeParleyServer {
       status: agent ? 'active' : 'queued',
       visitor,
       agent,
+      participants: [],
       lastSeq: 0,
       createdAt: new Date().toISOString(),
       closedAt: null,

@@ -1,4 +1,4 @@
-import type { CallCore, CallParticipant, CallRoles, CallSnapshot, Party } from '@parley/protocol';
+import type { Attendee, CallCore, CallParticipant, CallRoles, CallSnapshot, CallTopology, Party } from '@parley/protocol';
 
 /**
  * One call of a conversation, in memory on the node that runs it. Owns its timers and participants:
@@ -13,6 +13,8 @@ export class Call {
   endedAt: Date | null = null;
   #ringTimer: NodeJS.Timeout | null = null;
   readonly #graceTimers = new Map<string, NodeJS.Timeout>();
+  /** The call's media (a room, with an SFU) is ready; set when the call is accepted. */
+  mediaReady: Promise<void> | null = null;
 
   constructor(
     readonly id: string,
@@ -21,11 +23,32 @@ export class Call {
     members: Party[],
     /** Who answers what: fixed for the call's life. */
     readonly roles: CallRoles,
+    readonly topology: CallTopology,
+    readonly capacity: number,
   ) {
     this.core = core;
-    for (const p of members) {
-      this.participants.set(p.id, { ...p, audio: core.useAudio, video: core.useVideo, joined: false, connection: 'absent' });
-    }
+    for (const p of members) this.add(p, null);
+  }
+
+  /** Adds a participant who has not joined the media yet (`invitedBy`: brought into a running call). */
+  add(party: Party, invitedBy: Party | null): CallParticipant {
+    const participant: CallParticipant = {
+      id: party.id,
+      role: party.role,
+      name: party.name,
+      audio: this.core.useAudio,
+      video: this.core.useVideo,
+      joined: false,
+      connection: 'absent',
+      invitedBy,
+    };
+    this.participants.set(party.id, participant);
+    return participant;
+  }
+
+  /** Who is in the call, for deciding what a departure does. */
+  attendees(): Attendee[] {
+    return [...this.participants.values()].map((p) => ({ id: p.id, role: p.role, joined: p.joined }));
   }
 
   get kind(): string {
@@ -81,6 +104,8 @@ export class Call {
       useAudio: this.core.useAudio,
       useVideo: this.core.useVideo,
       participants: [...this.participants.values()].map((p) => ({ ...p })),
+      topology: this.topology,
+      capacity: this.capacity,
       createdAt: this.createdAt.toISOString(),
       expiresAt: this.expiresAt?.toISOString() ?? null,
       startedAt: this.startedAt?.toISOString() ?? null,

@@ -8,7 +8,8 @@ import type {
   IceServerInfo,
   Party,
 } from '@parley/protocol';
-import { IDLE_CALL, transition } from '@parley/protocol';
+import { IDLE_CALL, departureEndsCall, transition } from '@parley/protocol';
+import type { MediaAccess } from '@parley/protocol';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/Bus.ts';
 import type { Config } from '../config.ts';
@@ -16,6 +17,7 @@ import type { ConversationService } from '../domain/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
 import { Call } from './Call.ts';
 import { endedText } from './callText.ts';
+import type { MediaTopology } from './media/MediaTopology.ts';
 import { iceServersFor } from './turn.ts';
 
 export interface CallServiceOptions {
@@ -27,7 +29,13 @@ export interface CallServiceOptions {
   /** How long a joined participant may be without a connection before the call ends. */
   graceMs: number;
   ice: Pick<Config, 'iceServers' | 'turn'>;
+  /** How media travels: peer-to-peer (mesh) or through an SFU. */
+  media: MediaTopology;
 }
+
+const inProgress = (call: Call) => call.core.state === 'connecting' || call.core.state === 'active';
+/** Grace-timer key of a participant invited into a running call who has not joined yet. */
+const inviteKey = (partyId: string) => `invite:${partyId}`;
 
 /**
  * Calls: at most one live call per conversation, held in memory by this node. Every change goes through the
@@ -42,6 +50,7 @@ export class CallService {
   constructor(options: CallServiceOptions) {
     this.#o = options;
     options.conversations.setCallLookup((sessionID) => this.liveCall(sessionID));
+    options.conversations.setCallInviter((sessionID, by, agent) => this.inviteAgent(sessionID, by, agent));
     options.conversations.onClosed(async (sessionID, by) => {
       const call = this.#calls.get(sessionID);
       if (call) this.#applyQuietly(call, { type: 'conversationClosed', by });
@@ -64,7 +73,7 @@ export class CallService {
         : { type: 'invite', by: party, useAudio: frame.useAudio, useVideo: frame.useVideo };
     const next = check(transition(current?.core ?? IDLE_CALL, action, roles));
     const members = [conversation.visitor, ...(conversation.agent ? [conversation.agent] : [])];
-    const call = new Call(randomUUID(), frame.sessionID, next, members, roles);
+    const call = new Call(randomUUID(), frame.sessionID, next, members, roles, this.#o.media.kind, this.#o.media.capacity);
     this.#calls.set(frame.sessionID, call);
     call.ring(this.#o.ringMs, () => this.#applyQuietly(call, { type: 'expire' }));
     this.#publish(call);
@@ -89,25 +98,93 @@ export class CallService {
     return call.snapshot();
   }
 
+  /**
+   * Ends the call for everyone (the visitor or the conversation's agent). From anyone else — a guest, an added
+   * agent — hanging up is leaving: only that participant goes.
+   */
   hangup(party: Party, frame: ClientFrameOf<'call.hangup'>): CallSnapshot {
     const call = this.#live(frame.sessionID, frame.callId);
     this.#participant(call, party);
+    if (inProgress(call) && party.id !== call.roles.visitorId && party.id !== call.roles.agentId) return this.leave(party, { ...frame, type: 'call.leave' });
     this.#apply(call, frame.reason === 'media-denied' ? { type: 'mediaDenied', by: party } : { type: 'hangup', by: party });
     return call.snapshot();
   }
 
   /** A participant enters the media session (first time, or again after a reload or reconnect). */
-  join(party: Party, frame: ClientFrameOf<'call.join'>): { call: CallSnapshot; iceServers: IceServerInfo[] } {
+  async join(party: Party, frame: ClientFrameOf<'call.join'>): Promise<{ call: CallSnapshot; iceServers: IceServerInfo[]; media: MediaAccess }> {
     const call = this.#live(frame.sessionID, frame.callId);
-    const participant = this.#participant(call, party);
-    if (call.core.state !== 'connecting' && call.core.state !== 'active') {
-      throw ParleyServerError.conflict(`the call is ${call.core.state}; join once it is accepted`);
+    this.#participant(call, party);
+    if (!inProgress(call)) throw ParleyServerError.conflict(`the call is ${call.core.state}; join once it is accepted`);
+    await call.mediaReady;
+    const media = await this.#o.media.access(call.id, party.id);
+    // The call may have ended, or this participant been removed, while the media was prepared.
+    const participant = this.#calls.get(call.sessionID) === call ? call.participants.get(party.id) : undefined;
+    if (!participant) {
+      void this.#o.media.revoke(call.id, party.id);
+      throw ParleyServerError.conflict('that call is over for you');
     }
     call.stopGrace(party.id);
+    call.stopGrace(inviteKey(party.id));
+    const first = !participant.joined;
     participant.joined = true;
     participant.connection = 'connecting';
     this.#publish(call);
-    return { call: call.snapshot(), iceServers: iceServersFor(this.#o.ice, party.id) };
+    if (first && participant.invitedBy) {
+      this.#event(call, party.role === 'guest' ? `${party.name} (guest of ${participant.invitedBy.name}) joined the call` : `${party.name} joined the call`);
+    }
+    return { call: call.snapshot(), iceServers: iceServersFor(this.#o.ice, party.id), media };
+  }
+
+  /**
+   * A participant leaves. An invitation not yet taken up is declined. When the visitor or the last agent leaves,
+   * the call ends for everyone.
+   */
+  leave(party: Party, frame: ClientFrameOf<'call.leave'>): CallSnapshot {
+    const call = this.#live(frame.sessionID, frame.callId);
+    const participant = this.#participant(call, party);
+    if (!inProgress(call)) throw ParleyServerError.conflict('the call has not started; cancel or decline it');
+    if (!participant.joined && participant.invitedBy) this.#remove(call, participant, `${party.name} declined to join the call`);
+    else this.#depart(call, participant, null);
+    return call.snapshot();
+  }
+
+  /** An agent in the call takes another participant out (removing the visitor ends the call). */
+  remove(party: Party, frame: ClientFrameOf<'call.remove'>): CallSnapshot {
+    const call = this.#live(frame.sessionID, frame.callId);
+    this.#participant(call, party);
+    if (party.role !== 'agent') throw ParleyServerError.forbidden('only agents remove participants');
+    if (frame.participantId === party.id) throw ParleyServerError.conflict('to leave the call yourself, leave it');
+    const target = call.participants.get(frame.participantId);
+    if (!target) throw ParleyServerError.notFound('participant');
+    if (!inProgress(call)) throw ParleyServerError.conflict(`the call is ${call.core.state}`);
+    this.#depart(call, target, party);
+    return call.snapshot();
+  }
+
+  /** Invites an agent just added to the conversation into its call in progress. Throws `capacity` when full. */
+  inviteAgent(sessionID: string, by: Party, agent: Party): void {
+    const call = this.#calls.get(sessionID);
+    if (!call || !inProgress(call) || call.participants.has(agent.id)) return;
+    this.#checkCapacity(call);
+    this.#invite(call, agent, by);
+    this.#event(call, `${by.name} invited ${agent.name} into the call`);
+  }
+
+  /** The call of a conversation can take one more person (a guest link is about to be made or used). */
+  requireRoom(sessionID: string): CallSnapshot {
+    const call = this.#calls.get(sessionID);
+    if (!call || !inProgress(call)) throw ParleyServerError.conflict('there is no call in progress to invite a guest to');
+    this.#checkCapacity(call);
+    return call.snapshot();
+  }
+
+  /** A guest redeemed its link: it becomes a participant of the call, and joins with `call.join`. */
+  admitGuest(sessionID: string, callId: string, guest: Party, invitedBy: Party): CallSnapshot {
+    const call = this.#live(sessionID, callId);
+    if (!inProgress(call)) throw ParleyServerError.conflict(`the call is ${call.core.state}`);
+    this.#checkCapacity(call);
+    this.#invite(call, guest, invitedBy);
+    return call.snapshot();
   }
 
   /** Relays SDP or ICE to another joined participant of the same call. Never awaits: it is the hot path of setup. */
@@ -159,14 +236,20 @@ export class CallService {
       if (!participant?.joined) continue;
       participant.connection = 'reconnecting';
       this.#publish(call);
-      call.startGrace(party.id, this.#o.graceMs, () => this.#applyQuietly(call, { type: 'fail', by: party }));
+      call.startGrace(party.id, this.#o.graceMs, () => {
+        const gone = call.participants.get(party.id);
+        if (!gone || this.#calls.get(call.sessionID) !== call) return;
+        if (departureEndsCall(call.attendees(), party.id, call.roles.visitorId)) this.#applyQuietly(call, { type: 'fail', by: party });
+        else this.#remove(call, gone, `${party.name} lost the connection and left the call`);
+      });
     }
   }
 
   /** Ends every call (server shutdown); nothing is written. */
-  shutdown(): void {
+  async shutdown(): Promise<void> {
     for (const call of this.#calls.values()) call.dispose();
     this.#calls.clear();
+    await this.#o.media.shutdown();
   }
 
   // ---------------------------------------------------------------- internals
@@ -175,6 +258,38 @@ export class CallService {
     const call = this.#calls.get(sessionID);
     if (!call || call.id !== callId) throw ParleyServerError.conflict('that call is over');
     return call;
+  }
+
+  #checkCapacity(call: Call): void {
+    if (call.participants.size < call.capacity) return;
+    const { capacity, capacityHint } = this.#o.media;
+    throw new ParleyServerError('capacity', `this call has ${call.participants.size} people, the most it carries (${capacity}); ${capacityHint}`);
+  }
+
+  /** Adds someone who has not joined yet; the invitation lapses after the ring time. */
+  #invite(call: Call, party: Party, by: Party): void {
+    const participant = call.add(party, by);
+    call.startGrace(inviteKey(party.id), this.#o.ringMs, () => {
+      if (call.participants.get(party.id) === participant && !participant.joined) this.#remove(call, participant, `${party.name} did not join the call`);
+    });
+    this.#publish(call);
+  }
+
+  /** A participant goes: the call ends when the visitor or the last agent goes, else only this one leaves. */
+  #depart(call: Call, who: Party, by: Party | null): void {
+    if (departureEndsCall(call.attendees(), who.id, call.roles.visitorId)) return this.#apply(call, { type: 'hangup', by: by ?? who });
+    this.#remove(call, who, by ? `${by.name} removed ${who.name} from the call` : `${who.name} left the call`);
+  }
+
+  /** Takes one participant out of a call that goes on. */
+  #remove(call: Call, who: Party, text: string): void {
+    call.participants.delete(who.id);
+    call.stopGrace(who.id);
+    call.stopGrace(inviteKey(who.id));
+    void this.#o.media.revoke(call.id, who.id);
+    this.#publish(call);
+    this.#event(call, text);
+    this.#o.log.info({ sessionID: call.sessionID, callId: call.id, partyId: who.id }, 'participant left the call');
   }
 
   #participant(call: Call, party: Party) {
@@ -193,6 +308,11 @@ export class CallService {
     const by = 'by' in action ? (action.by ?? null) : null;
     if (after === 'connecting') {
       call.stopRinging();
+      call.mediaReady = this.#o.media.open(call.id);
+      call.mediaReady.catch((err: unknown) => {
+        this.#o.log.error({ err, callId: call.id }, 'the call media could not be prepared');
+        this.#applyQuietly(call, { type: 'fail' });
+      });
       this.#event(call, `${by?.name ?? 'The other side'} accepted the ${call.kind}`);
     } else if (after === 'active') {
       call.startedAt = new Date();
@@ -201,6 +321,7 @@ export class CallService {
       call.endedAt = new Date();
       call.dispose();
       this.#calls.delete(call.sessionID);
+      if (call.mediaReady) void call.mediaReady.then(() => this.#o.media.close(call.id), () => undefined);
       const duration = call.startedAt ? call.endedAt.getTime() - call.startedAt.getTime() : null;
       this.#event(call, endedText(call.kind, call.core.endReason ?? 'hangup', call.core.endedBy, duration));
       this.#o.log.info({ sessionID: call.sessionID, callId: call.id, reason: call.core.endReason, durationMs: duration }, 'call ended');

@@ -39,6 +39,8 @@ export class ConversationService {
   readonly #maxChats: number;
   /** Open conversations this node has touched; closed ones are dropped. */
   readonly #open = new Map<string, ConversationRecord>();
+  /** Added agents of the open conversations in #open (loaded with them). */
+  readonly #members = new Map<string, Party[]>();
   readonly #chains = new Map<string, Promise<unknown>>();
   #routing: Promise<void> = Promise.resolve();
   /** A routing pass is queued and has not started: further triggers ride along with it. */
@@ -47,6 +49,7 @@ export class ConversationService {
   #inFlight = 0;
   readonly #closedListeners: Array<(sessionID: string, by: Party) => Promise<void>> = [];
   #callOf: (sessionID: string) => CallSnapshot | null = () => null;
+  #inviteToCall: (sessionID: string, by: Party, agent: Party) => void = () => {};
   #idle: (() => void) | null = null;
 
   constructor(options: ConversationServiceOptions) {
@@ -77,7 +80,7 @@ export class ConversationService {
         });
         this.#log.info({ sessionID: record.id, visitorId: visitor.id }, 'conversation started');
       }
-      this.#open.set(record.id, record);
+      await this.#cache(record);
       let message: Message | null = null;
       if (input.text !== undefined) {
         message = (await this.#append(record.id, visitor, 'text', input.text, input.clientId ?? randomUUID())).message;
@@ -125,6 +128,7 @@ export class ConversationService {
       await this.#append(sessionID, SYSTEM_PARTY, 'event', `${by.name} closed the conversation`);
       const final = { ...closed, lastSeq: this.#cached(sessionID).lastSeq };
       this.#open.delete(sessionID);
+      this.#members.delete(sessionID);
       this.#bus.publish(`conv:${sessionID}`, { type: 'conversation.closed', sessionID, by });
       if (record.status === 'queued') this.#queueChanged();
       else this.#route();
@@ -156,9 +160,9 @@ export class ConversationService {
       party.role === 'visitor'
         ? await this.#store.listOpenConversationsForVisitor(party.id)
         : party.role === 'agent'
-          ? await this.#store.listOpenConversationsForAgent(party.id)
+          ? [...(await this.#store.listOpenConversationsForAgent(party.id)), ...(await this.#store.listOpenConversationsAsMember(party.id))]
           : [];
-    for (const r of records) this.#open.set(r.id, r);
+    for (const r of records) await this.#cache(r);
     return records.map((r) => this.#snap(r));
   }
 
@@ -183,6 +187,35 @@ export class ConversationService {
       const assigned = await this.#assign(record.id, agent.id);
       if (assigned === null) throw ParleyServerError.conflict('another agent took the conversation first');
       return assigned;
+    });
+  }
+
+  /**
+   * An agent of the conversation adds a colleague: the colleague sees the transcript, gets the conversation
+   * (`conversation.assigned`) and, while a call is in progress, an invitation into it. Adding a member again
+   * only invites it into the call. Refused as a whole (nothing changes) when the call is full.
+   */
+  async addParticipant(by: Party, sessionID: string, agentId: string): Promise<ConversationSnapshot> {
+    requireAgent(by);
+    const record = await this.#member(by, sessionID);
+    if (record.status !== 'active') throw ParleyServerError.conflict(`the conversation is ${record.status}; colleagues join active conversations`);
+    if (agentId === by.id || agentId === record.agent?.id) throw ParleyServerError.conflict('that agent is in the conversation already');
+    const target = await this.#store.getAgent(agentId);
+    if (target === null) throw ParleyServerError.notFound('agent');
+    if (this.presence.presenceOf(agentId) === 'offline') throw ParleyServerError.conflict(`${target.name} is offline`);
+    const agent: Party = { id: target.id, role: 'agent', name: target.name };
+    return this.#track(async () => {
+      this.#inviteToCall(sessionID, by, agent); // throws `capacity` before anything changed
+      const added = await this.#store.addConversationMember({ sessionID, agentId, addedById: by.id, at: new Date().toISOString() });
+      if (added) {
+        this.#members.set(sessionID, [...(this.#members.get(sessionID) ?? []), agent]);
+        await this.#append(sessionID, SYSTEM_PARTY, 'event', `${by.name} added ${agent.name} to the conversation`);
+      }
+      const snapshot = this.#snap(this.#cached(sessionID));
+      this.#bus.publish(`party:${agentId}`, { type: 'conversation.assigned', conversation: snapshot });
+      if (added) this.#bus.publish(`conv:${sessionID}`, { type: 'conversation.updated', conversation: snapshot });
+      this.#log.info({ sessionID, by: by.id, agentId, added }, 'participant added');
+      return snapshot;
     });
   }
 
@@ -221,6 +254,11 @@ export class ConversationService {
   /** Called with every conversation that closes, before members hear of it (the call ends first). */
   onClosed(listener: (sessionID: string, by: Party) => Promise<void>): void {
     this.#closedListeners.push(listener);
+  }
+
+  /** Invites an added agent into the conversation's call in progress, if any; throws to refuse (set by the call service). */
+  setCallInviter(invite: (sessionID: string, by: Party, agent: Party) => void): void {
+    this.#inviteToCall = invite;
   }
 
   /** Supplies the live call of a conversation for snapshots (set by the call service). */
@@ -352,7 +390,7 @@ export class ConversationService {
   }
 
   #snap(record: ConversationRecord): ConversationSnapshot {
-    return { ...toSnapshot(record), call: record.status === 'closed' ? null : this.#callOf(record.id) };
+    return { ...toSnapshot(record, this.#members.get(record.id) ?? []), call: record.status === 'closed' ? null : this.#callOf(record.id) };
   }
 
   #cached(sessionID: string): ConversationRecord {
@@ -365,11 +403,22 @@ export class ConversationService {
   async #member(party: Party, sessionID: string): Promise<ConversationRecord> {
     const record = this.#open.get(sessionID) ?? (await this.#store.getConversation(sessionID));
     if (record === null) throw ParleyServerError.notFound('conversation');
+    const members = this.#members.get(sessionID) ?? (await this.#store.listConversationMembers(sessionID));
     const member =
-      (party.role === 'visitor' && record.visitor.id === party.id) || (party.role === 'agent' && record.agent?.id === party.id);
+      (party.role === 'visitor' && record.visitor.id === party.id) ||
+      (party.role === 'agent' && (record.agent?.id === party.id || members.some((m) => m.id === party.id)));
     if (!member) throw ParleyServerError.forbidden('you are not a member of this conversation');
-    if (record.status !== 'closed') this.#open.set(sessionID, record);
+    if (record.status !== 'closed') {
+      this.#open.set(sessionID, record);
+      this.#members.set(sessionID, members);
+    }
     return record;
+  }
+
+  /** Keeps an open conversation and its added agents at hand. */
+  async #cache(record: ConversationRecord): Promise<void> {
+    this.#open.set(record.id, record);
+    if (!this.#members.has(record.id)) this.#members.set(record.id, await this.#store.listConversationMembers(record.id));
   }
 }
 

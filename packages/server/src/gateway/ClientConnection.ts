@@ -27,6 +27,8 @@ export class ClientConnection implements BusSubscriber {
   party: Party | null = null;
   /** What the visitor's SDK said about its page and browser at authentication. */
   visitorInfo: VisitorInfo = {};
+  /** Guests only: the one call this connection may hear of. */
+  guestScope: { sessionID: string; callId: string } | null = null;
   readonly #topics = new Set<Topic>();
   #strikes = 0;
   #closed = false;
@@ -60,6 +62,7 @@ export class ClientConnection implements BusSubscriber {
     const party = this.party;
     if (party === null || envelope.exceptParty === party.id) return;
     const frame = envelope.frame;
+    if (this.guestScope && !(frame.type === 'signal' || (frame.type === 'call.updated' && frame.call.callId === this.guestScope.callId))) return;
     if (frame.type === 'conversation.assigned' || frame.type === 'conversation.updated') {
       if (frame.conversation.status !== 'closed') this.subscribe(`conv:${frame.conversation.sessionID}`);
     }

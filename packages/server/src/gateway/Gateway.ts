@@ -7,6 +7,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { describeTokenProblem, partyOf, type TokenService } from '../auth/tokens.ts';
 import type { Bus } from '../bus/Bus.ts';
 import type { CallService } from '../calls/CallService.ts';
+import type { GuestInvites } from '../calls/GuestInvites.ts';
 import type { ConversationService } from '../domain/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
 import { ClientConnection, CloseCode } from './ClientConnection.ts';
@@ -18,6 +19,7 @@ export interface GatewayOptions {
   path: string;
   service: ConversationService;
   calls: CallService;
+  guests: GuestInvites;
   tokens: TokenService;
   bus: Bus;
   log: Logger;
@@ -145,12 +147,13 @@ export class Gateway {
       const verified = await this.options.tokens.verify(frame.token);
       if (!verified.ok) return this.#refuseAuth(connection, 'unauthorized', describeTokenProblem(verified.problem));
       if (frame.info) connection.visitorInfo = frame.info;
+      connection.guestScope = verified.claims.scope ?? null;
       return this.#ready(connection, partyOf(verified.claims));
     }
     if (party === null) return this.#refuseAuth(connection, 'unauthorized', 'the first frame must be auth');
 
     try {
-      const data = await handleFrame(frame, connection, this.options.service, this.options.calls);
+      const data = await handleFrame(frame, connection, this.options.service, this.options.calls, this.options.guests);
       connection.forgive();
       if ('id' in frame && data !== undefined) {
         connection.send({ type: 'result', id: frame.id, data });
@@ -176,6 +179,15 @@ export class Gateway {
     this.#identityBucket(party, true);
     connection.subscribe(`party:${party.id}`);
     for (const c of conversations) connection.subscribe(`conv:${c.sessionID}`);
+    const scope = connection.guestScope;
+    if (scope) {
+      // A guest hears its call's changes and nothing else of the conversation (ClientConnection filters).
+      connection.subscribe(`conv:${scope.sessionID}`);
+      const live = this.options.calls.liveCall(scope.sessionID);
+      const call = live && live.callId === scope.callId && live.participants.some((p) => p.id === party.id) ? live : null;
+      connection.send({ type: 'ready', v: PROTOCOL_VERSION, identity: party, conversations: [], guest: { sessionID: scope.sessionID, call } });
+      return;
+    }
     if (party.role !== 'agent') {
       connection.send({ type: 'ready', v: PROTOCOL_VERSION, identity: party, conversations });
       return;

@@ -1,5 +1,6 @@
 import type { ClientFrame, RequestResults, RequestType } from '@parley/protocol';
 import type { CallService } from '../calls/CallService.ts';
+import type { GuestInvites } from '../calls/GuestInvites.ts';
 import type { ConversationService } from '../domain/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
 import type { ClientConnection } from './ClientConnection.ts';
@@ -15,6 +16,7 @@ export async function handleFrame(
   connection: ClientConnection,
   service: ConversationService,
   calls: CallService,
+  guests: GuestInvites,
 ): Promise<Answer<RequestType> | undefined> {
   const party = connection.party;
   if (party === null) throw ParleyServerError.unauthorized('authenticate first');
@@ -83,7 +85,23 @@ export async function handleFrame(
       return result;
     }
     case 'call.join': {
-      const result: Answer<'call.join'> = calls.join(party, frame);
+      const result: Answer<'call.join'> = await calls.join(party, frame);
+      return result;
+    }
+    case 'call.leave': {
+      const result: Answer<'call.leave'> = { call: calls.leave(party, frame) };
+      return result;
+    }
+    case 'call.remove': {
+      const result: Answer<'call.remove'> = { call: calls.remove(party, frame) };
+      return result;
+    }
+    case 'conversation.addParticipant': {
+      const result: Answer<'conversation.addParticipant'> = { conversation: await service.addParticipant(party, frame.sessionID, frame.agentId) };
+      return result;
+    }
+    case 'guest.invite': {
+      const result: Answer<'guest.invite'> = await guests.create(party, frame.sessionID);
       return result;
     }
     case 'call.media':

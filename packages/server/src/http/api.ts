@@ -5,11 +5,12 @@ import type {
   ErrorCode,
   HistoryResponse,
 } from '@parley/protocol';
-import { AgentLoginBodySchema, CreateVisitorBodySchema, HistoryQuerySchema, httpStatusFor } from '@parley/protocol';
+import { AgentLoginBodySchema, CreateVisitorBodySchema, GuestJoinBodySchema, HistoryQuerySchema, httpStatusFor } from '@parley/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { hashPassword, verifyPassword } from '../auth/password.ts';
 import { describeTokenProblem, partyOf, type TokenService } from '../auth/tokens.ts';
+import type { GuestInvites } from '../calls/GuestInvites.ts';
 import type { ConversationService } from '../domain/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
 import { TokenBucket } from '../gateway/TokenBucket.ts';
@@ -19,6 +20,7 @@ export interface ApiDeps {
   store: Store;
   tokens: TokenService;
   service: ConversationService;
+  guests: GuestInvites;
   rateLimit: { rps: number; burst: number };
 }
 
@@ -72,6 +74,14 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     const { token, expiresAt } = await deps.tokens.issue(party);
     const response: CreateVisitorResponse = { visitor: party, token, expiresAt };
     return reply.code(201).send(response);
+  });
+
+  // A guest redeems its invitation link (once) for a token good for that one call.
+  const guestLimiter = new IpLimiter(1, 10);
+  app.post('/api/guests', async (request, reply) => {
+    if (!guestLimiter.take(request.ip)) throw ParleyServerError.rateLimited();
+    const body = parse(GuestJoinBodySchema, request.body);
+    return reply.code(201).send(await deps.guests.redeem(body.token, body.name));
   });
 
   app.post('/api/agents/login', async (request) => {

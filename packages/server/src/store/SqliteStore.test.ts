@@ -119,10 +119,12 @@ describe('SqliteStore (SQLite specifics)', () => {
       schemaObjects(path, "name NOT LIKE 'sqlite_%' AND name NOT LIKE 'kysely_%'").sort(),
       [
         'index agents_email_lower_key',
+        'index conversation_members_agent_idx',
         'index conversations_agent_status_idx',
         'index conversations_status_created_idx',
         'index conversations_visitor_status_idx',
         'table agents',
+        'table conversation_members',
         'table conversations',
         'table messages',
         'table visitors',

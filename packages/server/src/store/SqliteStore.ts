@@ -314,6 +314,41 @@ export class SqliteStore implements Store {
     return row === undefined ? null : this.#withPartyNames(row);
   }
 
+  async addConversationMember(input: { sessionID: string; agentId: string; addedById: string; at: string }): Promise<boolean> {
+    await this.#ready();
+    const result = await this.#db
+      .insertInto('conversation_members')
+      .values({ conversation_id: input.sessionID, agent_id: input.agentId, added_by_id: input.addedById, added_at: input.at })
+      .onConflict((oc) => oc.columns(['conversation_id', 'agent_id']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async listConversationMembers(sessionID: string): Promise<Party[]> {
+    await this.#ready();
+    const rows = await this.#db
+      .selectFrom('conversation_members as m')
+      .innerJoin('agents as a', 'a.id', 'm.agent_id')
+      .select(['a.id', 'a.name'])
+      .where('m.conversation_id', '=', sessionID)
+      .orderBy('m.added_at')
+      .orderBy('a.id')
+      .execute();
+    return rows.map((r) => ({ id: r.id, role: 'agent' as const, name: r.name }));
+  }
+
+  async listOpenConversationsAsMember(agentId: string): Promise<ConversationRecord[]> {
+    await this.#ready();
+    const rows = await this.#conversations()
+      .innerJoin('conversation_members as m', 'm.conversation_id', 'c.id')
+      .where('m.agent_id', '=', agentId)
+      .where('c.status', '=', 'active')
+      .orderBy('c.created_at')
+      .orderBy('c.id')
+      .execute();
+    return rows.map(fromJoinedRow);
+  }
+
   /**
    * Also records the conversation's first text message when none was given at creation, so the
    * queue shows what the visitor wrote. Does not check the status: the domain decides who may

@@ -120,6 +120,16 @@ export interface Store {
   closeConversation(id: string, by: Party, at: string): Promise<ConversationRecord | null>;
 
   /**
+   * Adds an agent to a conversation besides its assigned agent. Returns false (changing nothing) when it is a
+   * member already. Throws when the conversation or the agent does not exist.
+   */
+  addConversationMember(input: { sessionID: string; agentId: string; addedById: string; at: string }): Promise<boolean>;
+  /** The added agents of a conversation, in the order they were added. */
+  listConversationMembers(sessionID: string): Promise<Party[]>;
+  /** Active conversations this agent was added to (not assigned), oldest first. */
+  listOpenConversationsAsMember(agentId: string): Promise<ConversationRecord[]>;
+
+  /**
    * Stores a message with the conversation's next seq, atomically. Idempotent on
    * (sessionID, from.id, clientId). Throws when the conversation does not exist.
    */

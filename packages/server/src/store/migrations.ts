@@ -104,9 +104,30 @@ const initial: Migration = {
   },
 };
 
+/** 0002: agents added to a conversation besides its assigned agent (colleagues, supervisors). */
+const conversationMembers: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema
+      .createTable('conversation_members')
+      .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id'))
+      .addColumn('agent_id', 'text', (c) => c.notNull().references('agents.id'))
+      .addColumn('added_by_id', 'text', (c) => c.notNull())
+      .addColumn('added_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('conversation_members_pkey', ['conversation_id', 'agent_id'])
+      .execute();
+    // An agent's conversations as a member.
+    await db.schema.createIndex('conversation_members_agent_idx').on('conversation_members').columns(['agent_id', 'conversation_id']).execute();
+  },
+
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.dropTable('conversation_members').execute();
+  },
+};
+
 /** Every migration by name; names sort in the order they apply. */
 export const storeMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': initial,
+  '0002_conversation_members': conversationMembers,
 });
 
 /** An in-code MigrationProvider over {@link storeMigrations} (no migration files to ship or find). */

@@ -62,12 +62,21 @@ export interface MessagesTable {
   at: string;
 }
 
+/** `conversation_members`: agents added to a conversation besides its assigned agent. */
+export interface ConversationMembersTable {
+  conversation_id: string;
+  agent_id: string;
+  added_by_id: string;
+  added_at: string;
+}
+
 /** The whole database, as kysely sees it. */
 export interface ParleyDatabase {
   agents: AgentsTable;
   visitors: VisitorsTable;
   conversations: ConversationsTable;
   messages: MessagesTable;
+  conversation_members: ConversationMembersTable;
 }
 
 export type AgentRow = Selectable<AgentsTable>;

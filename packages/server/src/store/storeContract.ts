@@ -363,6 +363,37 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       });
     });
 
+    describe('conversation members', () => {
+      it('adds an agent once, lists members in order, and lists the conversations an agent was added to', async () => {
+        await seedParties(store);
+        await store.createAgent({ id: 'a3', email: 'cy@example.com', name: 'Cy', passwordHash: 'h3', createdAt: at(2) });
+        await createConversation(store, 'c1', 1);
+        await createConversation(store, 'c2', 2);
+        await store.assignConversation('c1', 'a1', at(3));
+        await store.assignConversation('c2', 'a1', at(3));
+        assert.equal(await store.addConversationMember({ sessionID: 'c1', agentId: 'a2', addedById: 'a1', at: at(4) }), true);
+        assert.equal(await store.addConversationMember({ sessionID: 'c1', agentId: 'a2', addedById: 'a1', at: at(5) }), false);
+        assert.equal(await store.addConversationMember({ sessionID: 'c1', agentId: 'a3', addedById: 'a1', at: at(6) }), true);
+        assert.equal(await store.addConversationMember({ sessionID: 'c2', agentId: 'a2', addedById: 'a1', at: at(7) }), true);
+        assert.deepEqual(await store.listConversationMembers('c1'), [
+          { id: 'a2', role: 'agent', name: 'Bob' },
+          { id: 'a3', role: 'agent', name: 'Cy' },
+        ]);
+        assert.deepEqual(await store.listConversationMembers('c9'), []);
+        assert.deepEqual((await store.listOpenConversationsAsMember('a2')).map((c) => c.id), ['c1', 'c2']);
+        await store.closeConversation('c2', { id: 'a1', role: 'agent', name: 'Ann' }, at(8));
+        assert.deepEqual((await store.listOpenConversationsAsMember('a2')).map((c) => c.id), ['c1']);
+        assert.deepEqual(await store.listOpenConversationsAsMember('a1'), []);
+      });
+
+      it('refuses members of a conversation or an agent that does not exist', async () => {
+        await seedParties(store);
+        await assert.rejects(store.addConversationMember({ sessionID: 'nope', agentId: 'a2', addedById: 'a1', at: at(1) }));
+        await createConversation(store, 'c1', 1);
+        await assert.rejects(store.addConversationMember({ sessionID: 'c1', agentId: 'nobody', addedById: 'a1', at: at(1) }));
+      });
+    });
+
     describeMessageContract(current);
   });
 }

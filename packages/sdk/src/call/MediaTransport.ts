@@ -1,0 +1,50 @@
+import type { IceServerInfo } from '../wire.ts';
+import type { CallStatsRow, VideoConnectionState } from './events.ts';
+import type { MediaStreamLike, MediaTrackLike } from './MediaHandler.ts';
+import type { LinkSignal } from './PeerLink.ts';
+import type { ResolvedCallOptions } from './VideoCall.ts';
+
+/** What a transport is built from and how it reports to the participation that owns it. */
+export interface MediaTransportDeps {
+  selfId: string;
+  options: ResolvedCallOptions;
+  /** The stream this page sends. */
+  localStream: MediaStreamLike;
+  iceServers: IceServerInfo[];
+  /** Sends a signal to a remote participant through the Parley server (mesh only). */
+  sendSignal(to: string, signal: LinkSignal): void;
+  /** The media path to a remote participant changed state. */
+  onLinkState(remoteId: string, state: VideoConnectionState): void;
+  /** A remote participant's stream changed (null: no track yet). */
+  onRemoteStream(remoteId: string, stream: MediaStreamLike | null): void;
+  /** The media of a participant that left is gone. */
+  onLinkClosed(remoteId: string): void;
+}
+
+/**
+ * How this page's media reaches the others in one call, behind one interface:
+ *  - {@link PeerMesh}: a peer connection to every remote participant (the default, up to 4 people);
+ *  - JanusTransport: one publishing connection to the call's Janus VideoRoom and one subscription per
+ *    remote participant's feed.
+ * Remote participants are always named by their party id.
+ */
+export interface MediaTransport {
+  /** ICE servers for connections made from now on. */
+  set iceServers(list: IceServerInfo[]);
+  /** The remote participants media is (being) received from. */
+  readonly remoteIds: string[];
+  /** Receive media from exactly these remote participants (the joined ones): new ones are added, others dropped. */
+  sync(joinedRemoteIds: readonly string[]): void;
+  /** A signal relayed by the Parley server from a remote participant (mesh only; ignored otherwise). */
+  receive(from: string, signal: LinkSignal): void;
+  /** A remote participant's stream, when it has tracks. */
+  remoteStream(remoteId: string): MediaStreamLike | null;
+  /** Sends `track` (or nothing) as this page's track of `kind`. */
+  setTrack(kind: 'audio' | 'video', track: MediaTrackLike | null): Promise<void>;
+  /** The signaling came back: restart whatever is not connected. */
+  restartStalled(): void;
+  /** One stats row per remote participant. */
+  stats(): Promise<CallStatsRow[]>;
+  /** Closes every connection. */
+  close(): void;
+}

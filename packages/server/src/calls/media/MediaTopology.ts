@@ -1,0 +1,26 @@
+import type { CallTopology, MediaAccess } from '@parley/protocol';
+
+/**
+ * The Media port: how a call's media travels. The call service never knows which adapter runs.
+ *  - {@link MeshTopology} (embedded default): pages link to each other directly; nothing to set up here.
+ *  - JanusTopology (`JANUS_URL`): a Janus VideoRoom per call, made when the call is accepted and destroyed
+ *    when it ends; each participant gets a credential for that one room only.
+ * The Parley server never carries media in either case.
+ */
+export interface MediaTopology {
+  readonly kind: CallTopology;
+  /** Most participants one call carries. */
+  readonly capacity: number;
+  /** What to tell someone refused for capacity: how to carry more. */
+  readonly capacityHint: string;
+  /** The call was accepted: prepare its media (a room). Idempotent per call. */
+  open(callId: string): Promise<void>;
+  /** What one participant needs to reach the call's media; `open` has been called. */
+  access(callId: string, partyId: string): Promise<MediaAccess>;
+  /** A participant left or was removed: it loses access (kicked from the room). Never throws. */
+  revoke(callId: string, partyId: string): Promise<void>;
+  /** The call ended: everything made for it goes. Never throws. */
+  close(callId: string): Promise<void>;
+  /** Server shutdown: closes every call's media and the adapter's connections. */
+  shutdown(): Promise<void>;
+}
