@@ -1,4 +1,5 @@
 import { Agent, type AgentConnectOptions } from './session/Agent.ts';
+import { GuestContact, type GuestJoinOptions } from './session/Guest.ts';
 import { Visitor, type VisitorConnectOptions } from './session/Visitor.ts';
 
 /**
@@ -32,5 +33,21 @@ export const Parley = {
    */
   connectAgent(options: AgentConnectOptions): Promise<Agent> {
     return Agent.connect(options);
+  },
+
+  /**
+   * Joins a running call as a guest, from an invitation link made with `contact.createGuestInvite()`: redeems
+   * the link (once), connects, and joins at once, drawn into `document.getElementById(divID)`.
+   * @throws ParleyError `unauthorized` (tampered link), `invite_expired`, `invite_used`, `capacity` (call full),
+   *   `conflict` (the call is over).
+   * @example
+   * ```ts
+   * const token = location.hash.slice(1);
+   * const guest = await Parley.joinAsGuest({ server: location.origin, token, name: 'Sam', divID: 'call' });
+   * guest.on('videoEnded', (e) => showEnded(e.reason));
+   * ```
+   */
+  joinAsGuest(options: GuestJoinOptions): Promise<GuestContact> {
+    return GuestContact.join(options);
   },
 };

@@ -4,13 +4,14 @@
  */
 import { Parley } from './Parley.ts';
 import { Agent } from './session/Agent.ts';
+import { GuestContact } from './session/Guest.ts';
 import { Contact } from './conversation/Contact.ts';
 import { MemoryStorage } from './storage.ts';
 import { ParleyError } from './errors.ts';
 import { Visitor } from './session/Visitor.ts';
 
 /** What `window.Parley` holds. */
-export const ParleyGlobal = { ...Parley, Visitor, Agent, Contact, ParleyError, MemoryStorage };
+export const ParleyGlobal = { ...Parley, Visitor, Agent, Contact, GuestContact, ParleyError, MemoryStorage };
 
 declare global {
   interface Window {

@@ -13,10 +13,12 @@
 export { Parley } from './Parley.ts';
 export { Visitor, type VisitorConnectOptions, type VisitorEvents } from './session/Visitor.ts';
 export { Agent, type AgentConnectOptions, type AgentEvents } from './session/Agent.ts';
+export { GuestContact, type GuestJoinOptions } from './session/Guest.ts';
 export { Contact, type ClosedEvent, type ContactEvents, type TypingEvent } from './conversation/Contact.ts';
 export type { OutboxEntry } from './conversation/Outbox.ts';
 export { ContactVideoApi, type CallOptions } from './call/ContactVideoApi.ts';
 export type {
+  ActiveSpeakerEvent,
   CallEvents,
   CallStatsRow,
   RequestVideoUpgradeEvent,
@@ -62,6 +64,7 @@ export type { FetchFunction } from './http.ts';
 export type {
   AgentSummary,
   ConversationSnapshot,
+  GuestInvite,
   ConversationStatus,
   ErrorCode,
   Message,

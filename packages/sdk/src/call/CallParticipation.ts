@@ -9,6 +9,11 @@ import type { MediaTransport } from './MediaTransport.ts';
 import { PeerMesh } from './PeerMesh.ts';
 import type { ResolvedCallOptions, VideoCallDeps } from './VideoCall.ts';
 
+const SPEAKER_SAMPLE_MS = 500;
+/** Audio level (0..1) from which a participant counts as speaking. */
+const SPEAKING_LEVEL = 0.02;
+const QUIET_SAMPLES = 4;
+
 /** Who sends what. */
 export interface Sending {
   audio: boolean;
@@ -36,6 +41,8 @@ export interface CallParticipationDeps {
   /** Neither camera nor microphone could be opened. */
   onNothingToSend(): void;
   onLinkState(remoteId: string, state: VideoConnectionState): void;
+  /** The loudest remote participant changed (groups of three or more). */
+  onActiveSpeaker(participantId: string | null): void;
   onError(error: Omit<VideoErrorEvent, 'sessionID'>): void;
 }
 
@@ -58,6 +65,9 @@ export class CallParticipation {
   private view: CallView | null = null;
   private joining = false;
   private closed = false;
+  private speakerTimer: ReturnType<typeof setInterval> | null = null;
+  private speaker: string | null = null;
+  private quietSamples = 0;
 
   constructor(deps: CallParticipationDeps, want: Sending) {
     this.deps = deps;
@@ -122,6 +132,7 @@ export class CallParticipation {
     if (!this.mesh) return;
     this.mesh.sync(this.deps.joinedRemoteIds());
     for (const id of this.mesh.remoteIds) this.renderRemote(id);
+    this.watchSpeakers(this.mesh.remoteIds.length >= 2);
   }
 
   /** A signal from a remote participant. */
@@ -166,12 +177,52 @@ export class CallParticipation {
   /** Closes the links, releases the devices, removes what was drawn. */
   close(): void {
     this.closed = true;
+    this.watchSpeakers(false);
     this.mesh?.close();
     this.mesh = null;
     this.early = [];
     this.view?.clear();
     this.view = null;
     this.media.release();
+  }
+
+  /**
+   * In a group, samples every remote participant's audio level twice a second and marks the loudest one.
+   * A speaker stays marked through short pauses; after about two seconds of quiet nobody is.
+   */
+  private watchSpeakers(on: boolean): void {
+    if (on === (this.speakerTimer !== null)) return;
+    if (!on) {
+      clearInterval(this.speakerTimer!);
+      this.speakerTimer = null;
+      this.setSpeaker(null);
+      return;
+    }
+    this.speakerTimer = setInterval(() => void this.sampleSpeakers(), SPEAKER_SAMPLE_MS);
+  }
+
+  private async sampleSpeakers(): Promise<void> {
+    const rows = await this.stats().catch(() => []);
+    if (this.closed) return;
+    let loudest: { id: string; level: number } | null = null;
+    for (const row of rows) {
+      const level = row.audioLevel ?? 0;
+      const participant = this.deps.participant(row.participantId);
+      if (level >= SPEAKING_LEVEL && participant?.audio !== false && (!loudest || level > loudest.level)) loudest = { id: row.participantId, level };
+    }
+    if (loudest) {
+      this.quietSamples = 0;
+      this.setSpeaker(loudest.id);
+    } else if (++this.quietSamples >= QUIET_SAMPLES) {
+      this.setSpeaker(null);
+    }
+  }
+
+  private setSpeaker(id: string | null): void {
+    if (id === this.speaker) return;
+    this.speaker = id;
+    this.view?.setActiveSpeaker(id);
+    this.deps.onActiveSpeaker(id);
   }
 
   private async open(kind: 'audio' | 'video') {

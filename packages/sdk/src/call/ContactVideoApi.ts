@@ -97,6 +97,8 @@ export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
   /**
    * Ends the call for everyone in it (the chat goes on). While it is still ringing, withdraws the
    * request or invitation (or declines it on the answering side). Nothing happens without a call.
+   * In a group call, only the visitor and the conversation's agent end it for everyone; for a guest or an
+   * added colleague this is {@link leaveVideo}.
    * @example
    * ```ts
    * hangupButton.onclick = () => contact.endVideo();
@@ -104,6 +106,31 @@ export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
    */
   endVideo(): Promise<void> {
     return this.videoCall.end();
+  }
+
+  /**
+   * Leaves the call. The call goes on for the others, unless this is the visitor or the last agent in it:
+   * then it ends for everyone. `'videoEnded'` fires here with reason `left`.
+   * @example
+   * ```ts
+   * leaveButton.onclick = () => contact.leaveVideo();
+   * ```
+   */
+  leaveVideo(): Promise<void> {
+    return this.videoCall.leave();
+  }
+
+  /**
+   * Agent: takes another participant (a guest, a colleague) out of the call; its page gets `'videoEnded'` with
+   * reason `removed`. Removing the visitor ends the call.
+   * @throws ParleyError `forbidden` (not an agent in the call), `not_found`, `conflict`.
+   * @example
+   * ```ts
+   * await contact.removeVideoParticipant(guestId);
+   * ```
+   */
+  removeVideoParticipant(participantId: string): Promise<void> {
+    return this.videoCall.remove(participantId);
   }
 
   /**

@@ -52,3 +52,41 @@ test('without the div, a hidden container plays the sound and is removed at the 
   view.clear();
   assert.equal(doc.body.children.length, 0);
 });
+
+test('three or more people: a grid of named cells that adapts to the count; the active speaker is marked', () => {
+  const doc = new FakeDocument();
+  const div = doc.addDiv('panel');
+  const view = new DomCallView(doc, 'panel');
+  const stream = () => new FakeStream([new FakeTrack('audio'), new FakeTrack('video')]);
+  view.showLocal(stream(), 'Ana', true);
+  view.showRemote('v1', 'Vera', stream(), true);
+  assert.equal(div.getAttribute('data-parley-layout'), null, 'two people: the page lays them out');
+  assert.equal(div.query('div', { 'data-cell': 'v1' })[0]!.styleOf('display'), 'contents');
+
+  view.showRemote('g1', 'Gus', stream(), true);
+  assert.equal(div.getAttribute('data-parley-layout'), 'grid');
+  assert.equal(div.getAttribute('data-parley-count'), '3');
+  assert.equal(div.styleOf('display'), 'grid');
+  assert.equal(div.styleOf('grid-template-columns'), 'repeat(2, minmax(0, 1fr))');
+  const names = div.query('div', { class: 'parley-name' });
+  assert.deepEqual(names.map((n) => [n.textContent, n.visible]), [['Ana', true], ['Vera', true], ['Gus', true]]);
+
+  view.showRemote('a2', 'Bo', stream(), true);
+  view.showRemote('a3', 'Cy', stream(), true);
+  assert.equal(div.styleOf('grid-template-columns'), 'repeat(3, minmax(0, 1fr))', 'five people: three columns');
+
+  view.setActiveSpeaker('g1');
+  assert.ok(div.query('div', { 'data-cell': 'g1' })[0]!.hasAttribute('data-speaking'));
+  view.setActiveSpeaker('v1');
+  assert.equal(div.query('div', { 'data-speaking': undefined }).length, 1, 'one speaker at a time');
+  assert.ok(div.query('div', { 'data-cell': 'v1' })[0]!.hasAttribute('data-speaking'));
+
+  view.removeRemote('g1');
+  view.removeRemote('a2');
+  view.removeRemote('a3');
+  assert.equal(div.getAttribute('data-parley-layout'), null, 'back to two: the grid is gone');
+  assert.equal(div.styleOf('display'), undefined);
+  view.clear();
+  assert.equal(div.children.length, 0);
+  assert.equal(div.getAttribute('data-parley-count'), null);
+});

@@ -5,6 +5,7 @@ export interface ElementLike {
   textContent: string | null;
   readonly style: { setProperty(name: string, value: string): void; removeProperty(name: string): string };
   setAttribute(name: string, value: string): void;
+  removeAttribute(name: string): void;
   appendChild(child: ElementLike): unknown;
   remove(): void;
 }
@@ -27,23 +28,36 @@ export interface DocumentLike {
 }
 
 interface Tile {
+  /** The participant's cell: its video, its tile and its name. */
+  cell: ElementLike;
   video: VideoElementLike;
   tile: ElementLike;
+  label: ElementLike;
 }
+
+/** From this many people on, the call is drawn as a grid of equal cells with names. */
+const GRID_FROM = 3;
 
 /**
  * Draws a call into `document.getElementById(divID)`: one `<video data-participant-id>` per remote
  * participant (it plays the audio too), a muted, mirrored local preview `<video data-local>`, and a
  * named tile (`data-tile`, the participant's name as text) in place of any video that is off.
+ * Each participant's elements sit in a cell (`.parley-cell`, `data-cell` = its id or `local`).
+ * Two people: the cells take no box of their own (`display: contents`), so the page lays the remote video
+ * and the preview out as it likes. Three or more: the div becomes a grid that adapts to the count
+ * (`data-parley-layout="grid"`, `data-parley-count`), each cell shows its participant's name
+ * (`.parley-name`), and the active speaker's cell carries `data-speaking`.
  * When the element is missing, a hidden container on `<body>` still plays the sound.
- * `clear()` removes everything it added. Elements carry the classes `parley-video`, `parley-local`
- * and `parley-tile` for styling.
+ * `clear()` removes everything it added, its styles on the div included. Elements carry the classes
+ * `parley-video`, `parley-local`, `parley-tile`, `parley-cell` and `parley-name` for styling.
  */
 export class DomCallView implements CallView {
   private container: ElementLike | null = null;
   private ownContainer = false;
   private readonly remotes = new Map<string, Tile>();
   private local: Tile | null = null;
+  private speaking: string | null = null;
+  private gridColumns = 0;
 
   constructor(
     private readonly doc: DocumentLike,
@@ -52,15 +66,13 @@ export class DomCallView implements CallView {
 
   showLocal(stream: MediaStreamLike | null, name: string, hasVideo: boolean): void {
     if (!this.local) {
-      const video = this.doc.createElement('video');
+      this.local = this.makeCell('local', name);
+      const { video, tile } = this.local;
       video.setAttribute('data-local', '');
       video.setAttribute('class', 'parley-video parley-local');
       video.style.setProperty('transform', 'scaleX(-1)');
-      const tile = this.makeTile(name);
       tile.setAttribute('data-local', '');
-      this.local = { video, tile };
-      this.append(video);
-      this.append(tile);
+      this.layout();
     }
     this.local.video.muted = true;
     this.update(this.local, stream, name, hasVideo);
@@ -69,15 +81,12 @@ export class DomCallView implements CallView {
   showRemote(participantId: string, name: string, stream: MediaStreamLike | null, hasVideo: boolean): void {
     let entry = this.remotes.get(participantId);
     if (!entry) {
-      const video = this.doc.createElement('video');
-      video.setAttribute('data-participant-id', participantId);
-      video.setAttribute('class', 'parley-video');
-      const tile = this.makeTile(name);
-      tile.setAttribute('data-participant-id', participantId);
-      entry = { video, tile };
+      entry = this.makeCell(participantId, name);
+      entry.video.setAttribute('data-participant-id', participantId);
+      entry.video.setAttribute('class', 'parley-video');
+      entry.tile.setAttribute('data-participant-id', participantId);
       this.remotes.set(participantId, entry);
-      this.append(video);
-      this.append(tile);
+      this.layout();
     }
     this.update(entry, stream, name, hasVideo);
   }
@@ -87,6 +96,16 @@ export class DomCallView implements CallView {
     if (!entry) return;
     this.remotes.delete(participantId);
     detach(entry);
+    if (this.speaking === participantId) this.speaking = null;
+    this.layout();
+  }
+
+  /** Marks the participant heard loudest now (`local` for this page), or nobody. */
+  setActiveSpeaker(participantId: string | null): void {
+    if (participantId === this.speaking) return;
+    this.cellOf(this.speaking)?.cell.removeAttribute('data-speaking');
+    this.speaking = participantId;
+    this.cellOf(participantId)?.cell.setAttribute('data-speaking', '');
   }
 
   clear(): void {
@@ -94,6 +113,8 @@ export class DomCallView implements CallView {
     this.remotes.clear();
     if (this.local) detach(this.local);
     this.local = null;
+    this.speaking = null;
+    this.layout();
     if (this.ownContainer) this.container?.remove();
     this.container = null;
     this.ownContainer = false;
@@ -109,29 +130,78 @@ export class DomCallView implements CallView {
     if (showVideo) video.style.removeProperty('display');
     else video.style.setProperty('display', 'none');
     tile.textContent = name;
+    entry.label.textContent = name;
     if (showVideo) tile.style.setProperty('display', 'none');
     else tile.style.removeProperty('display');
   }
 
-  private makeTile(name: string): ElementLike {
+  private cellOf(id: string | null): Tile | null {
+    if (id === null) return null;
+    return id === 'local' ? this.local : (this.remotes.get(id) ?? null);
+  }
+
+  /** A participant's cell with its video, tile and name label, appended to the div. */
+  private makeCell(id: string, name: string): Tile {
+    const cell = this.doc.createElement('div');
+    cell.setAttribute('class', 'parley-cell');
+    cell.setAttribute('data-cell', id);
+    const video = this.doc.createElement('video');
+    video.autoplay = true;
+    video.playsInline = true;
+    video.setAttribute('autoplay', '');
+    video.setAttribute('playsinline', '');
     const tile = this.doc.createElement('div');
     tile.setAttribute('class', 'parley-tile');
     tile.setAttribute('data-tile', '');
     tile.setAttribute('role', 'img');
     tile.setAttribute('aria-label', name);
     tile.textContent = name;
-    return tile;
+    const label = this.doc.createElement('div');
+    label.setAttribute('class', 'parley-name');
+    label.setAttribute('aria-hidden', 'true');
+    label.textContent = name;
+    cell.appendChild(video);
+    cell.appendChild(tile);
+    cell.appendChild(label);
+    this.target().appendChild(cell);
+    return { cell, video, tile, label };
   }
 
-  private append(element: ElementLike): void {
-    if (element !== null && 'autoplay' in element) {
-      const video = element as VideoElementLike;
-      video.autoplay = true;
-      video.playsInline = true;
-      video.setAttribute('autoplay', '');
-      video.setAttribute('playsinline', '');
+  /** Pair layout (the page's own CSS) up to two people; a grid of named cells from three on. */
+  private layout(): void {
+    const container = this.container;
+    if (!container) return;
+    const count = this.remotes.size + (this.local ? 1 : 0);
+    const grid = count >= GRID_FROM && !this.ownContainer;
+    const columns = grid ? Math.ceil(Math.sqrt(count)) : 0;
+    const cells = [...(this.local ? [this.local] : []), ...this.remotes.values()];
+    for (const { cell, label } of cells) {
+      if (grid) {
+        cell.style.setProperty('display', 'block');
+        cell.style.setProperty('position', 'relative');
+        cell.style.setProperty('min-height', '0');
+        label.style.removeProperty('display');
+      } else {
+        cell.style.setProperty('display', 'contents');
+        cell.style.removeProperty('position');
+        label.style.setProperty('display', 'none');
+      }
     }
-    this.target().appendChild(element);
+    if (count === 0) container.removeAttribute('data-parley-count');
+    else container.setAttribute('data-parley-count', String(count));
+    if (columns === this.gridColumns) return;
+    this.gridColumns = columns;
+    if (grid) {
+      container.setAttribute('data-parley-layout', 'grid');
+      container.style.setProperty('display', 'grid');
+      container.style.setProperty('grid-template-columns', `repeat(${columns}, minmax(0, 1fr))`);
+      container.style.setProperty('grid-auto-rows', 'minmax(0, 1fr)');
+      container.style.setProperty('gap', '4px');
+    } else {
+      container.removeAttribute('data-parley-layout');
+      for (const property of ['display', 'grid-template-columns', 'grid-auto-rows', 'gap']) container.style.removeProperty(property);
+      if (this.ownContainer) container.style.setProperty('display', 'none');
+    }
   }
 
   private target(): ElementLike {
@@ -154,8 +224,7 @@ export class DomCallView implements CallView {
 
 function detach(entry: Tile): void {
   entry.video.srcObject = null;
-  entry.video.remove();
-  entry.tile.remove();
+  entry.cell.remove();
 }
 
 function playQuietly(video: VideoElementLike): void {

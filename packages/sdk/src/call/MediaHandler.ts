@@ -94,6 +94,8 @@ export interface CallView {
   showRemote(participantId: string, name: string, stream: MediaStreamLike | null, hasVideo: boolean): void;
   /** Removes one remote participant. */
   removeRemote(participantId: string): void;
+  /** Marks who is heard loudest now (a remote id, `local`, or null for nobody). */
+  setActiveSpeaker(participantId: string | null): void;
   /** Removes everything this view added. */
   clear(): void;
 }

@@ -83,5 +83,5 @@ export class ParticipantRoster {
 }
 
 function toPublic(p: CallParticipant): VideoParticipant {
-  return { id: p.id, role: p.role, name: p.name, audio: p.audio, video: p.video };
+  return { id: p.id, role: p.role, name: p.name, audio: p.audio, video: p.video, joined: p.joined, invitedBy: p.invitedBy ?? null };
 }

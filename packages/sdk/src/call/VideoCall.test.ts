@@ -123,7 +123,9 @@ test('request → accept → both join → signals → connected: videoStarted, 
     const local = me.doc.body.query('video', { 'data-local': undefined })[0]!;
     assert.equal(local.muted, true);
     assert.equal(local.styleOf('transform'), 'scaleX(-1)');
-    assert.equal(me.doc.getElementById('video')!.children.length, 4, 'remote video + tile, local preview + tile');
+    const div = me.doc.getElementById('video')!;
+    assert.equal(div.children.length, 2, 'a cell for the remote participant and one for the local preview');
+    assert.equal(div.query('video').length + div.query('div', { 'data-tile': undefined }).length, 4, 'each cell: a video and a tile');
   }
   assert.equal(visitor.contact.video.participants.length, 2);
   const [row] = await visitor.contact.getCallStats();

@@ -8,7 +8,7 @@ import type { MediaHandler } from './MediaHandler.ts';
 import { ParticipantRoster } from './ParticipantRoster.ts';
 import type { LinkSignal } from './PeerLink.ts';
 
-type CallRequestType = 'call.request' | 'call.invite' | 'call.answer' | 'call.cancel' | 'call.hangup' | 'call.join';
+type CallRequestType = 'call.request' | 'call.invite' | 'call.answer' | 'call.cancel' | 'call.hangup' | 'call.join' | 'call.leave' | 'call.remove';
 
 /** Timings and the browser boundary of the call engine. */
 export interface ResolvedCallOptions {
@@ -57,6 +57,10 @@ export class VideoCall {
   private nothingToSend = false;
   private started = false;
   private inviteWaiters: Array<(result: { accepted: boolean }) => void> = [];
+  /** The call whose invitation to join (as an added colleague or a guest) was handed out. */
+  private joinInviteFor: string | null = null;
+  /** This page asked to leave: being taken out of the call is leaving, not a removal. */
+  private leaving = false;
 
   constructor(deps: VideoCallDeps, initial: CallSnapshot | null | undefined) {
     this.deps = deps;
@@ -134,6 +138,9 @@ export class VideoCall {
     const call = this.call;
     if (!call || !isLive(call.state)) return;
     const sessionID = this.deps.sessionID;
+    // Only the visitor and the conversation's agent end a call for everyone; anyone else leaves it.
+    const me = call.participants.find((p) => p.id === this.deps.self.id);
+    if (inProgress(call.state) && me?.invitedBy) return this.leave();
     if (inProgress(call.state)) {
       this.apply((await this.deps.request('call.hangup', { sessionID, callId: call.callId })).call);
     } else if (call.initiator?.id === this.deps.self.id) {
@@ -141,6 +148,27 @@ export class VideoCall {
     } else {
       await this.answer(false, null);
     }
+  }
+
+  /** Leaves the call; it ends for everyone when this is the visitor or the last agent. */
+  async leave(): Promise<void> {
+    const call = this.call;
+    if (!call || !isLive(call.state)) return;
+    if (!inProgress(call.state)) return this.end();
+    if (!call.participants.some((p) => p.id === this.deps.self.id)) return;
+    this.leaving = true;
+    try {
+      this.apply((await this.deps.request('call.leave', { sessionID: this.deps.sessionID, callId: call.callId })).call);
+    } finally {
+      this.leaving = false;
+    }
+  }
+
+  /** Takes another participant out of the call (agents). */
+  async remove(participantId: string): Promise<void> {
+    const call = this.call;
+    if (!call || !inProgress(call.state)) throw new ParleyError('conflict', 'there is no call in progress');
+    this.apply((await this.deps.request('call.remove', { sessionID: this.deps.sessionID, callId: call.callId, participantId })).call);
   }
 
   setVideo(on: boolean): Promise<void> {
@@ -172,6 +200,7 @@ export class VideoCall {
     this.call = next;
     this.roster.update(next.participants);
     const self = this.deps.self;
+    const me = next.participants.find((p) => p.id === self.id);
     const ringing = !same || (prev.state !== 'requested' && prev.state !== 'invited');
     switch (next.state) {
       case 'requested':
@@ -185,9 +214,18 @@ export class VideoCall {
       case 'connecting':
       case 'active':
         if (same && RANK[prev.state] === 1) this.answered(next, true);
-        if (!this.engaged && restored && next.participants.some((p) => p.id === self.id)) {
+        if (this.engaged && !me) {
+          // The call goes on without this page: it left, or an agent took it out.
+          this.teardown({ reason: this.leaving ? 'left' : 'removed' }, true);
+          break;
+        }
+        if (!this.engaged && restored && me) {
           const stored = this.saved.read();
           if (stored?.callId === next.callId) this.engage(stored.divID, next.callId);
+        }
+        if (!this.engaged && me?.invitedBy && !me.joined && this.joinInviteFor !== next.callId) {
+          this.joinInviteFor = next.callId;
+          this.emitJoinInvite(next, me.invitedBy);
         }
         if (!this.engaged) break;
         if (this.nothingToSend) this.hangupForMedia();
@@ -264,6 +302,7 @@ export class VideoCall {
           if (inProgress(this.call?.state)) this.hangupForMedia();
         },
         onLinkState: (remoteId, state) => current() && this.linkStateChanged(remoteId, state),
+        onActiveSpeaker: (participantId) => current() && this.deps.emit('activeSpeaker', { sessionID, participantId }),
         onError: (error) => this.deps.emit('videoError', { sessionID, ...error }),
       },
       { audio: call.useAudio, video: call.useVideo },
@@ -292,6 +331,45 @@ export class VideoCall {
     });
   }
 
+  /** A colleague (or the guest link) brought this party into a call already running: join it, or decline. */
+  private emitJoinInvite(call: CallSnapshot, from: Party): void {
+    const callId = call.callId;
+    const open = () => {
+      const current = this.call;
+      const me = current?.callId === callId ? current.participants.find((p) => p.id === this.deps.self.id) : undefined;
+      if (!current || !inProgress(current.state) || !me || me.joined || this.engaged) {
+        throw new ParleyError('conflict', 'this invitation is no longer open');
+      }
+      return current;
+    };
+    this.deps.emit('videoInvite', {
+      sessionID: call.sessionID,
+      useAudio: call.useAudio,
+      useVideo: call.useVideo,
+      from,
+      accept: async (divID: string) => {
+        const current = open();
+        this.engage(divID, callId);
+        const participation = this.participate(current);
+        participation.join();
+        this.deps.emit('videoStateChanged', this.snapshot);
+      },
+      decline: async () => {
+        open();
+        this.apply((await this.deps.request('call.leave', { sessionID: this.deps.sessionID, callId })).call);
+      },
+    });
+  }
+
+  /** Joins a call this page was let into directly (a guest redeeming its link). */
+  joinNow(divID: string | null): void {
+    const call = this.call;
+    if (!call || !inProgress(call.state)) throw new ParleyError('conflict', 'the call is over');
+    this.joinInviteFor = call.callId;
+    this.engage(divID, call.callId);
+    this.participate(call).join();
+  }
+
   private answered(call: CallSnapshot, accepted: boolean): void {
     if (call.initiator?.id !== this.deps.self.id) return;
     if (accepted || call.endReason === 'declined') this.deps.emit('responseVideoUpgrade', { sessionID: call.sessionID, response: accepted });
@@ -317,7 +395,8 @@ export class VideoCall {
     if (state === 'failed') this.reportError('connection-failed', `the link to ${remoteId} could not be restored`);
   }
 
-  private teardown(end: { reason: VideoEndReason; by?: Party | null } | null): void {
+  /** `goesOn`: the call continues for the others (this page left or was removed); its roster stays current. */
+  private teardown(end: { reason: VideoEndReason; by?: Party | null } | null, goesOn = false): void {
     const wasEngaged = this.engaged;
     this.participation?.close();
     this.participation = null;
@@ -325,7 +404,7 @@ export class VideoCall {
     this.started = false;
     this.nothingToSend = false;
     if (wasEngaged && end) this.saved.clear(); // kept when only this page went away: a reload rejoins
-    this.roster.clear();
+    if (!goesOn) this.roster.clear();
     for (const resolve of this.inviteWaiters.splice(0)) resolve({ accepted: false });
     if (end) this.deps.emit('videoEnded', { sessionID: this.deps.sessionID, reason: end.reason, ...(end.by ? { by: end.by } : {}) });
   }

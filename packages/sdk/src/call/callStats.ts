@@ -12,6 +12,7 @@ export function statsRow(participantId: string, report: StatsReportLike): CallSt
   let received = 0;
   let lost = 0;
   let roundTripTimeMs: number | undefined;
+  let audioLevel: number | undefined;
   report.forEach((stat) => {
     if (stat.type === 'inbound-rtp') {
       const kind = stat.kind ?? stat.mediaType;
@@ -19,6 +20,7 @@ export function statsRow(participantId: string, report: StatsReportLike): CallSt
       received += packets;
       lost += Math.max(0, num(stat.packetsLost));
       if (kind === 'audio') audioPacketsReceived += packets;
+      if (kind === 'audio' && typeof stat.audioLevel === 'number') audioLevel = Math.max(audioLevel ?? 0, stat.audioLevel);
       if (kind === 'video') videoFramesDecoded += num(stat.framesDecoded);
     } else if (stat.type === 'candidate-pair' && stat.state === 'succeeded' && (stat.nominated === true || stat.selected === true)) {
       if (typeof stat.currentRoundTripTime === 'number') roundTripTimeMs = Math.round(stat.currentRoundTripTime * 1000);
@@ -26,6 +28,7 @@ export function statsRow(participantId: string, report: StatsReportLike): CallSt
   });
   const row: CallStatsRow = { participantId, audioPacketsReceived, videoFramesDecoded };
   if (roundTripTimeMs !== undefined) row.roundTripTimeMs = roundTripTimeMs;
+  if (audioLevel !== undefined) row.audioLevel = audioLevel;
   if (received + lost > 0) row.packetLossPct = Math.round((lost / (received + lost)) * 10_000) / 100;
   return row;
 }

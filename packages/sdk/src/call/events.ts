@@ -7,11 +7,24 @@ import type { CallEndReason, Party } from '../wire.ts';
 /** Where the conversation's call stands, as this page sees it. */
 export type VideoState = 'idle' | 'requested' | 'invited' | 'connecting' | 'active' | 'ended';
 
-/** Why a call ended (`cancelled`: the one who asked withdrew before an answer). */
-export type VideoEndReason = CallEndReason;
+/**
+ * Why a call ended (`cancelled`: the one who asked withdrew before an answer). In a group call, the call can
+ * also end for this page only: `left` (this page left) or `removed` (an agent took this participant out).
+ */
+export type VideoEndReason = CallEndReason | 'left' | 'removed';
 
-/** A party in a call, with what it sends. */
-export type VideoParticipant = Party & { audio: boolean; video: boolean };
+/**
+ * A party in a call, with what it sends. `joined`: it is in the media (an invited colleague or guest is listed
+ * before it joins). `invitedBy`: who brought it into the call while the call ran (null for the first two).
+ */
+export type VideoParticipant = Party & { audio: boolean; video: boolean; joined: boolean; invitedBy: Party | null };
+
+/** Who is heard loudest now in a call (`null`: nobody speaks). */
+export interface ActiveSpeakerEvent {
+  sessionID: string;
+  /** A participant id; this page's own party id when it is this page. */
+  participantId: string | null;
+}
 
 /** The state of the link to one remote participant. */
 export type VideoConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'failed';
@@ -41,7 +54,10 @@ export interface ResponseVideoUpgradeEvent {
   response: boolean;
 }
 
-/** Visitor side: the agent invites the visitor to a call. Answer with `accept(divID)` or `decline()`. */
+/**
+ * Visitor side: the agent invites the visitor to a call. Agent side: a colleague added this agent to a
+ * conversation whose call is running. Answer with `accept(divID)` or `decline()`.
+ */
 export interface VideoInvite {
   sessionID: string;
   useAudio: boolean;
@@ -115,6 +131,8 @@ export interface CallStatsRow {
   videoFramesDecoded: number;
   roundTripTimeMs?: number;
   packetLossPct?: number;
+  /** The participant's audio level now, 0..1 (when the browser reports it). */
+  audioLevel?: number;
 }
 
 /** The call events of a Contact (merged into `ContactEvents`). */
@@ -135,4 +153,6 @@ export interface CallEvents {
   videoParticipant: [event: VideoParticipantEvent, eventName: VideoParticipantEventName];
   /** `contact.video` changed. */
   videoStateChanged: [snapshot: VideoSnapshot];
+  /** The loudest participant changed (from audio levels, about twice a second). */
+  activeSpeaker: [event: ActiveSpeakerEvent];
 }

@@ -5,6 +5,7 @@ import { ParleyError } from '../errors.ts';
 import type { KeyValueStorage } from '../storage.ts';
 import type {
   ConversationSnapshot,
+  GuestInvite,
   FireAndForgetFrame,
   ConversationStatus,
   HistoryResponse,
@@ -168,6 +169,11 @@ export class Contact extends ContactVideoApi {
     return this.snapshot.agent;
   }
 
+  /** Other agents added to the conversation (colleagues, supervisors), in the order they were added. */
+  get participants(): Party[] {
+    return [...(this.snapshot.participants ?? [])];
+  }
+
   /** `queued` (waiting for an agent), `active` or `closed`. */
   get status(): ConversationStatus {
     return this.snapshot.status;
@@ -264,6 +270,37 @@ export class Contact extends ContactVideoApi {
       if (!(err instanceof ParleyError && err.code === 'conflict')) throw err;
       this.markClosed(this.link.self);
     }
+  }
+
+  /**
+   * Agent: brings an online colleague or supervisor into the conversation. It sees the transcript, gets this
+   * conversation through its Agent's `'contact'` event and, while a call is in progress, a `'videoInvite'`.
+   * Adding a colleague who is a member already only invites it into the call.
+   * @throws ParleyError `capacity` (the call is full; nothing changed), `conflict` (offline, in it already,
+   *   conversation not active), `not_found`, `forbidden`.
+   * @example
+   * ```ts
+   * const online = (await agent.agents()).filter((a) => a.presence === 'online' && a.id !== agent.id);
+   * await contact.addParticipant(online[0].id);
+   * ```
+   */
+  async addParticipant(agentId: string): Promise<void> {
+    const { conversation } = await this.link.request('conversation.addParticipant', { sessionID: this.sessionID, agentId });
+    this.applySnapshot(conversation);
+  }
+
+  /**
+   * Either side, during a call: a signed link for one more person (a family member, a technician) to join the
+   * call. It expires (15 minutes by default), admits one person, and opens a guest page on the Parley server.
+   * @throws ParleyError `conflict` (no call in progress), `capacity` (the call is full), `forbidden`.
+   * @example
+   * ```ts
+   * const { url } = await contact.createGuestInvite();
+   * await navigator.clipboard.writeText(url);
+   * ```
+   */
+  createGuestInvite(): Promise<GuestInvite> {
+    return this.link.request('guest.invite', { sessionID: this.sessionID });
   }
 
   // ------------------------------------------------------------------ fed by the SDK (internal)
