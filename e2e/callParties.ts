@@ -71,6 +71,14 @@ export class CallPage {
     this.id = result.id;
   }
 
+  /** Joins a call as a guest with an invitation token. */
+  async joinAsGuest(token: string, name: string): Promise<void> {
+    const args = [this.baseUrl, token, name, CALL_DIV_ID] as const;
+    const result = await this.page.evaluate(([server, t, n, div]) => window.parleyE2E.joinAsGuest(server, t, n, div), args);
+    if (!result.ok) assert.fail(`${this.label}: joinAsGuest rejected: ${result.code}: ${result.message}`);
+    this.id = (result.value as { id: string }).id;
+  }
+
   /** The visitor opens its conversation. */
   async startChat(text?: string): Promise<string> {
     const result = await this.page.evaluate((t) => window.parleyE2E.startChat(t ?? undefined), text ?? null);

@@ -49,7 +49,11 @@ export type CallMethod =
   | 'enableVideo'
   | 'muteAudio'
   | 'unmuteAudio'
-  | 'getCallStats';
+  | 'getCallStats'
+  | 'leaveVideo'
+  | 'removeVideoParticipant'
+  | 'addParticipant'
+  | 'createGuestInvite';
 
 /** The driver's API, at `window.parleyE2E`. */
 export interface CallDriver {
@@ -57,6 +61,8 @@ export interface CallDriver {
   connectVisitor(server: string, name?: string): Promise<{ id: string; sessionID: string | null }>;
   connectAgent(server: string, email: string, password: string): Promise<{ id: string }>;
   startChat(text?: string): Promise<{ sessionID: string }>;
+  /** Joins a call as a guest with an invitation token; the guest's contact becomes the bound contact. */
+  joinAsGuest(server: string, token: string, name: string, divID: string): Promise<ActResult>;
   /** The bound contact's sessionID, or null while there is none. */
   sessionID(): string | null;
   act(method: CallMethod, args: unknown[], markAs?: string): Promise<ActResult>;
@@ -84,7 +90,7 @@ function failure(error: unknown): ActResult {
   return { ok: false, code: typeof e?.code === 'string' ? e.code : 'thrown', message: String(e?.message ?? error) };
 }
 
-const CONTACT_EVENTS = ['message', 'requestVideoUpgrade', 'responseVideoUpgrade', 'videoInvite', 'videoStarted', 'videoEnded', 'closed'];
+const CONTACT_EVENTS = ['message', 'requestVideoUpgrade', 'responseVideoUpgrade', 'videoInvite', 'videoStarted', 'videoEnded', 'closed', 'activeSpeaker'];
 
 /** Installs the driver once per document. */
 export function installDriver(): void {
@@ -141,6 +147,16 @@ export function installDriver(): void {
       const started = (await visitor.startChat(text === undefined ? {} : { text })) as CallContact;
       bind(started);
       return { sessionID: started.sessionID };
+    },
+    async joinAsGuest(server, token, name, divID) {
+      try {
+        const guest = await (window.Parley as unknown as { joinAsGuest(o: object): Promise<unknown> }).joinAsGuest({ server, token, name, divID });
+        session = guest as unknown as SessionLike;
+        bind(guest);
+        return { ok: true, value: { id: (guest as { party: PartyLike }).party.id } };
+      } catch (error) {
+        return failure(error);
+      }
     },
     sessionID: () => contact?.sessionID ?? null,
     async act(method, args, markAs) {

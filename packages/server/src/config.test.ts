@@ -59,6 +59,26 @@ describe('loadConfig', () => {
     }
   });
 
+  it('group calls: peer-to-peer by default, Janus when JANUS_URL is set, each value checked', () => {
+    const embedded = loadConfig({}, '/srv/parley');
+    assert.equal(embedded.janus, null);
+    assert.equal(embedded.meshMaxParticipants, 4);
+    assert.equal(embedded.guestInviteMinutes, 15);
+    const sfu = loadConfig({ JANUS_URL: 'ws://127.0.0.1:8188', JANUS_PUBLIC_URL: 'wss://janus.example.com', JANUS_MAX_PARTICIPANTS: '20', GUEST_INVITE_MINUTES: '5' });
+    assert.deepEqual(sfu.janus, { url: 'ws://127.0.0.1:8188', publicUrl: 'wss://janus.example.com', apiSecret: null, maxParticipants: 20 });
+    assert.equal(sfu.guestInviteMinutes, 5);
+    assert.equal(loadConfig({ JANUS_URL: 'ws://j:8188' }).janus?.publicUrl, 'ws://j:8188', 'browsers use JANUS_URL unless told otherwise');
+    try {
+      loadConfig({ JANUS_URL: 'http://janus', JANUS_PUBLIC_URL: 'nope', MESH_MAX_PARTICIPANTS: '9', GUEST_INVITE_MINUTES: '0' });
+      assert.fail('expected ConfigError');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      const text = err.problems.join('\n');
+      for (const name of ['JANUS_URL', 'JANUS_PUBLIC_URL', 'MESH_MAX_PARTICIPANTS', 'GUEST_INVITE_MINUTES']) assert.match(text, new RegExp(name));
+    }
+    assert.throws(() => loadConfig({ JANUS_PUBLIC_URL: 'ws://j:8188' }), /JANUS_PUBLIC_URL is set but JANUS_URL is not/);
+  });
+
   it('allows the localhost twin of a loopback public URL by default', () => {
     assert.deepEqual(defaultAllowedOrigins('http://127.0.0.1:3000').sort(), ['http://127.0.0.1:3000', 'http://localhost:3000']);
     assert.deepEqual(defaultAllowedOrigins('https://chat.example.com'), ['https://chat.example.com']);

@@ -22,6 +22,8 @@ export interface Config {
   turn: { secret: string; urls: string[]; ttlSeconds: number } | null;
   /** Minutes a guest invitation link stays valid. */
   guestInviteMinutes: number;
+  /** Most people in a peer-to-peer call (each page sends its media to every other one). */
+  meshMaxParticipants: number;
   /**
    * Janus VideoRoom SFU for calls, when JANUS_URL is set; null: calls are peer-to-peer (up to 4 people).
    * `url` is where the server reaches Janus's WebSocket API; `publicUrl` where browsers reach it.
@@ -150,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         ? { secret: turnSecret, urls: turnUrls, ttlSeconds: int('TURN_TTL_SECONDS', 3600, 60, 86_400) }
         : null,
     guestInviteMinutes: int('GUEST_INVITE_MINUTES', 15, 1, 24 * 60),
+    meshMaxParticipants: int('MESH_MAX_PARTICIPANTS', 4, 2, 8),
     janus:
       janusUrl !== undefined
         ? {
