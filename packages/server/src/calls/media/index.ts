@@ -1,9 +1,14 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config.ts';
+import { JanusTopology } from './JanusTopology.ts';
 import type { MediaTopology } from './MediaTopology.ts';
 import { MeshTopology } from './MeshTopology.ts';
 
-/** The media topology the configuration asks for (peer-to-peer until the Janus adapter lands). */
-export function createMediaTopology(_config: Config, _log: Logger): MediaTopology {
-  return new MeshTopology();
+export type { MediaTopology } from './MediaTopology.ts';
+export { JanusTopology } from './JanusTopology.ts';
+export { MeshTopology } from './MeshTopology.ts';
+
+/** The Media adapter the configuration asks for: a Janus VideoRoom SFU when JANUS_URL is set, else peer-to-peer. */
+export function createMediaTopology(config: Pick<Config, 'janus' | 'meshMaxParticipants'>, log: Logger): MediaTopology {
+  return config.janus ? new JanusTopology({ janus: config.janus, log }) : new MeshTopology(config.meshMaxParticipants);
 }

@@ -1,0 +1,178 @@
+import type { MediaAccess } from '../../wire.ts';
+import type { MediaStreamLike, MediaTrackLike, PeerConnectionLike, RtpSenderLike } from '../MediaHandler.ts';
+import { RemoteCandidates, type HandleEvent, type JanusHandle, type JanusSession, type PluginEvent } from './JanusSession.ts';
+
+/** What `call.join` hands out for a call through Janus: the room, its PIN, this participant's token and display. */
+export type SfuAccess = Extract<MediaAccess, { kind: 'sfu' }>;
+
+/** A feed published in the room: Janus's feed id and the party id it was published as. */
+export interface RoomFeed {
+  feed: number;
+  display: string;
+}
+
+/** How a {@link JanusPublisher} reports to the transport. */
+export interface PublisherCallbacks {
+  /** Feeds now published in the room (the room's list on joining, then each newcomer). */
+  onPublished(feeds: RoomFeed[]): void;
+  /** A feed stopped (unpublished, or its publisher left). */
+  onUnpublished(feed: number): void;
+  /** This page's place in the room is gone for good: kicked, or the room was destroyed. */
+  onRemoved(reason: string): void;
+  /** Janus dropped this page's publishing connection: the transport starts over. */
+  onLost(reason: string): void;
+  /** Something failed that does not stop the call (logged). */
+  onError(error: unknown): void;
+}
+
+/**
+ * This page in the call's VideoRoom: joins as a publisher (PIN, token, its party id as display), then
+ * publishes its tracks with an offer, renegotiating (`configure`) when a kind is added later or ICE
+ * restarts. Also the page's ear in the room: Janus announces feeds coming and going to publishers.
+ */
+export class JanusPublisher {
+  private readonly senders = new Map<string, RtpSenderLike>();
+  private negotiation: Promise<void> = Promise.resolve();
+  private published = false;
+  private attached = false;
+  private closed = false;
+  private handle: JanusHandle | null = null;
+  private readonly remoteCandidates: RemoteCandidates;
+
+  private constructor(
+    readonly peerConnection: PeerConnectionLike,
+    private readonly localStream: MediaStreamLike,
+    private readonly callbacks: PublisherCallbacks,
+  ) {
+    const pc = peerConnection;
+    this.remoteCandidates = new RemoteCandidates(pc, (err) => this.failed(err));
+    pc.onnegotiationneeded = () => {
+      this.negotiation = this.negotiation.then(() => this.offer()).catch((err: unknown) => this.failed(err));
+    };
+    pc.onicecandidate = ({ candidate }) => this.handle?.trickle(candidate ? candidate.toJSON() : null);
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'failed' && !this.closed) pc.restartIce(); // the next offer carries new credentials
+    };
+  }
+
+  /**
+   * Attaches a handle, joins the room and starts publishing `tracks`. Resolves once joined (publishing
+   * goes on in the background). @throws JanusError when the room refuses the join (wrong PIN or token).
+   */
+  static async join(
+    session: JanusSession,
+    access: SfuAccess,
+    pc: PeerConnectionLike,
+    localStream: MediaStreamLike,
+    tracks: ReadonlyMap<'audio' | 'video', MediaTrackLike | null>,
+    callbacks: PublisherCallbacks,
+  ): Promise<JanusPublisher> {
+    const publisher = new JanusPublisher(pc, localStream, callbacks);
+    try {
+      publisher.handle = await session.attach((event) => publisher.onEvent(event));
+      const joined = await publisher.handle.message({
+        request: 'join',
+        ptype: 'publisher',
+        room: access.room,
+        pin: access.pin,
+        token: access.token,
+        display: access.display,
+      });
+      callbacks.onPublished(feedsOf(joined.data.publishers));
+    } catch (err) {
+      publisher.close();
+      throw err;
+    }
+    publisher.attach(tracks);
+    return publisher;
+  }
+
+  /** Sends `track` as this page's `kind` (null: nothing); a kind never sent before is added with a new offer. */
+  async setTrack(kind: 'audio' | 'video', track: MediaTrackLike | null): Promise<void> {
+    if (this.closed || !this.attached) return;
+    const sender = this.senders.get(kind);
+    if (sender) await sender.replaceTrack(track);
+    else if (track) this.senders.set(kind, this.peerConnection.addTrack(track, this.localStream));
+  }
+
+  /** Restarts ICE (after the network came back), unless connected. */
+  restartIce(): void {
+    if (!this.closed && this.peerConnection.connectionState !== 'connected') this.peerConnection.restartIce();
+  }
+
+  /** Leaves the room (the session's end takes the handle with it) and closes the connection. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const pc = this.peerConnection;
+    pc.onnegotiationneeded = null;
+    pc.onicecandidate = null;
+    pc.onconnectionstatechange = null;
+    pc.close();
+    this.handle?.detach();
+  }
+
+  private attach(tracks: ReadonlyMap<'audio' | 'video', MediaTrackLike | null>): void {
+    if (this.closed) return;
+    this.attached = true;
+    for (const [kind, track] of tracks) if (track) this.senders.set(kind, this.peerConnection.addTrack(track, this.localStream));
+  }
+
+  /** One offer/answer round with the room: `publish` the first time, `configure` after. */
+  private async offer(): Promise<void> {
+    const pc = this.peerConnection;
+    if (this.closed || !this.handle || pc.signalingState !== 'stable') return;
+    await pc.setLocalDescription();
+    const local = pc.localDescription;
+    if (!local || this.closed) return;
+    const answer = await this.handle.message({ request: this.published ? 'configure' : 'publish' }, { type: 'offer', sdp: local.sdp });
+    this.published = true;
+    if (this.closed) return;
+    if (answer.jsep?.type !== 'answer') throw new Error('Janus accepted the offer without an answer');
+    await pc.setRemoteDescription(answer.jsep);
+    this.remoteCandidates.flush();
+  }
+
+  private onEvent(event: HandleEvent): void {
+    if (this.closed) return;
+    switch (event.type) {
+      case 'plugin':
+        return this.onPluginEvent(event.event);
+      case 'trickle':
+        return this.remoteCandidates.add(event.candidate);
+      case 'hangup':
+        return this.callbacks.onLost(`Janus closed the publishing connection (${event.reason})`);
+      case 'detached':
+        return this.callbacks.onLost('Janus detached the publishing handle');
+      case 'webrtcup':
+        return;
+    }
+  }
+
+  private onPluginEvent({ data }: PluginEvent): void {
+    if (data.videoroom === 'destroyed') return this.callbacks.onRemoved('the room was closed');
+    if (data.videoroom !== 'event') return; // talking, stopped-talking, …
+    if (typeof data.error_code === 'number') {
+      this.callbacks.onError(new Error(`Janus VideoRoom error ${data.error_code}: ${String(data.error)}`));
+      return;
+    }
+    if (Array.isArray(data.publishers)) this.callbacks.onPublished(feedsOf(data.publishers));
+    if (typeof data.unpublished === 'number') this.callbacks.onUnpublished(data.unpublished);
+    if (typeof data.leaving === 'number') this.callbacks.onUnpublished(data.leaving);
+    if (data.leaving === 'ok' && data.reason === 'kicked') this.callbacks.onRemoved('removed from the room');
+  }
+
+  private failed(err: unknown): void {
+    if (!this.closed) this.callbacks.onError(err);
+  }
+}
+
+/** The feeds of a VideoRoom `publishers` list that carry a display (the party id). */
+function feedsOf(list: unknown): RoomFeed[] {
+  if (!Array.isArray(list)) return [];
+  const feeds: RoomFeed[] = [];
+  for (const entry of list as Array<{ id?: unknown; display?: unknown }>) {
+    if (typeof entry.id === 'number' && typeof entry.display === 'string') feeds.push({ feed: entry.id, display: entry.display });
+  }
+  return feeds;
+}

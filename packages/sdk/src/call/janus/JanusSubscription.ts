@@ -1,0 +1,116 @@
+import type { MediaStreamLike, PeerConnectionLike } from '../MediaHandler.ts';
+import type { SfuAccess } from './JanusPublisher.ts';
+import { RemoteCandidates, type HandleEvent, type JanusHandle, type JanusSession, type PluginEvent } from './JanusSession.ts';
+
+/** How a {@link JanusSubscription} reports to the transport. */
+export interface SubscriptionCallbacks {
+  /** The stream gained a track (it holds every track received so far). */
+  onStream(stream: MediaStreamLike): void;
+  /** The peer connection's state changed. */
+  onConnectionState(state: PeerConnectionLike['connectionState']): void;
+  /** Janus dropped this subscription (hangup, detached): the transport subscribes again if the feed is still there. */
+  onLost(reason: string): void;
+  /** A step failed (logged; the link's state tells the rest). */
+  onError(error: unknown): void;
+}
+
+/**
+ * What this page receives from one remote participant: a subscriber handle on that participant's feed
+ * and a peer connection answering Janus's offers (the first one, and any later one when the feed changes).
+ */
+export class JanusSubscription {
+  private handle: JanusHandle | null = null;
+  private answering: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly remoteCandidates: RemoteCandidates;
+
+  constructor(
+    readonly feed: number,
+    readonly peerConnection: PeerConnectionLike,
+    readonly stream: MediaStreamLike,
+    private readonly callbacks: SubscriptionCallbacks,
+  ) {
+    const pc = peerConnection;
+    this.remoteCandidates = new RemoteCandidates(pc, (err) => {
+      if (!this.closed) callbacks.onError(err);
+    });
+    pc.ontrack = ({ track }) => {
+      for (const old of stream.getTracks()) if (old.kind === track.kind && old !== track) stream.removeTrack(old);
+      if (!stream.getTracks().includes(track)) stream.addTrack(track);
+      callbacks.onStream(stream);
+    };
+    pc.onicecandidate = ({ candidate }) => this.handle?.trickle(candidate ? candidate.toJSON() : null);
+    pc.onconnectionstatechange = () => {
+      if (!this.closed) callbacks.onConnectionState(pc.connectionState);
+    };
+  }
+
+  /**
+   * Subscribes to the feed and answers Janus's offer. Resolves once the answer is sent (media follows).
+   * On failure the subscription is closed. @throws JanusError when the room refuses (e.g. the feed is gone).
+   */
+  async start(session: JanusSession, access: SfuAccess): Promise<void> {
+    try {
+      this.handle = await session.attach((event) => this.onEvent(event));
+      if (this.closed) return this.handle.detach();
+      const attached = await this.handle.message({ request: 'join', ptype: 'subscriber', room: access.room, pin: access.pin, streams: [{ feed: this.feed }] });
+      await this.answer(attached);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** Closes the connection and detaches the handle. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const pc = this.peerConnection;
+    pc.ontrack = null;
+    pc.onicecandidate = null;
+    pc.onconnectionstatechange = null;
+    pc.close();
+    this.handle?.detach();
+  }
+
+  /** Answers an offer from Janus with `start`. Offers are answered one after another. */
+  private answer(event: PluginEvent): Promise<void> {
+    const run = this.answering.then(async () => {
+      const offer = event.jsep;
+      if (this.closed || !this.handle || offer?.type !== 'offer') return;
+      const pc = this.peerConnection;
+      await pc.setRemoteDescription(offer);
+      await pc.setLocalDescription();
+      this.remoteCandidates.flush();
+      const local = pc.localDescription;
+      if (!local || this.closed) return;
+      await this.handle.message({ request: 'start' }, { type: 'answer', sdp: local.sdp });
+    });
+    this.answering = run.catch(() => {});
+    return run;
+  }
+
+  private onEvent(event: HandleEvent): void {
+    if (this.closed) return;
+    switch (event.type) {
+      case 'plugin': {
+        const { data } = event.event;
+        if (typeof data.error_code === 'number') {
+          this.callbacks.onError(new Error(`Janus VideoRoom error ${data.error_code}: ${String(data.error)}`));
+          return;
+        }
+        // The feed changed (a track added, a stream gone): Janus offers again.
+        if (event.event.jsep) this.answer(event.event).catch((err: unknown) => this.callbacks.onError(err));
+        return;
+      }
+      case 'trickle':
+        return this.remoteCandidates.add(event.candidate);
+      case 'hangup':
+        return this.callbacks.onLost(`Janus closed the subscription (${event.reason})`);
+      case 'detached':
+        return this.callbacks.onLost('Janus detached the subscription');
+      case 'webrtcup':
+        return;
+    }
+  }
+}
