@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { IDLE_CALL, transition, type CallAction, type CallCore, type CallRoles, type CallState } from './call.ts';
+import { describe, it, test } from 'node:test';
+import { IDLE_CALL, departureEndsCall, transition, type CallAction, type CallCore, type CallRoles, type CallState } from './call.ts';
 import type { Party } from './model.ts';
 
 const visitor: Party = { id: 'v', role: 'visitor', name: 'Vi' };
@@ -139,4 +139,17 @@ describe('call state machine', () => {
       assert.ok(types.has(t as CallAction['type']), t);
     }
   });
+});
+
+test('departureEndsCall: the visitor or the last joined agent leaving ends a call; anyone else only leaves', () => {
+  const v = { id: 'v', role: 'visitor' as const, joined: true };
+  const a1 = { id: 'a1', role: 'agent' as const, joined: true };
+  const a2 = { id: 'a2', role: 'agent' as const, joined: true };
+  const g = { id: 'g', role: 'guest' as const, joined: true };
+  assert.equal(departureEndsCall([v, a1, g], 'v', 'v'), true, 'the visitor');
+  assert.equal(departureEndsCall([v, a1, g], 'g', 'v'), false, 'a guest');
+  assert.equal(departureEndsCall([v, a1, g], 'a1', 'v'), true, 'the only agent');
+  assert.equal(departureEndsCall([v, a1, a2, g], 'a1', 'v'), false, 'one of two agents');
+  assert.equal(departureEndsCall([v, a1, { ...a2, joined: false }], 'a1', 'v'), true, 'an agent only invited does not hold the call');
+  assert.equal(departureEndsCall([v, a1], 'nobody', 'v'), false);
 });
