@@ -73,6 +73,20 @@ export const strings = {
   } as Record<string, string>,
   dismiss: 'Dismiss',
 
+  inviteSomeone: 'Invite someone',
+  inviteMaking: 'Making a link…',
+  inviteTitle: 'Invite someone to this call',
+  inviteLink: 'Invitation link',
+  inviteCopy: 'Copy link',
+  inviteDone: 'Done',
+  inviteNoCall: 'There is no call to invite someone to.',
+  inviteFull: 'this call is full, nobody else can join it right now',
+  /** How long a link stays valid, from its expiry time. */
+  inviteValidity: (minutes: number): string => `valid for ${minutes === 1 ? '1 minute' : `${minutes} minutes`}, for one person`,
+  inviteCopied: (validity: string): string => `Link copied — ${validity}. Send it to the person you want to add.`,
+  inviteCopyByHand: (validity: string): string => `Copy this link and send it to the person you want to add — ${validity}.`,
+  inviteFailed: (message: string): string => `Could not make a link: ${message}`,
+
   mediaDeniedTitle: (device: 'audio' | 'video' | 'both'): string =>
     device === 'video'
       ? 'Your browser blocked the camera'

@@ -8,7 +8,9 @@ export function CallControls({ model, state }: { model: WorkspaceModel; state: C
   const s = strings.call;
   const live = model.liveCall;
   const busyElsewhere = live !== null && live !== state;
-  const disabled = state.closed || live !== null || state.contact.status !== 'active';
+  // A call can run in this conversation without this agent (a colleague's call it left or was not added to).
+  const runsWithoutMe = !state.callLive && (state.call.video.state === 'connecting' || state.call.video.state === 'active');
+  const disabled = state.closed || live !== null || runsWithoutMe || state.contact.status !== 'active';
   const start = (useVideo: boolean) => {
     state.patchCall({ endReason: null, error: null });
     state.contact.inviteToVideo(CALL_STAGE_ID, { useAudio: true, useVideo }).catch((error: Error) => {
@@ -28,6 +30,7 @@ export function CallControls({ model, state }: { model: WorkspaceModel; state: C
         </button>
       </div>
       {busyElsewhere ? <p class="muted">{s.busy}</p> : null}
+      {runsWithoutMe ? <p class="muted">{s.runsWithoutYou}</p> : null}
       {lastEnd ? <p class="muted">{lastEnd}</p> : null}
       {state.call.error && !state.callLive ? <p class="error">{s.error(state.call.error)}</p> : null}
     </section>

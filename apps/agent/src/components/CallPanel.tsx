@@ -1,8 +1,12 @@
+import type { VideoInvite } from '@parley/sdk';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatDuration } from '../format.ts';
 import type { ConversationState } from '../model/ConversationState.ts';
 import type { WorkspaceModel } from '../model/WorkspaceModel.ts';
 import { strings } from '../strings.ts';
+import { AddPeople } from './AddPeople.tsx';
+import { CallPeople } from './CallPeople.tsx';
+import { GuestLink, type GuestInvite } from './GuestLink.tsx';
 import { CALL_STAGE_ID } from './callStage.ts';
 
 /** Seconds since `startedAt`, redrawn every second. */
@@ -47,30 +51,66 @@ function RequestBanner({ state }: { state: ConversationState }) {
   );
 }
 
+/** A colleague brings this agent into a running call: Accept joins it, Decline stays out. Takes focus. */
+function InviteBanner({ state, invite }: { state: ConversationState; invite: VideoInvite }) {
+  const s = strings.call;
+  const acceptRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => acceptRef.current?.focus(), []);
+  const answer = (accept: boolean) => {
+    state.patchCall({ invite: null, endReason: null, error: null });
+    (accept ? invite.accept(CALL_STAGE_ID) : invite.decline()).catch((error: Error) => state.patchCall({ error: error.message }));
+  };
+  return (
+    <div class="banner" role="alertdialog" aria-labelledby="call-invite-text">
+      <p id="call-invite-text">{s.invitedBy(invite.from.name, state.visitorName, invite.useVideo)}</p>
+      <div class="button-row">
+        <button type="button" class="primary" ref={acceptRef} onClick={() => answer(true)}>
+          {s.accept}
+        </button>
+        <button type="button" class="danger" onClick={() => answer(false)}>
+          {s.decline}
+        </button>
+      </div>
+    </div>
+  );
+}
+
 /** The state line of a call, as words. */
 function describe(state: ConversationState): string {
   const s = strings.call.state;
   const { video, link } = state.call;
   if (video.state === 'invited') return s.invited(state.visitorName);
   if (video.state === 'requested') return s.requested(state.visitorName);
+  if (state.self && !state.self.joined) return s.connecting;
   if (link === 'reconnecting') return s.reconnecting;
   if (link === 'failed') return s.failed;
   if (video.state === 'active' && (link === 'connected' || link === null)) return s.connected;
   return s.connecting;
 }
 
+/** Which group tool is open under the call bar. */
+type Tool = { kind: 'none' } | { kind: 'add' } | { kind: 'guest'; invite: GuestInvite } | { kind: 'making' };
+
 /**
- * The running call: the request banner, the stage the SDK draws into (always in the page, hidden
- * without a call, so a call can be drawn the moment it starts), the state line, the duration and
- * Mute / Camera off / End call.
+ * The running call: the request or invitation banner, the stage the SDK draws into (always in the page,
+ * hidden without a call, so a call can be drawn the moment it starts), the state line, the duration, who is
+ * in the call (with Remove), and Mute / Camera off / Add people / Invite guest / Leave / End for all.
+ * The conversation's own agent ends the call for everyone; an agent a colleague added can only leave.
  */
 export function CallPanel({ model }: { model: WorkspaceModel }) {
   const s = strings.call;
+  const g = strings.group;
   const state = model.liveCall;
   const call = state?.call ?? null;
+  const [tool, setTool] = useState<Tool>({ kind: 'none' });
+  const addButton = useRef<HTMLButtonElement>(null);
   const ringing = call?.video.state === 'requested';
+  const invite = call?.invite ?? null;
   const inCall = call !== null && (call.video.state === 'connecting' || call.video.state === 'active');
   const videoOn = call ? (call.videoOn ?? call.video.useVideo) : false;
+  useEffect(() => {
+    if (!inCall) setTool({ kind: 'none' });
+  }, [inCall, state?.id]);
   const act = (action: () => Promise<void>, patch: Partial<NonNullable<typeof call>>) => {
     if (!state) return;
     action().then(
@@ -78,10 +118,29 @@ export function CallPanel({ model }: { model: WorkspaceModel }) {
       (error: Error) => state.patchCall({ error: error.message }),
     );
   };
+  const inviteGuest = () => {
+    if (!state) return;
+    setTool({ kind: 'making' });
+    state.contact.createGuestInvite().then(
+      (made) => setTool({ kind: 'guest', invite: made }),
+      (error: Error) => {
+        setTool({ kind: 'none' });
+        state.patchCall({ error: error.message });
+      },
+    );
+  };
+  const closeTool = () => {
+    const wasAdd = tool.kind === 'add';
+    setTool({ kind: 'none' });
+    if (wasAdd) addButton.current?.focus();
+  };
+  const added = state?.addedToCall ?? false;
+  const otherAgents = state ? state.others.filter((p) => p.role === 'agent').length : 0;
   return (
     <section class={state ? 'call' : 'call is-idle'} aria-label={s.panel} hidden={!state}>
       {state && ringing ? <RequestBanner key={state.call.video.callId ?? 'request'} state={state} /> : null}
-      {state && !ringing ? (
+      {state && invite ? <InviteBanner key={state.call.video.callId ?? 'invite'} state={state} invite={invite} /> : null}
+      {state && !ringing && !invite ? (
         <div class="call-bar">
           <span class="call-with name">{state.visitorName}</span>
           <span class="call-state" role="status">
@@ -111,16 +170,38 @@ export function CallPanel({ model }: { model: WorkspaceModel }) {
                 >
                   {videoOn ? s.cameraOff : s.cameraOn}
                 </button>
+                <button
+                  type="button"
+                  ref={addButton}
+                  aria-expanded={tool.kind === 'add'}
+                  aria-controls="add-people"
+                  onClick={() => (tool.kind === 'add' ? closeTool() : setTool({ kind: 'add' }))}
+                >
+                  {g.addPeople}
+                </button>
+                <button type="button" disabled={tool.kind === 'making'} onClick={inviteGuest}>
+                  {tool.kind === 'making' ? g.inviteGuestMaking : g.inviteGuest}
+                </button>
               </>
             ) : null}
-            <button type="button" class="danger" onClick={() => act(() => state.contact.endVideo(), {})}>
-              {s.end}
-            </button>
+            {inCall && (added || otherAgents > 0) ? (
+              <button type="button" class={added ? 'danger' : undefined} onClick={() => act(() => state.contact.leaveVideo(), {})}>
+                {s.leave}
+              </button>
+            ) : null}
+            {!(inCall && added) ? (
+              <button type="button" class="danger" onClick={() => act(() => state.contact.endVideo(), {})}>
+                {inCall && otherAgents > 0 ? s.endForAll : s.end}
+              </button>
+            ) : null}
           </div>
+          {inCall ? <CallPeople state={state} /> : null}
         </div>
       ) : null}
+      {state && tool.kind === 'add' ? <AddPeople model={model} state={state} onClose={closeTool} /> : null}
+      {state && tool.kind === 'guest' ? <GuestLink invite={tool.invite} onClose={() => setTool({ kind: 'none' })} /> : null}
       {state?.call.error ? <p class="error">{s.error(state.call.error)}</p> : null}
-      <div id={CALL_STAGE_ID} class={inCall ? 'stage' : 'stage is-empty'} aria-label={s.stage} role="group" />
+      <div id={CALL_STAGE_ID} class={inCall && !invite ? 'stage' : 'stage is-empty'} aria-label={s.stage} role="group" />
     </section>
   );
 }

@@ -1,4 +1,4 @@
-import type { Contact, Message, Party } from '@parley/sdk';
+import type { Contact, Message, Party, VideoInvite, VideoParticipant } from '@parley/sdk';
 
 /** The call snapshot of a contact (`contact.video`). */
 export type VideoSnapshot = Contact['video'];
@@ -24,6 +24,10 @@ export interface CallView {
   videoOn: boolean | null;
   /** A visitor's request waiting for Accept or Decline. */
   request: CallRequest | null;
+  /** A colleague brought this agent into the conversation's running call: Accept or Decline. */
+  invite: VideoInvite | null;
+  /** Who is heard loudest now (a participant id; `null`: nobody). */
+  speaker: string | null;
   /** Why the last call ended, until the next one starts. */
   endReason: string | null;
   /** The last problem on this side (camera denied, …). */
@@ -38,6 +42,8 @@ export interface ConversationSignals {
   incoming(state: ConversationState, message: Message): void;
   /** The visitor asks for a call. */
   callRequested(state: ConversationState, request: CallRequest): void;
+  /** A colleague invites this agent into the running call. */
+  callInvited(state: ConversationState, invite: VideoInvite): void;
   /** Call state worth announcing: `connected`, `reconnecting`, `failed`, `ended:<reason>`. */
   callAnnouncement(kind: string, state: ConversationState): void;
 }
@@ -75,6 +81,8 @@ export class ConversationState {
       muted: false,
       videoOn: null,
       request: null,
+      invite: null,
+      speaker: null,
       endReason: null,
       error: null,
     };
@@ -91,10 +99,29 @@ export class ConversationState {
     return this.contact.visitor.name;
   }
 
-  /** True while a call is ringing, connecting or running. */
+  /**
+   * True while a call is ringing, or connecting or running with this agent in it (joined, or invited by a
+   * colleague). A colleague of the conversation who is not in its call sees the conversation, not the call.
+   */
   get callLive(): boolean {
     const state = this.call.video.state;
-    return state === 'requested' || state === 'invited' || state === 'connecting' || state === 'active';
+    if (state === 'requested' || state === 'invited') return true;
+    return (state === 'connecting' || state === 'active') && this.self !== null;
+  }
+
+  /** This agent as a participant of the call, if it is in it (or invited into it). */
+  get self(): VideoParticipant | null {
+    return this.call.video.participants.find((p) => p.id === this.selfId) ?? null;
+  }
+
+  /** The other participants of the call, this agent excluded (joined or still invited). */
+  get others(): VideoParticipant[] {
+    return this.call.video.participants.filter((p) => p.id !== this.selfId);
+  }
+
+  /** True when this agent was added to the call by a colleague: hanging up is leaving, it cannot end it for all. */
+  get addedToCall(): boolean {
+    return (this.self?.invitedBy ?? null) !== null;
   }
 
   /** The agent has read everything. */
@@ -142,9 +169,20 @@ export class ConversationState {
         this.patchCall({ request, endReason: null, error: null });
         this.signals.callRequested(this, request);
       }),
+      c.on('videoInvite', (invite) => {
+        // The visitor's kind of invitation never reaches an agent; this one is a colleague's.
+        this.patchCall({ invite, endReason: null, error: null });
+        this.signals.callInvited(this, invite);
+      }),
       c.on('videoStateChanged', (video) => {
         const ringing = video.state === 'requested';
-        this.patchCall({ video, ...(ringing ? {} : { request: null }) });
+        const me = video.participants.find((p) => p.id === this.selfId);
+        // The invitation is gone once this agent joined, declined, or is no longer in the call.
+        const invited = me !== undefined && !me.joined && (video.state === 'connecting' || video.state === 'active');
+        this.patchCall({ video, ...(ringing ? {} : { request: null }), ...(invited ? {} : { invite: null }) });
+      }),
+      c.on('activeSpeaker', (event) => {
+        if (event.participantId !== this.call.speaker) this.patchCall({ speaker: event.participantId });
       }),
       c.on('videoStarted', () => {
         this.patchCall({ startedAt: Date.now(), link: 'connected', endReason: null, error: null });
@@ -158,6 +196,8 @@ export class ConversationState {
           muted: false,
           videoOn: null,
           request: null,
+          invite: null,
+          speaker: null,
           endReason: event.reason,
         });
         this.signals.callAnnouncement(`ended:${event.reason}`, this);

@@ -1,4 +1,4 @@
-import { Parley, ParleyError, type Agent, type Contact, type Message, type QueuedConversation } from '@parley/sdk';
+import { Parley, ParleyError, type Agent, type AgentSummary, type Contact, type Message, type QueuedConversation, type VideoInvite } from '@parley/sdk';
 import { playCallRing, playMessageChime } from '../media/chime.ts';
 import { strings } from '../strings.ts';
 import { ConversationState, type CallRequest, type ConversationSignals } from './ConversationState.ts';
@@ -54,6 +54,7 @@ export class WorkspaceModel {
       changed: () => this.changed(),
       incoming: (state, message) => this.onIncoming(state, message),
       callRequested: (state, request) => this.onCallRequested(state, request),
+      callInvited: (state, invite) => this.onCallInvited(state, invite),
       callAnnouncement: (kind, state) => this.onCallAnnouncement(kind, state),
     };
   }
@@ -139,6 +140,13 @@ export class WorkspaceModel {
       this.accepting.delete(sessionID);
       this.changed();
     }
+  }
+
+  /** The other agents, for "Add people" (this agent left out), in the server's order. */
+  async colleagues(): Promise<AgentSummary[]> {
+    const agent = this.agent;
+    if (!agent) return [];
+    return (await agent.agents()).filter((a) => a.id !== agent.id);
   }
 
   /** Shows a conversation (and marks it read). */
@@ -252,6 +260,12 @@ export class WorkspaceModel {
     playCallRing();
     if (!this.liveCall || this.liveCall === state) this.select(state.id);
     this.announce(strings.call.request(request.from.name, request.useVideo));
+  }
+
+  private onCallInvited(state: ConversationState, invite: VideoInvite): void {
+    playCallRing();
+    if (!this.liveCall || this.liveCall === state) this.select(state.id);
+    this.announce(strings.call.invitedBy(invite.from.name, state.visitorName, invite.useVideo));
   }
 
   private onCallAnnouncement(kind: string, _state: ConversationState): void {

@@ -1,11 +1,13 @@
 /*
- * The in-call controls, loaded only when a call starts: Mute/Unmute, Camera off/on, End call, and
- * what to do when the camera or microphone is refused. The video itself is drawn by the SDK into
- * the call area (remote video large, self-view small: see call.css).
+ * The in-call controls, loaded only when a call starts: Mute/Unmute, Camera off/on, Invite someone,
+ * End call, and what to do when the camera or microphone is refused. The video itself is drawn by the
+ * SDK into the call area (two people: remote video large, self-view small; more: a grid of named
+ * cells with the speaker outlined — see call.css).
  */
 import type { CallControlsProps } from '../frame/callUi.ts';
 import { useStore } from '../frame/Store.ts';
 import { strings as t } from '../strings.ts';
+import { InviteSomeone } from './InviteSomeone.tsx';
 import { MediaHelp } from './MediaHelp.tsx';
 import './call.css';
 
@@ -41,6 +43,7 @@ export function CallControls({ calls }: CallControlsProps) {
           </button>
         </div>
       )}
+      {call.state === 'active' && <InviteSomeone calls={calls} />}
     </div>
   );
 }

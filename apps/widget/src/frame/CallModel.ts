@@ -4,6 +4,8 @@ import { Store } from './Store.ts';
 
 /** The agent's invitation (`contact.on('videoInvite')`). */
 export type VideoInvite = ContactEvents['videoInvite'][0];
+/** A guest link for the running call (`contact.createGuestInvite()`). */
+export type GuestLink = Awaited<ReturnType<Contact['createGuestInvite']>>;
 /** `contact.video.state`. */
 export type VideoState = ContactEvents['videoStateChanged'][0]['state'];
 type Device = 'audio' | 'video' | 'both';
@@ -135,6 +137,15 @@ export class CallModel {
   /** Ends the call (or withdraws the request). */
   async end(): Promise<void> {
     await this.contact?.endVideo().catch((err: Error) => this.store.set({ notice: err.message }));
+  }
+
+  /**
+   * A link for one more person to join the running call (the call controls copy it and show it).
+   * @throws ParleyError `capacity` (the call is full), `conflict` (no call in progress); its message is for the visitor.
+   */
+  createGuestLink(): Promise<GuestLink> {
+    if (!this.contact) return Promise.reject(new Error(t.inviteNoCall));
+    return this.contact.createGuestInvite();
   }
 
   /** Mute / Unmute. */

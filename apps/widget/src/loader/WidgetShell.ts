@@ -93,7 +93,7 @@ export class WidgetShell {
     this.frame?.remove();
     this.frame = frame;
     frame.title = t.frameTitle;
-    frame.setAttribute('allow', 'camera; microphone; autoplay; display-capture');
+    frame.setAttribute('allow', 'camera; microphone; autoplay; display-capture; clipboard-write');
     css(frame, { border: '0', background: 'transparent', 'color-scheme': 'normal' });
     this.root.insertBefore(frame, this.launcher);
     this.layout();

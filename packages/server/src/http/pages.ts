@@ -84,11 +84,14 @@ function inside(root: string, rel: string): string | null {
 /**
  * Pages, apps, static assets and the SDK bundle.
  * - `/` demo shop with the widget; `/widget.js` the loader; `/widget/*` the widget's frame app, which only the
- *   allowed origins may embed (CSP frame-ancestors); `/agent` and `/agent/*` the agent workspace.
+ *   allowed origins may embed (CSP frame-ancestors); `/agent` and `/agent/*` the agent workspace; `/guest` the page a
+ *   guest's invitation link opens (its script and styles under `/static/`).
  */
 export function registerPages(app: FastifyInstance, allowedOrigins: () => readonly string[]): void {
   app.get('/', (_request, reply) => page(reply, appOr(`${WIDGET_DIR}demo.html`, 'index.html')));
   app.get('/agent', (_request, reply) => page(reply, appOr(`${AGENT_DIR}index.html`, 'agent.html')));
+  // A guest's invitation link opens here; the token rides in the fragment, so it never reaches this route.
+  app.get('/guest', (_request, reply) => page(reply, `${PUBLIC_DIR}guest.html`));
   app.get<{ Params: { '*': string } }>('/agent/*', (request, reply) => {
     const path = inside(AGENT_DIR, request.params['*']);
     if (path === null) return reply.code(404).send({ code: 'not_found', message: 'no such file' });
