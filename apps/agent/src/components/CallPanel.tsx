@@ -23,11 +23,28 @@ function Duration({ startedAt }: { startedAt: number }) {
   );
 }
 
-/** The visitor asks for a call: Accept or Decline. Takes focus when it appears. */
-function RequestBanner({ state }: { state: ConversationState }) {
+/** A call waiting for this agent's answer: Accept or Decline. Takes focus when it appears. */
+function AnswerBanner({ id, text, onAnswer }: { id: string; text: string; onAnswer: (accept: boolean) => void }) {
   const s = strings.call;
   const acceptRef = useRef<HTMLButtonElement>(null);
   useEffect(() => acceptRef.current?.focus(), []);
+  return (
+    <div class="banner" role="alertdialog" aria-labelledby={id}>
+      <p id={id}>{text}</p>
+      <div class="button-row">
+        <button type="button" class="primary" ref={acceptRef} onClick={() => onAnswer(true)}>
+          {s.accept}
+        </button>
+        <button type="button" class="danger" onClick={() => onAnswer(false)}>
+          {s.decline}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** The visitor asks for a call. */
+function RequestBanner({ state }: { state: ConversationState }) {
   const request = state.call.request;
   const name = request?.from.name ?? state.visitorName;
   const video = request?.useVideo ?? state.call.video.useVideo;
@@ -36,43 +53,16 @@ function RequestBanner({ state }: { state: ConversationState }) {
       state.patchCall({ error: error.message, request: null });
     });
   };
-  return (
-    <div class="banner" role="alertdialog" aria-labelledby="call-request-text">
-      <p id="call-request-text">{s.request(name, video)}</p>
-      <div class="button-row">
-        <button type="button" class="primary" ref={acceptRef} onClick={() => answer(true)}>
-          {s.accept}
-        </button>
-        <button type="button" class="danger" onClick={() => answer(false)}>
-          {s.decline}
-        </button>
-      </div>
-    </div>
-  );
+  return <AnswerBanner id="call-request-text" text={strings.call.request(name, video)} onAnswer={answer} />;
 }
 
-/** A colleague brings this agent into a running call: Accept joins it, Decline stays out. Takes focus. */
+/** A colleague brings this agent into a running call: Accept joins it, Decline stays out. */
 function InviteBanner({ state, invite }: { state: ConversationState; invite: VideoInvite }) {
-  const s = strings.call;
-  const acceptRef = useRef<HTMLButtonElement>(null);
-  useEffect(() => acceptRef.current?.focus(), []);
   const answer = (accept: boolean) => {
     state.patchCall({ invite: null, endReason: null, error: null });
     (accept ? invite.accept(CALL_STAGE_ID) : invite.decline()).catch((error: Error) => state.patchCall({ error: error.message }));
   };
-  return (
-    <div class="banner" role="alertdialog" aria-labelledby="call-invite-text">
-      <p id="call-invite-text">{s.invitedBy(invite.from.name, state.visitorName, invite.useVideo)}</p>
-      <div class="button-row">
-        <button type="button" class="primary" ref={acceptRef} onClick={() => answer(true)}>
-          {s.accept}
-        </button>
-        <button type="button" class="danger" onClick={() => answer(false)}>
-          {s.decline}
-        </button>
-      </div>
-    </div>
-  );
+  return <AnswerBanner id="call-invite-text" text={strings.call.invitedBy(invite.from.name, state.visitorName, invite.useVideo)} onAnswer={answer} />;
 }
 
 /** The state line of a call, as words. */

@@ -30,12 +30,11 @@ export class GuestContact extends ContactVideoApi {
   readonly sessionID: string;
 
   private constructor(channel: SignalingChannel, admission: GuestJoinResponse, storage: KeyValueStorage, server: string, options: ConnectOptions) {
-    const request = channel.request.bind(channel);
     super(
       {
         sessionID: admission.sessionID,
         self: admission.guest,
-        request: (type, body) => request(type, body),
+        request: (type, body) => channel.request(type, body),
         send: (frame) => channel.send(frame),
         storage,
         storagePrefix: callStoragePrefix(server),

@@ -79,6 +79,7 @@ export class ConversationService {
           createdAt: new Date().toISOString(),
         });
         this.#log.info({ sessionID: record.id, visitorId: visitor.id }, 'conversation started');
+        this.#members.set(record.id, []); // a new conversation has nobody added yet: no need to ask the store
       }
       await this.#cache(record);
       let message: Message | null = null;
