@@ -8,14 +8,11 @@
  * participant's decoded video frames and received audio packets must rise between two samples.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Frame, FrameLocator, Locator, Page } from 'playwright-core';
-import { Cleanup, ROOT, createAgent, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer, type Party } from './harness.ts';
+import { Cleanup, createAgent, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer, type Party } from './harness.ts';
 import { chatFrame } from './widgetDesk.ts';
 import {
-  PRODUCT_SHOTS,
   acceptVisitor,
   callRegion,
   newWorkspaceParty,
@@ -317,9 +314,6 @@ test('a visitor, an agent, a guest from a link and an added colleague share one 
   await provesMediaFrom(frame, [petra.name, ari.name], 'the visitor after the guest left');
   await provesMediaFrom(ws2, [petra.name, visitorName], 'the colleague after the guest left');
 
-  // The best picture of the workspace goes into the README's folder.
-  await mkdir(join(ROOT, 'docs/screenshots'), { recursive: true });
-  await copyFile(join(PRODUCT_SHOTS, 'group-workspace.png'), join(ROOT, 'docs/screenshots/group-call.png'));
   const errors = [...agent.errors, ...second.errors, ...guest.errors].filter((e) => !/favicon/.test(e));
   assert.deepEqual(errors, [], 'no page errors in the workspaces or the guest page');
 });
