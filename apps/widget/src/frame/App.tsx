@@ -14,6 +14,8 @@ interface AppProps {
   params: FrameParams;
   /** Bumped each time the panel is shown (focus goes to the composer). */
   focusKey: number;
+  /** Bumped each time the panel is shown with an invitation in it (focus goes to the invitation). */
+  inviteFocusKey: number;
   onMinimize(): void;
 }
 
@@ -35,7 +37,7 @@ function callLine(call: CallState): string {
 }
 
 /** The chat panel inside the frame: header, call area, transcript, typing line and composer. */
-export function App({ chat: chatModel, calls: callModel, params, focusKey, onMinimize }: AppProps) {
+export function App({ chat: chatModel, calls: callModel, params, focusKey, inviteFocusKey, onMinimize }: AppProps) {
   const chat = useStore(chatModel.store);
   const call = useStore(callModel.store);
   const { Controls } = useStore(callUi);
@@ -92,7 +94,7 @@ export function App({ chat: chatModel, calls: callModel, params, focusKey, onMin
       </div>
 
       {call.invite && (
-        <Invitation invite={call.invite} onAccept={() => void callModel.accept()} onDecline={() => void callModel.decline()} />
+        <Invitation invite={call.invite} focusKey={inviteFocusKey} onAccept={() => void callModel.accept()} onDecline={() => void callModel.decline()} />
       )}
 
       <section class="call" aria-label={t.callRegion} hidden={!inCall && !call.notice && !call.mediaProblem}>

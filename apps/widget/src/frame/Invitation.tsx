@@ -4,16 +4,21 @@ import type { VideoInvite } from './CallModel.ts';
 
 interface InvitationProps {
   invite: VideoInvite;
+  /**
+   * Bumped when the panel is shown with the invitation in it. An invitation can arrive while the frame is
+   * still hidden, where focus does not take: it is moved again once the panel is visible.
+   */
+  focusKey: number;
   onAccept(): void;
   onDecline(): void;
 }
 
 /** The agent's call invitation with Accept and Decline; focus moves to it when it appears. */
-export function Invitation({ invite, onAccept, onDecline }: InvitationProps) {
+export function Invitation({ invite, focusKey, onAccept, onDecline }: InvitationProps) {
   const card = useRef<HTMLDivElement>(null);
   useEffect(() => {
     card.current?.focus();
-  }, [invite]);
+  }, [invite, focusKey]);
 
   return (
     <div

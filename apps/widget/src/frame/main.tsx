@@ -22,6 +22,7 @@ if (!params) {
 } else {
   let open = params.open || !embedded;
   let focusKey = open ? 1 : 0;
+  let inviteFocusKey = 0;
   const host = new HostLink(params.host, embedded ? window.parent : null, (message) => {
     if (message.type !== 'visibility') return;
     const wasOpen = open;
@@ -29,7 +30,8 @@ if (!params) {
     chat.setVisible(open);
     if (open && !wasOpen) {
       void chat.connect();
-      if (!calls.store.state.invite) focusKey += 1;
+      if (calls.store.state.invite) inviteFocusKey += 1;
+      else focusKey += 1;
       draw();
     }
   });
@@ -48,7 +50,7 @@ if (!params) {
   });
   const draw = (): void =>
     render(
-      <App chat={chat} calls={calls} params={params} focusKey={focusKey} onMinimize={() => host.post({ type: 'close' })} />,
+      <App chat={chat} calls={calls} params={params} focusKey={focusKey} inviteFocusKey={inviteFocusKey} onMinimize={() => host.post({ type: 'close' })} />,
       root,
     );
   chat.setVisible(open);
