@@ -1,21 +1,45 @@
-// Runs the test suites with node's test runner (TypeScript through tsx).
-//   node scripts/test.mjs            all suites: unit, integration, e2e
-//   node scripts/test.mjs unit       *.test.ts under packages/*/src
+// Runs the test suites with node's test runner (TypeScript through tsx), one process per test file.
+//   node scripts/test.mjs             all suites: unit, integration, e2e
+//   node scripts/test.mjs unit        *.test.ts under packages/*/src, apps/*/src, bench/ and scripts/
 //   node scripts/test.mjs integration *.test.ts under packages/*/test
-//   node scripts/test.mjs e2e        *.e2e.ts under e2e/ (headless Chromium)
+//   node scripts/test.mjs e2e         *.e2e.ts under e2e/ (headless Chromium)
 // Extra arguments after the suite name filter files by substring.
-import { spawn } from 'node:child_process';
+//
+// A failure never becomes a hang:
+// - every test and every hook has a timeout (scripts/testDefaults.mjs; a test may set a longer one itself);
+// - a file's process exits when its tests are done even if something it started lingers (`--test-force-exit`),
+//   and whatever it left running (a server, a browser) is killed and named;
+// - a file that runs past its suite's limit is killed with everything it started, and named.
+// PARLEY_TEST_TIMEOUT_SCALE (default 1) multiplies every limit, for a slower machine.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { runSuite } from './testRunner.mjs';
+
+const scale = Number(process.env.PARLEY_TEST_TIMEOUT_SCALE ?? 1) || 1;
+const seconds = (s) => Math.round(s * 1000 * scale);
 
 const suites = {
   unit: {
-    roots: ['packages', 'apps', 'bench'],
-    match: (p) => (p.includes('/src/') || p.startsWith('bench/')) && p.endsWith('.test.ts'),
+    roots: ['packages', 'apps', 'bench', 'scripts'],
+    match: (p) => (p.includes('/src/') || p.startsWith('bench/') || p.startsWith('scripts/')) && p.endsWith('.test.ts'),
     concurrency: 2,
+    testTimeoutMs: seconds(60),
+    fileTimeoutMs: seconds(180),
   },
-  integration: { roots: ['packages'], match: (p) => p.includes('/test/') && p.endsWith('.test.ts'), concurrency: 1 },
-  e2e: { roots: ['e2e'], match: (p) => p.endsWith('.e2e.ts'), concurrency: 1 },
+  integration: {
+    roots: ['packages'],
+    match: (p) => p.includes('/test/') && p.endsWith('.test.ts'),
+    concurrency: 1,
+    testTimeoutMs: seconds(120),
+    fileTimeoutMs: seconds(420),
+  },
+  e2e: {
+    roots: ['e2e'],
+    match: (p) => p.endsWith('.e2e.ts'),
+    concurrency: 1,
+    testTimeoutMs: seconds(180),
+    fileTimeoutMs: seconds(600),
+  },
 };
 
 function walk(dir, out = []) {
@@ -30,8 +54,9 @@ function walk(dir, out = []) {
 
 const [which, ...filters] = process.argv.slice(2);
 const names = which ? [which] : Object.keys(suites);
-let failed = false;
 const totals = { passed: 0, failed: 0 };
+const failures = [];
+const timings = [];
 for (const name of names) {
   const suite = suites[name];
   if (!suite) {
@@ -45,25 +70,21 @@ for (const name of names) {
     .sort();
   if (files.length === 0) {
     console.error(`suite ${name}: no test files found`);
-    failed = true;
+    failures.push(`${name}: no test files found`);
     continue;
   }
-  console.log(`\n== ${name}: ${files.length} file(s)`);
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--test', `--test-concurrency=${suite.concurrency}`, '--test-reporter=spec', ...files],
-    { stdio: ['inherit', 'pipe', 'inherit'], env: { ...process.env, PARLEY_TEST_SUITE: name } },
+  console.log(
+    `\n== ${name}: ${files.length} file(s), ${suite.concurrency} at a time; ` +
+      `each test ≤ ${suite.testTimeoutMs / 1000} s, each file ≤ ${suite.fileTimeoutMs / 1000} s`,
   );
-  let out = '';
-  child.stdout.on('data', (chunk) => {
-    process.stdout.write(chunk);
-    out = (out + chunk.toString()).slice(-4096); // the closing lines are all we read
-  });
-  const status = await new Promise((resolve) => child.on('close', (code) => resolve(code)));
-  const count = (label) => Number(out.match(new RegExp(`^\\S* ?${label} (\\d+)$`, 'm'))?.[1] ?? 0);
-  totals.passed += count('pass');
-  totals.failed += count('fail');
-  if (status !== 0) failed = true;
+  const started = performance.now();
+  for (const result of await runSuite(name, suite, files)) {
+    totals.passed += result.passed;
+    totals.failed += result.failed;
+    if (!result.ok) failures.push(`${result.file}${result.overran ? ' (killed: ran past its limit)' : ''}`);
+  }
+  timings.push(`${name} ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
-console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed`);
-process.exit(failed ? 1 : 0);
+console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed (${timings.join(', ')})`);
+if (failures.length > 0) console.log(`failed files:\n${failures.map((f) => `  ${f}`).join('\n')}`);
+process.exit(failures.length > 0 ? 1 : 0);

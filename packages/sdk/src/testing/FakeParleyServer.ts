@@ -69,10 +69,14 @@ export class FakeParleyServer {
     return this;
   }
 
+  /**
+   * Stops for good: no new connection is accepted, then every socket is cut. In this order, a client that
+   * reconnects at once (as the tests' retry policy does) cannot slip in between and keep the server open.
+   */
   async stop(): Promise<void> {
-    for (const c of this.connections) c.socket.terminate();
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    for (const socket of this.wss.clients) socket.terminate();
+    this.wss.close();
     this.http.closeAllConnections();
     await closed;
   }

@@ -22,13 +22,26 @@ export function waitFor<E extends EventMap<E>, K extends keyof E>(
   });
 }
 
-/** Resolves once `condition()` holds (checked every few ms), or rejects after `timeoutMs`. */
-export async function until(condition: () => boolean, label: string, timeoutMs = 5_000): Promise<void> {
+/**
+ * Resolves once `condition()` holds (checked every few ms), or rejects after `timeoutMs` with what it waited
+ * for (`label`) and, when `seen` is given, what it saw last (e.g. `() => ({ state: contact.video.state })`).
+ */
+export async function until(condition: () => boolean, label: string, timeoutMs = 5_000, seen?: () => unknown): Promise<void> {
   // A monotonic clock: the wall clock may jump on shared machines.
-  const deadline = performance.now() + timeoutMs;
+  const started = performance.now();
   while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${label}`);
+    const waited = performance.now() - started;
+    if (waited > timeoutMs) throw new Error(`timed out after ${Math.round(waited)} ms waiting until ${label}${seen ? `; saw ${describe(seen)}` : ''}`);
     await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** What a `seen` callback returns, as one line (never throws). */
+function describe(seen: () => unknown): string {
+  try {
+    return JSON.stringify(seen()) ?? 'undefined';
+  } catch (err) {
+    return `(could not describe: ${err instanceof Error ? err.message : String(err)})`;
   }
 }
 
