@@ -1,3 +1,4 @@
+import { answererRole, answerRefusal, inProgress, isLive, isPending } from '@parley/protocol/call';
 import { ParleyError } from '../errors.ts';
 import type { KeyValueStorage } from '../storage.ts';
 import type { CallSnapshot, FireAndForgetFrame, Party, RequestBody, RequestResults, SignalEventFrame } from '../wire.ts';
@@ -33,8 +34,6 @@ export interface VideoCallDeps {
 }
 
 const RANK: Record<CallSnapshot['state'], number> = { idle: 0, requested: 1, invited: 1, connecting: 2, active: 3, ended: 4 };
-const isLive = (s: CallSnapshot['state']) => s === 'requested' || s === 'invited' || s === 'connecting' || s === 'active';
-const inProgress = (s: CallSnapshot['state'] | undefined) => s === 'connecting' || s === 'active';
 
 /**
  * The call engine of one conversation. It mirrors the server's call (`call.updated` is the truth)
@@ -113,13 +112,12 @@ export class VideoCall {
 
   async answer(accept: boolean, divID: string | null): Promise<void> {
     const call = this.call;
-    if (!call || (call.state !== 'requested' && call.state !== 'invited')) {
+    if (!call || !isPending(call.state)) {
       throw new ParleyError('conflict', `there is no call waiting for an answer (it is ${call?.state ?? 'idle'})`);
     }
-    // Mirrors the server's rule before anything changes here: the agent answers a request, the visitor an invitation.
-    const answerer = call.state === 'requested' ? 'agent' : 'visitor';
-    if (call.initiator?.id === this.deps.self.id || this.deps.self.role !== answerer) {
-      throw new ParleyError('forbidden', call.state === 'requested' ? "only the conversation's agent answers a request" : 'only the visitor answers an invitation');
+    // The server's rule, checked before anything changes here: the agent answers a request, the visitor an invitation.
+    if (call.initiator?.id === this.deps.self.id || this.deps.self.role !== answererRole(call.state)) {
+      throw new ParleyError('forbidden', answerRefusal(call.state));
     }
     if (accept) {
       this.engage(divID, call.callId);
@@ -299,7 +297,7 @@ export class VideoCall {
         onNothingToSend: () => {
           if (!current()) return;
           this.nothingToSend = true;
-          if (inProgress(this.call?.state)) this.hangupForMedia();
+          if (this.call && inProgress(this.call.state)) this.hangupForMedia();
         },
         onLinkState: (remoteId, state) => current() && this.linkStateChanged(remoteId, state),
         onActiveSpeaker: (participantId) => current() && this.deps.emit('activeSpeaker', { sessionID, participantId }),

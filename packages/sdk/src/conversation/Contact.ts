@@ -1,3 +1,5 @@
+import { checkMessageText } from '@parley/protocol/limits';
+import { SYSTEM_PARTY } from '@parley/protocol/party';
 import type { CallEvents } from '../call/events.ts';
 import { ContactVideoApi } from '../call/ContactVideoApi.ts';
 import type { ResolvedCallOptions } from '../call/VideoCall.ts';
@@ -16,7 +18,6 @@ import type {
   RequestType,
   VisitorInfo,
 } from '../wire.ts';
-import { MAX_MESSAGE_CHARS } from '../wire.ts';
 import { MessageLog } from './MessageLog.ts';
 import { MessageSender } from './MessageSender.ts';
 import type { Outbox, OutboxEntry } from './Outbox.ts';
@@ -74,7 +75,6 @@ export interface ContactLink {
 export const HISTORY_PAGE_SIZE = 100;
 /** A `typing: true` is repeated at most this often while the user keeps typing. */
 const TYPING_REPEAT_MS = 3_000;
-const SYSTEM_PARTY: Party = { id: 'system', role: 'system', name: 'Parley' };
 
 /**
  * One conversation between a visitor and an agent, the same shape on both sides. Messages arrive in
@@ -212,14 +212,9 @@ export class Contact extends ContactVideoApi {
    *   (conversation closed), `forbidden`; or `unavailable` if `disconnect()` was called before it was sent.
    */
   sendMessage(text: string): Promise<Message> {
-    if (typeof text !== 'string' || text.trim().length === 0) {
-      return Promise.reject(ParleyError.invalid('message text is empty'));
-    }
-    if (text.length > MAX_MESSAGE_CHARS) {
-      return Promise.reject(
-        new ParleyError('too_large', `message is ${text.length} characters; the limit is ${MAX_MESSAGE_CHARS}`),
-      );
-    }
+    if (typeof text !== 'string') return Promise.reject(ParleyError.invalid('message text is empty'));
+    const problem = checkMessageText(text);
+    if (problem) return Promise.reject(new ParleyError(problem.code, problem.message));
     if (this.status === 'closed') {
       return Promise.reject(new ParleyError('conflict', 'the conversation is closed'));
     }

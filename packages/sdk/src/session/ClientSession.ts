@@ -1,3 +1,4 @@
+import { SYSTEM_PARTY } from '@parley/protocol/party';
 import { callStoragePrefix } from '../call/CallStorage.ts';
 import { resolveCallOptions, type CallOptions } from '../call/ContactVideoApi.ts';
 import type { ResolvedCallOptions } from '../call/VideoCall.ts';
@@ -62,8 +63,6 @@ export interface ClientSessionCallbacks {
   /** The connection stopped for good (`null`: `disconnect()` was called). */
   onDisconnected(error: ParleyError | null): void;
 }
-
-const SYSTEM_PARTY: Party = { id: 'system', role: 'system', name: 'Parley' };
 
 /**
  * The machinery shared by visitors and agents: one {@link SignalingChannel}, the open conversations

@@ -10,7 +10,7 @@ import type {
   ServerFrame,
   VisitorInfo,
 } from '../wire.ts';
-import { PROTOCOL_VERSION } from '../wire.ts';
+import { PROTOCOL_VERSION } from '@parley/protocol/limits';
 import { nextRetryDelayMs, type RetryPolicy } from './retryPolicy.ts';
 import {
   addOnlineListener,
