@@ -16,7 +16,8 @@ export { Agent, type AgentConnectOptions, type AgentEvents } from './session/Age
 export { GuestContact, type GuestJoinOptions } from './session/Guest.ts';
 export { Contact, type ClosedEvent, type ContactEvents, type TypingEvent } from './conversation/Contact.ts';
 export type { OutboxEntry } from './conversation/Outbox.ts';
-export { ContactVideoApi, type CallOptions } from './call/ContactVideoApi.ts';
+export { ContactVideoApi } from './call/ContactVideoApi.ts';
+export type { CallOptions } from './call/callOptions.ts';
 export type {
   ActiveSpeakerEvent,
   CallEvents,

@@ -7,6 +7,7 @@ import type {
   ClientFrameOf,
   GoAwayFrame,
   ReadyFrame,
+  RequestResults,
   RequestType,
   ResultFrame,
   ServerFrame,
@@ -53,3 +54,12 @@ export type PushFrame = Exclude<ServerFrame, ReadyFrame | ResultFrame | GoAwayFr
 
 /** Client frames that expect no answer. */
 export type FireAndForgetFrame = ClientFrameOf<'typing' | 'signal' | 'call.media' | 'call.connection'>;
+
+/** The requests of the call engine. */
+export type CallRequestType = 'call.request' | 'call.invite' | 'call.answer' | 'call.cancel' | 'call.hangup' | 'call.join' | 'call.leave' | 'call.remove';
+
+/** Sends a call request and resolves with its result (rejects with a `ParleyError`). */
+export type CallRequester = <T extends CallRequestType>(type: T, body: RequestBody<T>) => Promise<RequestResults[T]>;
+
+/** Sends a frame that expects no answer; false when offline (nothing was sent). */
+export type FrameSender = (frame: FireAndForgetFrame) => boolean;

@@ -1,5 +1,6 @@
 import { ParleyError } from '../errors.ts';
-import type { CallParticipant, CallSnapshot, IceServerInfo, MediaAccess, Party } from '../wire.ts';
+import type { CallParticipant, CallRequester, CallSnapshot, FrameSender, IceServerInfo, MediaAccess, Party } from '../wire.ts';
+import type { ResolvedCallOptions } from './callOptions.ts';
 import type { CallStatsRow, VideoConnectionState, VideoErrorEvent } from './events.ts';
 import { LocalMedia, type MediaFailure, type MediaOutcome } from './LocalMedia.ts';
 import type { CallView } from './MediaHandler.ts';
@@ -7,7 +8,6 @@ import type { LinkSignal } from './PeerLink.ts';
 import { createJanusTransport } from './janus/JanusTransport.ts';
 import type { MediaTransport } from './MediaTransport.ts';
 import { PeerMesh } from './PeerMesh.ts';
-import type { ResolvedCallOptions, VideoCallDeps } from './VideoCall.ts';
 
 const SPEAKER_SAMPLE_MS = 500;
 /** Audio level (0..1) from which a participant counts as speaking. */
@@ -28,8 +28,8 @@ export interface CallParticipationDeps {
   /** Where to draw (`document.getElementById(divID)`). */
   divID: string | null;
   options: ResolvedCallOptions;
-  request: VideoCallDeps['request'];
-  send: VideoCallDeps['send'];
+  request: CallRequester;
+  send: FrameSender;
   /** A participant as the call now describes it. */
   participant(id: string): CallParticipant | undefined;
   /** The remote participants that joined the media session. */

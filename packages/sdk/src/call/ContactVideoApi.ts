@@ -1,51 +1,23 @@
-import type { ContactEvents } from '../conversation/Contact.ts';
-import { TypedEmitter } from '../TypedEmitter.ts';
+import { TypedEmitter, type EventMap } from '../TypedEmitter.ts';
 import type { CallSnapshot, SignalEventFrame } from '../wire.ts';
-import { BrowserMediaHandler } from './BrowserMediaHandler.ts';
 import type { CallEvents, CallStatsRow, VideoParticipantEvent, VideoParticipantEventName, VideoSnapshot } from './events.ts';
-import type { MediaHandler } from './MediaHandler.ts';
-import { VideoCall, type ResolvedCallOptions, type VideoCallDeps } from './VideoCall.ts';
-
-/** Options of the call engine (all optional). */
-export interface CallOptions {
-  /** The browser boundary: peer connections, devices, rendering. Default: the real browser. */
-  media?: MediaHandler;
-  /** ICE candidates gathered ahead of need. Default 2. */
-  iceCandidatePoolSize?: number;
-  /** How long a dropped link waits before restarting ICE. Default 2 s. */
-  iceRestartDelayMs?: number;
-  /** How long a link may stay unconnected (first connection or after a drop) before it is failed. Default 15 s. */
-  linkFailAfterMs?: number;
-  /**
-   * How long the polite side of a new link waits for the other side's offer before offering itself, so that a
-   * call normally starts with one offer rather than two colliding ones. Default 1.5 s.
-   */
-  offerWaitMs?: number;
-}
-
-/** Applies the defaults. */
-export function resolveCallOptions(options: CallOptions = {}): ResolvedCallOptions {
-  return {
-    media: options.media ?? new BrowserMediaHandler(),
-    iceCandidatePoolSize: options.iceCandidatePoolSize ?? 2,
-    iceRestartDelayMs: options.iceRestartDelayMs ?? 2_000,
-    linkFailAfterMs: options.linkFailAfterMs ?? 15_000,
-    offerWaitMs: options.offerWaitMs ?? 1_500,
-  };
-}
+import { VideoCall, type VideoCallDeps } from './VideoCall.ts';
 
 /**
- * The media-escalation half of {@link Contact}: a conversation lifts into a voice or video call,
- * asked for by the visitor (CTLive `requestVideoUpgrade`) or offered by the agent (LiveEngage
- * `inviteToVideo`). The engine behind it is {@link VideoCall}; this class is its public face.
+ * The media-escalation half of a `Contact` (and all of a `GuestContact`): a conversation lifts into a
+ * voice or video call, asked for by the visitor (CTLive `requestVideoUpgrade`) or offered by the agent
+ * (LiveEngage `inviteToVideo`). The engine behind it is {@link VideoCall}; this class is its public face.
+ * `Events` is the event map of the whole emitter: the call events plus whatever the subclass adds
+ * (a Contact adds the chat's), so this file knows nothing of the chat.
  */
-export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
+export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Events> = CallEvents> extends TypedEmitter<Events> {
   /** @internal */
   protected readonly videoCall: VideoCall;
 
   /** @internal */
   protected constructor(deps: Omit<VideoCallDeps, 'emit'>, initial: CallSnapshot | null | undefined) {
     super();
+    // Every key of CallEvents is a key of Events with the same arguments; the type system cannot see that through the generic.
     const emit = <K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void => {
       (this.emit as (event: K, ...args: CallEvents[K]) => boolean)(event, ...args);
     };

@@ -1,31 +1,20 @@
 import { answererRole, answerRefusal, inProgress, isLive, isPending } from '@parley/protocol/call';
 import { ParleyError } from '../errors.ts';
 import type { KeyValueStorage } from '../storage.ts';
-import type { CallSnapshot, FireAndForgetFrame, Party, RequestBody, RequestResults, SignalEventFrame } from '../wire.ts';
+import type { CallRequester, CallSnapshot, FrameSender, Party, SignalEventFrame } from '../wire.ts';
 import { CallParticipation } from './CallParticipation.ts';
 import { CallStorage } from './CallStorage.ts';
 import type { CallEvents, CallStatsRow, VideoConnectionState, VideoEndReason, VideoErrorEvent, VideoSnapshot } from './events.ts';
-import type { MediaHandler } from './MediaHandler.ts';
+import type { ResolvedCallOptions } from './callOptions.ts';
 import { ParticipantRoster } from './ParticipantRoster.ts';
 import type { LinkSignal } from './PeerLink.ts';
-
-type CallRequestType = 'call.request' | 'call.invite' | 'call.answer' | 'call.cancel' | 'call.hangup' | 'call.join' | 'call.leave' | 'call.remove';
-
-/** Timings and the browser boundary of the call engine. */
-export interface ResolvedCallOptions {
-  media: MediaHandler;
-  iceCandidatePoolSize: number;
-  iceRestartDelayMs: number;
-  linkFailAfterMs: number;
-  offerWaitMs: number;
-}
 
 /** What a {@link VideoCall} needs from the conversation that owns it. */
 export interface VideoCallDeps {
   sessionID: string;
   self: Party;
-  request<T extends CallRequestType>(type: T, body: RequestBody<T>): Promise<RequestResults[T]>;
-  send(frame: FireAndForgetFrame): boolean;
+  request: CallRequester;
+  send: FrameSender;
   storage: KeyValueStorage;
   /** Prefix of the storage key that remembers the divID of a live call. */
   storagePrefix: string;

@@ -2,7 +2,7 @@ import { checkMessageText } from '@parley/protocol/limits';
 import { SYSTEM_PARTY } from '@parley/protocol/party';
 import type { CallEvents } from '../call/events.ts';
 import { ContactVideoApi } from '../call/ContactVideoApi.ts';
-import type { ResolvedCallOptions } from '../call/VideoCall.ts';
+import type { ResolvedCallOptions } from '../call/callOptions.ts';
 import { ParleyError } from '../errors.ts';
 import type { KeyValueStorage } from '../storage.ts';
 import type {
@@ -92,7 +92,7 @@ const TYPING_REPEAT_MS = 3_000;
  * await contact.sendMessage('Hello!');        // resolves once stored
  * ```
  */
-export class Contact extends ContactVideoApi {
+export class Contact extends ContactVideoApi<ContactEvents> {
   private snapshot: ConversationSnapshot;
   private readonly log = new MessageLog();
   private readonly sender: MessageSender;

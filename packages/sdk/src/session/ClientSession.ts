@@ -1,7 +1,6 @@
 import { SYSTEM_PARTY } from '@parley/protocol/party';
 import { callStoragePrefix } from '../call/CallStorage.ts';
-import { resolveCallOptions, type CallOptions } from '../call/ContactVideoApi.ts';
-import type { ResolvedCallOptions } from '../call/VideoCall.ts';
+import { resolveCallOptions, type CallOptions, type ResolvedCallOptions } from '../call/callOptions.ts';
 import { Contact, type ContactLink } from '../conversation/Contact.ts';
 import { Outbox } from '../conversation/Outbox.ts';
 import { ParleyError } from '../errors.ts';

@@ -1,5 +1,6 @@
 import { callStoragePrefix } from '../call/CallStorage.ts';
-import { ContactVideoApi, resolveCallOptions } from '../call/ContactVideoApi.ts';
+import { resolveCallOptions } from '../call/callOptions.ts';
+import { ContactVideoApi } from '../call/ContactVideoApi.ts';
 import { ParleyError } from '../errors.ts';
 import { resolveEnvironment, type ConnectOptions } from '../options.ts';
 import { SignalingChannel, type ConnectionState } from '../signaling/SignalingChannel.ts';
