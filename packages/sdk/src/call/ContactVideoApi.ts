@@ -1,27 +1,27 @@
 import { TypedEmitter, type EventMap } from '../TypedEmitter.ts';
 import type { CallSnapshot, SignalEventFrame } from '../wire.ts';
 import type { CallEvents, CallStatsRow, VideoParticipantEvent, VideoParticipantEventName, VideoSnapshot } from './events.ts';
-import { VideoCall, type VideoCallDeps } from './VideoCall.ts';
+import { Call, type CallDeps } from './Call.ts';
 
 /**
  * The media-escalation half of a `Contact` (and all of a `GuestContact`): a conversation lifts into a
  * voice or video call, asked for by the visitor (CTLive `requestVideoUpgrade`) or offered by the agent
- * (LiveEngage `inviteToVideo`). The engine behind it is {@link VideoCall}; this class is its public face.
+ * (LiveEngage `inviteToVideo`). The engine behind it is {@link Call}; this class is its public face.
  * `Events` is the event map of the whole emitter: the call events plus whatever the subclass adds
  * (a Contact adds the chat's), so this file knows nothing of the chat.
  */
 export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Events> = CallEvents> extends TypedEmitter<Events> {
-  /** @internal */
-  protected readonly videoCall: VideoCall;
+  /** @internal The call engine. */
+  protected readonly call: Call;
 
   /** @internal */
-  protected constructor(deps: Omit<VideoCallDeps, 'emit'>, initial: CallSnapshot | null | undefined) {
+  protected constructor(deps: Omit<CallDeps, 'emit'>, initial: CallSnapshot | null | undefined) {
     super();
     // Every key of CallEvents is a key of Events with the same arguments; the type system cannot see that through the generic.
     const emit = <K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void => {
       (this.emit as (event: K, ...args: CallEvents[K]) => boolean)(event, ...args);
     };
-    this.videoCall = new VideoCall({ ...deps, emit }, initial);
+    this.call = new Call({ ...deps, emit }, initial);
   }
 
   /**
@@ -36,7 +36,7 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    * ```
    */
   requestVideoUpgrade(divID: string, useAudio: boolean, useVideo: boolean): Promise<void> {
-    return this.videoCall.request(divID, useAudio, useVideo);
+    return this.call.request(divID, useAudio, useVideo);
   }
 
   /**
@@ -49,7 +49,7 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    * ```
    */
   responseVideoUpgrade(accept: boolean, divID?: string): Promise<void> {
-    return this.videoCall.answer(accept, divID ?? null);
+    return this.call.answer(accept, divID ?? null);
   }
 
   /**
@@ -63,7 +63,7 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    * ```
    */
   inviteToVideo(divID: string, opts: { useAudio?: boolean; useVideo?: boolean } = {}): Promise<{ accepted: boolean }> {
-    return this.videoCall.invite(divID, opts.useAudio ?? true, opts.useVideo ?? true);
+    return this.call.invite(divID, opts.useAudio ?? true, opts.useVideo ?? true);
   }
 
   /**
@@ -77,7 +77,7 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    * ```
    */
   endVideo(): Promise<void> {
-    return this.videoCall.end();
+    return this.call.end();
   }
 
   /**
@@ -89,7 +89,7 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    * ```
    */
   leaveVideo(): Promise<void> {
-    return this.videoCall.leave();
+    return this.call.leave();
   }
 
   /**
@@ -102,7 +102,7 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    * ```
    */
   removeVideoParticipant(participantId: string): Promise<void> {
-    return this.videoCall.remove(participantId);
+    return this.call.remove(participantId);
   }
 
   /**
@@ -114,7 +114,7 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    * ```
    */
   disableVideo(): Promise<void> {
-    return this.videoCall.setVideo(false);
+    return this.call.setVideo(false);
   }
 
   /**
@@ -127,7 +127,7 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    * ```
    */
   enableVideo(): Promise<void> {
-    return this.videoCall.setVideo(true);
+    return this.call.setVideo(true);
   }
 
   /**
@@ -138,7 +138,7 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    * ```
    */
   muteAudio(): Promise<void> {
-    return this.videoCall.setAudio(false);
+    return this.call.setAudio(false);
   }
 
   /**
@@ -149,12 +149,12 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    * ```
    */
   unmuteAudio(): Promise<void> {
-    return this.videoCall.setAudio(true);
+    return this.call.setAudio(true);
   }
 
   /** The conversation's call: state, what it carries, who is in it (a snapshot; `'videoStateChanged'` tells when it changes). */
   get video(): VideoSnapshot {
-    return this.videoCall.snapshot;
+    return this.call.snapshot;
   }
 
   /**
@@ -182,16 +182,16 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    * ```
    */
   getCallStats(): Promise<CallStatsRow[]> {
-    return this.videoCall.stats();
+    return this.call.stats();
   }
 
   /** @internal A `call.updated` for this conversation. */
   receiveCall(call: CallSnapshot): void {
-    this.videoCall.apply(call);
+    this.call.apply(call);
   }
 
   /** @internal A `signal` for this conversation. */
   receiveSignal(frame: SignalEventFrame): void {
-    this.videoCall.receiveSignal(frame);
+    this.call.receiveSignal(frame);
   }
 }

@@ -332,7 +332,7 @@ export class Contact extends ContactVideoApi<ContactEvents> {
 
   /** @internal The connection is back: fetch what was missed and re-send the outbox. */
   connectionRestored(): Promise<void> {
-    this.videoCall.connectionRestored(this.snapshot.call);
+    this.call.connectionRestored(this.snapshot.call);
     this.sender.flush();
     return this.resync();
   }
@@ -363,7 +363,7 @@ export class Contact extends ContactVideoApi<ContactEvents> {
 
   /** @internal Handed out: call events may fire now (a live call found at load resumes). */
   activateCalls(): void {
-    setTimeout(() => this.videoCall.activate(), 0);
+    setTimeout(() => this.call.activate(), 0);
   }
 
   /** @internal A `typing` frame. */
@@ -375,7 +375,7 @@ export class Contact extends ContactVideoApi<ContactEvents> {
   applySnapshot(next: ConversationSnapshot): void {
     const previous = this.snapshot;
     this.snapshot = next;
-    if (next.call) this.videoCall.apply(next.call);
+    if (next.call) this.call.apply(next.call);
     const changed =
       previous.status !== next.status ||
       previous.agent?.id !== next.agent?.id ||
@@ -394,7 +394,7 @@ export class Contact extends ContactVideoApi<ContactEvents> {
     }
     this.sender.stop(new ParleyError('conflict', 'the conversation was closed'), true);
     this.typingSent = false;
-    this.videoCall.parentClosed('closed');
+    this.call.parentClosed('closed');
     this.link.onClosed(this);
     this.emit('closed', { sessionID: this.sessionID, by });
   }
@@ -402,7 +402,7 @@ export class Contact extends ContactVideoApi<ContactEvents> {
   /** @internal The owner disconnected: stop sending (the outbox stays stored for the next page). */
   parentClosed(): void {
     this.detached = true;
-    this.videoCall.parentClosed(null);
+    this.call.parentClosed(null);
     this.sender.stop(ParleyError.unavailable('disconnected before the message was sent'), false);
   }
 
