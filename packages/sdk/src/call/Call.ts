@@ -7,6 +7,7 @@ import { CallStorage } from './CallStorage.ts';
 import type { CallEvents, CallStatsRow, VideoConnectionState, VideoEndReason, VideoErrorEvent, VideoSnapshot } from './events.ts';
 import type { ResolvedCallOptions } from './callOptions.ts';
 import { divIDOf, isEngaged, isMediaFlowing, nextPhase, participationOf, type CallPhase, type PhaseEvent } from './CallPhase.ts';
+import { answerInvitation, joinInvitation, type InvitationHost } from './invitations.ts';
 import { ParticipantRoster } from './ParticipantRoster.ts';
 import type { LinkSignal } from './PeerLink.ts';
 
@@ -43,6 +44,8 @@ export class Call {
   #inviteWaiters: Array<(result: { accepted: boolean }) => void> = [];
   /** The call whose invitation to join (as an added colleague or a guest) was handed out. */
   #joinInviteHandedOutFor: string | null = null;
+  /** What the invitations handed out as `'videoInvite'` do when answered. */
+  readonly #invitationHost: InvitationHost;
 
   constructor(deps: CallDeps, initial: CallSnapshot | null | undefined) {
     this.#deps = deps;
@@ -52,6 +55,20 @@ export class Call {
       const event = { sessionID: deps.sessionID, participant, ...(connectionState ? { connectionState } : {}) };
       deps.emit('videoParticipant', event, eventName);
     });
+    this.#invitationHost = {
+      self: deps.self,
+      currentCall: () => this.#call,
+      isEngaged: () => isEngaged(this.#phase),
+      answer: (accept, divID) => this.answer(accept, divID),
+      join: (call, divID) => {
+        this.#engage(divID, call.callId);
+        this.#participate(call).join();
+        this.#deps.emit('videoStateChanged', this.snapshot);
+      },
+      leave: async (callId) => {
+        this.apply((await this.#deps.request('call.leave', { sessionID: this.#deps.sessionID, callId })).call);
+      },
+    };
   }
 
   /** The public snapshot (`contact.video`). */
@@ -190,7 +207,7 @@ export class Call {
         }
         break;
       case 'invited':
-        if (ringing && next.initiator?.id !== self.id && self.role === 'visitor') this.#emitInvite(next);
+        if (ringing && next.initiator?.id !== self.id && self.role === 'visitor') this.#deps.emit('videoInvite', answerInvitation(next, this.#invitationHost));
         break;
       case 'connecting':
       case 'active':
@@ -206,7 +223,7 @@ export class Call {
         }
         if (!isEngaged(this.#phase) && me?.invitedBy && !me.joined && this.#joinInviteHandedOutFor !== next.callId) {
           this.#joinInviteHandedOutFor = next.callId;
-          this.#emitJoinInvite(next, me.invitedBy);
+          this.#deps.emit('videoInvite', joinInvitation(next, me.invitedBy, this.#invitationHost));
         }
         if (!isEngaged(this.#phase)) break;
         if (this.#phase.kind === 'mediaDenied') this.#hangupForMedia();
@@ -296,57 +313,6 @@ export class Call {
     );
     this.#moveTo({ type: 'participate', participation });
     return participation;
-  }
-
-  #emitInvite(call: CallSnapshot): void {
-    const callId = call.callId;
-    const current = () => {
-      if (this.#call?.callId !== callId) throw new ParleyError('conflict', 'this invitation is no longer open');
-    };
-    this.#deps.emit('videoInvite', {
-      sessionID: call.sessionID,
-      useAudio: call.useAudio,
-      useVideo: call.useVideo,
-      from: call.initiator ?? this.#deps.self,
-      accept: async (divID: string) => {
-        current();
-        await this.answer(true, divID);
-      },
-      decline: async () => {
-        current();
-        await this.answer(false, null);
-      },
-    });
-  }
-
-  /** A colleague (or the guest link) brought this party into a call already running: join it, or decline. */
-  #emitJoinInvite(call: CallSnapshot, from: Party): void {
-    const callId = call.callId;
-    const open = () => {
-      const current = this.#call;
-      const me = current?.callId === callId ? current.participants.find((p) => p.id === this.#deps.self.id) : undefined;
-      if (!current || !inProgress(current.state) || !me || me.joined || isEngaged(this.#phase)) {
-        throw new ParleyError('conflict', 'this invitation is no longer open');
-      }
-      return current;
-    };
-    this.#deps.emit('videoInvite', {
-      sessionID: call.sessionID,
-      useAudio: call.useAudio,
-      useVideo: call.useVideo,
-      from,
-      accept: async (divID: string) => {
-        const current = open();
-        this.#engage(divID, callId);
-        const participation = this.#participate(current);
-        participation.join();
-        this.#deps.emit('videoStateChanged', this.snapshot);
-      },
-      decline: async () => {
-        open();
-        this.apply((await this.#deps.request('call.leave', { sessionID: this.#deps.sessionID, callId })).call);
-      },
-    });
   }
 
   /** Joins a call this page was let into directly (a guest redeeming its link). */

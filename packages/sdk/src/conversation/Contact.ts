@@ -1,6 +1,5 @@
 import { checkMessageText } from '@parley/protocol/limits';
 import { SYSTEM_PARTY } from '@parley/protocol/party';
-import type { CallEvents } from '../call/events.ts';
 import { ContactVideoApi } from '../call/ContactVideoApi.ts';
 import type { ResolvedCallOptions } from '../call/callOptions.ts';
 import { ParleyError } from '../errors.ts';
@@ -18,35 +17,10 @@ import type {
   RequestType,
   VisitorInfo,
 } from '../wire.ts';
+import type { ContactEvents } from './contactEvents.ts';
 import { MessageLog } from './MessageLog.ts';
 import { MessageSender } from './MessageSender.ts';
 import type { Outbox, OutboxEntry } from './Outbox.ts';
-
-/** Someone in the conversation started or stopped typing. */
-export interface TypingEvent {
-  sessionID: string;
-  from: Party;
-  typing: boolean;
-}
-
-/** The conversation was closed. */
-export interface ClosedEvent {
-  sessionID: string;
-  /** Who closed it (the system when it was closed while this page was offline). */
-  by: Party;
-}
-
-/** Events of a {@link Contact} (the call events come from {@link CallEvents}). */
-export interface ContactEvents extends CallEvents {
-  /** A new message or system event, strictly in `seq` order, exactly once (your own messages included). */
-  message: [message: Message];
-  /** Another member started or stopped typing. */
-  typing: [event: TypingEvent];
-  /** The conversation was closed; no more messages can be sent. */
-  closed: [event: ClosedEvent];
-  /** The conversation's snapshot changed (an agent was assigned, the status changed). */
-  updated: [conversation: ConversationSnapshot];
-}
 
 /** What a {@link Contact} needs from the connection that owns it. */
 export interface ContactLink {
