@@ -94,6 +94,7 @@ export class Call {
 
   // ------------------------------------------------------------------ contract actions
 
+  /** Visitor: asks for a call (`call.request`), to be drawn into `divID`. @throws ParleyError `conflict` when a call is live. */
   async request(divID: string, useAudio: boolean, useVideo: boolean): Promise<void> {
     this.#assertNoLiveCall();
     const { call } = await this.#deps.request('call.request', { sessionID: this.#deps.sessionID, useAudio, useVideo });
@@ -101,6 +102,7 @@ export class Call {
     this.apply(call);
   }
 
+  /** Agent: invites the visitor (`call.invite`); resolves with the answer. @throws ParleyError `conflict` when a call is live. */
   async invite(divID: string, useAudio: boolean, useVideo: boolean): Promise<{ accepted: boolean }> {
     this.#assertNoLiveCall();
     const { call } = await this.#deps.request('call.invite', { sessionID: this.#deps.sessionID, useAudio, useVideo });
@@ -110,6 +112,10 @@ export class Call {
     return answered;
   }
 
+  /**
+   * Answers the pending call; accepting opens the devices at once, while the answer travels.
+   * @throws ParleyError `conflict` (nothing to answer), `forbidden` (not the answering side).
+   */
   async answer(accept: boolean, divID: string | null): Promise<void> {
     const call = this.#call;
     if (!call || !isPending(call.state)) {
@@ -132,6 +138,7 @@ export class Call {
     }
   }
 
+  /** Hangs up, withdraws or declines, whichever the call's state calls for; a guest or an added colleague leaves instead. */
   async end(): Promise<void> {
     const call = this.#call;
     if (!call || !isLive(call.state)) return;
@@ -169,14 +176,17 @@ export class Call {
     this.apply((await this.#deps.request('call.remove', { sessionID: this.#deps.sessionID, callId: call.callId, participantId })).call);
   }
 
+  /** Camera on or off. @throws ParleyError `conflict` when this page is not in the call. */
   setVideo(on: boolean): Promise<void> {
     return this.#requireParticipation().setVideo(on);
   }
 
+  /** Microphone on or muted. @throws ParleyError `conflict` when this page is not in the call. */
   setAudio(on: boolean): Promise<void> {
     return this.#requireParticipation().setAudio(on);
   }
 
+  /** One stats row per remote participant (none when this page is not in the call). */
   stats(): Promise<CallStatsRow[]> {
     return participationOf(this.#phase)?.stats() ?? Promise.resolve([]);
   }

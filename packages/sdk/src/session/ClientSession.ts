@@ -69,6 +69,7 @@ export interface ClientSessionCallbacks {
  * after every reconnection (sync from the last seq seen, re-send the outbox).
  */
 export class ClientSession {
+  /** The one connection to the server. */
   readonly channel: SignalingChannel;
   private readonly options: ClientSessionOptions;
   private readonly callbacks: ClientSessionCallbacks;
