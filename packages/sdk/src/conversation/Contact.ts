@@ -143,9 +143,22 @@ export class Contact extends ContactVideoApi<ContactEvents> {
     return this.snapshot.agent;
   }
 
-  /** Other agents added to the conversation (colleagues, supervisors), in the order they were added. */
-  get participants(): Party[] {
+  /**
+   * The conversation's members besides its visitor and agent: other agents added to it (colleagues,
+   * supervisors, see {@link Contact.addParticipant}), in the order they were added. A copy.
+   * (The people in a call are its participants: `contact.video.participants`.)
+   */
+  get members(): Party[] {
+    // The wire still calls them `participants`.
     return [...(this.snapshot.participants ?? [])];
+  }
+
+  /**
+   * The same as {@link Contact.members}.
+   * @deprecated Use `members`: "participants" are the people in a call (`contact.video.participants`).
+   */
+  get participants(): Party[] {
+    return this.members;
   }
 
   /** `queued` (waiting for an agent), `active` or `closed`. */
