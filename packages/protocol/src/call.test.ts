@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
 import { IDLE_CALL, departureEndsCall, transition, type CallAction, type CallCore, type CallRoles, type CallState } from './call.ts';
-import type { Party } from './model.ts';
+import type { Party } from './party.ts';
 
 const visitor: Party = { id: 'v', role: 'visitor', name: 'Vi' };
 const agent: Party = { id: 'a', role: 'agent', name: 'Al' };

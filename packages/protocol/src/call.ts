@@ -1,8 +1,9 @@
-import type { Party } from './model.ts';
+import type { Party } from './party.ts';
 
 /*
  * The call: a pure state machine. The server enforces it (who may do what, in which state); the SDK mirrors
- * it. Illegal transitions are refused with a reason and change nothing.
+ * it, importing it as `@parley/protocol/call` (no zod here). Illegal transitions are refused with a reason
+ * and change nothing.
  *
  *   idle ─request (visitor)─▶ requested ─accept (agent)────▶ connecting ─connected─▶ active
  *        └invite (agent)───▶ invited   ─accept (visitor)──┘      │                    │
@@ -74,17 +75,39 @@ export function isLive(state: CallState): boolean {
   return state === 'requested' || state === 'invited' || state === 'connecting' || state === 'active';
 }
 
+/** A call asked for or offered, waiting for its answer. */
+export type PendingCallState = 'requested' | 'invited';
+
+/** States in which a call waits for its answer. */
+export function isPending(state: CallState): state is PendingCallState {
+  return state === 'requested' || state === 'invited';
+}
+
+/** States in which a call was accepted and its media is (being) connected: participants join, leave and hang up. */
+export function inProgress(state: CallState): state is 'connecting' | 'active' {
+  return state === 'connecting' || state === 'active';
+}
+
+/** The role that answers a pending call: the agent answers the visitor's request, the visitor the agent's invitation. */
+export function answererRole(state: PendingCallState): 'agent' | 'visitor' {
+  return state === 'requested' ? 'agent' : 'visitor';
+}
+
+/** Why a party other than the answerer may not answer a pending call. */
+export function answerRefusal(state: PendingCallState): string {
+  return state === 'requested' ? "only the conversation's agent answers a request" : 'only the visitor answers an invitation';
+}
+
 const refuse = (code: 'forbidden' | 'conflict', message: string): TransitionResult => ({ ok: false, code, message });
 
 function end(call: CallCore, reason: CallEndReason, by: Party | null): TransitionResult {
   return { ok: true, call: { ...call, state: 'ended', endReason: reason, endedBy: by } };
 }
 
-/** The party who answers a pending call: the agent for a request, the visitor for an invite. */
-function answererIsRight(call: CallCore, by: Party, roles: CallRoles): boolean {
-  if (call.state === 'requested') return by.role === 'agent' && by.id === roles.agentId;
-  if (call.state === 'invited') return by.role === 'visitor' && by.id === roles.visitorId;
-  return false;
+/** The party who answers a pending call: the conversation's agent for a request, its visitor for an invite. */
+function answererIsRight(state: PendingCallState, by: Party, roles: CallRoles): boolean {
+  const role = answererRole(state);
+  return by.role === role && by.id === (role === 'agent' ? roles.agentId : roles.visitorId);
 }
 
 /**
@@ -113,34 +136,32 @@ export function transition(call: CallCore, action: CallAction, roles: CallRoles)
       };
     case 'accept':
     case 'decline': {
-      if (call.state !== 'requested' && call.state !== 'invited') return refuse('conflict', `there is no pending call to answer (it is ${call.state})`);
+      if (!isPending(call.state)) return refuse('conflict', `there is no pending call to answer (it is ${call.state})`);
       if (call.initiator?.id === action.by.id) return refuse('forbidden', 'nobody answers their own call');
-      if (!answererIsRight(call, action.by, roles)) {
-        return refuse('forbidden', call.state === 'requested' ? "only the conversation's agent answers a request" : 'only the visitor answers an invitation');
-      }
+      if (!answererIsRight(call.state, action.by, roles)) return refuse('forbidden', answerRefusal(call.state));
       return action.type === 'accept' ? { ok: true, call: { ...call, state: 'connecting' } } : end(call, 'declined', action.by);
     }
     case 'cancel':
-      if (call.state !== 'requested' && call.state !== 'invited') return refuse('conflict', `there is no pending call to cancel (it is ${call.state})`);
+      if (!isPending(call.state)) return refuse('conflict', `there is no pending call to cancel (it is ${call.state})`);
       if (call.initiator?.id !== action.by.id) return refuse('forbidden', 'only who started the call cancels it');
       return end(call, 'cancelled', action.by);
     case 'expire':
-      if (call.state !== 'requested' && call.state !== 'invited') return refuse('conflict', `only a pending call expires (it is ${call.state})`);
+      if (!isPending(call.state)) return refuse('conflict', `only a pending call expires (it is ${call.state})`);
       return end(call, 'timeout', null);
     case 'connected':
       if (call.state === 'active') return { ok: true, call };
       if (call.state !== 'connecting') return refuse('conflict', `media cannot connect while the call is ${call.state}`);
       return { ok: true, call: { ...call, state: 'active' } };
     case 'hangup':
-      if (call.state !== 'connecting' && call.state !== 'active') {
-        return refuse('conflict', call.state === 'requested' || call.state === 'invited' ? 'the call has not started; cancel or decline it' : 'there is no call to end');
+      if (!inProgress(call.state)) {
+        return refuse('conflict', isPending(call.state) ? 'the call has not started; cancel or decline it' : 'there is no call to end');
       }
       return end(call, 'hangup', action.by);
     case 'fail':
       if (!isLive(call.state)) return refuse('conflict', 'there is no call to fail');
       return end(call, 'failed', action.by ?? null);
     case 'mediaDenied':
-      if (call.state !== 'connecting' && call.state !== 'active') return refuse('conflict', 'there is no call in progress');
+      if (!inProgress(call.state)) return refuse('conflict', 'there is no call in progress');
       return end(call, 'media-denied', action.by);
     case 'conversationClosed':
       if (!isLive(call.state)) return { ok: true, call };

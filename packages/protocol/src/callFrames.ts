@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { CallEndReason, CallState, Participant } from './call.ts';
-import type { Party } from './model.ts';
+import type { CallSnapshot, IceServerInfo, MediaAccess } from './callSnapshot.ts';
 import { LIMITS } from './limits.ts';
 
 /*
@@ -114,69 +113,6 @@ export const CALL_CLIENT_FRAME_SCHEMAS = [
 
 export type SessionDescription = z.infer<typeof SessionDescriptionSchema>;
 export type IceCandidate = z.infer<typeof IceCandidateSchema>;
-
-/** A peer link's state as a participant reports it, or `absent` before it joined / after it left. */
-export type ParticipantConnection = 'absent' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
-
-export interface CallParticipant extends Participant {
-  /** Has sent `call.join` and is (or was) in the media session. */
-  joined: boolean;
-  connection: ParticipantConnection;
-  /** Who brought this participant into a call already running (an added agent, a guest); null for the first two. */
-  invitedBy: Party | null;
-}
-
-/**
- * How a call's media travels. `mesh`: every page links to every other one (peer-to-peer, the default);
- * `sfu`: every page publishes once to a Janus VideoRoom and subscribes to the others there.
- */
-export type CallTopology = 'mesh' | 'sfu';
-
-/** What a participant needs to reach the call's media, handed out with `call.join`. */
-export type MediaAccess =
-  | { kind: 'mesh' }
-  | {
-      kind: 'sfu';
-      /** The Janus WebSocket URL (subprotocol `janus-protocol`). */
-      url: string;
-      /** The VideoRoom of this call. */
-      room: number;
-      /** The room's PIN: without it the room refuses to be joined. */
-      pin: string;
-      /** This participant's own join token for the room (the room admits listed tokens only). */
-      token: string;
-      /** What this participant publishes as (its party id), so others can tell whose feed is whose. */
-      display: string;
-    };
-
-/** Everything a member knows about a call. */
-export interface CallSnapshot {
-  callId: string;
-  sessionID: string;
-  state: CallState;
-  initiator: Party | null;
-  useAudio: boolean;
-  useVideo: boolean;
-  participants: CallParticipant[];
-  topology: CallTopology;
-  /** Most participants this call carries (invited ones count). */
-  capacity: number;
-  createdAt: string;
-  /** When a pending call expires (requested/invited only). */
-  expiresAt: string | null;
-  /** When media first connected. */
-  startedAt: string | null;
-  endedAt: string | null;
-  endReason: CallEndReason | null;
-  endedBy: Party | null;
-}
-
-/** An RTCIceServer as handed to participants. */
-export interface IceServerInfo {
-  urls: string | string[];
-  username?: string;
-  credential?: string;
-}
 
 /** The data of `result` for each call request type. */
 export interface CallRequestResults {

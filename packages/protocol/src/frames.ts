@@ -1,17 +1,12 @@
 import { z } from 'zod';
 import type { ErrorCode } from './errors.ts';
-import { LIMITS, PROTOCOL_VERSION } from './limits.ts';
-import type {
-  AgentSummary,
-  ConversationSnapshot,
-  Message,
-  Party,
-  Presence,
-  QueuedConversation,
-} from './model.ts';
+import { checkMessageText, LIMITS, PROTOCOL_VERSION } from './limits.ts';
+import type { AgentSummary, ConversationSnapshot, Message, Presence, QueuedConversation } from './model.ts';
 import { SettablePresenceSchema, VisitorInfoSchema } from './model.ts';
-import type { CallRequestResults, CallSnapshot, CallUpdatedFrame, SignalEventFrame } from './callFrames.ts';
+import type { Party } from './party.ts';
+import type { CallRequestResults, CallUpdatedFrame, SignalEventFrame } from './callFrames.ts';
 import { CALL_CLIENT_FRAME_SCHEMAS } from './callFrames.ts';
+import type { CallSnapshot } from './callSnapshot.ts';
 
 /*
  * Every WebSocket frame is one JSON object, a member of one of two discriminated unions on `type`:
@@ -276,19 +271,6 @@ export function parseClientFrame(raw: string, byteLength: number): ParseResult {
     if (problem) return withId(problem, id);
   }
   return { ok: true, frame };
-}
-
-/** Checks a chat text against the limits; returns the failure, or null when it is fine. */
-export function checkMessageText(text: string): { ok: false; code: ErrorCode; message: string } | null {
-  if (text.length > LIMITS.maxMessageChars) {
-    return {
-      ok: false,
-      code: 'too_large',
-      message: `message is ${text.length} characters; the limit is ${LIMITS.maxMessageChars}`,
-    };
-  }
-  if (text.trim().length === 0) return { ok: false, code: 'invalid_frame', message: 'message text is empty' };
-  return null;
 }
 
 function requestIdOf(json: unknown): string | undefined {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { AgentSummary, Message, Party } from './model.ts';
+import type { AgentSummary, Message } from './model.ts';
+import type { Party } from './party.ts';
 import { EmailSchema, NameSchema, VisitorInfoSchema } from './model.ts';
 
 /*

@@ -1,3 +1,9 @@
+/*
+ * Limits shared by server and SDK, and the chat-text rule built on them. No zod: the browser SDK imports
+ * this file as `@parley/protocol/limits`.
+ */
+import type { ErrorCode } from './errors.ts';
+
 /** Version of the wire protocol. Sent by the client in `auth` and echoed by the server in `ready`. */
 export const PROTOCOL_VERSION = 1;
 
@@ -16,3 +22,16 @@ export const LIMITS = {
   /** Most participants of a peer-to-peer (mesh) call: each page sends its media to every other one. */
   maxMeshParticipants: 4,
 } as const;
+
+/** Checks a chat text against the limits; returns the failure, or null when it is fine. */
+export function checkMessageText(text: string): { ok: false; code: ErrorCode; message: string } | null {
+  if (text.length > LIMITS.maxMessageChars) {
+    return {
+      ok: false,
+      code: 'too_large',
+      message: `message is ${text.length} characters; the limit is ${LIMITS.maxMessageChars}`,
+    };
+  }
+  if (text.trim().length === 0) return { ok: false, code: 'invalid_frame', message: 'message text is empty' };
+  return null;
+}

@@ -1,16 +1,10 @@
 import { z } from 'zod';
+import type { CallSnapshot } from './callSnapshot.ts';
 import { LIMITS } from './limits.ts';
+import { ROLES, type Party } from './party.ts';
 
-/** Who an identity is in a conversation. */
-export const RoleSchema = z.enum(['visitor', 'agent', 'guest', 'system']);
-export type Role = z.infer<typeof RoleSchema>;
-
-/** A party in a conversation: the visitor, an agent, a guest, or the system (for events). */
-export interface Party {
-  id: string;
-  role: Role;
-  name: string;
-}
+/** Who an identity is in a conversation (the schema of `Role`). */
+export const RoleSchema = z.enum(ROLES);
 
 /** Agent availability. `offline` is never set by a client: it means no connection is open. */
 export type Presence = 'online' | 'away' | 'offline';
@@ -49,7 +43,7 @@ export interface ConversationSnapshot {
   /** Where the visitor is (page URL, browser), as the visitor's SDK reported it. */
   visitorInfo: VisitorInfo;
   /** The conversation's call, while one is live (so a reloaded page can rejoin it). */
-  call?: import('./callFrames.ts').CallSnapshot | null;
+  call?: CallSnapshot | null;
 }
 
 export interface VisitorInfo {

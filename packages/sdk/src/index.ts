@@ -14,9 +14,11 @@ export { Parley } from './Parley.ts';
 export { Visitor, type VisitorConnectOptions, type VisitorEvents } from './session/Visitor.ts';
 export { Agent, type AgentConnectOptions, type AgentEvents } from './session/Agent.ts';
 export { GuestContact, type GuestJoinOptions } from './session/Guest.ts';
-export { Contact, type ClosedEvent, type ContactEvents, type TypingEvent } from './conversation/Contact.ts';
+export { Contact } from './conversation/Contact.ts';
+export type { ClosedEvent, ContactEvents, TypingEvent } from './conversation/contactEvents.ts';
 export type { OutboxEntry } from './conversation/Outbox.ts';
-export { ContactVideoApi, type CallOptions } from './call/ContactVideoApi.ts';
+export { ContactVideoApi } from './call/ContactVideoApi.ts';
+export type { CallOptions } from './call/callOptions.ts';
 export type {
   ActiveSpeakerEvent,
   CallEvents,

@@ -1,5 +1,5 @@
 import { HttpClient, serverAddress, type FetchFunction, type ServerAddress } from './http.ts';
-import type { CallOptions } from './call/ContactVideoApi.ts';
+import type { CallOptions } from './call/callOptions.ts';
 import type { RetryPolicy } from './signaling/retryPolicy.ts';
 import type { WebSocketConstructor } from './signaling/SignalingChannel.ts';
 import { defaultStorage, type KeyValueStorage } from './storage.ts';

@@ -9,14 +9,17 @@ export interface KeyValueStorage {
 export class MemoryStorage implements KeyValueStorage {
   private readonly items = new Map<string, string>();
 
+  /** The value stored under `key`, or null. */
   getItem(key: string): string | null {
     return this.items.get(key) ?? null;
   }
 
+  /** Stores `value` under `key`. */
   setItem(key: string, value: string): void {
     this.items.set(key, String(value));
   }
 
+  /** Forgets `key` (nothing happens when it is not stored). */
   removeItem(key: string): void {
     this.items.delete(key);
   }

@@ -1,15 +1,13 @@
 /*
- * The wire protocol as the SDK sees it. Types come from @parley/protocol (erased at build time);
- * the few runtime constants are repeated here, typed against the protocol's own literal types so the
- * type checker fails if they ever drift. Importing values from @parley/protocol would pull its zod
- * schemas into the browser bundle.
+ * The wire protocol as the SDK sees it. Types come from @parley/protocol (erased at build time).
+ * Values (limits, rules) come only from its zod-free entry points (`@parley/protocol/limits`,
+ * `/call`, `/party`): the main entry point would pull the zod schemas into the browser bundle.
  */
 import type {
   ClientFrameOf,
   GoAwayFrame,
-  LIMITS as WireLimits,
-  PROTOCOL_VERSION as WireVersion,
   ReadyFrame,
+  RequestResults,
   RequestType,
   ResultFrame,
   ServerFrame,
@@ -48,13 +46,6 @@ export type {
   VisitorInfo,
 } from '@parley/protocol';
 
-/** Protocol version sent in `auth`. */
-export const PROTOCOL_VERSION: typeof WireVersion = 1;
-/** Longest chat message, in characters. */
-export const MAX_MESSAGE_CHARS: (typeof WireLimits)['maxMessageChars'] = 4000;
-/** Most messages one history or sync page may return. */
-export const MAX_PAGE_SIZE: (typeof WireLimits)['maxPageSize'] = 500;
-
 /** The body of a request frame: everything but `type` and the correlation `id`. */
 export type RequestBody<T extends RequestType> = Omit<ClientFrameOf<T>, 'id' | 'type'>;
 
@@ -63,3 +54,12 @@ export type PushFrame = Exclude<ServerFrame, ReadyFrame | ResultFrame | GoAwayFr
 
 /** Client frames that expect no answer. */
 export type FireAndForgetFrame = ClientFrameOf<'typing' | 'signal' | 'call.media' | 'call.connection'>;
+
+/** The requests of the call engine. */
+export type CallRequestType = 'call.request' | 'call.invite' | 'call.answer' | 'call.cancel' | 'call.hangup' | 'call.join' | 'call.leave' | 'call.remove';
+
+/** Sends a call request and resolves with its result (rejects with a `ParleyError`). */
+export type CallRequester = <T extends CallRequestType>(type: T, body: RequestBody<T>) => Promise<RequestResults[T]>;
+
+/** Sends a frame that expects no answer; false when offline (nothing was sent). */
+export type FrameSender = (frame: FireAndForgetFrame) => boolean;

@@ -7,11 +7,13 @@ import type { CallView, MediaHandler, MediaRequest, MediaStreamLike, PeerConnect
  * and the page's `document`. Deliberately thin: the logic lives in the engine, tested in Node.
  */
 export class BrowserMediaHandler implements MediaHandler {
+  /** A real `RTCPeerConnection`. */
   createPeerConnection(config: PeerConnectionConfig): PeerConnectionLike {
     if (typeof RTCPeerConnection === 'undefined') throw ParleyError.unavailable('this browser has no WebRTC');
     return new RTCPeerConnection(config) as unknown as PeerConnectionLike;
   }
 
+  /** Opens the camera and/or microphone with `navigator.mediaDevices.getUserMedia`. @throws the browser's DOMException. */
   getUserMedia(request: MediaRequest): Promise<MediaStreamLike> {
     const devices = typeof navigator !== 'undefined' ? navigator.mediaDevices : undefined;
     if (!devices?.getUserMedia) {
@@ -25,10 +27,12 @@ export class BrowserMediaHandler implements MediaHandler {
     }) as unknown as Promise<MediaStreamLike>;
   }
 
+  /** An empty `MediaStream`. */
   createStream(): MediaStreamLike {
     return new MediaStream() as unknown as MediaStreamLike;
   }
 
+  /** A {@link DomCallView} drawing into `document.getElementById(divID)`. */
   createView(divID: string | null): CallView {
     return new DomCallView(document as unknown as DocumentLike, divID);
   }

@@ -1,5 +1,6 @@
 import { ParleyError } from '../errors.ts';
-import type { CallParticipant, CallSnapshot, IceServerInfo, MediaAccess, Party } from '../wire.ts';
+import type { CallParticipant, CallRequester, CallSnapshot, FrameSender, IceServerInfo, MediaAccess, Party } from '../wire.ts';
+import type { ResolvedCallOptions } from './callOptions.ts';
 import type { CallStatsRow, VideoConnectionState, VideoErrorEvent } from './events.ts';
 import { LocalMedia, type MediaFailure, type MediaOutcome } from './LocalMedia.ts';
 import type { CallView } from './MediaHandler.ts';
@@ -7,7 +8,6 @@ import type { LinkSignal } from './PeerLink.ts';
 import { createJanusTransport } from './janus/JanusTransport.ts';
 import type { MediaTransport } from './MediaTransport.ts';
 import { PeerMesh } from './PeerMesh.ts';
-import type { ResolvedCallOptions, VideoCallDeps } from './VideoCall.ts';
 
 const SPEAKER_SAMPLE_MS = 500;
 /** Audio level (0..1) from which a participant counts as speaking. */
@@ -28,8 +28,8 @@ export interface CallParticipationDeps {
   /** Where to draw (`document.getElementById(divID)`). */
   divID: string | null;
   options: ResolvedCallOptions;
-  request: VideoCallDeps['request'];
-  send: VideoCallDeps['send'];
+  request: CallRequester;
+  send: FrameSender;
   /** A participant as the call now describes it. */
   participant(id: string): CallParticipant | undefined;
   /** The remote participants that joined the media session. */
@@ -52,242 +52,242 @@ export interface CallParticipationDeps {
  * its links (a {@link PeerMesh}) and its drawing. Closed by the call when it ends.
  */
 export class CallParticipation {
-  private readonly deps: CallParticipationDeps;
-  private readonly media: LocalMedia;
-  private readonly mediaReady: Promise<MediaOutcome>;
-  private readonly wanted: Sending;
-  private sending: Sending = { audio: false, video: false };
-  private iceServers: IceServerInfo[] = [];
-  private mesh: MediaTransport | null = null;
-  private access: MediaAccess = { kind: 'mesh' };
+  readonly #deps: CallParticipationDeps;
+  readonly #localMedia: LocalMedia;
+  readonly #mediaReady: Promise<MediaOutcome>;
+  readonly #wanted: Sending;
+  #sending: Sending = { audio: false, video: false };
+  #iceServers: IceServerInfo[] = [];
+  #transport: MediaTransport | null = null;
+  #mediaAccess: MediaAccess = { kind: 'mesh' };
   /** Signals that came after joining but before the camera was open. */
-  private early: Array<{ from: string; signal: LinkSignal }> = [];
-  private view: CallView | null = null;
-  private joining = false;
-  private closed = false;
-  private speakerTimer: ReturnType<typeof setInterval> | null = null;
-  private speaker: string | null = null;
-  private quietSamples = 0;
+  #earlySignals: Array<{ from: string; signal: LinkSignal }> = [];
+  #view: CallView | null = null;
+  #joining = false;
+  #closed = false;
+  #speakerTimer: ReturnType<typeof setInterval> | null = null;
+  #speaker: string | null = null;
+  #quietSamples = 0;
 
   constructor(deps: CallParticipationDeps, want: Sending) {
-    this.deps = deps;
-    this.wanted = { ...want };
-    this.media = new LocalMedia(deps.options.media);
-    this.mediaReady = this.media.acquire(want).then((outcome) => {
-      if (this.closed) return outcome;
-      for (const failure of outcome.failures) this.reportMediaFailure(failure);
-      this.sending = { audio: outcome.audio, video: outcome.video };
-      deps.onSending(this.sending);
+    this.#deps = deps;
+    this.#wanted = { ...want };
+    this.#localMedia = new LocalMedia(deps.options.media);
+    this.#mediaReady = this.#localMedia.acquire(want).then((outcome) => {
+      if (this.#closed) return outcome;
+      for (const failure of outcome.failures) this.#reportMediaFailure(failure);
+      this.#sending = { audio: outcome.audio, video: outcome.video };
+      deps.onSending(this.#sending);
       if (!outcome.audio && !outcome.video) deps.onNothingToSend();
-      else this.renderLocal();
+      else this.#renderLocal();
       return outcome;
     });
   }
 
   /** Joins the call (once; `rejoin` for later joins). Links are made once the devices are open. */
   join(): void {
-    if (this.joining || this.mesh || this.closed) return;
-    this.joining = true;
-    const { sessionID, callId } = this.deps;
-    this.deps
+    if (this.#joining || this.#transport || this.#closed) return;
+    this.#joining = true;
+    const { sessionID, callId } = this.#deps;
+    this.#deps
       .request('call.join', { sessionID, callId })
       .then(async (result) => {
-        if (this.closed) return;
-        this.iceServers = result.iceServers;
-        this.access = result.media;
-        this.deps.onJoined(result.call);
-        const outcome = await this.mediaReady;
-        if (this.closed || (!outcome.audio && !outcome.video)) return;
-        if (this.sending.audio !== this.wanted.audio || this.sending.video !== this.wanted.video) this.sendMedia();
-        this.mesh = this.createMesh();
-        for (const { from, signal } of this.early.splice(0)) this.mesh.receive(from, signal);
+        if (this.#closed) return;
+        this.#iceServers = result.iceServers;
+        this.#mediaAccess = result.media;
+        this.#deps.onJoined(result.call);
+        const outcome = await this.#mediaReady;
+        if (this.#closed || (!outcome.audio && !outcome.video)) return;
+        if (this.#sending.audio !== this.#wanted.audio || this.#sending.video !== this.#wanted.video) this.#sendMedia();
+        this.#transport = this.#createTransport();
+        for (const { from, signal } of this.#earlySignals.splice(0)) this.#transport.receive(from, signal);
         this.participantsChanged();
       })
-      .catch((err: unknown) => this.reportError('signaling-failed', 'could not join the call', err))
+      .catch((err: unknown) => this.#reportError('signaling-failed', 'could not join the call', err))
       .finally(() => {
-        this.joining = false;
+        this.#joining = false;
       });
   }
 
   /** The signaling reconnected: join again, then restart ICE on links that are not connected. */
   rejoin(): void {
-    if (!this.mesh || this.joining || this.closed) return this.join();
-    this.joining = true;
-    this.deps
-      .request('call.join', { sessionID: this.deps.sessionID, callId: this.deps.callId })
+    if (!this.#transport || this.#joining || this.#closed) return this.join();
+    this.#joining = true;
+    this.#deps
+      .request('call.join', { sessionID: this.#deps.sessionID, callId: this.#deps.callId })
       .then(({ call, iceServers }) => {
-        if (this.closed || !this.mesh) return;
-        this.mesh.iceServers = iceServers;
-        this.deps.onJoined(call);
-        this.mesh.restartStalled();
+        if (this.#closed || !this.#transport) return;
+        this.#transport.iceServers = iceServers;
+        this.#deps.onJoined(call);
+        this.#transport.restartStalled();
       })
-      .catch((err: unknown) => this.reportError('signaling-failed', 'could not rejoin the call', err))
+      .catch((err: unknown) => this.#reportError('signaling-failed', 'could not rejoin the call', err))
       .finally(() => {
-        this.joining = false;
+        this.#joining = false;
       });
   }
 
   /** Participants joined, left or changed media: links and drawing follow. */
   participantsChanged(): void {
-    if (!this.mesh) return;
-    this.mesh.sync(this.deps.joinedRemoteIds());
-    for (const id of this.mesh.remoteIds) this.renderRemote(id);
-    this.watchSpeakers(this.mesh.remoteIds.length >= 2);
+    if (!this.#transport) return;
+    this.#transport.sync(this.#deps.joinedRemoteIds());
+    for (const id of this.#transport.remoteIds) this.#renderRemote(id);
+    this.#watchSpeakers(this.#transport.remoteIds.length >= 2);
   }
 
   /** A signal from a remote participant. */
   receive(from: string, signal: LinkSignal): void {
-    if (this.closed) return;
-    if (this.mesh) this.mesh.receive(from, signal);
-    else this.early.push({ from, signal });
+    if (this.#closed) return;
+    if (this.#transport) this.#transport.receive(from, signal);
+    else this.#earlySignals.push({ from, signal });
   }
 
   /** Turns the camera on (opening it again) or off (releasing it). Audio is untouched. */
   async setVideo(on: boolean): Promise<void> {
-    await this.mediaReady;
-    if (on === this.sending.video || this.closed) return;
+    await this.#mediaReady;
+    if (on === this.#sending.video || this.#closed) return;
     if (on) {
-      const track = await this.open('video');
-      await this.mesh?.setTrack('video', track);
+      const track = await this.#open('video');
+      await this.#transport?.setTrack('video', track);
     } else {
-      await this.mesh?.setTrack('video', null);
-      this.media.stopTrack('video'); // the camera is released, not just blanked
+      await this.#transport?.setTrack('video', null);
+      this.#localMedia.stopTrack('video'); // the camera is released, not just blanked
     }
-    this.updateSending({ ...this.sending, video: on });
+    this.#updateSending({ ...this.#sending, video: on });
   }
 
   /** Mutes or unmutes the microphone (opening it when it could not be opened at first). */
   async setAudio(on: boolean): Promise<void> {
-    await this.mediaReady;
-    if (on === this.sending.audio || this.closed) return;
-    let track = this.media.track('audio');
+    await this.#mediaReady;
+    if (on === this.#sending.audio || this.#closed) return;
+    let track = this.#localMedia.track('audio');
     if (on && !track) {
-      track = await this.open('audio');
-      await this.mesh?.setTrack('audio', track);
+      track = await this.#open('audio');
+      await this.#transport?.setTrack('audio', track);
     }
     if (track) track.enabled = on;
-    this.updateSending({ ...this.sending, audio: on });
+    this.#updateSending({ ...this.#sending, audio: on });
   }
 
   /** One stats row per remote participant. */
   stats(): Promise<CallStatsRow[]> {
-    return this.mesh?.stats() ?? Promise.resolve([]);
+    return this.#transport?.stats() ?? Promise.resolve([]);
   }
 
   /** Closes the links, releases the devices, removes what was drawn. */
   close(): void {
-    this.closed = true;
-    this.watchSpeakers(false);
-    this.mesh?.close();
-    this.mesh = null;
-    this.early = [];
-    this.view?.clear();
-    this.view = null;
-    this.media.release();
+    this.#closed = true;
+    this.#watchSpeakers(false);
+    this.#transport?.close();
+    this.#transport = null;
+    this.#earlySignals = [];
+    this.#view?.clear();
+    this.#view = null;
+    this.#localMedia.release();
   }
 
   /**
    * In a group, samples every remote participant's audio level twice a second and marks the loudest one.
    * A speaker stays marked through short pauses; after about two seconds of quiet nobody is.
    */
-  private watchSpeakers(on: boolean): void {
-    if (on === (this.speakerTimer !== null)) return;
+  #watchSpeakers(on: boolean): void {
+    if (on === (this.#speakerTimer !== null)) return;
     if (!on) {
-      clearInterval(this.speakerTimer!);
-      this.speakerTimer = null;
-      this.setSpeaker(null);
+      clearInterval(this.#speakerTimer!);
+      this.#speakerTimer = null;
+      this.#setSpeaker(null);
       return;
     }
-    this.speakerTimer = setInterval(() => void this.sampleSpeakers(), SPEAKER_SAMPLE_MS);
+    this.#speakerTimer = setInterval(() => void this.#sampleSpeakers(), SPEAKER_SAMPLE_MS);
   }
 
-  private async sampleSpeakers(): Promise<void> {
+  async #sampleSpeakers(): Promise<void> {
     const rows = await this.stats().catch(() => []);
-    if (this.closed) return;
+    if (this.#closed) return;
     let loudest: { id: string; level: number } | null = null;
     for (const row of rows) {
       const level = row.audioLevel ?? 0;
-      const participant = this.deps.participant(row.participantId);
+      const participant = this.#deps.participant(row.participantId);
       if (level >= SPEAKING_LEVEL && participant?.audio !== false && (!loudest || level > loudest.level)) loudest = { id: row.participantId, level };
     }
     if (loudest) {
-      this.quietSamples = 0;
-      this.setSpeaker(loudest.id);
-    } else if (++this.quietSamples >= QUIET_SAMPLES) {
-      this.setSpeaker(null);
+      this.#quietSamples = 0;
+      this.#setSpeaker(loudest.id);
+    } else if (++this.#quietSamples >= QUIET_SAMPLES) {
+      this.#setSpeaker(null);
     }
   }
 
-  private setSpeaker(id: string | null): void {
-    if (id === this.speaker) return;
-    this.speaker = id;
-    this.view?.setActiveSpeaker(id);
-    this.deps.onActiveSpeaker(id);
+  #setSpeaker(id: string | null): void {
+    if (id === this.#speaker) return;
+    this.#speaker = id;
+    this.#view?.setActiveSpeaker(id);
+    this.#deps.onActiveSpeaker(id);
   }
 
-  private async open(kind: 'audio' | 'video') {
+  async #open(kind: 'audio' | 'video') {
     try {
-      return await this.media.openTrack(kind);
+      return await this.#localMedia.openTrack(kind);
     } catch (failure) {
-      this.reportMediaFailure(failure as MediaFailure);
+      this.#reportMediaFailure(failure as MediaFailure);
       throw new ParleyError('unavailable', (failure as MediaFailure).message ?? `${kind} unavailable`);
     }
   }
 
-  private createMesh(): MediaTransport {
-    const { sessionID, callId } = this.deps;
+  #createTransport(): MediaTransport {
+    const { sessionID, callId } = this.#deps;
     const deps = {
-      selfId: this.deps.self.id,
-      options: this.deps.options,
-      localStream: this.media.stream,
-      iceServers: this.iceServers,
-      sendSignal: (to: string, signal: LinkSignal) => this.deps.send({ type: 'signal', sessionID, callId, to, ...signal }),
+      selfId: this.#deps.self.id,
+      options: this.#deps.options,
+      localStream: this.#localMedia.stream,
+      iceServers: this.#iceServers,
+      sendSignal: (to: string, signal: LinkSignal) => this.#deps.send({ type: 'signal', sessionID, callId, to, ...signal }),
       onLinkState: (peerId: string, state: VideoConnectionState) => {
-        if (this.closed) return;
-        this.deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
-        this.deps.onLinkState(peerId, state);
+        if (this.#closed) return;
+        this.#deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
+        this.#deps.onLinkState(peerId, state);
       },
-      onRemoteStream: (remoteId: string) => this.renderRemote(remoteId),
-      onLinkClosed: (remoteId: string) => this.view?.removeRemote(remoteId),
+      onRemoteStream: (remoteId: string) => this.#renderRemote(remoteId),
+      onLinkClosed: (remoteId: string) => this.#view?.removeRemote(remoteId),
     } satisfies ConstructorParameters<typeof PeerMesh>[0];
-    return this.access.kind === 'sfu' ? createJanusTransport(this.access, deps) : new PeerMesh(deps);
+    return this.#mediaAccess.kind === 'sfu' ? createJanusTransport(this.#mediaAccess, deps) : new PeerMesh(deps);
   }
 
-  private updateSending(next: Sending): void {
-    this.sending = next;
-    this.sendMedia();
-    this.renderLocal();
-    this.deps.onSending(next);
+  #updateSending(next: Sending): void {
+    this.#sending = next;
+    this.#sendMedia();
+    this.#renderLocal();
+    this.#deps.onSending(next);
   }
 
-  private sendMedia(): void {
-    if (!this.mesh && !this.joining) return; // sent when joining
-    const { sessionID, callId } = this.deps;
-    this.deps.send({ type: 'call.media', sessionID, callId, ...this.sending });
+  #sendMedia(): void {
+    if (!this.#transport && !this.#joining) return; // sent when joining
+    const { sessionID, callId } = this.#deps;
+    this.#deps.send({ type: 'call.media', sessionID, callId, ...this.#sending });
   }
 
-  private renderLocal(): void {
-    this.ensureView().showLocal(this.media.stream, this.deps.self.name, this.sending.video);
+  #renderLocal(): void {
+    this.#ensureView().showLocal(this.#localMedia.stream, this.#deps.self.name, this.#sending.video);
   }
 
-  private renderRemote(remoteId: string): void {
-    if (!this.mesh?.remoteIds.includes(remoteId)) return;
-    const participant = this.deps.participant(remoteId);
-    const stream = this.mesh.remoteStream(remoteId);
-    this.ensureView().showRemote(remoteId, participant?.name ?? remoteId, stream, participant?.video ?? true);
+  #renderRemote(remoteId: string): void {
+    if (!this.#transport?.remoteIds.includes(remoteId)) return;
+    const participant = this.#deps.participant(remoteId);
+    const stream = this.#transport.remoteStream(remoteId);
+    this.#ensureView().showRemote(remoteId, participant?.name ?? remoteId, stream, participant?.video ?? true);
   }
 
-  private ensureView(): CallView {
-    this.view ??= this.deps.options.media.createView(this.deps.divID);
-    return this.view;
+  #ensureView(): CallView {
+    this.#view ??= this.#deps.options.media.createView(this.#deps.divID);
+    return this.#view;
   }
 
-  private reportMediaFailure(failure: MediaFailure): void {
-    this.deps.onError({ code: failure.code, message: failure.message, device: failure.device, cause: failure.cause });
+  #reportMediaFailure(failure: MediaFailure): void {
+    this.#deps.onError({ code: failure.code, message: failure.message, device: failure.device, cause: failure.cause });
   }
 
-  private reportError(code: VideoErrorEvent['code'], message: string, cause: unknown): void {
+  #reportError(code: VideoErrorEvent['code'], message: string, cause: unknown): void {
     const detail = cause instanceof Error ? `: ${cause.message}` : '';
-    this.deps.onError({ code, message: message + detail, cause });
+    this.#deps.onError({ code, message: message + detail, cause });
   }
 }

@@ -13,15 +13,18 @@ export class CallStorage {
     private readonly key: string,
   ) {}
 
+  /** The remembered call, or null. */
   read(): StoredCall | null {
     const value = readJson<StoredCall>(this.storage, this.key);
     return value && typeof value.callId === 'string' ? value : null;
   }
 
+  /** Remembers the call this page takes part in. */
   write(value: StoredCall): void {
     writeJson(this.storage, this.key, value);
   }
 
+  /** Forgets it (the call ended). */
   clear(): void {
     try {
       this.storage.removeItem(this.key);

@@ -1,55 +1,27 @@
-import type { ContactEvents } from '../conversation/Contact.ts';
-import { TypedEmitter } from '../TypedEmitter.ts';
+import { TypedEmitter, type EventMap } from '../TypedEmitter.ts';
 import type { CallSnapshot, SignalEventFrame } from '../wire.ts';
-import { BrowserMediaHandler } from './BrowserMediaHandler.ts';
 import type { CallEvents, CallStatsRow, VideoParticipantEvent, VideoParticipantEventName, VideoSnapshot } from './events.ts';
-import type { MediaHandler } from './MediaHandler.ts';
-import { VideoCall, type ResolvedCallOptions, type VideoCallDeps } from './VideoCall.ts';
-
-/** Options of the call engine (all optional). */
-export interface CallOptions {
-  /** The browser boundary: peer connections, devices, rendering. Default: the real browser. */
-  media?: MediaHandler;
-  /** ICE candidates gathered ahead of need. Default 2. */
-  iceCandidatePoolSize?: number;
-  /** How long a dropped link waits before restarting ICE. Default 2 s. */
-  iceRestartDelayMs?: number;
-  /** How long a link may stay unconnected (first connection or after a drop) before it is failed. Default 15 s. */
-  linkFailAfterMs?: number;
-  /**
-   * How long the polite side of a new link waits for the other side's offer before offering itself, so that a
-   * call normally starts with one offer rather than two colliding ones. Default 1.5 s.
-   */
-  offerWaitMs?: number;
-}
-
-/** Applies the defaults. */
-export function resolveCallOptions(options: CallOptions = {}): ResolvedCallOptions {
-  return {
-    media: options.media ?? new BrowserMediaHandler(),
-    iceCandidatePoolSize: options.iceCandidatePoolSize ?? 2,
-    iceRestartDelayMs: options.iceRestartDelayMs ?? 2_000,
-    linkFailAfterMs: options.linkFailAfterMs ?? 15_000,
-    offerWaitMs: options.offerWaitMs ?? 1_500,
-  };
-}
+import { Call, type CallDeps } from './Call.ts';
 
 /**
- * The media-escalation half of {@link Contact}: a conversation lifts into a voice or video call,
- * asked for by the visitor (CTLive `requestVideoUpgrade`) or offered by the agent (LiveEngage
- * `inviteToVideo`). The engine behind it is {@link VideoCall}; this class is its public face.
+ * The media-escalation half of a `Contact` (and all of a `GuestContact`): a conversation lifts into a
+ * voice or video call, asked for by the visitor (CTLive `requestVideoUpgrade`) or offered by the agent
+ * (LiveEngage `inviteToVideo`). The engine behind it is {@link Call}; this class is its public face.
+ * `Events` is the event map of the whole emitter: the call events plus whatever the subclass adds
+ * (a Contact adds the chat's), so this file knows nothing of the chat.
  */
-export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
-  /** @internal */
-  protected readonly videoCall: VideoCall;
+export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Events> = CallEvents> extends TypedEmitter<Events> {
+  /** @internal The call engine. */
+  protected readonly call: Call;
 
   /** @internal */
-  protected constructor(deps: Omit<VideoCallDeps, 'emit'>, initial: CallSnapshot | null | undefined) {
+  protected constructor(deps: Omit<CallDeps, 'emit'>, initial: CallSnapshot | null | undefined) {
     super();
+    // Every key of CallEvents is a key of Events with the same arguments; the type system cannot see that through the generic.
     const emit = <K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void => {
       (this.emit as (event: K, ...args: CallEvents[K]) => boolean)(event, ...args);
     };
-    this.videoCall = new VideoCall({ ...deps, emit }, initial);
+    this.call = new Call({ ...deps, emit }, initial);
   }
 
   /**
@@ -64,7 +36,7 @@ export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
    * ```
    */
   requestVideoUpgrade(divID: string, useAudio: boolean, useVideo: boolean): Promise<void> {
-    return this.videoCall.request(divID, useAudio, useVideo);
+    return this.call.request(divID, useAudio, useVideo);
   }
 
   /**
@@ -77,7 +49,7 @@ export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
    * ```
    */
   responseVideoUpgrade(accept: boolean, divID?: string): Promise<void> {
-    return this.videoCall.answer(accept, divID ?? null);
+    return this.call.answer(accept, divID ?? null);
   }
 
   /**
@@ -91,7 +63,7 @@ export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
    * ```
    */
   inviteToVideo(divID: string, opts: { useAudio?: boolean; useVideo?: boolean } = {}): Promise<{ accepted: boolean }> {
-    return this.videoCall.invite(divID, opts.useAudio ?? true, opts.useVideo ?? true);
+    return this.call.invite(divID, opts.useAudio ?? true, opts.useVideo ?? true);
   }
 
   /**
@@ -105,7 +77,7 @@ export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
    * ```
    */
   endVideo(): Promise<void> {
-    return this.videoCall.end();
+    return this.call.end();
   }
 
   /**
@@ -117,7 +89,7 @@ export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
    * ```
    */
   leaveVideo(): Promise<void> {
-    return this.videoCall.leave();
+    return this.call.leave();
   }
 
   /**
@@ -130,7 +102,7 @@ export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
    * ```
    */
   removeVideoParticipant(participantId: string): Promise<void> {
-    return this.videoCall.remove(participantId);
+    return this.call.remove(participantId);
   }
 
   /**
@@ -142,7 +114,7 @@ export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
    * ```
    */
   disableVideo(): Promise<void> {
-    return this.videoCall.setVideo(false);
+    return this.call.setVideo(false);
   }
 
   /**
@@ -155,7 +127,7 @@ export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
    * ```
    */
   enableVideo(): Promise<void> {
-    return this.videoCall.setVideo(true);
+    return this.call.setVideo(true);
   }
 
   /**
@@ -166,7 +138,7 @@ export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
    * ```
    */
   muteAudio(): Promise<void> {
-    return this.videoCall.setAudio(false);
+    return this.call.setAudio(false);
   }
 
   /**
@@ -177,12 +149,12 @@ export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
    * ```
    */
   unmuteAudio(): Promise<void> {
-    return this.videoCall.setAudio(true);
+    return this.call.setAudio(true);
   }
 
   /** The conversation's call: state, what it carries, who is in it (a snapshot; `'videoStateChanged'` tells when it changes). */
   get video(): VideoSnapshot {
-    return this.videoCall.snapshot;
+    return this.call.snapshot;
   }
 
   /**
@@ -210,16 +182,16 @@ export abstract class ContactVideoApi extends TypedEmitter<ContactEvents> {
    * ```
    */
   getCallStats(): Promise<CallStatsRow[]> {
-    return this.videoCall.stats();
+    return this.call.stats();
   }
 
   /** @internal A `call.updated` for this conversation. */
   receiveCall(call: CallSnapshot): void {
-    this.videoCall.apply(call);
+    this.call.apply(call);
   }
 
   /** @internal A `signal` for this conversation. */
   receiveSignal(frame: SignalEventFrame): void {
-    this.videoCall.receiveSignal(frame);
+    this.call.receiveSignal(frame);
   }
 }

@@ -64,6 +64,7 @@ export class DomCallView implements CallView {
     private readonly divID: string | null,
   ) {}
 
+  /** Draws (or updates) the muted local preview, `data-local`; a named tile when there is no video. */
   showLocal(stream: MediaStreamLike | null, name: string, hasVideo: boolean): void {
     if (!this.local) {
       this.local = this.makeCell('local', name);
@@ -78,6 +79,7 @@ export class DomCallView implements CallView {
     this.update(this.local, stream, name, hasVideo);
   }
 
+  /** Draws (or updates) one remote participant, `data-participant-id`; a named tile when it sends no video. */
   showRemote(participantId: string, name: string, stream: MediaStreamLike | null, hasVideo: boolean): void {
     let entry = this.remotes.get(participantId);
     if (!entry) {
@@ -91,6 +93,7 @@ export class DomCallView implements CallView {
     this.update(entry, stream, name, hasVideo);
   }
 
+  /** Removes what was drawn for a participant that left. */
   removeRemote(participantId: string): void {
     const entry = this.remotes.get(participantId);
     if (!entry) return;
@@ -108,6 +111,7 @@ export class DomCallView implements CallView {
     this.cellOf(participantId)?.cell.setAttribute('data-speaking', '');
   }
 
+  /** Removes everything this view added to the page. */
   clear(): void {
     for (const entry of this.remotes.values()) detach(entry);
     this.remotes.clear();

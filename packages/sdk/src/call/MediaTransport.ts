@@ -2,7 +2,7 @@ import type { IceServerInfo } from '../wire.ts';
 import type { CallStatsRow, VideoConnectionState } from './events.ts';
 import type { MediaStreamLike, MediaTrackLike } from './MediaHandler.ts';
 import type { LinkSignal } from './PeerLink.ts';
-import type { ResolvedCallOptions } from './VideoCall.ts';
+import type { ResolvedCallOptions } from './callOptions.ts';
 
 /** What a transport is built from and how it reports to the participation that owns it. */
 export interface MediaTransportDeps {

@@ -1,6 +1,7 @@
-import type { CallEvents } from '../call/events.ts';
+import { checkMessageText } from '@parley/protocol/limits';
+import { SYSTEM_PARTY } from '@parley/protocol/party';
 import { ContactVideoApi } from '../call/ContactVideoApi.ts';
-import type { ResolvedCallOptions } from '../call/VideoCall.ts';
+import type { ResolvedCallOptions } from '../call/callOptions.ts';
 import { ParleyError } from '../errors.ts';
 import type { KeyValueStorage } from '../storage.ts';
 import type {
@@ -16,36 +17,10 @@ import type {
   RequestType,
   VisitorInfo,
 } from '../wire.ts';
-import { MAX_MESSAGE_CHARS } from '../wire.ts';
+import type { ContactEvents } from './contactEvents.ts';
 import { MessageLog } from './MessageLog.ts';
 import { MessageSender } from './MessageSender.ts';
 import type { Outbox, OutboxEntry } from './Outbox.ts';
-
-/** Someone in the conversation started or stopped typing. */
-export interface TypingEvent {
-  sessionID: string;
-  from: Party;
-  typing: boolean;
-}
-
-/** The conversation was closed. */
-export interface ClosedEvent {
-  sessionID: string;
-  /** Who closed it (the system when it was closed while this page was offline). */
-  by: Party;
-}
-
-/** Events of a {@link Contact} (the call events come from {@link CallEvents}). */
-export interface ContactEvents extends CallEvents {
-  /** A new message or system event, strictly in `seq` order, exactly once (your own messages included). */
-  message: [message: Message];
-  /** Another member started or stopped typing. */
-  typing: [event: TypingEvent];
-  /** The conversation was closed; no more messages can be sent. */
-  closed: [event: ClosedEvent];
-  /** The conversation's snapshot changed (an agent was assigned, the status changed). */
-  updated: [conversation: ConversationSnapshot];
-}
 
 /** What a {@link Contact} needs from the connection that owns it. */
 export interface ContactLink {
@@ -74,7 +49,6 @@ export interface ContactLink {
 export const HISTORY_PAGE_SIZE = 100;
 /** A `typing: true` is repeated at most this often while the user keeps typing. */
 const TYPING_REPEAT_MS = 3_000;
-const SYSTEM_PARTY: Party = { id: 'system', role: 'system', name: 'Parley' };
 
 /**
  * One conversation between a visitor and an agent, the same shape on both sides. Messages arrive in
@@ -92,7 +66,7 @@ const SYSTEM_PARTY: Party = { id: 'system', role: 'system', name: 'Parley' };
  * await contact.sendMessage('Hello!');        // resolves once stored
  * ```
  */
-export class Contact extends ContactVideoApi {
+export class Contact extends ContactVideoApi<ContactEvents> {
   private snapshot: ConversationSnapshot;
   private readonly log = new MessageLog();
   private readonly sender: MessageSender;
@@ -169,9 +143,22 @@ export class Contact extends ContactVideoApi {
     return this.snapshot.agent;
   }
 
-  /** Other agents added to the conversation (colleagues, supervisors), in the order they were added. */
-  get participants(): Party[] {
+  /**
+   * The conversation's members besides its visitor and agent: other agents added to it (colleagues,
+   * supervisors, see {@link Contact.addParticipant}), in the order they were added. A copy.
+   * (The people in a call are its participants: `contact.video.participants`.)
+   */
+  get members(): Party[] {
+    // The wire still calls them `participants`.
     return [...(this.snapshot.participants ?? [])];
+  }
+
+  /**
+   * The same as {@link Contact.members}.
+   * @deprecated Use `members`: "participants" are the people in a call (`contact.video.participants`).
+   */
+  get participants(): Party[] {
+    return this.members;
   }
 
   /** `queued` (waiting for an agent), `active` or `closed`. */
@@ -212,14 +199,9 @@ export class Contact extends ContactVideoApi {
    *   (conversation closed), `forbidden`; or `unavailable` if `disconnect()` was called before it was sent.
    */
   sendMessage(text: string): Promise<Message> {
-    if (typeof text !== 'string' || text.trim().length === 0) {
-      return Promise.reject(ParleyError.invalid('message text is empty'));
-    }
-    if (text.length > MAX_MESSAGE_CHARS) {
-      return Promise.reject(
-        new ParleyError('too_large', `message is ${text.length} characters; the limit is ${MAX_MESSAGE_CHARS}`),
-      );
-    }
+    if (typeof text !== 'string') return Promise.reject(ParleyError.invalid('message text is empty'));
+    const problem = checkMessageText(text);
+    if (problem) return Promise.reject(new ParleyError(problem.code, problem.message));
     if (this.status === 'closed') {
       return Promise.reject(new ParleyError('conflict', 'the conversation is closed'));
     }
@@ -337,7 +319,7 @@ export class Contact extends ContactVideoApi {
 
   /** @internal The connection is back: fetch what was missed and re-send the outbox. */
   connectionRestored(): Promise<void> {
-    this.videoCall.connectionRestored(this.snapshot.call);
+    this.call.connectionRestored(this.snapshot.call);
     this.sender.flush();
     return this.resync();
   }
@@ -368,7 +350,7 @@ export class Contact extends ContactVideoApi {
 
   /** @internal Handed out: call events may fire now (a live call found at load resumes). */
   activateCalls(): void {
-    setTimeout(() => this.videoCall.activate(), 0);
+    setTimeout(() => this.call.activate(), 0);
   }
 
   /** @internal A `typing` frame. */
@@ -380,7 +362,7 @@ export class Contact extends ContactVideoApi {
   applySnapshot(next: ConversationSnapshot): void {
     const previous = this.snapshot;
     this.snapshot = next;
-    if (next.call) this.videoCall.apply(next.call);
+    if (next.call) this.call.apply(next.call);
     const changed =
       previous.status !== next.status ||
       previous.agent?.id !== next.agent?.id ||
@@ -399,7 +381,7 @@ export class Contact extends ContactVideoApi {
     }
     this.sender.stop(new ParleyError('conflict', 'the conversation was closed'), true);
     this.typingSent = false;
-    this.videoCall.parentClosed('closed');
+    this.call.parentClosed('closed');
     this.link.onClosed(this);
     this.emit('closed', { sessionID: this.sessionID, by });
   }
@@ -407,7 +389,7 @@ export class Contact extends ContactVideoApi {
   /** @internal The owner disconnected: stop sending (the outbox stays stored for the next page). */
   parentClosed(): void {
     this.detached = true;
-    this.videoCall.parentClosed(null);
+    this.call.parentClosed(null);
     this.sender.stop(ParleyError.unavailable('disconnected before the message was sent'), false);
   }
 

@@ -1,6 +1,6 @@
+import { SYSTEM_PARTY } from '@parley/protocol/party';
 import { callStoragePrefix } from '../call/CallStorage.ts';
-import { resolveCallOptions, type CallOptions } from '../call/ContactVideoApi.ts';
-import type { ResolvedCallOptions } from '../call/VideoCall.ts';
+import { resolveCallOptions, type CallOptions, type ResolvedCallOptions } from '../call/callOptions.ts';
 import { Contact, type ContactLink } from '../conversation/Contact.ts';
 import { Outbox } from '../conversation/Outbox.ts';
 import { ParleyError } from '../errors.ts';
@@ -63,14 +63,13 @@ export interface ClientSessionCallbacks {
   onDisconnected(error: ParleyError | null): void;
 }
 
-const SYSTEM_PARTY: Party = { id: 'system', role: 'system', name: 'Parley' };
-
 /**
  * The machinery shared by visitors and agents: one {@link SignalingChannel}, the open conversations
  * (one {@link Contact} per sessionID), the dispatch of conversation frames to them, and the resume
  * after every reconnection (sync from the last seq seen, re-send the outbox).
  */
 export class ClientSession {
+  /** The one connection to the server. */
   readonly channel: SignalingChannel;
   private readonly options: ClientSessionOptions;
   private readonly callbacks: ClientSessionCallbacks;

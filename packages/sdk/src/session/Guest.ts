@@ -1,5 +1,6 @@
 import { callStoragePrefix } from '../call/CallStorage.ts';
-import { ContactVideoApi, resolveCallOptions } from '../call/ContactVideoApi.ts';
+import { resolveCallOptions } from '../call/callOptions.ts';
+import { ContactVideoApi } from '../call/ContactVideoApi.ts';
 import { ParleyError } from '../errors.ts';
 import { resolveEnvironment, type ConnectOptions } from '../options.ts';
 import { SignalingChannel, type ConnectionState } from '../signaling/SignalingChannel.ts';
@@ -80,9 +81,9 @@ export class GuestContact extends ContactVideoApi {
       throw new ParleyError('conflict', 'the call is over');
     }
     guest.wire(key, env.storage);
-    guest.videoCall.apply(call);
-    guest.videoCall.activate();
-    guest.videoCall.joinNow(options.divID);
+    guest.call.apply(call);
+    guest.call.activate();
+    guest.call.joinNow(options.divID);
     return guest;
   }
 
@@ -98,7 +99,7 @@ export class GuestContact extends ContactVideoApi {
 
   /** Leaves the call (if still in it) and closes the connection. */
   disconnect(): void {
-    this.videoCall.parentClosed(null);
+    this.call.parentClosed(null);
     this.channel.disconnect();
   }
 
@@ -108,7 +109,7 @@ export class GuestContact extends ContactVideoApi {
       else if (frame.type === 'signal') this.receiveSignal(frame);
     });
     this.channel.on('ready', (ready, { reconnected }) => {
-      if (reconnected) this.videoCall.connectionRestored(ready.guest?.call ?? null);
+      if (reconnected) this.call.connectionRestored(ready.guest?.call ?? null);
     });
     // Once the call is over for this guest, the link is spent: a reload shows that, not a rejoin.
     this.on('videoEnded', () => storage.removeItem(key));

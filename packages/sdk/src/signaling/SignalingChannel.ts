@@ -10,7 +10,8 @@ import type {
   ServerFrame,
   VisitorInfo,
 } from '../wire.ts';
-import { PROTOCOL_VERSION } from '../wire.ts';
+import { PROTOCOL_VERSION } from '@parley/protocol/limits';
+import { PendingRequests } from './PendingRequests.ts';
 import { nextRetryDelayMs, type RetryPolicy } from './retryPolicy.ts';
 import {
   addOnlineListener,
@@ -67,15 +68,6 @@ export interface SignalingChannelEvents {
   disconnected: [error: ParleyError | null];
 }
 
-interface PendingRequest {
-  type: RequestType;
-  frame: string;
-  sent: boolean;
-  timer: ReturnType<typeof setTimeout>;
-  resolve: (data: unknown) => void;
-  reject: (err: ParleyError) => void;
-}
-
 /**
  * The one WebSocket to the server: opens it, authenticates with `auth` as its first frame,
  * correlates requests with their `result`/`error` answers, hands pushed frames out as events, and
@@ -98,10 +90,9 @@ export class SignalingChannel extends TypedEmitter<SignalingChannelEvents> {
   private everReady = false;
   private stopped = false;
   private attempt = 0;
-  private requestCounter = 0;
   private goAwayDelayMs = 0;
   private authError: ParleyError | null = null;
-  private readonly pending = new Map<string, PendingRequest>();
+  private readonly pending = new PendingRequests();
   private connectWaiter: { resolve: (ready: ReadyFrame) => void; reject: (err: ParleyError) => void } | null = null;
   private connectTimer: ReturnType<typeof setTimeout> | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -160,23 +151,10 @@ export class SignalingChannel extends TypedEmitter<SignalingChannelEvents> {
     if (this.stateValue === 'disconnected' || (!connected && options.waitForConnection === false)) {
       return Promise.reject(ParleyError.unavailable(`cannot send ${type}: not connected`));
     }
-    const id = `r${++this.requestCounter}`;
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs ?? 15_000;
-    return new Promise<RequestResults[T]>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(ParleyError.timeout(`${type} got no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, {
-        type,
-        frame: JSON.stringify({ ...body, type, id }),
-        sent: false,
-        timer,
-        resolve: resolve as (data: unknown) => void,
-        reject,
-      });
-      if (connected) this.transmit(id);
-    });
+    const { id, answer } = this.pending.add<RequestResults[T]>(type, body, timeoutMs);
+    if (connected) this.transmit(id);
+    return answer;
   }
 
   /** Sends a frame that expects no answer. Returns false (and sends nothing) when not connected. */
@@ -239,18 +217,12 @@ export class SignalingChannel extends TypedEmitter<SignalingChannelEvents> {
       case 'ready':
         this.handleReady(frame);
         return;
-      case 'result': {
-        const request = this.pending.get(frame.id);
-        if (!request) return;
-        this.settle(frame.id);
-        request.resolve(frame.data);
+      case 'result':
+        this.pending.resolve(frame.id, frame.data);
         return;
-      }
       case 'error': {
-        const request = frame.id === undefined ? undefined : this.pending.get(frame.id);
-        if (request && frame.id !== undefined) {
-          this.settle(frame.id);
-          request.reject(ParleyError.fromBody(frame));
+        if (frame.id !== undefined && this.pending.has(frame.id)) {
+          this.pending.reject(frame.id, ParleyError.fromBody(frame));
         } else if (!this.socketReady) {
           this.authError = ParleyError.fromBody(frame);
         } else {
@@ -291,12 +263,12 @@ export class SignalingChannel extends TypedEmitter<SignalingChannelEvents> {
     this.connectWaiter = null;
     waiter?.resolve(ready);
     this.emit('ready', ready, { reconnected });
-    for (const [id, request] of this.pending) if (!request.sent) this.transmit(id);
+    this.transmitUnsent();
   }
 
   private handleClose(code: number): void {
     this.detach();
-    this.failSentRequests();
+    this.pending.failSent();
     if (this.stopped) return;
     const final = this.authError && isFinalAuthError(this.authError.code) ? this.authError : finalCloseError(code);
     if (final) return this.finish(final);
@@ -338,10 +310,7 @@ export class SignalingChannel extends TypedEmitter<SignalingChannelEvents> {
     this.clearRetryTimer();
     removeOnlineListener(this.onBrowserOnline);
     const reason = error ?? ParleyError.unavailable('the client disconnected');
-    for (const [id, request] of this.pending) {
-      this.settle(id);
-      request.reject(reason);
-    }
+    this.pending.failAll(reason);
     const waiter = this.connectWaiter;
     this.connectWaiter = null;
     waiter?.reject(reason);
@@ -365,26 +334,15 @@ export class SignalingChannel extends TypedEmitter<SignalingChannelEvents> {
   }
 
   private transmit(id: string): void {
-    const request = this.pending.get(id);
-    if (!request || !this.socket) return;
-    request.sent = true;
-    sendQuietly(this.socket, request.frame); // if it fails, the close that follows fails the request
+    const socket = this.socket;
+    if (!socket) return;
+    this.pending.transmit(id, (frame) => sendQuietly(socket, frame)); // if it fails, the close that follows fails the request
   }
 
-  private settle(id: string): void {
-    const request = this.pending.get(id);
-    if (!request) return;
-    clearTimeout(request.timer);
-    this.pending.delete(id);
-  }
-
-  /** Requests already on the dropped socket may or may not have been applied: their callers decide. */
-  private failSentRequests(): void {
-    for (const [id, request] of this.pending) {
-      if (!request.sent) continue;
-      this.settle(id);
-      request.reject(ParleyError.unavailable(`the connection dropped before ${request.type} was answered`));
-    }
+  private transmitUnsent(): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.pending.transmitUnsent((frame) => sendQuietly(socket, frame));
   }
 
   private setState(state: ConnectionState): void {

@@ -26,6 +26,7 @@ export type HandleEvent =
 
 /** Janus refused a request: a core error (`janus: "error"`) or a plugin's `error_code`. */
 export class JanusError extends Error {
+  /** Always `JanusError`. */
   override readonly name = 'JanusError';
   constructor(
     readonly code: number,

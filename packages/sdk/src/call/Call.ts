@@ -1,0 +1,387 @@
+import { answererRole, answerRefusal, inProgress, isLive, isPending } from '@parley/protocol/call';
+import { ParleyError } from '../errors.ts';
+import type { KeyValueStorage } from '../storage.ts';
+import type { CallRequester, CallSnapshot, FrameSender, Party, SignalEventFrame } from '../wire.ts';
+import { CallParticipation } from './CallParticipation.ts';
+import { CallStorage } from './CallStorage.ts';
+import type { CallEvents, CallStatsRow, VideoConnectionState, VideoEndReason, VideoErrorEvent, VideoSnapshot } from './events.ts';
+import type { ResolvedCallOptions } from './callOptions.ts';
+import { divIDOf, isEngaged, isMediaFlowing, nextPhase, participationOf, type CallPhase, type PhaseEvent } from './CallPhase.ts';
+import { answerInvitation, joinInvitation, type InvitationHost } from './invitations.ts';
+import { ParticipantRoster } from './ParticipantRoster.ts';
+import type { LinkSignal } from './PeerLink.ts';
+
+/** What a {@link Call} needs from the conversation that owns it. */
+export interface CallDeps {
+  sessionID: string;
+  self: Party;
+  request: CallRequester;
+  send: FrameSender;
+  storage: KeyValueStorage;
+  /** Prefix of the storage key that remembers the divID of a live call. */
+  storagePrefix: string;
+  options: ResolvedCallOptions;
+  emit<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void;
+}
+
+const RANK: Record<CallSnapshot['state'], number> = { idle: 0, requested: 1, invited: 1, connecting: 2, active: 3, ended: 4 };
+
+/**
+ * The call engine of one conversation. It mirrors the server's call (`call.updated` is the truth)
+ * and turns its transitions into the contract's events. On the page that engaged in the call
+ * (asked, invited, accepted — or reloaded with the call remembered) a {@link CallParticipation}
+ * opens the devices, joins, links to every remote participant and draws into the caller's div.
+ * What this page does about the call is one {@link CallPhase}, moved only by {@link nextPhase}.
+ * Ownership: Contact → Call → CallParticipation → PeerMesh → PeerLink.
+ */
+export class Call {
+  readonly #deps: CallDeps;
+  readonly #roster: ParticipantRoster;
+  readonly #savedCall: CallStorage;
+  /** The call as the server last described it (held as is while dormant). */
+  #call: CallSnapshot | null = null;
+  #phase: CallPhase = { kind: 'dormant', then: { kind: 'watching' } };
+  #inviteWaiters: Array<(result: { accepted: boolean }) => void> = [];
+  /** The call whose invitation to join (as an added colleague or a guest) was handed out. */
+  #joinInviteHandedOutFor: string | null = null;
+  /** What the invitations handed out as `'videoInvite'` do when answered. */
+  readonly #invitationHost: InvitationHost;
+
+  constructor(deps: CallDeps, initial: CallSnapshot | null | undefined) {
+    this.#deps = deps;
+    this.#call = initial ?? null;
+    this.#savedCall = new CallStorage(deps.storage, deps.storagePrefix + deps.sessionID);
+    this.#roster = new ParticipantRoster(deps.self.id, (participant, eventName, connectionState) => {
+      const event = { sessionID: deps.sessionID, participant, ...(connectionState ? { connectionState } : {}) };
+      deps.emit('videoParticipant', event, eventName);
+    });
+    this.#invitationHost = {
+      self: deps.self,
+      currentCall: () => this.#call,
+      isEngaged: () => isEngaged(this.#phase),
+      answer: (accept, divID) => this.answer(accept, divID),
+      join: (call, divID) => {
+        this.#engage(divID, call.callId);
+        this.#participate(call).join();
+        this.#deps.emit('videoStateChanged', this.snapshot);
+      },
+      leave: async (callId) => {
+        this.apply((await this.#deps.request('call.leave', { sessionID: this.#deps.sessionID, callId })).call);
+      },
+    };
+  }
+
+  /** The public snapshot (`contact.video`). */
+  get snapshot(): VideoSnapshot {
+    const call = this.#call;
+    return {
+      state: call?.state ?? 'idle',
+      callId: call?.callId ?? null,
+      useAudio: call?.useAudio ?? false,
+      useVideo: call?.useVideo ?? false,
+      participants: this.#roster.participants,
+    };
+  }
+
+  /** Starts reacting (after the Contact was handed out, so listeners exist); a live call found at load is resumed. */
+  activate(): void {
+    if (this.#phase.kind !== 'dormant') return;
+    this.#moveTo({ type: 'activate' });
+    const initial = this.#call;
+    this.#call = null;
+    if (initial) this.apply(initial, true);
+  }
+
+  // ------------------------------------------------------------------ contract actions
+
+  /** Visitor: asks for a call (`call.request`), to be drawn into `divID`. @throws ParleyError `conflict` when a call is live. */
+  async request(divID: string, useAudio: boolean, useVideo: boolean): Promise<void> {
+    this.#assertNoLiveCall();
+    const { call } = await this.#deps.request('call.request', { sessionID: this.#deps.sessionID, useAudio, useVideo });
+    this.#engage(divID, call.callId);
+    this.apply(call);
+  }
+
+  /** Agent: invites the visitor (`call.invite`); resolves with the answer. @throws ParleyError `conflict` when a call is live. */
+  async invite(divID: string, useAudio: boolean, useVideo: boolean): Promise<{ accepted: boolean }> {
+    this.#assertNoLiveCall();
+    const { call } = await this.#deps.request('call.invite', { sessionID: this.#deps.sessionID, useAudio, useVideo });
+    const answered = new Promise<{ accepted: boolean }>((resolve) => this.#inviteWaiters.push(resolve));
+    this.#engage(divID, call.callId);
+    this.apply(call);
+    return answered;
+  }
+
+  /**
+   * Answers the pending call; accepting opens the devices at once, while the answer travels.
+   * @throws ParleyError `conflict` (nothing to answer), `forbidden` (not the answering side).
+   */
+  async answer(accept: boolean, divID: string | null): Promise<void> {
+    const call = this.#call;
+    if (!call || !isPending(call.state)) {
+      throw new ParleyError('conflict', `there is no call waiting for an answer (it is ${call?.state ?? 'idle'})`);
+    }
+    // The server's rule, checked before anything changes here: the agent answers a request, the visitor an invitation.
+    if (call.initiator?.id === this.#deps.self.id || this.#deps.self.role !== answererRole(call.state)) {
+      throw new ParleyError('forbidden', answerRefusal(call.state));
+    }
+    if (accept) {
+      this.#engage(divID, call.callId);
+      this.#participate(call); // early: the devices open while the answer travels
+    }
+    try {
+      const result = await this.#deps.request('call.answer', { sessionID: this.#deps.sessionID, callId: call.callId, accept });
+      this.apply(result.call);
+    } catch (err) {
+      if (accept && this.#call?.callId === call.callId && !inProgress(this.#call.state)) this.#teardown(null);
+      throw err;
+    }
+  }
+
+  /** Hangs up, withdraws or declines, whichever the call's state calls for; a guest or an added colleague leaves instead. */
+  async end(): Promise<void> {
+    const call = this.#call;
+    if (!call || !isLive(call.state)) return;
+    const sessionID = this.#deps.sessionID;
+    // Only the visitor and the conversation's agent end a call for everyone; anyone else leaves it.
+    const me = call.participants.find((p) => p.id === this.#deps.self.id);
+    if (inProgress(call.state) && me?.invitedBy) return this.leave();
+    if (inProgress(call.state)) {
+      this.apply((await this.#deps.request('call.hangup', { sessionID, callId: call.callId })).call);
+    } else if (call.initiator?.id === this.#deps.self.id) {
+      this.apply((await this.#deps.request('call.cancel', { sessionID, callId: call.callId })).call);
+    } else {
+      await this.answer(false, null);
+    }
+  }
+
+  /** Leaves the call; it ends for everyone when this is the visitor or the last agent. */
+  async leave(): Promise<void> {
+    const call = this.#call;
+    if (!call || !isLive(call.state)) return;
+    if (!inProgress(call.state)) return this.end();
+    if (!call.participants.some((p) => p.id === this.#deps.self.id)) return;
+    this.#moveTo({ type: 'leave' });
+    try {
+      this.apply((await this.#deps.request('call.leave', { sessionID: this.#deps.sessionID, callId: call.callId })).call);
+    } finally {
+      this.#moveTo({ type: 'leaveSettled' });
+    }
+  }
+
+  /** Takes another participant out of the call (agents). */
+  async remove(participantId: string): Promise<void> {
+    const call = this.#call;
+    if (!call || !inProgress(call.state)) throw new ParleyError('conflict', 'there is no call in progress');
+    this.apply((await this.#deps.request('call.remove', { sessionID: this.#deps.sessionID, callId: call.callId, participantId })).call);
+  }
+
+  /** Camera on or off. @throws ParleyError `conflict` when this page is not in the call. */
+  setVideo(on: boolean): Promise<void> {
+    return this.#requireParticipation().setVideo(on);
+  }
+
+  /** Microphone on or muted. @throws ParleyError `conflict` when this page is not in the call. */
+  setAudio(on: boolean): Promise<void> {
+    return this.#requireParticipation().setAudio(on);
+  }
+
+  /** One stats row per remote participant (none when this page is not in the call). */
+  stats(): Promise<CallStatsRow[]> {
+    return participationOf(this.#phase)?.stats() ?? Promise.resolve([]);
+  }
+
+  // ------------------------------------------------------------------ fed by the session
+
+  /** A `call.updated`, a request result, or the call of a conversation snapshot. */
+  apply(next: CallSnapshot, restored = false): void {
+    if (next.sessionID !== this.#deps.sessionID) return;
+    const prev = this.#call;
+    if (this.#phase.kind === 'dormant') {
+      if (!prev || prev.callId !== next.callId || RANK[next.state] >= RANK[prev.state]) this.#call = next;
+      return;
+    }
+    const same = prev !== null && prev.callId === next.callId;
+    if (same && RANK[next.state] < RANK[prev.state]) return; // a stale snapshot
+    if (!same && prev && isLive(prev.state)) this.#teardown({ reason: 'failed' });
+    if (same && prev.state === 'ended') return;
+    this.#call = next;
+    this.#roster.update(next.participants);
+    const self = this.#deps.self;
+    const me = next.participants.find((p) => p.id === self.id);
+    const ringing = !same || !isPending(prev.state);
+    switch (next.state) {
+      case 'requested':
+        if (ringing && next.initiator?.id !== self.id && self.role === 'agent') {
+          this.#deps.emit('requestVideoUpgrade', { sessionID: next.sessionID, useAudio: next.useAudio, useVideo: next.useVideo, from: next.initiator ?? self });
+        }
+        break;
+      case 'invited':
+        if (ringing && next.initiator?.id !== self.id && self.role === 'visitor') this.#deps.emit('videoInvite', answerInvitation(next, this.#invitationHost));
+        break;
+      case 'connecting':
+      case 'active':
+        if (same && isPending(prev.state)) this.#answered(next, true);
+        if (isEngaged(this.#phase) && !me) {
+          // The call goes on without this page: it left, or an agent took it out.
+          this.#teardown({ reason: this.#phase.kind === 'leaving' ? 'left' : 'removed' }, true);
+          break;
+        }
+        if (!isEngaged(this.#phase) && restored && me) {
+          const stored = this.#savedCall.read();
+          if (stored?.callId === next.callId) this.#engage(stored.divID, next.callId);
+        }
+        if (!isEngaged(this.#phase) && me?.invitedBy && !me.joined && this.#joinInviteHandedOutFor !== next.callId) {
+          this.#joinInviteHandedOutFor = next.callId;
+          this.#deps.emit('videoInvite', joinInvitation(next, me.invitedBy, this.#invitationHost));
+        }
+        if (!isEngaged(this.#phase)) break;
+        if (this.#phase.kind === 'mediaDenied') this.#hangupForMedia();
+        else {
+          const participation = this.#participate(next);
+          participation.join();
+          participation.participantsChanged();
+        }
+        break;
+      case 'ended':
+        if (same && isPending(prev.state)) this.#answered(next, false);
+        this.#teardown(same ? { reason: next.endReason ?? 'hangup', by: next.endedBy } : null);
+        break;
+      case 'idle':
+        break;
+    }
+    this.#deps.emit('videoStateChanged', this.snapshot);
+  }
+
+  /** A `signal` from another participant. */
+  receiveSignal(frame: SignalEventFrame): void {
+    const participation = participationOf(this.#phase);
+    if (!participation || this.#call?.callId !== frame.callId) return;
+    const signal: LinkSignal = {};
+    if (frame.description) signal.description = frame.description;
+    if (frame.candidate) signal.candidate = frame.candidate;
+    participation.receive(frame.from, signal);
+  }
+
+  /** The signaling reconnected: join again and restart ICE on links that are not connected. */
+  connectionRestored(liveCall: CallSnapshot | null | undefined): void {
+    if (this.#phase.kind === 'dormant' || !isEngaged(this.#phase) || !this.#call) return;
+    if (liveCall === null && isLive(this.#call.state)) return this.#teardown({ reason: 'failed' });
+    if (inProgress(this.#call.state)) participationOf(this.#phase)?.rejoin();
+  }
+
+  /** The conversation closed or the session stopped: end locally, without a request. */
+  parentClosed(reason: VideoEndReason | null): void {
+    if (this.#call && isLive(this.#call.state)) this.#teardown(reason ? { reason } : null);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /** The one place the phase changes. */
+  #moveTo(event: PhaseEvent): void {
+    this.#phase = nextPhase(this.#phase, event);
+  }
+
+  #engage(divID: string | null, callId: string): void {
+    this.#moveTo({ type: 'engage', divID });
+    this.#savedCall.write({ callId, divID });
+  }
+
+  #participate(call: CallSnapshot): CallParticipation {
+    const existing = participationOf(this.#phase);
+    if (existing) return existing;
+    const { sessionID, self, options, request, send } = this.#deps;
+    const callId = call.callId;
+    const current = () => this.#call?.callId === callId;
+    const participation = new CallParticipation(
+      {
+        sessionID,
+        callId,
+        self,
+        divID: divIDOf(this.#phase),
+        options,
+        request,
+        send,
+        participant: (id) => this.#roster.get(id),
+        joinedRemoteIds: () => this.#roster.joinedRemotes.map((p) => p.id),
+        onJoined: (snapshot) => current() && this.apply(snapshot),
+        onSending: (sending) => {
+          if (!current()) return;
+          this.#roster.setSelfMedia(sending);
+          this.#deps.emit('videoStateChanged', this.snapshot);
+        },
+        onNothingToSend: () => {
+          if (!current()) return;
+          if (this.#call && inProgress(this.#call.state)) this.#hangupForMedia();
+          else this.#moveTo({ type: 'nothingToSend' });
+        },
+        onLinkState: (remoteId, state) => current() && this.#linkStateChanged(remoteId, state),
+        onActiveSpeaker: (participantId) => current() && this.#deps.emit('activeSpeaker', { sessionID, participantId }),
+        onError: (error) => this.#deps.emit('videoError', { sessionID, ...error }),
+      },
+      { audio: call.useAudio, video: call.useVideo },
+    );
+    this.#moveTo({ type: 'participate', participation });
+    return participation;
+  }
+
+  /** Joins a call this page was let into directly (a guest redeeming its link). */
+  joinNow(divID: string | null): void {
+    const call = this.#call;
+    if (!call || !inProgress(call.state)) throw new ParleyError('conflict', 'the call is over');
+    this.#joinInviteHandedOutFor = call.callId;
+    this.#engage(divID, call.callId);
+    this.#participate(call).join();
+  }
+
+  #answered(call: CallSnapshot, accepted: boolean): void {
+    if (call.initiator?.id !== this.#deps.self.id) return;
+    if (accepted || call.endReason === 'declined') this.#deps.emit('responseVideoUpgrade', { sessionID: call.sessionID, response: accepted });
+    for (const resolve of this.#inviteWaiters.splice(0)) resolve({ accepted });
+  }
+
+  #hangupForMedia(): void {
+    const call = this.#call;
+    this.#moveTo({ type: 'mediaHangup' });
+    if (!call || !inProgress(call.state)) return;
+    this.#deps
+      .request('call.hangup', { sessionID: this.#deps.sessionID, callId: call.callId, reason: 'media-denied' })
+      .then(({ call: ended }) => this.apply(ended))
+      .catch((err: unknown) => this.#reportError('signaling-failed', 'could not end the call', err));
+  }
+
+  #linkStateChanged(remoteId: string, state: VideoConnectionState): void {
+    this.#roster.connectionChanged(remoteId, state);
+    if (state === 'connected' && !isMediaFlowing(this.#phase)) {
+      this.#moveTo({ type: 'mediaFlowing' });
+      this.#deps.emit('videoStarted', { sessionID: this.#deps.sessionID });
+    }
+    if (state === 'failed') this.#reportError('connection-failed', `the link to ${remoteId} could not be restored`);
+  }
+
+  /** `goesOn`: the call continues for the others (this page left or was removed); its roster stays current. */
+  #teardown(end: { reason: VideoEndReason; by?: Party | null } | null, goesOn = false): void {
+    const wasEngaged = isEngaged(this.#phase);
+    participationOf(this.#phase)?.close();
+    this.#moveTo({ type: 'teardown' });
+    if (wasEngaged && end) this.#savedCall.clear(); // kept when only this page went away: a reload rejoins
+    if (!goesOn) this.#roster.clear();
+    for (const resolve of this.#inviteWaiters.splice(0)) resolve({ accepted: false });
+    if (end) this.#deps.emit('videoEnded', { sessionID: this.#deps.sessionID, reason: end.reason, ...(end.by ? { by: end.by } : {}) });
+  }
+
+  #reportError(code: VideoErrorEvent['code'], message: string, cause?: unknown): void {
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    this.#deps.emit('videoError', { sessionID: this.#deps.sessionID, code, message: message + detail, ...(cause !== undefined ? { cause } : {}) });
+  }
+
+  #assertNoLiveCall(): void {
+    if (this.#call && isLive(this.#call.state)) throw new ParleyError('conflict', `a call is already ${this.#call.state}`);
+  }
+
+  #requireParticipation(): CallParticipation {
+    const participation = participationOf(this.#phase);
+    if (!participation) throw new ParleyError('conflict', 'this page is not in a call');
+    return participation;
+  }
+}
