@@ -12,6 +12,7 @@ import { IDLE_CALL, departureEndsCall, transition } from '@parley/protocol';
 import type { MediaAccess } from '@parley/protocol';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/Bus.ts';
+import { topics } from '../bus/topics.ts';
 import type { Config } from '../config.ts';
 import type { ConversationService } from '../domain/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
@@ -195,7 +196,7 @@ export class CallService {
     if (!from.joined) throw ParleyServerError.conflict('join the call before signaling');
     if (!to) throw ParleyServerError.forbidden(`${frame.to} is not in this call`);
     if (frame.to === party.id) throw ParleyServerError.invalid('cannot signal yourself');
-    this.#o.bus.publish(`party:${frame.to}`, {
+    this.#o.bus.publish(topics.party(frame.to), {
       type: 'signal',
       sessionID: frame.sessionID,
       callId: frame.callId,
@@ -339,7 +340,7 @@ export class CallService {
   }
 
   #publish(call: Call): void {
-    this.#o.bus.publish(`conv:${call.sessionID}`, { type: 'call.updated', call: call.snapshot() });
+    this.#o.bus.publish(topics.conversation(call.sessionID), { type: 'call.updated', call: call.snapshot() });
   }
 
   #event(call: Call, text: string): void {

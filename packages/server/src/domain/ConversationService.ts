@@ -12,6 +12,7 @@ import type {
 import { LIMITS, checkMessageText } from '@parley/protocol';
 import type { Logger } from 'pino';
 import type { Bus, BusSubscriber } from '../bus/Bus.ts';
+import { topics } from '../bus/topics.ts';
 import { ParleyServerError } from '../errors.ts';
 import type { ConversationRecord, MessagePage, Store } from '../store/Store.ts';
 import { PresenceRegistry } from './PresenceRegistry.ts';
@@ -86,7 +87,7 @@ export class ConversationService {
       if (input.text !== undefined) {
         message = (await this.#append(record.id, visitor, 'text', input.text, input.clientId ?? randomUUID())).message;
       }
-      this.#bus.publish(`party:${visitor.id}`, { type: 'conversation.updated', conversation: this.#snap(this.#cached(record.id)) });
+      this.#bus.publish(topics.party(visitor.id), { type: 'conversation.updated', conversation: this.#snap(this.#cached(record.id)) });
       if (existing === undefined) {
         this.#queueChanged();
         this.#route();
@@ -113,7 +114,7 @@ export class ConversationService {
   async typing(from: Party, sessionID: string, typing: boolean): Promise<void> {
     const record = await this.#member(from, sessionID);
     if (record.status === 'closed') return;
-    this.#bus.publish(`conv:${sessionID}`, { type: 'typing', sessionID, from, typing }, { exceptParty: from.id });
+    this.#bus.publish(topics.conversation(sessionID), { type: 'typing', sessionID, from, typing }, { exceptParty: from.id });
   }
 
   /** Closes a conversation (visitor, or its agent). */
@@ -130,7 +131,7 @@ export class ConversationService {
       const final = { ...closed, lastSeq: this.#cached(sessionID).lastSeq };
       this.#open.delete(sessionID);
       this.#members.delete(sessionID);
-      this.#bus.publish(`conv:${sessionID}`, { type: 'conversation.closed', sessionID, by });
+      this.#bus.publish(topics.conversation(sessionID), { type: 'conversation.closed', sessionID, by });
       if (record.status === 'queued') this.#queueChanged();
       else this.#route();
       this.#log.info({ sessionID, by: by.id }, 'conversation closed');
@@ -213,8 +214,8 @@ export class ConversationService {
         await this.#append(sessionID, SYSTEM_PARTY, 'event', `${by.name} added ${agent.name} to the conversation`);
       }
       const snapshot = this.#snap(this.#cached(sessionID));
-      this.#bus.publish(`party:${agentId}`, { type: 'conversation.assigned', conversation: snapshot });
-      if (added) this.#bus.publish(`conv:${sessionID}`, { type: 'conversation.updated', conversation: snapshot });
+      this.#bus.publish(topics.party(agentId), { type: 'conversation.assigned', conversation: snapshot });
+      if (added) this.#bus.publish(topics.conversation(sessionID), { type: 'conversation.updated', conversation: snapshot });
       this.#log.info({ sessionID, by: by.id, agentId, added }, 'participant added');
       return snapshot;
     });
@@ -278,7 +279,7 @@ export class ConversationService {
 
   #presenceChanged(agent: Party, change: { before: Presence; after: Presence }): void {
     if (change.before === change.after) return;
-    this.#bus.publish('agents', { type: 'presence.changed', agent: { id: agent.id, name: agent.name, presence: change.after } });
+    this.#bus.publish(topics.agents, { type: 'presence.changed', agent: { id: agent.id, name: agent.name, presence: change.after } });
     if (change.after === 'online') this.#route();
   }
 
@@ -321,7 +322,7 @@ export class ConversationService {
     setImmediate(() => {
       this.#queueBroadcastPending = false;
       this.queueSnapshot().then(
-        (queue) => this.#bus.publish('agents', { type: 'queue.changed', queue }),
+        (queue) => this.#bus.publish(topics.agents, { type: 'queue.changed', queue }),
         (err: unknown) => this.#log.error({ err }, 'queue broadcast failed'),
       );
     });
@@ -336,8 +337,8 @@ export class ConversationService {
     const agent = assigned.agent;
     await this.#append(sessionID, SYSTEM_PARTY, 'event', `${agent?.name ?? 'An agent'} joined the conversation`);
     const snapshot = this.#snap(this.#cached(sessionID));
-    this.#bus.publish(`party:${agentId}`, { type: 'conversation.assigned', conversation: snapshot });
-    this.#bus.publish(`conv:${sessionID}`, { type: 'conversation.updated', conversation: snapshot });
+    this.#bus.publish(topics.party(agentId), { type: 'conversation.assigned', conversation: snapshot });
+    this.#bus.publish(topics.conversation(sessionID), { type: 'conversation.updated', conversation: snapshot });
     this.#queueChanged();
     this.#log.info({ sessionID, agentId }, 'conversation assigned');
     return snapshot;
@@ -358,7 +359,7 @@ export class ConversationService {
       if (!result.duplicate) {
         const cached = this.#open.get(sessionID);
         if (cached && cached.lastSeq < result.message.seq) cached.lastSeq = result.message.seq;
-        this.#bus.publish(`conv:${sessionID}`, { type: 'message', message: result.message }, origin ? { exceptSubscriber: origin } : {});
+        this.#bus.publish(topics.conversation(sessionID), { type: 'message', message: result.message }, origin ? { exceptSubscriber: origin } : {});
       }
       return result;
     });

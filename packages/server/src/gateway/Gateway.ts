@@ -6,13 +6,14 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { describeTokenProblem, partyOf, type TokenService } from '../auth/tokens.ts';
 import type { Bus } from '../bus/Bus.ts';
+import { topics } from '../bus/topics.ts';
 import type { CallService } from '../calls/CallService.ts';
 import type { GuestInvites } from '../calls/GuestInvites.ts';
 import type { ConversationService } from '../domain/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
 import { ClientConnection, CloseCode } from './ClientConnection.ts';
 import { handleFrame } from './handleFrame.ts';
-import { TokenBucket } from './TokenBucket.ts';
+import { TokenBucket } from '../rateLimit/TokenBucket.ts';
 
 export interface GatewayOptions {
   server: Server;
@@ -177,12 +178,12 @@ export class Gateway {
     connection.party = party;
     connection.bucket.scale(party.role === 'agent' ? AGENT_FACTOR : 1);
     this.#identityBucket(party, true);
-    connection.subscribe(`party:${party.id}`);
-    for (const c of conversations) connection.subscribe(`conv:${c.sessionID}`);
+    connection.subscribe(topics.party(party.id));
+    for (const c of conversations) connection.subscribe(topics.conversation(c.sessionID));
     const scope = connection.guestScope;
     if (scope) {
       // A guest hears its call's changes and nothing else of the conversation (ClientConnection filters).
-      connection.subscribe(`conv:${scope.sessionID}`);
+      connection.subscribe(topics.conversation(scope.sessionID));
       const live = this.options.calls.liveCall(scope.sessionID);
       const call = live && live.callId === scope.callId && live.participants.some((p) => p.id === party.id) ? live : null;
       connection.send({ type: 'ready', v: PROTOCOL_VERSION, identity: party, conversations: [], guest: { sessionID: scope.sessionID, call } });
@@ -192,7 +193,7 @@ export class Gateway {
       connection.send({ type: 'ready', v: PROTOCOL_VERSION, identity: party, conversations });
       return;
     }
-    connection.subscribe('agents');
+    connection.subscribe(topics.agents);
     const presence = this.options.service.presence.presenceOnConnect(party.id);
     connection.send({ type: 'ready', v: PROTOCOL_VERSION, identity: party, conversations, presence });
     this.options.service.agentConnected(party);

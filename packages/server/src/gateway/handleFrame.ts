@@ -1,4 +1,5 @@
 import type { ClientFrame, RequestResults, RequestType } from '@parley/protocol';
+import { topics } from '../bus/topics.ts';
 import type { CallService } from '../calls/CallService.ts';
 import type { GuestInvites } from '../calls/GuestInvites.ts';
 import type { ConversationService } from '../domain/ConversationService.ts';
@@ -27,7 +28,7 @@ export async function handleFrame(
         clientId: frame.clientId,
         info: connection.visitorInfo,
       });
-      connection.subscribe(`conv:${result.conversation.sessionID}`);
+      connection.subscribe(topics.conversation(result.conversation.sessionID));
       return result;
     }
     case 'message.send': {
@@ -43,7 +44,7 @@ export async function handleFrame(
     }
     case 'conversation.sync': {
       const result: Answer<'conversation.sync'> = await service.sync(party, frame.sessionID, frame.afterSeq);
-      if (result.conversation.status !== 'closed') connection.subscribe(`conv:${frame.sessionID}`);
+      if (result.conversation.status !== 'closed') connection.subscribe(topics.conversation(frame.sessionID));
       return result;
     }
     case 'queue.list': {
@@ -52,7 +53,7 @@ export async function handleFrame(
     }
     case 'conversation.accept': {
       const result: Answer<'conversation.accept'> = { conversation: await service.accept(party, frame.sessionID) };
-      connection.subscribe(`conv:${frame.sessionID}`);
+      connection.subscribe(topics.conversation(frame.sessionID));
       return result;
     }
     case 'presence.set': {

@@ -13,7 +13,7 @@ import { describeTokenProblem, partyOf, type TokenService } from '../auth/tokens
 import type { GuestInvites } from '../calls/GuestInvites.ts';
 import type { ConversationService } from '../domain/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
-import { TokenBucket } from '../gateway/TokenBucket.ts';
+import { IpLimiter } from '../rateLimit/IpLimiter.ts';
 import type { Store } from '../store/Store.ts';
 
 export interface ApiDeps {
@@ -22,23 +22,6 @@ export interface ApiDeps {
   service: ConversationService;
   guests: GuestInvites;
   rateLimit: { rps: number; burst: number };
-}
-
-/** Per-IP buckets for the unauthenticated routes, forgotten when full again. */
-class IpLimiter {
-  readonly #buckets = new Map<string, TokenBucket>();
-  constructor(
-    private readonly rate: number,
-    private readonly burst: number,
-  ) {}
-  take(ip: string): boolean {
-    let bucket = this.#buckets.get(ip);
-    if (!bucket) {
-      if (this.#buckets.size > 100_000) this.#buckets.clear();
-      this.#buckets.set(ip, (bucket = new TokenBucket(this.rate, this.burst)));
-    }
-    return bucket.take();
-  }
 }
 
 /** Sends a coded error with its HTTP status. */
