@@ -14,16 +14,28 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus/Bus.ts';
 import { topics } from '../bus/topics.ts';
 import type { Config } from '../config.ts';
-import type { ConversationService } from '../domain/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
+import type { ConversationRecord } from '../store/Store.ts';
 import { Call } from './Call.ts';
 import { endedText } from './callText.ts';
 import type { MediaTopology } from './media/MediaTopology.ts';
 import { iceServersFor } from './turn.ts';
 
+/** What calls need of conversations: who belongs to one. */
+export interface CallConversations {
+  /** The conversation, when `party` is a member of it; throws `forbidden`/`not_found` otherwise. */
+  requireMember(party: Party, sessionID: string): Promise<ConversationRecord>;
+}
+
+/** Where call events are written, in order with the conversation's messages. */
+export interface CallTranscript {
+  appendEvent(sessionID: string, text: string): Promise<unknown>;
+}
+
 export interface CallServiceOptions {
   bus: Bus;
-  conversations: ConversationService;
+  conversations: CallConversations;
+  transcript: CallTranscript;
   log: Logger;
   /** How long a request or invitation rings before it expires. */
   ringMs: number;
@@ -46,16 +58,16 @@ const inviteKey = (partyId: string) => `invite:${partyId}`;
  */
 export class CallService {
   readonly #calls = new Map<string, Call>();
-  readonly #o: CallServiceOptions;
+  readonly #options: CallServiceOptions;
 
   constructor(options: CallServiceOptions) {
-    this.#o = options;
-    options.conversations.setCallLookup((sessionID) => this.liveCall(sessionID));
-    options.conversations.setCallInviter((sessionID, by, agent) => this.inviteAgent(sessionID, by, agent));
-    options.conversations.onClosed(async (sessionID, by) => {
-      const call = this.#calls.get(sessionID);
-      if (call) this.#applyQuietly(call, { type: 'conversationClosed', by });
-    });
+    this.#options = options;
+  }
+
+  /** The conversation closed: its call, if any, ends (reason `closed`). */
+  conversationClosed(event: { sessionID: string; by: Party }): void {
+    const call = this.#calls.get(event.sessionID);
+    if (call) this.#applyQuietly(call, { type: 'conversationClosed', by: event.by });
   }
 
   /** The live call of a conversation, or null. */
@@ -64,7 +76,7 @@ export class CallService {
   }
 
   async start(party: Party, frame: ClientFrameOf<'call.request'> | ClientFrameOf<'call.invite'>): Promise<CallSnapshot> {
-    const conversation = await this.#o.conversations.requireMember(party, frame.sessionID);
+    const conversation = await this.#options.conversations.requireMember(party, frame.sessionID);
     if (conversation.status === 'closed') throw ParleyServerError.conflict('the conversation is closed');
     const roles: CallRoles = { visitorId: conversation.visitor.id, agentId: conversation.agent?.id ?? null };
     const current = this.#calls.get(frame.sessionID);
@@ -74,16 +86,16 @@ export class CallService {
         : { type: 'invite', by: party, useAudio: frame.useAudio, useVideo: frame.useVideo };
     const next = check(transition(current?.core ?? IDLE_CALL, action, roles));
     const members = [conversation.visitor, ...(conversation.agent ? [conversation.agent] : [])];
-    const call = new Call(randomUUID(), frame.sessionID, next, members, roles, this.#o.media.kind, this.#o.media.capacity);
+    const call = new Call(randomUUID(), frame.sessionID, next, members, roles, this.#options.media.kind, this.#options.media.capacity);
     this.#calls.set(frame.sessionID, call);
-    call.ring(this.#o.ringMs, () => this.#applyQuietly(call, { type: 'expire' }));
+    call.ring(this.#options.ringMs, () => this.#applyQuietly(call, { type: 'expire' }));
     this.#publish(call);
     const visitorName = conversation.visitor.name;
     this.#event(
       call,
       frame.type === 'call.request' ? `${party.name} asked for a ${call.kind}` : `${party.name} invited ${visitorName} to a ${call.kind}`,
     );
-    this.#o.log.info({ sessionID: call.sessionID, callId: call.id, by: party.id, kind: call.kind }, 'call started ringing');
+    this.#options.log.info({ sessionID: call.sessionID, callId: call.id, by: party.id, kind: call.kind }, 'call started ringing');
     return call.snapshot();
   }
 
@@ -117,11 +129,11 @@ export class CallService {
     this.#participant(call, party);
     if (!inProgress(call)) throw ParleyServerError.conflict(`the call is ${call.core.state}; join once it is accepted`);
     await call.mediaReady;
-    const media = await this.#o.media.access(call.id, party.id);
+    const media = await this.#options.media.access(call.id, party.id);
     // The call may have ended, or this participant been removed, while the media was prepared.
     const participant = this.#calls.get(call.sessionID) === call ? call.participants.get(party.id) : undefined;
     if (!participant) {
-      void this.#o.media.revoke(call.id, party.id);
+      void this.#options.media.revoke(call.id, party.id);
       throw ParleyServerError.conflict('that call is over for you');
     }
     call.stopGrace(party.id);
@@ -133,7 +145,7 @@ export class CallService {
     if (first && participant.invitedBy) {
       this.#event(call, party.role === 'guest' ? `${party.name} (guest of ${participant.invitedBy.name}) joined the call` : `${party.name} joined the call`);
     }
-    return { call: call.snapshot(), iceServers: iceServersFor(this.#o.ice, party.id), media };
+    return { call: call.snapshot(), iceServers: iceServersFor(this.#options.ice, party.id), media };
   }
 
   /**
@@ -163,7 +175,7 @@ export class CallService {
   }
 
   /** Invites an agent just added to the conversation into its call in progress. Throws `capacity` when full. */
-  inviteAgent(sessionID: string, by: Party, agent: Party): void {
+  inviteMember(sessionID: string, by: Party, agent: Party): void {
     const call = this.#calls.get(sessionID);
     if (!call || !inProgress(call) || call.participants.has(agent.id)) return;
     this.#checkCapacity(call);
@@ -196,7 +208,7 @@ export class CallService {
     if (!from.joined) throw ParleyServerError.conflict('join the call before signaling');
     if (!to) throw ParleyServerError.forbidden(`${frame.to} is not in this call`);
     if (frame.to === party.id) throw ParleyServerError.invalid('cannot signal yourself');
-    this.#o.bus.publish(topics.party(frame.to), {
+    this.#options.bus.publish(topics.party(frame.to), {
       type: 'signal',
       sessionID: frame.sessionID,
       callId: frame.callId,
@@ -237,7 +249,7 @@ export class CallService {
       if (!participant?.joined) continue;
       participant.connection = 'reconnecting';
       this.#publish(call);
-      call.startGrace(party.id, this.#o.graceMs, () => {
+      call.startGrace(party.id, this.#options.graceMs, () => {
         const gone = call.participants.get(party.id);
         if (!gone || this.#calls.get(call.sessionID) !== call) return;
         if (departureEndsCall(call.attendees(), party.id, call.roles.visitorId)) this.#applyQuietly(call, { type: 'fail', by: party });
@@ -250,7 +262,7 @@ export class CallService {
   async shutdown(): Promise<void> {
     for (const call of this.#calls.values()) call.dispose();
     this.#calls.clear();
-    await this.#o.media.shutdown();
+    await this.#options.media.shutdown();
   }
 
   // ---------------------------------------------------------------- internals
@@ -263,14 +275,14 @@ export class CallService {
 
   #checkCapacity(call: Call): void {
     if (call.participants.size < call.capacity) return;
-    const { capacity, capacityHint } = this.#o.media;
+    const { capacity, capacityHint } = this.#options.media;
     throw new ParleyServerError('capacity', `this call has ${call.participants.size} people, the most it carries (${capacity}); ${capacityHint}`);
   }
 
   /** Adds someone who has not joined yet; the invitation lapses after the ring time. */
   #invite(call: Call, party: Party, by: Party): void {
     const participant = call.add(party, by);
-    call.startGrace(inviteKey(party.id), this.#o.ringMs, () => {
+    call.startGrace(inviteKey(party.id), this.#options.ringMs, () => {
       if (call.participants.get(party.id) === participant && !participant.joined) this.#remove(call, participant, `${party.name} did not join the call`);
     });
     this.#publish(call);
@@ -287,10 +299,10 @@ export class CallService {
     call.participants.delete(who.id);
     call.stopGrace(who.id);
     call.stopGrace(inviteKey(who.id));
-    void this.#o.media.revoke(call.id, who.id);
+    void this.#options.media.revoke(call.id, who.id);
     this.#publish(call);
     this.#event(call, text);
-    this.#o.log.info({ sessionID: call.sessionID, callId: call.id, partyId: who.id }, 'participant left the call');
+    this.#options.log.info({ sessionID: call.sessionID, callId: call.id, partyId: who.id }, 'participant left the call');
   }
 
   #participant(call: Call, party: Party) {
@@ -309,9 +321,9 @@ export class CallService {
     const by = 'by' in action ? (action.by ?? null) : null;
     if (after === 'connecting') {
       call.stopRinging();
-      call.mediaReady = this.#o.media.open(call.id);
+      call.mediaReady = this.#options.media.open(call.id);
       call.mediaReady.catch((err: unknown) => {
-        this.#o.log.error({ err, callId: call.id }, 'the call media could not be prepared');
+        this.#options.log.error({ err, callId: call.id }, 'the call media could not be prepared');
         this.#applyQuietly(call, { type: 'fail' });
       });
       this.#event(call, `${by?.name ?? 'The other side'} accepted the ${call.kind}`);
@@ -322,10 +334,10 @@ export class CallService {
       call.endedAt = new Date();
       call.dispose();
       this.#calls.delete(call.sessionID);
-      if (call.mediaReady) void call.mediaReady.then(() => this.#o.media.close(call.id), () => undefined);
+      if (call.mediaReady) void call.mediaReady.then(() => this.#options.media.close(call.id), () => undefined);
       const duration = call.startedAt ? call.endedAt.getTime() - call.startedAt.getTime() : null;
       this.#event(call, endedText(call.kind, call.core.endReason ?? 'hangup', call.core.endedBy, duration));
-      this.#o.log.info({ sessionID: call.sessionID, callId: call.id, reason: call.core.endReason, durationMs: duration }, 'call ended');
+      this.#options.log.info({ sessionID: call.sessionID, callId: call.id, reason: call.core.endReason, durationMs: duration }, 'call ended');
     }
     this.#publish(call);
   }
@@ -335,18 +347,18 @@ export class CallService {
     try {
       this.#apply(call, action);
     } catch (err) {
-      this.#o.log.warn({ err, callId: call.id, action: action.type }, 'call transition refused');
+      this.#options.log.warn({ err, callId: call.id, action: action.type }, 'call transition refused');
     }
   }
 
   #publish(call: Call): void {
-    this.#o.bus.publish(topics.conversation(call.sessionID), { type: 'call.updated', call: call.snapshot() });
+    this.#options.bus.publish(topics.conversation(call.sessionID), { type: 'call.updated', call: call.snapshot() });
   }
 
   #event(call: Call, text: string): void {
-    this.#o.conversations
+    this.#options.transcript
       .appendEvent(call.sessionID, text)
-      .catch((err: unknown) => this.#o.log.error({ err, sessionID: call.sessionID }, 'could not record a call event'));
+      .catch((err: unknown) => this.#options.log.error({ err, sessionID: call.sessionID }, 'could not record a call event'));
   }
 }
 

@@ -9,8 +9,9 @@ import type { Bus } from '../bus/Bus.ts';
 import { topics } from '../bus/topics.ts';
 import type { CallService } from '../calls/CallService.ts';
 import type { GuestInvites } from '../calls/GuestInvites.ts';
-import type { ConversationService } from '../domain/ConversationService.ts';
+import type { ConversationService } from '../conversations/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
+import type { AgentPresence } from '../routing/AgentPresence.ts';
 import { ClientConnection, CloseCode } from './ClientConnection.ts';
 import { handleFrame } from './handleFrame.ts';
 import { TokenBucket } from '../rateLimit/TokenBucket.ts';
@@ -18,7 +19,8 @@ import { TokenBucket } from '../rateLimit/TokenBucket.ts';
 export interface GatewayOptions {
   server: Server;
   path: string;
-  service: ConversationService;
+  conversations: ConversationService;
+  presence: AgentPresence;
   calls: CallService;
   guests: GuestInvites;
   tokens: TokenService;
@@ -112,7 +114,7 @@ export class Gateway {
       const party = connection.party;
       if (party !== null) {
         if (this.#releaseIdentityBucket(party.id)) this.options.calls.partyOffline(party);
-        if (party.role === 'agent') this.options.service.agentDisconnected(party);
+        if (party.role === 'agent') this.options.presence.disconnected(party);
       }
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -154,7 +156,7 @@ export class Gateway {
     if (party === null) return this.#refuseAuth(connection, 'unauthorized', 'the first frame must be auth');
 
     try {
-      const data = await handleFrame(frame, connection, this.options.service, this.options.calls, this.options.guests);
+      const data = await handleFrame(frame, connection, this.options);
       connection.forgive();
       if ('id' in frame && data !== undefined) {
         connection.send({ type: 'result', id: frame.id, data });
@@ -173,7 +175,7 @@ export class Gateway {
    * published while reading is fetched by the client's `conversation.sync` from its last seq.
    */
   async #ready(connection: ClientConnection, party: Party): Promise<void> {
-    const conversations = await this.options.service.openConversationsOf(party);
+    const conversations = await this.options.conversations.openConversationsOf(party);
     if (!connection.isOpen) return;
     connection.party = party;
     connection.bucket.scale(party.role === 'agent' ? AGENT_FACTOR : 1);
@@ -194,9 +196,9 @@ export class Gateway {
       return;
     }
     connection.subscribe(topics.agents);
-    const presence = this.options.service.presence.presenceOnConnect(party.id);
+    const presence = this.options.presence.presenceOnConnect(party.id);
     connection.send({ type: 'ready', v: PROTOCOL_VERSION, identity: party, conversations, presence });
-    this.options.service.agentConnected(party);
+    this.options.presence.connected(party);
   }
 
   #identityBucket(party: Party, connecting = false): TokenBucket {

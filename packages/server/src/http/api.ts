@@ -11,15 +11,17 @@ import type { z } from 'zod';
 import { hashPassword, verifyPassword } from '../auth/password.ts';
 import { describeTokenProblem, partyOf, type TokenService } from '../auth/tokens.ts';
 import type { GuestInvites } from '../calls/GuestInvites.ts';
-import type { ConversationService } from '../domain/ConversationService.ts';
+import type { ConversationService } from '../conversations/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
 import { IpLimiter } from '../rateLimit/IpLimiter.ts';
+import type { AgentPresence } from '../routing/AgentPresence.ts';
 import type { Store } from '../store/Store.ts';
 
 export interface ApiDeps {
   store: Store;
   tokens: TokenService;
-  service: ConversationService;
+  conversations: ConversationService;
+  presence: AgentPresence;
   guests: GuestInvites;
   rateLimit: { rps: number; burst: number };
 }
@@ -76,7 +78,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     if (!agent || !ok) throw ParleyServerError.unauthorized('wrong email or password');
     const { token, expiresAt } = await deps.tokens.issue({ id: agent.id, role: 'agent', name: agent.name });
     const response: AgentLoginResponse = {
-      agent: { id: agent.id, name: agent.name, email: agent.email, presence: deps.service.presence.presenceOf(agent.id) },
+      agent: { id: agent.id, name: agent.name, email: agent.email, presence: deps.presence.presenceOf(agent.id) },
       token,
       expiresAt,
     };
@@ -86,7 +88,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Params: { sessionID: string } }>('/api/conversations/:sessionID/messages', async (request) => {
     const party = await authenticate(request, deps.tokens);
     const query = parse(HistoryQuerySchema, request.query);
-    const page = await deps.service.history(party, request.params.sessionID, query);
+    const page = await deps.conversations.history(party, request.params.sessionID, query);
     const response: HistoryResponse = page;
     return response;
   });
