@@ -45,14 +45,14 @@ const IDENTITY_FACTOR = 3;
  * closed only for abuse (or a missing/invalid token).
  */
 export class Gateway {
-  readonly #wss: WebSocketServer;
+  readonly #webSocketServer: WebSocketServer;
   readonly #connections = new Set<ClientConnection>();
   readonly #identityBuckets = new Map<string, { bucket: TokenBucket; connections: number }>();
   readonly #heartbeat: NodeJS.Timeout;
   #accepting = true;
 
   constructor(private readonly options: GatewayOptions) {
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: HARD_LIMIT_BYTES, perMessageDeflate: false, clientTracking: false });
+    this.#webSocketServer = new WebSocketServer({ noServer: true, maxPayload: HARD_LIMIT_BYTES, perMessageDeflate: false, clientTracking: false });
     options.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS);
     this.#heartbeat.unref();
@@ -74,7 +74,7 @@ export class Gateway {
     }
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000).unref())]);
     for (const connection of this.#connections) connection.socket.terminate();
-    this.#wss.close();
+    this.#webSocketServer.close();
   }
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -86,7 +86,7 @@ export class Gateway {
       this.options.log.warn({ origin }, 'websocket refused: origin not allowed');
       return refuse(socket, 403, 'Forbidden');
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+    this.#webSocketServer.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
   }
 
   #accept(ws: WebSocket, req: IncomingMessage): void {
