@@ -10,12 +10,17 @@ import { defaultAllowedOrigins, type Config } from './config.ts';
 import { CallService } from './calls/CallService.ts';
 import { GuestInvites } from './calls/GuestInvites.ts';
 import { createMediaTopology } from './calls/media/index.ts';
-import { ConversationService } from './domain/ConversationService.ts';
+import { ConversationService } from './conversations/ConversationService.ts';
+import { OpenConversations } from './conversations/OpenConversations.ts';
+import { Transcript } from './conversations/Transcript.ts';
 import { ParleyServerError } from './errors.ts';
 import { Gateway } from './gateway/Gateway.ts';
 import { registerApi } from './http/api.ts';
 import { registerCors } from './http/cors.ts';
 import { registerPages } from './http/pages.ts';
+import { AgentPresence } from './routing/AgentPresence.ts';
+import { PresenceRegistry } from './routing/PresenceRegistry.ts';
+import { Queue } from './routing/Queue.ts';
 import { openSqliteStore } from './store/index.ts';
 import type { AgentRecord, Store } from './store/Store.ts';
 import { StoreConflictError } from './store/Store.ts';
@@ -58,21 +63,42 @@ export async function startServer(config: Config, options: { log?: Logger; store
   const secret = await loadOrCreateSecret(config.dataDir, config.tokenSecret);
   const tokens = new TokenService(secret);
   const bus = new InProcessBus((err) => log.error({ err }, 'delivery failed'));
-  const service = new ConversationService({ store, bus, log, agentMaxChats: config.agentMaxChats });
+  const open = new OpenConversations(store);
+  const transcript = new Transcript({ store, bus, onAppended: (message) => open.noteSeq(message.sessionID, message.seq) });
+  const presence = new AgentPresence({
+    registry: new PresenceRegistry(),
+    store,
+    bus,
+    onListenerError: (err) => log.error({ err }, 'presence listener failed'),
+  });
   const calls = new CallService({
     bus,
-    conversations: service,
+    conversations: open,
+    transcript,
     log,
     ringMs: config.callRingSeconds * 1000,
     graceMs: config.callGraceSeconds * 1000,
     ice: config,
     media: createMediaTopology(config, log),
   });
+  const conversations = new ConversationService({
+    store,
+    bus,
+    log,
+    open,
+    transcript,
+    queue: new Queue({ store, bus, log }),
+    presence,
+    calls,
+    agentMaxChats: config.agentMaxChats,
+  });
+  // Conversation → Call: a closing conversation ends its call before its members hear of the close.
+  conversations.on('closed', (event) => calls.conversationClosed(event));
   let url = '';
   const guests = new GuestInvites({
     invites: new InviteTokens(secret),
     tokens,
-    conversations: service,
+    conversations: open,
     calls,
     log,
     ttlSeconds: config.guestInviteMinutes * 60,
@@ -98,7 +124,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ code: 'not_found', message: 'no such route' }));
   registerCors(app, isAllowedOrigin);
-  registerApi(app, { store, tokens, service, guests, rateLimit: config.rateLimit });
+  registerApi(app, { store, tokens, conversations, presence, guests, rateLimit: config.rateLimit });
   registerPages(app, () => allowed);
   app.get('/healthz', async () => ({
     status: 'ok',
@@ -110,7 +136,8 @@ export async function startServer(config: Config, options: { log?: Logger; store
   const gateway = new Gateway({
     server: app.server,
     path: '/ws',
-    service,
+    conversations,
+    presence,
     calls,
     guests,
     tokens,
@@ -141,7 +168,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
         const httpClosed = app.close();
         await gateway.shutdown();
         await calls.shutdown();
-        await service.drain();
+        await conversations.drain();
         await httpClosed;
         await bus.close();
         await store.close();

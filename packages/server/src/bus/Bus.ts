@@ -1,15 +1,13 @@
 import type { ServerFrame } from '@parley/protocol';
+import type { Topic } from './topics.ts';
 
 /*
  * The Bus port: fan-out of server frames to every connection subscribed to a topic, on this node and
  * (with a networked adapter) on every other node. Frames are serialized once per publish.
- *
- * Topics:  conv:<sessionID>  every member of a conversation
- *          party:<id>        every connection of one visitor or agent
- *          agents            every connected agent (queue and presence news)
+ * The topics and the frames each carries are in ./topics.ts.
  */
 
-export type Topic = `conv:${string}` | `party:${string}` | 'agents';
+export type { Topic } from './topics.ts';
 
 export interface Envelope {
   frame: ServerFrame;
@@ -31,7 +29,8 @@ export interface BusSubscriber {
 }
 
 export interface Bus {
-  publish(topic: Topic, frame: ServerFrame, options?: PublishOptions): void;
+  /** Publishes a frame the topic carries. */
+  publish<F extends ServerFrame>(topic: Topic<F>, frame: NoInfer<F>, options?: PublishOptions): void;
   subscribe(topic: Topic, subscriber: BusSubscriber): void;
   unsubscribe(topic: Topic, subscriber: BusSubscriber): void;
   /** Number of local subscribers of a topic. */

@@ -3,11 +3,11 @@ import type { Bus, BusSubscriber, Envelope, PublishOptions, Topic } from './Bus.
 
 /** The embedded default: topics live in this process only. */
 export class InProcessBus implements Bus {
-  readonly #topics = new Map<Topic, Set<BusSubscriber>>();
+  readonly #topics = new Map<string, Set<BusSubscriber>>();
 
   constructor(private readonly onDeliveryError: (err: unknown) => void = () => {}) {}
 
-  publish(topic: Topic, frame: ServerFrame, options: PublishOptions = {}): void {
+  publish<F extends ServerFrame>(topic: Topic<F>, frame: NoInfer<F>, options: PublishOptions = {}): void {
     const subscribers = this.#topics.get(topic);
     if (!subscribers || subscribers.size === 0) return;
     const envelope: Envelope = { frame, json: JSON.stringify(frame), ...options };

@@ -1,117 +1,316 @@
-import type { Attendee, CallCore, CallParticipant, CallRoles, CallSnapshot, CallTopology, Party } from '@parley/protocol';
+import type {
+  Attendee,
+  CallAction,
+  CallCore,
+  CallParticipant,
+  CallRoles,
+  CallSnapshot,
+  CallTopology,
+  Party,
+  ParticipantConnection,
+} from '@parley/protocol';
+import { IDLE_CALL, departureEndsCall, transition } from '@parley/protocol';
+import { ParleyServerError } from '../errors.ts';
+import type { CallChange, CallEvent, ParticipantExit } from './CallEvent.ts';
+import { kindOf } from './callText.ts';
+
+/** How a call's media limits it, fixed for its life. */
+export interface CallMedia {
+  topology: CallTopology;
+  /** Most participants the call carries (invited ones count). */
+  capacity: number;
+  /** What to tell someone refused for capacity: how to carry more. */
+  capacityHint: string;
+}
+
+export interface BeginCall {
+  id: string;
+  sessionID: string;
+  /** `request` (the visitor) or `invite` (the agent). */
+  action: Extract<CallAction, { type: 'request' | 'invite' }>;
+  /** The conversation's visitor and agent: the first participants. */
+  visitor: Party;
+  agent: Party | null;
+  media: CallMedia;
+  /** How long it rings before it expires. */
+  ringMs: number;
+}
 
 /**
- * One call of a conversation, in memory on the node that runs it. Owns its timers and participants:
- * `dispose()` clears everything it holds. The Conversation → Call → Participant tree closes downwards.
+ * One call of a conversation and the participants in it (Conversation → Call → Participant). The call applies
+ * its own actions: each method checks who may do what in which state (the pure state machine of the protocol
+ * decides the call's state), changes the call, and returns what changed — the events the call service turns
+ * into timers, media and transcript lines. A refused action throws ParleyServerError and changes nothing.
+ * It does no I/O and holds no timers: its deadline (`expiresAt`) is state, so it can live in a store row.
  */
 export class Call {
-  core: CallCore;
-  readonly participants = new Map<string, CallParticipant>();
+  #core: CallCore;
+  readonly #participants = new Map<string, CallParticipant>();
   readonly createdAt = new Date();
   expiresAt: Date | null = null;
   startedAt: Date | null = null;
   endedAt: Date | null = null;
-  #ringTimer: NodeJS.Timeout | null = null;
-  readonly #graceTimers = new Map<string, NodeJS.Timeout>();
-  /** The call's media (a room, with an SFU) is ready; set when the call is accepted. */
-  mediaReady: Promise<void> | null = null;
 
-  constructor(
+  private constructor(
     readonly id: string,
     readonly sessionID: string,
     core: CallCore,
-    members: Party[],
     /** Who answers what: fixed for the call's life. */
     readonly roles: CallRoles,
-    readonly topology: CallTopology,
-    readonly capacity: number,
+    readonly media: CallMedia,
   ) {
-    this.core = core;
-    for (const p of members) this.add(p, null);
+    this.#core = core;
   }
 
-  /** Adds a participant who has not joined the media yet (`invitedBy`: brought into a running call). */
-  add(party: Party, invitedBy: Party | null): CallParticipant {
-    const participant: CallParticipant = {
-      id: party.id,
-      role: party.role,
-      name: party.name,
-      audio: this.core.useAudio,
-      video: this.core.useVideo,
-      joined: false,
-      connection: 'absent',
-      invitedBy,
-    };
-    this.participants.set(party.id, participant);
+  /**
+   * A new call, ringing. `current`: the conversation's call so far, if one is live (then it is refused).
+   * Returns the call and what members hear of it.
+   */
+  static begin(input: BeginCall, current: Call | undefined): { call: Call; change: CallChange } {
+    const roles: CallRoles = { visitorId: input.visitor.id, agentId: input.agent?.id ?? null };
+    const core = check(transition(current ? current.#core : IDLE_CALL, input.action, roles));
+    const call = new Call(input.id, input.sessionID, core, roles, input.media);
+    for (const party of [input.visitor, ...(input.agent ? [input.agent] : [])]) call.#add(party, null);
+    call.expiresAt = new Date(call.createdAt.getTime() + input.ringMs);
+    const by = input.action.by;
+    const event: CallEvent = input.action.type === 'request' ? { type: 'requested', by } : { type: 'invited', by, visitor: input.visitor };
+    return { call, change: { events: [event] } };
+  }
+
+  get state(): CallCore['state'] {
+    return this.#core.state;
+  }
+
+  /** "video call" or "voice call", for the transcript. */
+  get kind(): string {
+    return kindOf(this.#core.useVideo);
+  }
+
+  /** Accepted and not ended: participants may join, leave and be invited. */
+  get inProgress(): boolean {
+    return this.#core.state === 'connecting' || this.#core.state === 'active';
+  }
+
+  get ended(): boolean {
+    return this.#core.state === 'ended';
+  }
+
+  participant(partyId: string): CallParticipant | undefined {
+    return this.#participants.get(partyId);
+  }
+
+  /** The participant `party` is; `forbidden` when it is not in the call. */
+  requireParticipant(party: Party): CallParticipant {
+    const participant = this.#participants.get(party.id);
+    if (!participant) throw ParleyServerError.forbidden('you are not a participant of this call');
     return participant;
   }
 
-  /** Who is in the call, for deciding what a departure does. */
-  attendees(): Attendee[] {
-    return [...this.participants.values()].map((p) => ({ id: p.id, role: p.role, joined: p.joined }));
+  /** Refuses (`capacity`) when the call carries as many people as it can. */
+  requireRoom(): void {
+    if (this.#participants.size < this.media.capacity) return;
+    const { capacity, capacityHint } = this.media;
+    throw new ParleyServerError('capacity', `this call has ${this.#participants.size} people, the most it carries (${capacity}); ${capacityHint}`);
   }
 
-  get kind(): string {
-    return this.core.useVideo ? 'video call' : 'voice call';
+  /** Applies an action of the state machine (answer, cancel, expire, connected, fail, …). */
+  apply(action: CallAction): CallChange {
+    const before = this.#core.state;
+    this.#core = check(transition(this.#core, action, this.roles));
+    const after = this.#core.state;
+    if (after === before) return { events: [] };
+    const by = 'by' in action ? (action.by ?? null) : null;
+    if (after === 'connecting') {
+      this.expiresAt = null;
+      return { events: [{ type: 'accepted', by }] };
+    }
+    if (after === 'active') {
+      this.startedAt = new Date();
+      return { events: [{ type: 'started' }] };
+    }
+    if (after === 'ended') {
+      this.endedAt = new Date();
+      this.expiresAt = null;
+      const durationMs = this.startedAt ? this.endedAt.getTime() - this.startedAt.getTime() : null;
+      return { events: [{ type: 'ended', reason: this.#core.endReason ?? 'hangup', by: this.#core.endedBy, durationMs }] };
+    }
+    return { events: [] };
   }
 
-  /** Starts the ring timer; `onExpire` runs if nobody answers in time. */
-  ring(ms: number, onExpire: () => void): void {
-    this.expiresAt = new Date(Date.now() + ms);
-    this.#ringTimer = setTimeout(onExpire, ms);
-    this.#ringTimer.unref();
+  /** The conversation closed: the call ends with it. */
+  parentClosed(by: Party): CallChange {
+    return this.apply({ type: 'conversationClosed', by });
   }
 
-  stopRinging(): void {
-    if (this.#ringTimer) clearTimeout(this.#ringTimer);
-    this.#ringTimer = null;
-    this.expiresAt = null;
+  /**
+   * Ends the call for everyone (the visitor or the conversation's agent). From anyone else — a guest, an added
+   * member — hanging up is leaving: only that participant goes.
+   */
+  hangup(party: Party, mediaDenied: boolean): CallChange {
+    this.requireParticipant(party);
+    if (this.inProgress && party.id !== this.roles.visitorId && party.id !== this.roles.agentId) return this.leave(party);
+    return this.apply(mediaDenied ? { type: 'mediaDenied', by: party } : { type: 'hangup', by: party });
   }
 
-  /** Starts a participant's grace period (its last connection is gone). */
-  startGrace(partyId: string, ms: number, onExpire: () => void): void {
-    if (this.#graceTimers.has(partyId)) return;
-    const timer = setTimeout(() => {
-      this.#graceTimers.delete(partyId);
-      onExpire();
-    }, ms);
-    timer.unref();
-    this.#graceTimers.set(partyId, timer);
+  /** `party` may join the media now (it is a participant, and the call was accepted). */
+  requireJoinable(party: Party): void {
+    this.requireParticipant(party);
+    if (!this.inProgress) throw ParleyServerError.conflict(`the call is ${this.#core.state}; join once it is accepted`);
   }
 
-  /** Stops a participant's grace period; true when one was running. */
-  stopGrace(partyId: string): boolean {
-    const timer = this.#graceTimers.get(partyId);
-    if (!timer) return false;
-    clearTimeout(timer);
-    this.#graceTimers.delete(partyId);
-    return true;
+  /** A participant enters the media session (first time, or again); null when it is no longer in the call. */
+  join(partyId: string): CallChange | null {
+    const participant = this.#participants.get(partyId);
+    if (!participant || this.ended) return null;
+    const first = !participant.joined;
+    participant.joined = true;
+    participant.connection = 'connecting';
+    const invitedBy = participant.invitedBy;
+    return { events: first && invitedBy ? [{ type: 'participantJoined', participant, invitedBy }] : [] };
   }
 
-  /** Clears every timer. */
-  dispose(): void {
-    this.stopRinging();
-    for (const timer of this.#graceTimers.values()) clearTimeout(timer);
-    this.#graceTimers.clear();
+  /**
+   * A participant leaves. An invitation not yet taken up is declined. When the visitor or the last agent leaves,
+   * the call ends for everyone.
+   */
+  leave(party: Party): CallChange {
+    const participant = this.requireParticipant(party);
+    if (!this.inProgress) throw ParleyServerError.conflict('the call has not started; cancel or decline it');
+    if (!participant.joined && participant.invitedBy) return this.#remove(participant, 'declined', null);
+    return this.#depart(participant, null);
+  }
+
+  /** An agent in the call takes another participant out (removing the visitor ends the call). */
+  remove(by: Party, participantId: string): CallChange {
+    this.requireParticipant(by);
+    if (by.role !== 'agent') throw ParleyServerError.forbidden('only agents remove participants');
+    if (participantId === by.id) throw ParleyServerError.conflict('to leave the call yourself, leave it');
+    const target = this.#participants.get(participantId);
+    if (!target) throw ParleyServerError.notFound('participant');
+    if (!this.inProgress) throw ParleyServerError.conflict(`the call is ${this.#core.state}`);
+    return this.#depart(target, by);
+  }
+
+  /** Brings someone into the call in progress (an added member, a guest); it joins with `call.join`. */
+  invite(party: Party, by: Party): CallChange {
+    if (!this.inProgress) throw ParleyServerError.conflict(`the call is ${this.#core.state}`);
+    this.requireRoom();
+    const participant = this.#add(party, by);
+    return { events: [{ type: 'participantInvited', participant, by }] };
+  }
+
+  /** An invitation lapsed: a participant who never joined goes (null when it joined or left already). */
+  inviteLapsed(partyId: string): CallChange | null {
+    const participant = this.#participants.get(partyId);
+    if (!participant || participant.joined || !this.inProgress) return null;
+    return this.#remove(participant, 'noShow', null);
+  }
+
+  /** Checks that `from` may send SDP or ICE to `to` (both joined participants of this call). */
+  requireSignalPath(from: Party, to: string): void {
+    const sender = this.requireParticipant(from);
+    const receiver = this.#participants.get(to);
+    if (!sender.joined) throw ParleyServerError.conflict('join the call before signaling');
+    if (!receiver) throw ParleyServerError.forbidden(`${to} is not in this call`);
+    if (to === from.id) throw ParleyServerError.invalid('cannot signal yourself');
+  }
+
+  /** A participant reports its link state. The first `connected` makes the call active; `failed` ends it. */
+  connectionChanged(party: Party, state: ParticipantConnection): CallChange {
+    const participant = this.requireParticipant(party);
+    if (!participant.joined) throw ParleyServerError.conflict('join the call first');
+    if (state === 'failed') return this.apply({ type: 'fail', by: party });
+    participant.connection = state;
+    if (state === 'connected' && this.#core.state === 'connecting') return this.apply({ type: 'connected' });
+    return { events: [] };
+  }
+
+  /** A participant says what it sends now (mute, camera off/on, upgrade to video); null when nothing changed. */
+  mediaChanged(party: Party, audio: boolean, video: boolean): CallChange | null {
+    const participant = this.requireParticipant(party);
+    if (participant.audio === audio && participant.video === video) return null;
+    const upgraded = video && !this.#core.useVideo;
+    participant.audio = audio;
+    participant.video = video;
+    if (!upgraded) return { events: [] };
+    this.#core = { ...this.#core, useVideo: true };
+    return { events: [{ type: 'upgradedToVideo', by: party }] };
+  }
+
+  /** A joined participant lost its last connection: it is reconnecting (null when it had not joined). */
+  disconnected(partyId: string): CallChange | null {
+    const participant = this.#participants.get(partyId);
+    if (!participant?.joined) return null;
+    participant.connection = 'reconnecting';
+    return { events: [] };
+  }
+
+  /**
+   * A participant did not come back within the grace period: it goes, and the call ends (failed) when it was
+   * the visitor or the last agent. Null when it is gone already.
+   */
+  graceExpired(party: Party): CallChange | null {
+    const participant = this.#participants.get(party.id);
+    if (!participant || this.ended) return null;
+    if (departureEndsCall(this.#attendees(), party.id, this.roles.visitorId)) return this.apply({ type: 'fail', by: party });
+    return this.#remove(participant, 'lostConnection', null);
   }
 
   snapshot(): CallSnapshot {
+    const core = this.#core;
     return {
       callId: this.id,
       sessionID: this.sessionID,
-      state: this.core.state,
-      initiator: this.core.initiator,
-      useAudio: this.core.useAudio,
-      useVideo: this.core.useVideo,
-      participants: [...this.participants.values()].map((p) => ({ ...p })),
-      topology: this.topology,
-      capacity: this.capacity,
+      state: core.state,
+      initiator: core.initiator,
+      useAudio: core.useAudio,
+      useVideo: core.useVideo,
+      participants: [...this.#participants.values()].map((p) => ({ ...p })),
+      topology: this.media.topology,
+      capacity: this.media.capacity,
       createdAt: this.createdAt.toISOString(),
       expiresAt: this.expiresAt?.toISOString() ?? null,
       startedAt: this.startedAt?.toISOString() ?? null,
       endedAt: this.endedAt?.toISOString() ?? null,
-      endReason: this.core.endReason,
-      endedBy: this.core.endedBy,
+      endReason: core.endReason,
+      endedBy: core.endedBy,
     };
   }
+
+  /** A participant who has not joined the media yet (`invitedBy`: brought into a running call). */
+  #add(party: Party, invitedBy: Party | null): CallParticipant {
+    const participant: CallParticipant = {
+      id: party.id,
+      role: party.role,
+      name: party.name,
+      audio: this.#core.useAudio,
+      video: this.#core.useVideo,
+      joined: false,
+      connection: 'absent',
+      invitedBy,
+    };
+    this.#participants.set(party.id, participant);
+    return participant;
+  }
+
+  /** A participant goes: the call ends when the visitor or the last agent goes, else only this one leaves. */
+  #depart(who: CallParticipant, by: Party | null): CallChange {
+    if (departureEndsCall(this.#attendees(), who.id, this.roles.visitorId)) return this.apply({ type: 'hangup', by: by ?? who });
+    return this.#remove(who, by ? 'removed' : 'left', by);
+  }
+
+  /** Takes one participant out of a call that goes on. */
+  #remove(participant: CallParticipant, how: ParticipantExit, by: Party | null): CallChange {
+    this.#participants.delete(participant.id);
+    return { events: [{ type: 'participantLeft', participant, how, by }] };
+  }
+
+  #attendees(): Attendee[] {
+    return [...this.#participants.values()].map((p) => ({ id: p.id, role: p.role, joined: p.joined }));
+  }
+}
+
+function check(result: ReturnType<typeof transition>): CallCore {
+  if (!result.ok) throw new ParleyServerError(result.code, result.message);
+  return result.call;
 }

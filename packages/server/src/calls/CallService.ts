@@ -1,28 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  CallAction,
-  CallCore,
-  CallRoles,
-  CallSnapshot,
-  ClientFrameOf,
-  IceServerInfo,
-  Party,
-} from '@parley/protocol';
-import { IDLE_CALL, departureEndsCall, transition } from '@parley/protocol';
-import type { MediaAccess } from '@parley/protocol';
+import type { CallSnapshot, ClientFrameOf, IceServerInfo, MediaAccess, Party } from '@parley/protocol';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/Bus.ts';
+import { topics } from '../bus/topics.ts';
 import type { Config } from '../config.ts';
-import type { ConversationService } from '../domain/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
+import type { ConversationRecord } from '../store/Store.ts';
 import { Call } from './Call.ts';
-import { endedText } from './callText.ts';
+import type { CallChange, CallEvent } from './CallEvent.ts';
+import { CallTimers } from './CallTimers.ts';
+import { callEventText } from './callText.ts';
 import type { MediaTopology } from './media/MediaTopology.ts';
 import { iceServersFor } from './turn.ts';
 
+/** What calls need of conversations: who belongs to one. */
+export interface CallConversations {
+  /** The conversation, when `party` is a member of it; throws `forbidden`/`not_found` otherwise. */
+  requireMember(party: Party, sessionID: string): Promise<ConversationRecord>;
+}
+
+/** Where call events are written, in order with the conversation's messages. */
+export interface CallTranscript {
+  appendEvent(sessionID: string, text: string): Promise<unknown>;
+}
+
 export interface CallServiceOptions {
   bus: Bus;
-  conversations: ConversationService;
+  conversations: CallConversations;
+  transcript: CallTranscript;
   log: Logger;
   /** How long a request or invitation rings before it expires. */
   ringMs: number;
@@ -33,28 +38,21 @@ export interface CallServiceOptions {
   media: MediaTopology;
 }
 
-const inProgress = (call: Call) => call.core.state === 'connecting' || call.core.state === 'active';
-/** Grace-timer key of a participant invited into a running call who has not joined yet. */
-const inviteKey = (partyId: string) => `invite:${partyId}`;
-
 /**
- * Calls: at most one live call per conversation, held in memory by this node. Every change goes through the
- * pure state machine (`transition` from the protocol), so an illegal action is refused before anything changes.
- * Members hear of every change as `call.updated`; the transcript gets an event message for each step.
- * The server carries signaling only, relayed between joined participants of the same call.
+ * Calls: at most one live call per conversation, held in memory by this node. Each {@link Call} applies its
+ * own actions and says what changed; this service does the rest — it finds the call, arms and disarms its
+ * timers, prepares and releases its media, tells members (`call.updated`) and writes each event to the
+ * transcript. The server carries signaling only, relayed between joined participants of the same call.
  */
 export class CallService {
   readonly #calls = new Map<string, Call>();
-  readonly #o: CallServiceOptions;
+  readonly #timers = new CallTimers();
+  /** Per call id: its media is ready (a room, with an SFU); made when the call is accepted. */
+  readonly #mediaReady = new Map<string, Promise<void>>();
+  readonly #options: CallServiceOptions;
 
   constructor(options: CallServiceOptions) {
-    this.#o = options;
-    options.conversations.setCallLookup((sessionID) => this.liveCall(sessionID));
-    options.conversations.setCallInviter((sessionID, by, agent) => this.inviteAgent(sessionID, by, agent));
-    options.conversations.onClosed(async (sessionID, by) => {
-      const call = this.#calls.get(sessionID);
-      if (call) this.#applyQuietly(call, { type: 'conversationClosed', by });
-    });
+    this.#options = options;
   }
 
   /** The live call of a conversation, or null. */
@@ -62,140 +60,107 @@ export class CallService {
     return this.#calls.get(sessionID)?.snapshot() ?? null;
   }
 
+  /** The visitor requests a call, or the agent invites the visitor to one: it rings. */
   async start(party: Party, frame: ClientFrameOf<'call.request'> | ClientFrameOf<'call.invite'>): Promise<CallSnapshot> {
-    const conversation = await this.#o.conversations.requireMember(party, frame.sessionID);
+    const conversation = await this.#options.conversations.requireMember(party, frame.sessionID);
     if (conversation.status === 'closed') throw ParleyServerError.conflict('the conversation is closed');
-    const roles: CallRoles = { visitorId: conversation.visitor.id, agentId: conversation.agent?.id ?? null };
-    const current = this.#calls.get(frame.sessionID);
-    const action: CallAction =
-      frame.type === 'call.request'
-        ? { type: 'request', by: party, useAudio: frame.useAudio, useVideo: frame.useVideo }
-        : { type: 'invite', by: party, useAudio: frame.useAudio, useVideo: frame.useVideo };
-    const next = check(transition(current?.core ?? IDLE_CALL, action, roles));
-    const members = [conversation.visitor, ...(conversation.agent ? [conversation.agent] : [])];
-    const call = new Call(randomUUID(), frame.sessionID, next, members, roles, this.#o.media.kind, this.#o.media.capacity);
-    this.#calls.set(frame.sessionID, call);
-    call.ring(this.#o.ringMs, () => this.#applyQuietly(call, { type: 'expire' }));
-    this.#publish(call);
-    const visitorName = conversation.visitor.name;
-    this.#event(
-      call,
-      frame.type === 'call.request' ? `${party.name} asked for a ${call.kind}` : `${party.name} invited ${visitorName} to a ${call.kind}`,
+    const { media, ringMs, log } = this.#options;
+    const { call, change } = Call.begin(
+      {
+        id: randomUUID(),
+        sessionID: frame.sessionID,
+        action: { type: frame.type === 'call.request' ? 'request' : 'invite', by: party, useAudio: frame.useAudio, useVideo: frame.useVideo },
+        visitor: conversation.visitor,
+        agent: conversation.agent,
+        media: { topology: media.kind, capacity: media.capacity, capacityHint: media.capacityHint },
+        ringMs,
+      },
+      this.#calls.get(frame.sessionID),
     );
-    this.#o.log.info({ sessionID: call.sessionID, callId: call.id, by: party.id, kind: call.kind }, 'call started ringing');
+    this.#calls.set(frame.sessionID, call);
+    this.#run(call, change);
+    log.info({ sessionID: call.sessionID, callId: call.id, by: party.id, kind: call.kind }, 'call started ringing');
     return call.snapshot();
   }
 
   answer(party: Party, frame: ClientFrameOf<'call.answer'>): CallSnapshot {
     const call = this.#live(frame.sessionID, frame.callId);
-    this.#apply(call, frame.accept ? { type: 'accept', by: party } : { type: 'decline', by: party });
+    this.#run(call, call.apply(frame.accept ? { type: 'accept', by: party } : { type: 'decline', by: party }));
     return call.snapshot();
   }
 
   cancel(party: Party, frame: ClientFrameOf<'call.cancel'>): CallSnapshot {
     const call = this.#live(frame.sessionID, frame.callId);
-    this.#apply(call, { type: 'cancel', by: party });
+    this.#run(call, call.apply({ type: 'cancel', by: party }));
     return call.snapshot();
   }
 
-  /**
-   * Ends the call for everyone (the visitor or the conversation's agent). From anyone else — a guest, an added
-   * agent — hanging up is leaving: only that participant goes.
-   */
+  /** Ends the call for everyone, or — for a guest or an added member — leaves it (see {@link Call.hangup}). */
   hangup(party: Party, frame: ClientFrameOf<'call.hangup'>): CallSnapshot {
     const call = this.#live(frame.sessionID, frame.callId);
-    this.#participant(call, party);
-    if (inProgress(call) && party.id !== call.roles.visitorId && party.id !== call.roles.agentId) return this.leave(party, { ...frame, type: 'call.leave' });
-    this.#apply(call, frame.reason === 'media-denied' ? { type: 'mediaDenied', by: party } : { type: 'hangup', by: party });
+    this.#run(call, call.hangup(party, frame.reason === 'media-denied'));
     return call.snapshot();
   }
 
   /** A participant enters the media session (first time, or again after a reload or reconnect). */
   async join(party: Party, frame: ClientFrameOf<'call.join'>): Promise<{ call: CallSnapshot; iceServers: IceServerInfo[]; media: MediaAccess }> {
     const call = this.#live(frame.sessionID, frame.callId);
-    this.#participant(call, party);
-    if (!inProgress(call)) throw ParleyServerError.conflict(`the call is ${call.core.state}; join once it is accepted`);
-    await call.mediaReady;
-    const media = await this.#o.media.access(call.id, party.id);
+    call.requireJoinable(party);
+    await this.#mediaReady.get(call.id);
+    const media = await this.#options.media.access(call.id, party.id);
     // The call may have ended, or this participant been removed, while the media was prepared.
-    const participant = this.#calls.get(call.sessionID) === call ? call.participants.get(party.id) : undefined;
-    if (!participant) {
-      void this.#o.media.revoke(call.id, party.id);
+    const change = this.#calls.get(call.sessionID) === call ? call.join(party.id) : null;
+    if (change === null) {
+      void this.#options.media.revoke(call.id, party.id);
       throw ParleyServerError.conflict('that call is over for you');
     }
-    call.stopGrace(party.id);
-    call.stopGrace(inviteKey(party.id));
-    const first = !participant.joined;
-    participant.joined = true;
-    participant.connection = 'connecting';
-    this.#publish(call);
-    if (first && participant.invitedBy) {
-      this.#event(call, party.role === 'guest' ? `${party.name} (guest of ${participant.invitedBy.name}) joined the call` : `${party.name} joined the call`);
-    }
-    return { call: call.snapshot(), iceServers: iceServersFor(this.#o.ice, party.id), media };
+    this.#timers.disarm(call.id, `grace:${party.id}`);
+    this.#timers.disarm(call.id, `invite:${party.id}`);
+    this.#run(call, change);
+    return { call: call.snapshot(), iceServers: iceServersFor(this.#options.ice, party.id), media };
   }
 
-  /**
-   * A participant leaves. An invitation not yet taken up is declined. When the visitor or the last agent leaves,
-   * the call ends for everyone.
-   */
+  /** A participant leaves (see {@link Call.leave}). */
   leave(party: Party, frame: ClientFrameOf<'call.leave'>): CallSnapshot {
     const call = this.#live(frame.sessionID, frame.callId);
-    const participant = this.#participant(call, party);
-    if (!inProgress(call)) throw ParleyServerError.conflict('the call has not started; cancel or decline it');
-    if (!participant.joined && participant.invitedBy) this.#remove(call, participant, `${party.name} declined to join the call`);
-    else this.#depart(call, participant, null);
+    this.#run(call, call.leave(party));
     return call.snapshot();
   }
 
   /** An agent in the call takes another participant out (removing the visitor ends the call). */
   remove(party: Party, frame: ClientFrameOf<'call.remove'>): CallSnapshot {
     const call = this.#live(frame.sessionID, frame.callId);
-    this.#participant(call, party);
-    if (party.role !== 'agent') throw ParleyServerError.forbidden('only agents remove participants');
-    if (frame.participantId === party.id) throw ParleyServerError.conflict('to leave the call yourself, leave it');
-    const target = call.participants.get(frame.participantId);
-    if (!target) throw ParleyServerError.notFound('participant');
-    if (!inProgress(call)) throw ParleyServerError.conflict(`the call is ${call.core.state}`);
-    this.#depart(call, target, party);
+    this.#run(call, call.remove(party, frame.participantId));
     return call.snapshot();
   }
 
-  /** Invites an agent just added to the conversation into its call in progress. Throws `capacity` when full. */
-  inviteAgent(sessionID: string, by: Party, agent: Party): void {
+  /** Invites a member just added to the conversation into its call in progress. Throws `capacity` when full. */
+  inviteMember(sessionID: string, by: Party, agent: Party): void {
     const call = this.#calls.get(sessionID);
-    if (!call || !inProgress(call) || call.participants.has(agent.id)) return;
-    this.#checkCapacity(call);
-    this.#invite(call, agent, by);
-    this.#event(call, `${by.name} invited ${agent.name} into the call`);
+    if (!call || !call.inProgress || call.participant(agent.id)) return;
+    this.#run(call, call.invite(agent, by));
   }
 
   /** The call of a conversation can take one more person (a guest link is about to be made or used). */
   requireRoom(sessionID: string): CallSnapshot {
     const call = this.#calls.get(sessionID);
-    if (!call || !inProgress(call)) throw ParleyServerError.conflict('there is no call in progress to invite a guest to');
-    this.#checkCapacity(call);
+    if (!call || !call.inProgress) throw ParleyServerError.conflict('there is no call in progress to invite a guest to');
+    call.requireRoom();
     return call.snapshot();
   }
 
   /** A guest redeemed its link: it becomes a participant of the call, and joins with `call.join`. */
   admitGuest(sessionID: string, callId: string, guest: Party, invitedBy: Party): CallSnapshot {
     const call = this.#live(sessionID, callId);
-    if (!inProgress(call)) throw ParleyServerError.conflict(`the call is ${call.core.state}`);
-    this.#checkCapacity(call);
-    this.#invite(call, guest, invitedBy);
+    this.#run(call, call.invite(guest, invitedBy));
     return call.snapshot();
   }
 
   /** Relays SDP or ICE to another joined participant of the same call. Never awaits: it is the hot path of setup. */
   signal(party: Party, frame: ClientFrameOf<'signal'>): void {
     const call = this.#live(frame.sessionID, frame.callId);
-    const from = this.#participant(call, party);
-    const to = call.participants.get(frame.to);
-    if (!from.joined) throw ParleyServerError.conflict('join the call before signaling');
-    if (!to) throw ParleyServerError.forbidden(`${frame.to} is not in this call`);
-    if (frame.to === party.id) throw ParleyServerError.invalid('cannot signal yourself');
-    this.#o.bus.publish(`party:${frame.to}`, {
+    call.requireSignalPath(party, frame.to);
+    this.#options.bus.publish(topics.party(frame.to), {
       type: 'signal',
       sessionID: frame.sessionID,
       callId: frame.callId,
@@ -208,48 +173,39 @@ export class CallService {
   /** A participant reports its link state to a peer. The first `connected` makes the call active. */
   connection(party: Party, frame: ClientFrameOf<'call.connection'>): void {
     const call = this.#live(frame.sessionID, frame.callId);
-    const participant = this.#participant(call, party);
-    if (!participant.joined) throw ParleyServerError.conflict('join the call first');
-    if (frame.state === 'failed') return void this.#apply(call, { type: 'fail', by: party });
-    participant.connection = frame.state;
-    if (frame.state === 'connected' && call.core.state === 'connecting') this.#apply(call, { type: 'connected' });
-    else this.#publish(call);
+    this.#run(call, call.connectionChanged(party, frame.state));
   }
 
   /** A participant says what it sends now (mute, camera off/on, upgrade to video). */
   media(party: Party, frame: ClientFrameOf<'call.media'>): void {
     const call = this.#live(frame.sessionID, frame.callId);
-    const participant = this.#participant(call, party);
-    if (participant.audio === frame.audio && participant.video === frame.video) return;
-    const upgraded = frame.video && !call.core.useVideo;
-    participant.audio = frame.audio;
-    participant.video = frame.video;
-    if (upgraded) call.core = { ...call.core, useVideo: true };
-    this.#publish(call);
-    if (upgraded) this.#event(call, `${party.name} turned the voice call into a video call`);
+    this.#run(call, call.mediaChanged(party, frame.audio, frame.video));
   }
 
   /** The party's last connection closed: its calls wait the grace period for it to come back. */
   partyOffline(party: Party): void {
     for (const call of this.#calls.values()) {
-      const participant = call.participants.get(party.id);
-      if (!participant?.joined) continue;
-      participant.connection = 'reconnecting';
-      this.#publish(call);
-      call.startGrace(party.id, this.#o.graceMs, () => {
-        const gone = call.participants.get(party.id);
-        if (!gone || this.#calls.get(call.sessionID) !== call) return;
-        if (departureEndsCall(call.attendees(), party.id, call.roles.visitorId)) this.#applyQuietly(call, { type: 'fail', by: party });
-        else this.#remove(call, gone, `${party.name} lost the connection and left the call`);
-      });
+      const change = call.disconnected(party.id);
+      if (change === null) continue;
+      this.#run(call, change);
+      this.#timers.arm(call.id, `grace:${party.id}`, this.#options.graceMs, () =>
+        this.#quietly(call, 'graceExpired', () => call.graceExpired(party)),
+      );
     }
+  }
+
+  /** The conversation closed: its call, if any, ends (reason `closed`). */
+  conversationClosed(event: { sessionID: string; by: Party }): void {
+    const call = this.#calls.get(event.sessionID);
+    if (call) this.#quietly(call, 'conversationClosed', () => call.parentClosed(event.by));
   }
 
   /** Ends every call (server shutdown); nothing is written. */
   async shutdown(): Promise<void> {
-    for (const call of this.#calls.values()) call.dispose();
+    this.#timers.disarmAll();
     this.#calls.clear();
-    await this.#o.media.shutdown();
+    this.#mediaReady.clear();
+    await this.#options.media.shutdown();
   }
 
   // ---------------------------------------------------------------- internals
@@ -260,96 +216,79 @@ export class CallService {
     return call;
   }
 
-  #checkCapacity(call: Call): void {
-    if (call.participants.size < call.capacity) return;
-    const { capacity, capacityHint } = this.#o.media;
-    throw new ParleyServerError('capacity', `this call has ${call.participants.size} people, the most it carries (${capacity}); ${capacityHint}`);
+  /** Members hear what changed; then each event takes effect and is written to the transcript. */
+  #run(call: Call, change: CallChange | null): void {
+    if (change === null) return;
+    for (const event of change.events) this.#takeEffect(call, event);
+    this.#options.bus.publish(topics.conversation(call.sessionID), { type: 'call.updated', call: call.snapshot() });
+    for (const event of change.events) {
+      const text = callEventText(event, call.kind);
+      if (text !== null) this.#record(call, text);
+    }
   }
 
-  /** Adds someone who has not joined yet; the invitation lapses after the ring time. */
-  #invite(call: Call, party: Party, by: Party): void {
-    const participant = call.add(party, by);
-    call.startGrace(inviteKey(party.id), this.#o.ringMs, () => {
-      if (call.participants.get(party.id) === participant && !participant.joined) this.#remove(call, participant, `${party.name} did not join the call`);
-    });
-    this.#publish(call);
+  /** The timers, media and bookkeeping an event asks for. */
+  #takeEffect(call: Call, event: CallEvent): void {
+    const { media, ringMs, log } = this.#options;
+    switch (event.type) {
+      case 'requested':
+      case 'invited':
+        this.#timers.arm(call.id, 'ring', Math.max(0, (call.expiresAt?.getTime() ?? Date.now()) - Date.now()), () =>
+          this.#quietly(call, 'expire', () => call.apply({ type: 'expire' })),
+        );
+        return;
+      case 'accepted': {
+        this.#timers.disarm(call.id, 'ring');
+        const ready = media.open(call.id);
+        this.#mediaReady.set(call.id, ready);
+        ready.catch((err: unknown) => {
+          log.error({ err, callId: call.id }, 'the call media could not be prepared');
+          this.#quietly(call, 'fail', () => call.apply({ type: 'fail' }));
+        });
+        return;
+      }
+      case 'ended': {
+        this.#timers.disarmCall(call.id);
+        this.#calls.delete(call.sessionID);
+        const ready = this.#mediaReady.get(call.id);
+        this.#mediaReady.delete(call.id);
+        if (ready) void ready.then(() => media.close(call.id), () => undefined);
+        log.info({ sessionID: call.sessionID, callId: call.id, reason: event.reason, durationMs: event.durationMs }, 'call ended');
+        return;
+      }
+      case 'participantInvited': {
+        const id = event.participant.id;
+        this.#timers.arm(call.id, `invite:${id}`, ringMs, () => this.#quietly(call, 'inviteLapsed', () => call.inviteLapsed(id)));
+        return;
+      }
+      case 'participantLeft': {
+        const id = event.participant.id;
+        this.#timers.disarm(call.id, `grace:${id}`);
+        this.#timers.disarm(call.id, `invite:${id}`);
+        void media.revoke(call.id, id);
+        log.info({ sessionID: call.sessionID, callId: call.id, partyId: id }, 'participant left the call');
+        return;
+      }
+      case 'started':
+      case 'participantJoined':
+      case 'upgradedToVideo':
+        return;
+    }
   }
 
-  /** A participant goes: the call ends when the visitor or the last agent goes, else only this one leaves. */
-  #depart(call: Call, who: Party, by: Party | null): void {
-    if (departureEndsCall(call.attendees(), who.id, call.roles.visitorId)) return this.#apply(call, { type: 'hangup', by: by ?? who });
-    this.#remove(call, who, by ? `${by.name} removed ${who.name} from the call` : `${who.name} left the call`);
-  }
-
-  /** Takes one participant out of a call that goes on. */
-  #remove(call: Call, who: Party, text: string): void {
-    call.participants.delete(who.id);
-    call.stopGrace(who.id);
-    call.stopGrace(inviteKey(who.id));
-    void this.#o.media.revoke(call.id, who.id);
-    this.#publish(call);
-    this.#event(call, text);
-    this.#o.log.info({ sessionID: call.sessionID, callId: call.id, partyId: who.id }, 'participant left the call');
-  }
-
-  #participant(call: Call, party: Party) {
-    const participant = call.participants.get(party.id);
-    if (!participant) throw ParleyServerError.forbidden('you are not a participant of this call');
-    return participant;
-  }
-
-  /** Applies an action through the state machine, then its effects. Throws (changing nothing) when refused. */
-  #apply(call: Call, action: CallAction): void {
+  /** For timers and hooks: acts only on a call still live here; a refusal is logged, never thrown. */
+  #quietly(call: Call, what: string, act: () => CallChange | null): void {
     if (this.#calls.get(call.sessionID) !== call) return;
-    const before = call.core.state;
-    call.core = check(transition(call.core, action, call.roles));
-    const after = call.core.state;
-    if (after === before) return this.#publish(call);
-    const by = 'by' in action ? (action.by ?? null) : null;
-    if (after === 'connecting') {
-      call.stopRinging();
-      call.mediaReady = this.#o.media.open(call.id);
-      call.mediaReady.catch((err: unknown) => {
-        this.#o.log.error({ err, callId: call.id }, 'the call media could not be prepared');
-        this.#applyQuietly(call, { type: 'fail' });
-      });
-      this.#event(call, `${by?.name ?? 'The other side'} accepted the ${call.kind}`);
-    } else if (after === 'active') {
-      call.startedAt = new Date();
-      this.#event(call, `${call.kind[0]!.toUpperCase()}${call.kind.slice(1)} started`);
-    } else if (after === 'ended') {
-      call.endedAt = new Date();
-      call.dispose();
-      this.#calls.delete(call.sessionID);
-      if (call.mediaReady) void call.mediaReady.then(() => this.#o.media.close(call.id), () => undefined);
-      const duration = call.startedAt ? call.endedAt.getTime() - call.startedAt.getTime() : null;
-      this.#event(call, endedText(call.kind, call.core.endReason ?? 'hangup', call.core.endedBy, duration));
-      this.#o.log.info({ sessionID: call.sessionID, callId: call.id, reason: call.core.endReason, durationMs: duration }, 'call ended');
-    }
-    this.#publish(call);
-  }
-
-  /** For timers and hooks: a refusal there is logged, never thrown. */
-  #applyQuietly(call: Call, action: CallAction): void {
     try {
-      this.#apply(call, action);
+      this.#run(call, act());
     } catch (err) {
-      this.#o.log.warn({ err, callId: call.id, action: action.type }, 'call transition refused');
+      this.#options.log.warn({ err, callId: call.id, action: what }, 'call transition refused');
     }
   }
 
-  #publish(call: Call): void {
-    this.#o.bus.publish(`conv:${call.sessionID}`, { type: 'call.updated', call: call.snapshot() });
-  }
-
-  #event(call: Call, text: string): void {
-    this.#o.conversations
+  #record(call: Call, text: string): void {
+    this.#options.transcript
       .appendEvent(call.sessionID, text)
-      .catch((err: unknown) => this.#o.log.error({ err, sessionID: call.sessionID }, 'could not record a call event'));
+      .catch((err: unknown) => this.#options.log.error({ err, sessionID: call.sessionID }, 'could not record a call event'));
   }
-}
-
-function check(result: ReturnType<typeof transition>): CallCore {
-  if (!result.ok) throw new ParleyServerError(result.code, result.message);
-  return result.call;
 }

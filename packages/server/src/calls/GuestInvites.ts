@@ -2,15 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { GuestInvite, GuestJoinResponse, Party } from '@parley/protocol';
 import type { Logger } from 'pino';
 import type { InviteTokens, TokenService } from '../auth/tokens.ts';
-import type { ConversationService } from '../domain/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
-import type { CallService } from './CallService.ts';
+import type { CallConversations, CallService } from './CallService.ts';
 
 export interface GuestInvitesOptions {
   invites: InviteTokens;
   tokens: TokenService;
-  conversations: ConversationService;
-  calls: CallService;
+  conversations: CallConversations;
+  calls: Pick<CallService, 'requireRoom' | 'admitGuest'>;
   log: Logger;
   /** How long a link stays valid. */
   ttlSeconds: number;
@@ -28,36 +27,36 @@ export interface GuestInvitesOptions {
  * so a link can never outlive its call here; a multi-node setup needs both shared.
  */
 export class GuestInvites {
-  readonly #o: GuestInvitesOptions;
+  readonly #options: GuestInvitesOptions;
   /** Redeemed link ids → when they expire (ms). */
   readonly #redeemed = new Map<string, number>();
 
   constructor(options: GuestInvitesOptions) {
-    this.#o = options;
+    this.#options = options;
   }
 
   /** Makes a link for the call in progress of a conversation `party` belongs to. */
   async create(party: Party, sessionID: string): Promise<GuestInvite> {
     if (party.role !== 'visitor' && party.role !== 'agent') throw ParleyServerError.forbidden('only the visitor or an agent invites guests');
-    const conversation = await this.#o.conversations.requireMember(party, sessionID);
+    const conversation = await this.#options.conversations.requireMember(party, sessionID);
     if (conversation.status === 'closed') throw ParleyServerError.conflict('the conversation is closed');
-    const call = this.#o.calls.requireRoom(sessionID);
+    const call = this.#options.calls.requireRoom(sessionID);
     if (!call.participants.some((p) => p.id === party.id)) throw ParleyServerError.forbidden('only participants of the call invite guests to it');
-    const { token, expiresAt } = await this.#o.invites.issue({
+    const { token, expiresAt } = await this.#options.invites.issue({
       jti: randomUUID(),
       sessionID,
       callId: call.callId,
       invitedBy: { id: party.id, role: party.role, name: party.name },
-      ttlSeconds: this.#o.ttlSeconds,
+      ttlSeconds: this.#options.ttlSeconds,
     });
-    this.#o.log.info({ sessionID, callId: call.callId, by: party.id }, 'guest link made');
+    this.#options.log.info({ sessionID, callId: call.callId, by: party.id }, 'guest link made');
     // The token rides in the fragment: browsers never send it to a server, so it stays out of access logs.
-    return { url: `${this.#o.baseUrl()}/guest#${token}`, token, expiresAt: expiresAt.toISOString() };
+    return { url: `${this.#options.baseUrl()}/guest#${token}`, token, expiresAt: expiresAt.toISOString() };
   }
 
   /** Redeems a link once: the guest becomes a participant of the call and gets its own token. */
   async redeem(token: string, name: string): Promise<GuestJoinResponse> {
-    const verified = await this.#o.invites.verify(token);
+    const verified = await this.#options.invites.verify(token);
     if (!verified.ok) {
       if (verified.problem === 'expired') throw new ParleyServerError('invite_expired', 'this invitation link has expired; ask for a new one');
       throw ParleyServerError.unauthorized('this invitation link is not valid');
@@ -67,10 +66,10 @@ export class GuestInvites {
     if (this.#redeemed.has(jti)) throw new ParleyServerError('invite_used', 'this invitation link was used already; each link admits one person');
     const guest = { id: `guest-${randomUUID()}`, role: 'guest' as const, name };
     // From the check above to here nothing awaits: two redemptions of one link cannot both pass.
-    this.#o.calls.admitGuest(sessionID, callId, guest, invitedBy);
+    this.#options.calls.admitGuest(sessionID, callId, guest, invitedBy);
     this.#redeemed.set(jti, expiresAt.getTime());
-    const issued = await this.#o.tokens.issue(guest, undefined, { sessionID, callId });
-    this.#o.log.info({ sessionID, callId, guestId: guest.id, invitedBy: invitedBy.id }, 'guest admitted');
+    const issued = await this.#options.tokens.issue(guest, undefined, { sessionID, callId });
+    this.#options.log.info({ sessionID, callId, guestId: guest.id, invitedBy: invitedBy.id }, 'guest admitted');
     return { guest, token: issued.token, expiresAt: issued.expiresAt, sessionID, callId };
   }
 

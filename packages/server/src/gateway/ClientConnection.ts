@@ -1,7 +1,8 @@
 import type { Party, ServerFrame, VisitorInfo } from '@parley/protocol';
 import type { WebSocket } from 'ws';
-import type { Bus, BusSubscriber, Envelope, Topic } from '../bus/Bus.ts';
-import { TokenBucket } from './TokenBucket.ts';
+import type { Bus, BusSubscriber, Envelope } from '../bus/Bus.ts';
+import { topics, type Topic } from '../bus/topics.ts';
+import type { TokenBucket } from '../rateLimit/TokenBucket.ts';
 
 /** WebSocket close codes Parley uses. */
 export const CloseCode = {
@@ -64,10 +65,10 @@ export class ClientConnection implements BusSubscriber {
     const frame = envelope.frame;
     if (this.guestScope && !(frame.type === 'signal' || (frame.type === 'call.updated' && frame.call.callId === this.guestScope.callId))) return;
     if (frame.type === 'conversation.assigned' || frame.type === 'conversation.updated') {
-      if (frame.conversation.status !== 'closed') this.subscribe(`conv:${frame.conversation.sessionID}`);
+      if (frame.conversation.status !== 'closed') this.subscribe(topics.conversation(frame.conversation.sessionID));
     }
     this.sendJson(envelope.json);
-    if (frame.type === 'conversation.closed') this.unsubscribe(`conv:${frame.sessionID}`);
+    if (frame.type === 'conversation.closed') this.unsubscribe(topics.conversation(frame.sessionID));
   }
 
   subscribe(topic: Topic): void {

@@ -6,18 +6,21 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { describeTokenProblem, partyOf, type TokenService } from '../auth/tokens.ts';
 import type { Bus } from '../bus/Bus.ts';
+import { topics } from '../bus/topics.ts';
 import type { CallService } from '../calls/CallService.ts';
 import type { GuestInvites } from '../calls/GuestInvites.ts';
-import type { ConversationService } from '../domain/ConversationService.ts';
+import type { ConversationService } from '../conversations/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
+import type { AgentPresence } from '../routing/AgentPresence.ts';
 import { ClientConnection, CloseCode } from './ClientConnection.ts';
 import { handleFrame } from './handleFrame.ts';
-import { TokenBucket } from './TokenBucket.ts';
+import { TokenBucket } from '../rateLimit/TokenBucket.ts';
 
 export interface GatewayOptions {
   server: Server;
   path: string;
-  service: ConversationService;
+  conversations: ConversationService;
+  presence: AgentPresence;
   calls: CallService;
   guests: GuestInvites;
   tokens: TokenService;
@@ -42,14 +45,14 @@ const IDENTITY_FACTOR = 3;
  * closed only for abuse (or a missing/invalid token).
  */
 export class Gateway {
-  readonly #wss: WebSocketServer;
+  readonly #webSocketServer: WebSocketServer;
   readonly #connections = new Set<ClientConnection>();
   readonly #identityBuckets = new Map<string, { bucket: TokenBucket; connections: number }>();
   readonly #heartbeat: NodeJS.Timeout;
   #accepting = true;
 
   constructor(private readonly options: GatewayOptions) {
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: HARD_LIMIT_BYTES, perMessageDeflate: false, clientTracking: false });
+    this.#webSocketServer = new WebSocketServer({ noServer: true, maxPayload: HARD_LIMIT_BYTES, perMessageDeflate: false, clientTracking: false });
     options.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS);
     this.#heartbeat.unref();
@@ -71,7 +74,7 @@ export class Gateway {
     }
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000).unref())]);
     for (const connection of this.#connections) connection.socket.terminate();
-    this.#wss.close();
+    this.#webSocketServer.close();
   }
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -83,7 +86,7 @@ export class Gateway {
       this.options.log.warn({ origin }, 'websocket refused: origin not allowed');
       return refuse(socket, 403, 'Forbidden');
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+    this.#webSocketServer.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
   }
 
   #accept(ws: WebSocket, req: IncomingMessage): void {
@@ -111,7 +114,7 @@ export class Gateway {
       const party = connection.party;
       if (party !== null) {
         if (this.#releaseIdentityBucket(party.id)) this.options.calls.partyOffline(party);
-        if (party.role === 'agent') this.options.service.agentDisconnected(party);
+        if (party.role === 'agent') this.options.presence.disconnected(party);
       }
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -153,7 +156,7 @@ export class Gateway {
     if (party === null) return this.#refuseAuth(connection, 'unauthorized', 'the first frame must be auth');
 
     try {
-      const data = await handleFrame(frame, connection, this.options.service, this.options.calls, this.options.guests);
+      const data = await handleFrame(frame, connection, this.options);
       connection.forgive();
       if ('id' in frame && data !== undefined) {
         connection.send({ type: 'result', id: frame.id, data });
@@ -172,17 +175,17 @@ export class Gateway {
    * published while reading is fetched by the client's `conversation.sync` from its last seq.
    */
   async #ready(connection: ClientConnection, party: Party): Promise<void> {
-    const conversations = await this.options.service.openConversationsOf(party);
+    const conversations = await this.options.conversations.openConversationsOf(party);
     if (!connection.isOpen) return;
     connection.party = party;
     connection.bucket.scale(party.role === 'agent' ? AGENT_FACTOR : 1);
     this.#identityBucket(party, true);
-    connection.subscribe(`party:${party.id}`);
-    for (const c of conversations) connection.subscribe(`conv:${c.sessionID}`);
+    connection.subscribe(topics.party(party.id));
+    for (const c of conversations) connection.subscribe(topics.conversation(c.sessionID));
     const scope = connection.guestScope;
     if (scope) {
       // A guest hears its call's changes and nothing else of the conversation (ClientConnection filters).
-      connection.subscribe(`conv:${scope.sessionID}`);
+      connection.subscribe(topics.conversation(scope.sessionID));
       const live = this.options.calls.liveCall(scope.sessionID);
       const call = live && live.callId === scope.callId && live.participants.some((p) => p.id === party.id) ? live : null;
       connection.send({ type: 'ready', v: PROTOCOL_VERSION, identity: party, conversations: [], guest: { sessionID: scope.sessionID, call } });
@@ -192,10 +195,10 @@ export class Gateway {
       connection.send({ type: 'ready', v: PROTOCOL_VERSION, identity: party, conversations });
       return;
     }
-    connection.subscribe('agents');
-    const presence = this.options.service.presence.presenceOnConnect(party.id);
+    connection.subscribe(topics.agents);
+    const presence = this.options.presence.presenceOnConnect(party.id);
     connection.send({ type: 'ready', v: PROTOCOL_VERSION, identity: party, conversations, presence });
-    this.options.service.agentConnected(party);
+    this.options.presence.connected(party);
   }
 
   #identityBucket(party: Party, connecting = false): TokenBucket {

@@ -1,11 +1,21 @@
 import type { ClientFrame, RequestResults, RequestType } from '@parley/protocol';
+import { topics } from '../bus/topics.ts';
 import type { CallService } from '../calls/CallService.ts';
 import type { GuestInvites } from '../calls/GuestInvites.ts';
-import type { ConversationService } from '../domain/ConversationService.ts';
+import type { ConversationService } from '../conversations/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
+import type { AgentPresence } from '../routing/AgentPresence.ts';
 import type { ClientConnection } from './ClientConnection.ts';
 
 type Answer<T extends RequestType> = RequestResults[T];
+
+/** The services frames reach. */
+export interface FrameHandlers {
+  conversations: ConversationService;
+  presence: AgentPresence;
+  calls: CallService;
+  guests: GuestInvites;
+}
 
 /**
  * Carries out one validated frame of an authenticated connection. Returns the `result` data for requests,
@@ -14,53 +24,51 @@ type Answer<T extends RequestType> = RequestResults[T];
 export async function handleFrame(
   frame: Exclude<ClientFrame, { type: 'auth' }>,
   connection: ClientConnection,
-  service: ConversationService,
-  calls: CallService,
-  guests: GuestInvites,
+  { conversations, presence, calls, guests }: FrameHandlers,
 ): Promise<Answer<RequestType> | undefined> {
   const party = connection.party;
   if (party === null) throw ParleyServerError.unauthorized('authenticate first');
   switch (frame.type) {
     case 'chat.start': {
-      const result: Answer<'chat.start'> = await service.startChat(party, {
+      const result: Answer<'chat.start'> = await conversations.startChat(party, {
         text: frame.text,
         clientId: frame.clientId,
         info: connection.visitorInfo,
       });
-      connection.subscribe(`conv:${result.conversation.sessionID}`);
+      connection.subscribe(topics.conversation(result.conversation.sessionID));
       return result;
     }
     case 'message.send': {
-      const result: Answer<'message.send'> = await service.sendMessage(party, frame.sessionID, frame.clientId, frame.text, connection);
+      const result: Answer<'message.send'> = await conversations.sendMessage(party, frame.sessionID, frame.clientId, frame.text, connection);
       return result;
     }
     case 'typing':
-      await service.typing(party, frame.sessionID, frame.typing);
+      await conversations.typing(party, frame.sessionID, frame.typing);
       return undefined;
     case 'conversation.close': {
-      const result: Answer<'conversation.close'> = { conversation: await service.close(party, frame.sessionID) };
+      const result: Answer<'conversation.close'> = { conversation: await conversations.close(party, frame.sessionID) };
       return result;
     }
     case 'conversation.sync': {
-      const result: Answer<'conversation.sync'> = await service.sync(party, frame.sessionID, frame.afterSeq);
-      if (result.conversation.status !== 'closed') connection.subscribe(`conv:${frame.sessionID}`);
+      const result: Answer<'conversation.sync'> = await conversations.sync(party, frame.sessionID, frame.afterSeq);
+      if (result.conversation.status !== 'closed') connection.subscribe(topics.conversation(frame.sessionID));
       return result;
     }
     case 'queue.list': {
-      const result: Answer<'queue.list'> = { queue: await service.queue(party) };
+      const result: Answer<'queue.list'> = { queue: await conversations.queue(party) };
       return result;
     }
     case 'conversation.accept': {
-      const result: Answer<'conversation.accept'> = { conversation: await service.accept(party, frame.sessionID) };
-      connection.subscribe(`conv:${frame.sessionID}`);
+      const result: Answer<'conversation.accept'> = { conversation: await conversations.accept(party, frame.sessionID) };
+      connection.subscribe(topics.conversation(frame.sessionID));
       return result;
     }
     case 'presence.set': {
-      const result: Answer<'presence.set'> = { presence: service.setPresence(party, frame.presence) };
+      const result: Answer<'presence.set'> = { presence: presence.choose(party, frame.presence) };
       return result;
     }
     case 'agents.list': {
-      const result: Answer<'agents.list'> = { agents: await service.agents(party) };
+      const result: Answer<'agents.list'> = { agents: await presence.list(party) };
       return result;
     }
     case 'ping': {
@@ -97,7 +105,7 @@ export async function handleFrame(
       return result;
     }
     case 'conversation.addParticipant': {
-      const result: Answer<'conversation.addParticipant'> = { conversation: await service.addParticipant(party, frame.sessionID, frame.agentId) };
+      const result: Answer<'conversation.addParticipant'> = { conversation: await conversations.addMember(party, frame.sessionID, frame.agentId) };
       return result;
     }
     case 'guest.invite': {

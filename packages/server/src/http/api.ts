@@ -11,34 +11,19 @@ import type { z } from 'zod';
 import { hashPassword, verifyPassword } from '../auth/password.ts';
 import { describeTokenProblem, partyOf, type TokenService } from '../auth/tokens.ts';
 import type { GuestInvites } from '../calls/GuestInvites.ts';
-import type { ConversationService } from '../domain/ConversationService.ts';
+import type { ConversationService } from '../conversations/ConversationService.ts';
 import { ParleyServerError } from '../errors.ts';
-import { TokenBucket } from '../gateway/TokenBucket.ts';
+import { IpLimiter } from '../rateLimit/IpLimiter.ts';
+import type { AgentPresence } from '../routing/AgentPresence.ts';
 import type { Store } from '../store/Store.ts';
 
 export interface ApiDeps {
   store: Store;
   tokens: TokenService;
-  service: ConversationService;
+  conversations: ConversationService;
+  presence: AgentPresence;
   guests: GuestInvites;
   rateLimit: { rps: number; burst: number };
-}
-
-/** Per-IP buckets for the unauthenticated routes, forgotten when full again. */
-class IpLimiter {
-  readonly #buckets = new Map<string, TokenBucket>();
-  constructor(
-    private readonly rate: number,
-    private readonly burst: number,
-  ) {}
-  take(ip: string): boolean {
-    let bucket = this.#buckets.get(ip);
-    if (!bucket) {
-      if (this.#buckets.size > 100_000) this.#buckets.clear();
-      this.#buckets.set(ip, (bucket = new TokenBucket(this.rate, this.burst)));
-    }
-    return bucket.take();
-  }
 }
 
 /** Sends a coded error with its HTTP status. */
@@ -93,7 +78,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     if (!agent || !ok) throw ParleyServerError.unauthorized('wrong email or password');
     const { token, expiresAt } = await deps.tokens.issue({ id: agent.id, role: 'agent', name: agent.name });
     const response: AgentLoginResponse = {
-      agent: { id: agent.id, name: agent.name, email: agent.email, presence: deps.service.presence.presenceOf(agent.id) },
+      agent: { id: agent.id, name: agent.name, email: agent.email, presence: deps.presence.presenceOf(agent.id) },
       token,
       expiresAt,
     };
@@ -103,7 +88,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Params: { sessionID: string } }>('/api/conversations/:sessionID/messages', async (request) => {
     const party = await authenticate(request, deps.tokens);
     const query = parse(HistoryQuerySchema, request.query);
-    const page = await deps.service.history(party, request.params.sessionID, query);
+    const page = await deps.conversations.history(party, request.params.sessionID, query);
     const response: HistoryResponse = page;
     return response;
   });

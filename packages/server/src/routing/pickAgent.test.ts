@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pickAgent, type RoutingCandidate } from './routing.ts';
+import { pickAgent, type RoutingCandidate } from './pickAgent.ts';
 
 const agent = (id: string, over: Partial<RoutingCandidate> = {}): RoutingCandidate => ({
   id,

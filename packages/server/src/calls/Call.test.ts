@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Party } from '@parley/protocol';
+import { ParleyServerError } from '../errors.ts';
+import { Call } from './Call.ts';
+
+const visitor: Party = { id: 'v', role: 'visitor', name: 'Vera' };
+const agent: Party = { id: 'a', role: 'agent', name: 'Ada' };
+const colleague: Party = { id: 'c', role: 'agent', name: 'Cy' };
+const guest: Party = { id: 'g', role: 'guest', name: 'Gil' };
+const media = { topology: 'mesh' as const, capacity: 3, capacityHint: 'use an SFU' };
+
+function ringing() {
+  return Call.begin(
+    { id: 'call', sessionID: 's', action: { type: 'request', by: visitor, useAudio: true, useVideo: false }, visitor, agent, media, ringMs: 1000 },
+    undefined,
+  );
+}
+
+function accepted() {
+  const { call } = ringing();
+  call.apply({ type: 'accept', by: agent });
+  return call;
+}
+
+describe('Call', () => {
+  it('rings with a deadline, and says who asked', () => {
+    const { call, change } = ringing();
+    assert.equal(call.state, 'requested');
+    assert.equal(call.kind, 'voice call');
+    assert.ok(call.expiresAt);
+    assert.deepEqual(change.events, [{ type: 'requested', by: visitor }]);
+  });
+
+  it('refuses an illegal action and changes nothing', () => {
+    const { call } = ringing();
+    assert.throws(() => call.apply({ type: 'accept', by: visitor }), (err: unknown) => err instanceof ParleyServerError && err.code === 'forbidden');
+    assert.equal(call.state, 'requested');
+  });
+
+  it('accepting stops the ring; the first connected link starts the call', () => {
+    const call = accepted();
+    assert.equal(call.expiresAt, null);
+    call.join(visitor.id);
+    assert.deepEqual(call.connectionChanged(visitor, 'connected').events, [{ type: 'started' }]);
+    assert.equal(call.state, 'active');
+  });
+
+  it('a guest hanging up only leaves; the visitor hanging up ends the call', () => {
+    const call = accepted();
+    call.invite(guest, agent);
+    const left = call.hangup(guest, false);
+    assert.equal(left.events[0]?.type, 'participantLeft');
+    assert.equal(call.participant(guest.id), undefined);
+    const ended = call.hangup(visitor, false);
+    assert.equal(ended.events[0]?.type, 'ended');
+    assert.equal(call.state, 'ended');
+  });
+
+  it('refuses one person more than its capacity', () => {
+    const call = accepted();
+    call.invite(colleague, agent);
+    assert.throws(() => call.invite(guest, agent), (err: unknown) => err instanceof ParleyServerError && err.code === 'capacity');
+    assert.equal(call.snapshot().participants.length, 3);
+  });
+
+  it('ends (closed) with its conversation', () => {
+    const call = accepted();
+    const change = call.parentClosed(agent);
+    assert.deepEqual(change.events[0], { type: 'ended', reason: 'closed', by: agent, durationMs: null });
+  });
+});

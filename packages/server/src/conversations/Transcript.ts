@@ -1,0 +1,88 @@
+import type { Message, Party } from '@parley/protocol';
+import type { Bus, BusSubscriber } from '../bus/Bus.ts';
+import { topics } from '../bus/topics.ts';
+import type { AppendMessageResult, Store } from '../store/Store.ts';
+import { InFlight } from './InFlight.ts';
+import { SYSTEM_PARTY } from './snapshots.ts';
+import { uuidv7 } from './uuidv7.ts';
+
+export interface TranscriptOptions {
+  store: Pick<Store, 'appendMessage'>;
+  bus: Bus;
+  /** A new message was stored (before members hear of it). */
+  onAppended: (message: Message) => void;
+}
+
+/**
+ * The messages of every conversation: each is stored, then published to the conversation's members. Appends
+ * of one conversation run one at a time, so every subscriber sees them in seq order.
+ */
+export class Transcript {
+  readonly #options: TranscriptOptions;
+  readonly #chains = new Map<string, Promise<unknown>>();
+  readonly #inFlight = new InFlight();
+
+  constructor(options: TranscriptOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Appends one message, in order with the conversation's other appends, and publishes it. Idempotent on
+   * `clientId`. `origin`, the sending connection, is left out of the fan-out: it gets the message in its `result`.
+   */
+  append(
+    sessionID: string,
+    from: Party,
+    kind: Message['kind'],
+    text: string,
+    clientId?: string,
+    origin?: BusSubscriber,
+  ): Promise<AppendMessageResult> {
+    return this.#inFlight.track(() =>
+      this.#serial(sessionID, async () => {
+        const result = await this.#options.store.appendMessage({
+          id: uuidv7(),
+          sessionID,
+          from,
+          kind,
+          text,
+          at: new Date().toISOString(),
+          ...(clientId !== undefined ? { clientId } : {}),
+        });
+        if (!result.duplicate) {
+          this.#options.onAppended(result.message);
+          this.#options.bus.publish(
+            topics.conversation(sessionID),
+            { type: 'message', message: result.message },
+            origin ? { exceptSubscriber: origin } : {},
+          );
+        }
+        return result;
+      }),
+    );
+  }
+
+  /** Appends a system event message (an agent joined, a call started, …). */
+  async appendEvent(sessionID: string, text: string): Promise<Message> {
+    return (await this.append(sessionID, SYSTEM_PARTY, 'event', text)).message;
+  }
+
+  /** Resolves when no append is in progress (for graceful shutdown). */
+  idle(): Promise<void> {
+    return this.#inFlight.idle();
+  }
+
+  #serial<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#chains.get(key) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#chains.set(key, tail);
+    void tail.then(() => {
+      if (this.#chains.get(key) === tail) this.#chains.delete(key);
+    });
+    return result;
+  }
+}
