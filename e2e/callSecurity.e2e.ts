@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import type { ErrorFrame, ServerFrame } from '@parley/protocol';
-import { openCallDesk, type CallPage } from './callParties.ts';
-import { Cleanup, launchBrowser, waitFor } from './harness.ts';
-import { CALL_DIV_ID, timeline, waitForMediaFlowing } from './media.ts';
+import { openCallDesk, type CallPage } from './support/callParties.ts';
+import { Cleanup, launchBrowser, waitFor } from './support/harness.ts';
+import { CALL_DIV_ID, timeline, waitForMediaFlowing } from './support/media.ts';
 import { createVisitor } from '../packages/server/test/support/http.ts';
 import { ProtocolClient, ProtocolError } from '../packages/server/test/support/ProtocolClient.ts';
 

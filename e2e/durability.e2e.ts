@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { Message } from '@parley/protocol';
-import { Cleanup, makeTempDir, removeDir, startParley } from './harness.ts';
+import { Cleanup, makeTempDir, removeDir, startParley } from './support/harness.ts';
 import { createVisitor } from '../packages/server/test/support/http.ts';
 import { ProtocolClient } from '../packages/server/test/support/ProtocolClient.ts';
 

@@ -10,8 +10,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Frame, FrameLocator, Locator, Page } from 'playwright-core';
-import { Cleanup, createAgent, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer, type Party } from './harness.ts';
-import { chatFrame } from './widgetDesk.ts';
+import { Cleanup, createAgent, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer, type Party } from './support/harness.ts';
+import { chatFrame } from './support/widgetDesk.ts';
 import {
   acceptVisitor,
   callRegion,
@@ -21,7 +21,7 @@ import {
   seriousAxeViolations,
   setAvailable,
   signIn,
-} from './workspaceDriver.ts';
+} from './support/workspaceDriver.ts';
 
 const cleanup = new Cleanup();
 let browser: Browser;

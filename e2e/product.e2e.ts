@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
-import { Cleanup, createAgent, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer, type Party } from './harness.ts';
+import { Cleanup, createAgent, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer, type Party } from './support/harness.ts';
 import {
   acceptVisitor,
   callRegion,
@@ -20,7 +20,7 @@ import {
   signIn,
   waitForLine,
   waitForRemoteVideoPlaying,
-} from './workspaceDriver.ts';
+} from './support/workspaceDriver.ts';
 
 const cleanup = new Cleanup();
 let browser: Browser;

@@ -9,8 +9,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_FLAGS, CHROMIUM_PATH, Cleanup, ROOT, createAgent, launchBrowser, startParley, waitFor, type AgentAccount, type ParleyServer } from './harness.ts';
-import { DeskAgent, axeProblems, chatFrame, launcher, waitForRemoteVideoPlaying, waitForWidgetText, widgetFrame, widgetSend } from './widgetDesk.ts';
+import { CHROMIUM_FLAGS, CHROMIUM_PATH, Cleanup, ROOT, createAgent, launchBrowser, startParley, waitFor, type AgentAccount, type ParleyServer } from './support/harness.ts';
+import { DeskAgent, axeProblems, chatFrame, launcher, waitForRemoteVideoPlaying, waitForWidgetText, widgetFrame, widgetSend } from './support/widgetDesk.ts';
 
 const DOCS_SHOTS = join(ROOT, 'test-results/screenshots');
 

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { createServer, type Server } from 'node:http';
-import { Cleanup, ROOT, createAgent, freePort, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer } from './harness.ts';
-import { DeskAgent, axeProblems, chatFrame, launcher, waitForWidgetText, widgetComposer, widgetFrame, widgetSend, widgetTexts } from './widgetDesk.ts';
+import { Cleanup, ROOT, createAgent, freePort, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer } from './support/harness.ts';
+import { DeskAgent, axeProblems, chatFrame, launcher, waitForWidgetText, widgetComposer, widgetFrame, widgetSend, widgetTexts } from './support/widgetDesk.ts';
 
 const DOCS_SHOTS = join(ROOT, 'test-results/screenshots');
 

@@ -1,6 +1,6 @@
 /*
  * The agent workspace (apps/agent at /agent), clicked through by role and accessible name, against
- * visitors driven through the real SDK on a bare page (e2e/callParties.ts). Covers: sign-in, the queue
+ * visitors driven through the real SDK on a bare page (e2e/support/callParties.ts). Covers: sign-in, the queue
  * with wait time, accept and reply, visitor details, unread counts and the tab title, the visitor's call
  * request as a banner (Accept) with remote video playing on both sides, Mute / Camera off / End call,
  * "Start video", markup shown as text, reload keeping the conversation, and axe-core.
@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { CallPage } from './callParties.ts';
-import { Cleanup, createAgent, launchBrowser, startParley, waitFor, type AgentAccount, type ParleyServer, type Party } from './harness.ts';
-import { CALL_DIV_ID } from './media.ts';
+import { CallPage } from './support/callParties.ts';
+import { Cleanup, createAgent, launchBrowser, startParley, waitFor, type AgentAccount, type ParleyServer, type Party } from './support/harness.ts';
+import { CALL_DIV_ID } from './support/media.ts';
 import {
   acceptVisitor,
   callRegion,
@@ -25,7 +25,7 @@ import {
   waitForRemoteVideoPlaying,
   workspaceComposer,
   workspaceTranscript,
-} from './workspaceDriver.ts';
+} from './support/workspaceDriver.ts';
 
 const cleanup = new Cleanup();
 let browser: Browser;

@@ -1,5 +1,5 @@
 /*
- * Proving media in a page, with numbers. The in-page tools (e2e/page: the media probe and the call driver)
+ * Proving media in a page, with numbers. The in-page tools (e2e/support/page: the media probe and the call driver)
  * are bundled once with esbuild and installed as an init script, so they run before the page's own scripts
  * and see every RTCPeerConnection the SDK makes. Media "flows" when the remote <video data-participant-id>
  * has a width and its currentTime advances, and inbound-rtp framesDecoded and audio packetsReceived rise
@@ -34,7 +34,7 @@ let bundle: Promise<string> | null = null;
 /** The in-page tools as one IIFE script (built once per process). */
 export function inPageScript(): Promise<string> {
   bundle ??= build({
-    entryPoints: [join(ROOT, 'e2e/page/index.ts')],
+    entryPoints: [join(ROOT, 'e2e/support/page/index.ts')],
     bundle: true,
     write: false,
     format: 'iife',
@@ -43,7 +43,7 @@ export function inPageScript(): Promise<string> {
     logLevel: 'silent',
   }).then((result) => {
     const file = result.outputFiles[0];
-    if (!file) throw new Error('esbuild produced no bundle for e2e/page/index.ts');
+    if (!file) throw new Error('esbuild produced no bundle for e2e/support/page/index.ts');
     return file.text;
   });
   return bundle;

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Repository root (this file lives in <root>/e2e). */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The server CLI under test: the built bundle, or another build named by PARLEY_CLI. */
 const CLI = process.env.PARLEY_CLI ?? join(ROOT, 'packages/server/dist/cli.js');
 /** Where the Chromium binary is expected (Debian's `chromium` package). */
