@@ -253,6 +253,12 @@ export async function waitFor<T>(
   }
 }
 
+/** Saves a viewport screenshot as test-results/screenshots/<name>.png (animations stopped, caret steady). */
+export async function viewportShot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), animations: 'disabled', caret: 'initial' });
+}
+
 /** Saves a full-page screenshot as test-results/screenshots/<name>.png. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOT_DIR, { recursive: true });

@@ -9,6 +9,7 @@
 import { build } from 'esbuild';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import type { CallStatsRow } from '@parley/sdk';
 import type { InboundSample, RenderedCall, TimelineEntry } from './page/probe.ts';
 import { ROOT, waitFor } from './harness.ts';
 
@@ -80,15 +81,6 @@ export function renderedCall(page: Page, divId = CALL_DIV_ID): Promise<RenderedC
 /** The probe's timeline (epoch ms) since the last `clearTimeline`. */
 export function timeline(page: Page): Promise<TimelineEntry[]> {
   return page.evaluate(() => window.parleyProbe.timeline.slice());
-}
-
-/** One row of `contact.getCallStats()`. */
-export interface CallStatsRow {
-  participantId: string;
-  audioPacketsReceived: number;
-  videoFramesDecoded: number;
-  roundTripTimeMs?: number;
-  packetLossPct?: number;
 }
 
 /** `contact.getCallStats()` in the page (throws with the SDK's error code when it rejects). */
