@@ -11,7 +11,7 @@
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../e2e/harness.ts';
+import { launchBrowser } from '../e2e/support/harness.ts';
 import { openBaseline, type CallBench } from './escalation/baseline.ts';
 import { RunFailed, openParley } from './escalation/parleyRuns.ts';
 import { jsonRecord, renderBreakdown, renderTable, targetMet } from './escalation/report.ts';

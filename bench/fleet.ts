@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import type { ProtocolClient } from '../packages/server/test/support/ProtocolClient.ts';
 
 /*
  * A fleet is the set of connections one load-generator thread drives: some agents and the visitors
@@ -47,41 +47,9 @@ export interface FleetPlan {
   conversations: number;
 }
 
-/** Opens a WebSocket without per-message compression (the relay offers none either). */
-export function openSocket(url: string, timeoutMs: number): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs });
-    socket.once('open', () => {
-      socket.removeAllListeners('error');
-      socket.on('error', () => undefined); // later errors surface as 'close'
-      resolve(socket);
-    });
-    socket.once('error', reject);
-    socket.once('unexpected-response', (_request, response) => {
-      reject(new Error(`${url}: HTTP ${response.statusCode} instead of a WebSocket upgrade`));
-    });
-  });
-}
-
-/** Closes sockets politely, terminating any that do not finish the closing handshake within 2 s. */
-export async function closeSockets(sockets: readonly WebSocket[]): Promise<void> {
-  await Promise.all(
-    sockets.map(
-      (socket) =>
-        new Promise<void>((resolve) => {
-          if (socket.readyState === WebSocket.CLOSED) return resolve();
-          const timer = setTimeout(() => {
-            socket.terminate();
-            resolve();
-          }, 2000);
-          socket.once('close', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          socket.close(1000);
-        }),
-    ),
-  );
+/** Closes every client, each politely first (see ProtocolClient.close). */
+export async function closeClients(clients: readonly ProtocolClient[]): Promise<void> {
+  await Promise.all(clients.map((client) => client.close()));
 }
 
 /** Runs `task` over `items` with at most `limit` running at once. */

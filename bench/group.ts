@@ -11,8 +11,8 @@
  */
 import { cpus, loadavg } from 'node:os';
 import type { Browser } from 'playwright-core';
-import { Cleanup, launchBrowser } from '../e2e/harness.ts';
-import { startJanus, type JanusServer } from '../e2e/janus.ts';
+import { Cleanup, launchBrowser } from '../e2e/support/harness.ts';
+import { startJanus, type JanusServer } from '../e2e/support/janus.ts';
 import { parseGroupArgs, USAGE } from './group/args.ts';
 import { holdCall } from './group/hold.ts';
 import { summarizeJoins, type JoinTiming } from './group/joinTiming.ts';

@@ -1,11 +1,13 @@
-import type { WebSocket } from 'ws';
+import type { ServerFrame } from '@parley/protocol';
+import { ProtocolClient } from '../packages/server/test/support/ProtocolClient.ts';
 import type { ChatFleet, DeliveryListener, FleetPlan } from './fleet.ts';
-import { closeSockets, forEachLimited, openSocket } from './fleet.ts';
+import { closeClients, forEachLimited } from './fleet.ts';
 
 /*
  * A fleet for the bare relay (bench/relay.ts). Same topology as with Parley — a few agent sockets, each
  * carrying many conversations, and one socket per visitor — and the same frames on the wire (the
  * visitor sends Parley's `message.send` JSON); the relay forwards it to the agent's socket untouched.
+ * The sockets are lean ProtocolClients, opened without `auth` (the relay has none).
  */
 
 const CONNECT_TIMEOUT_MS = 15_000;
@@ -19,13 +21,11 @@ export class RelayFleet implements ChatFleet {
   onDelivered: DeliveryListener = () => undefined;
 
   readonly #plan: FleetPlan;
-  readonly #wsUrl: string;
-  readonly #agentSockets: WebSocket[] = [];
-  readonly #visitorSockets: WebSocket[] = [];
+  readonly #agentSockets: ProtocolClient[] = [];
+  readonly #visitorSockets: ProtocolClient[] = [];
 
   constructor(plan: FleetPlan) {
     this.#plan = plan;
-    this.#wsUrl = `${plan.baseUrl.replace(/^http/, 'ws')}/ws`;
     this.conversations = plan.conversations;
     this.connections = plan.agents.length + plan.visitors;
   }
@@ -37,15 +37,12 @@ export class RelayFleet implements ChatFleet {
   async connect(): Promise<void> {
     const agentIDs = this.#plan.agents.map((_, i) => this.#agentID(i));
     await forEachLimited(agentIDs, CONNECT_CONCURRENCY, async (agentID, i) => {
-      const socket = await openSocket(`${this.#wsUrl}?agent=${agentID}`, CONNECT_TIMEOUT_MS);
-      socket.on('message', (data) => this.#onAgentFrame(data.toString()));
-      this.#agentSockets[i] = socket;
+      this.#agentSockets[i] = await this.#open(`agent=${agentID}`, (frame) => this.#onAgentFrame(frame));
     });
     const visitors = Array.from({ length: this.#plan.visitors }, (_, i) => i);
     await forEachLimited(visitors, CONNECT_CONCURRENCY, async (i) => {
       const agentID = this.#agentID(i % agentIDs.length);
-      const url = `${this.#wsUrl}?conv=${this.#sessionID(i)}&agent=${agentID}`;
-      this.#visitorSockets[i] = await openSocket(url, CONNECT_TIMEOUT_MS);
+      this.#visitorSockets[i] = await this.#open(`conv=${this.#sessionID(i)}&agent=${agentID}`);
     });
   }
 
@@ -60,19 +57,25 @@ export class RelayFleet implements ChatFleet {
   send(conversation: number, clientId: string, text: string): void {
     const socket = this.#visitorSockets[conversation];
     if (!socket) throw new Error(`conversation ${conversation} is not connected`);
-    socket.send(JSON.stringify({ type: 'message.send', id: clientId, sessionID: this.#sessionID(conversation), clientId, text }));
+    socket.send({ type: 'message.send', id: clientId, sessionID: this.#sessionID(conversation), clientId, text });
   }
 
   close(): Promise<void> {
-    return closeSockets([...this.#agentSockets, ...this.#visitorSockets]);
+    return closeClients([...this.#agentSockets, ...this.#visitorSockets]);
   }
 
 
-  #onAgentFrame(raw: string): void {
-    const frame = JSON.parse(raw) as { type?: string; sessionID?: string; clientId?: string };
+  /** The relay hands the agent the visitor's own `message.send` frame, not a server frame. */
+  #onAgentFrame(received: ServerFrame): void {
+    const frame = received as unknown as { type?: string; sessionID?: string; clientId?: string };
     if (frame.type !== 'message.send' || frame.sessionID === undefined || frame.clientId === undefined) return;
     const conversation = Number(frame.sessionID.slice(frame.sessionID.lastIndexOf('c') + 1));
     this.onDelivered(conversation, frame.clientId);
+  }
+
+  /** Opens `/ws?query` of the relay; the query names the conversation and the agent. */
+  #open(query: string, onFrame?: (frame: ServerFrame) => void): Promise<ProtocolClient> {
+    return ProtocolClient.open(this.#plan.baseUrl, { lean: true, connectTimeoutMs: CONNECT_TIMEOUT_MS, query, ...(onFrame ? { onFrame } : {}) });
   }
 
   #agentID(i: number): string {

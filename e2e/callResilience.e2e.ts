@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { escalate, openCallDesk, type CallDesk, type CallPage } from './callParties.ts';
-import { Cleanup, launchBrowser, screenshot, waitFor } from './harness.ts';
-import { renderedCall, sampleInbound, waitForMediaFlowing } from './media.ts';
+import { escalate, openCallDesk, type CallDesk, type CallPage } from './support/callParties.ts';
+import { Cleanup, launchBrowser, screenshot, waitFor } from './support/harness.ts';
+import { renderedCall, sampleInbound, waitForMediaFlowing } from './support/media.ts';
 
 const cleanup = new Cleanup();
 let browser: Browser;

@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import type { ErrorFrame, ServerFrame } from '@parley/protocol';
-import { openCallDesk, type CallPage } from './callParties.ts';
-import { Cleanup, launchBrowser, waitFor } from './harness.ts';
-import { CALL_DIV_ID, timeline, waitForMediaFlowing } from './media.ts';
-import { ProtocolClient, ProtocolError, createVisitor } from './protocolClient.ts';
+import { openCallDesk, type CallPage } from './support/callParties.ts';
+import { Cleanup, launchBrowser, waitFor } from './support/harness.ts';
+import { CALL_DIV_ID, timeline, waitForMediaFlowing } from './support/media.ts';
+import { createVisitor } from '../packages/server/test/support/http.ts';
+import { ProtocolClient, ProtocolError } from '../packages/server/test/support/ProtocolClient.ts';
 
 const cleanup = new Cleanup();
 let browser: Browser;
@@ -53,24 +54,24 @@ test('the server refuses a visitor answering its own request and an outsider ans
   const callId = await visitor.latestCallId();
 
   // The visitor answering its own request with a raw frame, on its own token.
-  const self = await ProtocolClient.connect(server.wsUrl, await storedVisitorToken(visitor));
+  const self = await ProtocolClient.connect(server.url, await storedVisitorToken(visitor));
   cleanup.add(() => self.close());
   assert.equal(
-    await refusedCode(self.request<'call.answer'>({ type: 'call.answer', sessionID, callId, accept: true })),
+    await refusedCode(self.request('call.answer', { sessionID, callId, accept: true })),
     'forbidden',
     'call.answer from the requesting visitor is forbidden',
   );
 
   // A third identity: a valid visitor token, but not a member of this conversation.
   const stranger = await createVisitor(server.url, 'Mallory Outsider');
-  const outsider = await ProtocolClient.connect(server.wsUrl, stranger.token);
+  const outsider = await ProtocolClient.connect(server.url, stranger.token);
   cleanup.add(() => outsider.close());
   assert.equal(
-    await refusedCode(outsider.request<'call.answer'>({ type: 'call.answer', sessionID, callId, accept: true })),
+    await refusedCode(outsider.request('call.answer', { sessionID, callId, accept: true })),
     'forbidden',
     "an outsider's call.answer is forbidden",
   );
-  assert.equal(await refusedCode(outsider.request<'call.join'>({ type: 'call.join', sessionID, callId })), 'forbidden', "an outsider's call.join is forbidden");
+  assert.equal(await refusedCode(outsider.request('call.join', { sessionID, callId })), 'forbidden', "an outsider's call.join is forbidden");
 
   assert.equal((await visitor.video()).state, 'requested', 'the refused answers changed nothing: the call still rings');
   assert.equal((await agent.video()).state, 'requested');
@@ -90,7 +91,7 @@ test('the server refuses a visitor answering its own request and an outsider ans
   const refusals = await waitForErrors(outsider, errorsBefore + 2);
   assert.deepEqual(refusals.map((e) => e.code), ['forbidden', 'forbidden'], "both of the outsider's signal frames are refused as forbidden");
   assert.equal(
-    await refusedCode(outsider.request<'call.hangup'>({ type: 'call.hangup', sessionID, callId })),
+    await refusedCode(outsider.request('call.hangup', { sessionID, callId })),
     'forbidden',
     "an outsider's call.hangup is forbidden",
   );

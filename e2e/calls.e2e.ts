@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { deskErrors, escalate, openCallDesk, type CallDesk, type CallPage } from './callParties.ts';
-import { Cleanup, launchBrowser, screenshot, waitFor } from './harness.ts';
-import { CALL_DIV_ID, renderedCall, sampleInbound, waitForMediaFlowing } from './media.ts';
+import { deskErrors, escalate, openCallDesk, type CallDesk, type CallPage } from './support/callParties.ts';
+import { Cleanup, launchBrowser, screenshot, waitFor } from './support/harness.ts';
+import { CALL_DIV_ID, renderedCall, sampleInbound, waitForMediaFlowing } from './support/media.ts';
 
 const cleanup = new Cleanup();
 let browser: Browser;

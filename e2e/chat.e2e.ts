@@ -16,7 +16,7 @@ import {
   visitorStartsChat,
   waitForMessage,
   waitForVisitorStatus,
-} from './demoPages.ts';
+} from './support/demoPages.ts';
 import {
   Cleanup,
   createAgent,
@@ -28,7 +28,7 @@ import {
   type AgentAccount,
   type Party,
   type ParleyServer,
-} from './harness.ts';
+} from './support/harness.ts';
 
 const cleanup = new Cleanup();
 let browser: Browser;

@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { Message } from '@parley/protocol';
-import { Cleanup, makeTempDir, removeDir, startParley } from './harness.ts';
-import { ProtocolClient, createVisitor } from './protocolClient.ts';
+import { Cleanup, makeTempDir, removeDir, startParley } from './support/harness.ts';
+import { createVisitor } from '../packages/server/test/support/http.ts';
+import { ProtocolClient } from '../packages/server/test/support/ProtocolClient.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -16,12 +17,14 @@ after(() => cleanup.run());
 const N = 200;
 /** This test is about durability, not flood control: lift the per-connection frame budget. */
 const NO_RATE_LIMIT = { RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000' };
+/** A bound on each answer of the burst, generous: all N are in flight at once on a shared machine. */
+const BURST_TIMEOUT_MS = 30_000;
 
 async function syncAll(client: ProtocolClient, sessionID: string, afterSeq = 0): Promise<Message[]> {
   const all: Message[] = [];
   let cursor = afterSeq;
   for (;;) {
-    const page = await client.request<'conversation.sync'>({ type: 'conversation.sync', sessionID, afterSeq: cursor });
+    const page = await client.request('conversation.sync', { sessionID, afterSeq: cursor });
     all.push(...page.messages);
     if (!page.more) return all;
     const last = page.messages.at(-1);
@@ -37,17 +40,17 @@ test('acknowledged messages survive SIGKILL and a restart, exactly once, in orde
   const first = await startParley({ dataDir, env: NO_RATE_LIMIT });
   cleanup.add(() => first.stop());
   const { token } = await createVisitor(first.url, 'Durable Dana');
-  const before = await ProtocolClient.connect(first.wsUrl, token);
+  const before = await ProtocolClient.connect(first.url, token);
   cleanup.add(() => before.close());
 
-  const started = await before.request<'chat.start'>({ type: 'chat.start' });
+  const started = await before.request('chat.start', {});
   const sessionID = started.conversation.sessionID;
   const baseSeq = started.conversation.lastSeq;
 
   const texts = Array.from({ length: N }, (_, i) => `durable message ${i + 1} of ${N}`);
   const acks = await Promise.all(
     texts.map((text, i) =>
-      before.request<'message.send'>({ type: 'message.send', sessionID, clientId: `durable-${i + 1}`, text }),
+      before.request('message.send', { sessionID, clientId: `durable-${i + 1}`, text }, BURST_TIMEOUT_MS),
     ),
   );
   assert.equal(acks.length, N);
@@ -63,7 +66,7 @@ test('acknowledged messages survive SIGKILL and a restart, exactly once, in orde
 
   const second = await startParley({ dataDir, env: NO_RATE_LIMIT });
   cleanup.add(() => second.stop());
-  const afterRestart = await ProtocolClient.connect(second.wsUrl, token);
+  const afterRestart = await ProtocolClient.connect(second.url, token);
   cleanup.add(() => afterRestart.close());
 
   const resumed = afterRestart.ready.conversations.find((c) => c.sessionID === sessionID);
@@ -89,8 +92,7 @@ test('acknowledged messages survive SIGKILL and a restart, exactly once, in orde
     assert.equal(stored.seq, ack.message.seq, 'stored under the seq it was acknowledged with');
   }
 
-  const retry = await afterRestart.request<'message.send'>({
-    type: 'message.send',
+  const retry = await afterRestart.request('message.send', {
     sessionID,
     clientId: `durable-${N}`,
     text: texts[N - 1]!,
@@ -98,8 +100,7 @@ test('acknowledged messages survive SIGKILL and a restart, exactly once, in orde
   assert.equal(retry.duplicate, true, 'a retry of an acknowledged clientId after the restart is a duplicate');
   assert.equal(retry.message.seq, baseSeq + N);
 
-  const next = await afterRestart.request<'message.send'>({
-    type: 'message.send',
+  const next = await afterRestart.request('message.send', {
     sessionID,
     clientId: 'durable-next',
     text: 'after the restart',

@@ -9,11 +9,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { deskErrors, escalate, openCallDesk } from './callParties.ts';
-import { assertEveryoneReceivesEveryone, assertTileGone, colleagueOn, guestFrom } from './groupParties.ts';
-import { Cleanup, launchBrowser, screenshot, waitFor } from './harness.ts';
-import { startJanus } from './janus.ts';
-import { renderedCall } from './media.ts';
+import { deskErrors, escalate, openCallDesk } from './support/callParties.ts';
+import { assertEveryoneReceivesEveryone, assertTileGone, colleagueOn, guestFrom } from './support/groupParties.ts';
+import { Cleanup, launchBrowser, screenshot, waitFor } from './support/harness.ts';
+import { startJanus } from './support/janus.ts';
+import { renderedCall } from './support/media.ts';
 
 const cleanup = new Cleanup();
 let browser: Browser;

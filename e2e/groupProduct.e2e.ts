@@ -8,37 +8,26 @@
  * participant's decoded video frames and received audio packets must rise between two samples.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, Frame, FrameLocator, Locator, Page } from 'playwright-core';
-import { Cleanup, createAgent, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer, type Party } from './harness.ts';
-import { chatFrame } from './widgetDesk.ts';
+import { test } from 'node:test';
+import type { Frame, Locator, Page } from 'playwright-core';
+import { browserAndServer } from './support/fixture.ts';
+import { newParty, viewportShot, waitFor, type AgentAccount, type Party } from './support/harness.ts';
+import { chatFrame, launcher, widgetFrame, widgetSend } from './support/widgetDesk.ts';
 import {
   acceptVisitor,
   callRegion,
   newWorkspaceParty,
-  productShot,
-  queueEntry,
+  queuedVisitor,
   seriousAxeViolations,
   setAvailable,
   signIn,
-} from './workspaceDriver.ts';
+} from './support/workspaceDriver.ts';
 
-const cleanup = new Cleanup();
-let browser: Browser;
-let server: ParleyServer;
 const petra: AgentAccount = { email: 'petra@example.test', name: 'Petra Product', password: 'correct horse battery' };
 const ari: AgentAccount = { email: 'ari@example.test', name: 'Ari Second', password: 'correct horse battery' };
 const GUEST_NAME = 'Sam Guest';
-
-before(async () => {
-  browser = await launchBrowser();
-  cleanup.add(() => browser.close());
-  server = await startParley();
-  cleanup.add(() => server.stop());
-  createAgent(server.dataDir, petra);
-  createAgent(server.dataDir, ari);
-});
-after(() => cleanup.run());
+const spec = browserAndServer([petra, ari]);
+const { cleanup } = spec;
 
 /**
  * Installed in every frame before its scripts run: keeps each RTCPeerConnection, and `__groupMedia()`
@@ -145,16 +134,11 @@ async function assertAxeClean(page: Page, where: string): Promise<void> {
 }
 
 async function openWorkspace(account: AgentAccount): Promise<Party> {
-  const party = await newWorkspaceParty(browser);
+  const party = await newWorkspaceParty(spec.browser);
   cleanup.add(() => party.context.close());
   await party.page.addInitScript({ content: MEDIA_WATCH });
-  await signIn(party.page, server.url, account);
+  await signIn(party.page, spec.server.url, account);
   return party;
-}
-
-/** The widget's chat frame. */
-function widget(page: Page): FrameLocator {
-  return page.frameLocator('iframe[title="Chat window"]');
 }
 
 function visibleText(locator: Locator): Promise<string> {
@@ -168,47 +152,43 @@ test('a visitor, an agent, a guest from a link and an added colleague share one 
   await setAvailable(ws, false);
 
   // The visitor writes from the demo shop's widget; the agent takes the conversation.
-  const visitorContext = await browser.newContext({
+  const visitorContext = await spec.browser.newContext({
     permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'],
     viewport: { width: 1200, height: 800 },
   });
   cleanup.add(() => visitorContext.close());
   const shop = await visitorContext.newPage();
   await shop.addInitScript({ content: MEDIA_WATCH });
-  await shop.goto(`${server.url}/`);
-  await shop.getByRole('button', { name: 'Open chat', exact: true }).click();
-  const box = widget(shop).getByRole('textbox', { name: 'Message', exact: true });
-  await box.fill('Could my husband join us on the call?');
-  await box.press('Enter');
-  const entry = queueEntry(ws, 'Could my husband join us on the call?');
-  await entry.waitFor();
-  const visitorName = ((await entry.locator('.queue-name').textContent()) ?? '').trim();
+  await shop.goto(`${spec.server.url}/`);
+  await launcher(shop).click();
+  await widgetSend(shop, 'Could my husband join us on the call?');
+  const { visitorName } = await queuedVisitor(ws, 'Could my husband join us on the call?');
   await acceptVisitor(ws, visitorName);
 
   // A video call between the two.
   await ws.getByRole('button', { name: 'Start video', exact: true }).click();
-  await widget(shop).getByRole('alertdialog').getByRole('button', { name: 'Accept', exact: true }).click();
+  await widgetFrame(shop).getByRole('alertdialog').getByRole('button', { name: 'Accept', exact: true }).click();
   const frame = await chatFrame(shop);
   await provesMediaFrom(ws, [visitorName], 'the agent');
   await provesMediaFrom(frame, [petra.name], 'the visitor');
 
   // The visitor invites someone: the link is copied and shown.
-  const widgetCall = widget(shop).getByRole('region', { name: 'Call' });
+  const widgetCall = widgetFrame(shop).getByRole('region', { name: 'Call' });
   await widgetCall.getByRole('button', { name: 'Invite someone', exact: true }).click();
   const linkField = widgetCall.getByRole('textbox', { name: 'Invitation link' });
   await linkField.waitFor();
   const url = await linkField.inputValue();
-  assert.match(url, new RegExp(`^${server.url.replace(/[.:/]/g, '\\$&')}/guest#[\\w.-]+$`), `a guest link: ${url}`);
+  assert.match(url, new RegExp(`^${spec.server.url.replace(/[.:/]/g, '\\$&')}/guest#[\\w.-]+$`), `a guest link: ${url}`);
   const note = await visibleText(widgetCall.getByRole('status').filter({ hasText: /valid for/ }));
   assert.match(note, /^Link copied — valid for 15 minutes, for one person/, `the widget says what the link is good for: ${note}`);
   const copied = await shop.evaluate(() => navigator.clipboard.readText()).catch(() => null);
   assert.equal(copied, url, 'the link is on the clipboard');
-  await productShot(shop, 'group-widget-invite');
+  await viewportShot(shop, 'group-widget-invite');
   await widgetCall.getByRole('button', { name: 'Done', exact: true }).click();
   await widgetCall.getByRole('button', { name: 'Invite someone', exact: true }).waitFor();
 
   // The guest opens the link on a phone-sized screen, gives a name and joins.
-  const guest = await newParty(browser);
+  const guest = await newParty(spec.browser);
   cleanup.add(() => guest.context.close());
   const gp = guest.page;
   await gp.setViewportSize({ width: 390, height: 844 });
@@ -232,11 +212,11 @@ test('a visitor, an agent, a guest from a link and an added colleague share one 
   await provesMediaFrom(frame, [petra.name, GUEST_NAME], 'the visitor');
   const people = await gp.getByRole('list', { name: 'In the call' }).innerText();
   for (const name of [`${GUEST_NAME} (you)`, petra.name, visitorName]) assert.ok(people.includes(name), `the guest page lists ${name}: ${people}`);
-  await productShot(gp, 'guest-page');
+  await viewportShot(gp, 'guest-page');
   await assertAxeClean(gp, 'on the guest page in the call');
 
   // The same link a second time, a tampered one, and none at all: each says what happened.
-  const stranger = await newParty(browser);
+  const stranger = await newParty(spec.browser);
   cleanup.add(() => stranger.context.close());
   const refused = async (link: string, name: string | null, message: RegExp) => {
     await stranger.page.goto(link);
@@ -253,9 +233,9 @@ test('a visitor, an agent, a guest from a link and an added colleague share one 
   };
   await refused(url, 'Second Try', /^This invitation has already been used/);
   const token = url.slice(url.indexOf('#') + 1);
-  const tampered = `${server.url}/guest#${token.slice(0, -6)}${token.slice(-6).split('').reverse().join('')}`;
+  const tampered = `${spec.server.url}/guest#${token.slice(0, -6)}${token.slice(-6).split('').reverse().join('')}`;
   await refused(tampered === url ? `${url}x` : tampered, 'Mallory', /^This invitation link is not valid/);
-  await refused(`${server.url}/guest`, null, /^This page opens from an invitation link/);
+  await refused(`${spec.server.url}/guest`, null, /^This page opens from an invitation link/);
   await assertAxeClean(stranger.page, 'on the guest page without a link');
 
   // The agent can make a guest link too; without clipboard access the page says to copy it by hand.
@@ -293,9 +273,9 @@ test('a visitor, an agent, a guest from a link and an added colleague share one 
   await call.getByRole('button', { name: 'Add people', exact: true }).click(); // closes the list for the picture
   await call.getByRole('button', { name: 'Leave', exact: true }).waitFor();
   await call.getByRole('button', { name: 'End for all', exact: true }).waitFor();
-  await productShot(ws, 'group-workspace');
-  await productShot(shop, 'group-widget');
-  await productShot(gp, 'guest-page-four');
+  await viewportShot(ws, 'group-workspace');
+  await viewportShot(shop, 'group-widget');
+  await viewportShot(gp, 'guest-page-four');
   await assertAxeClean(ws, 'in the workspace during a group call');
   await assertAxeClean(ws2, "in the added colleague's workspace");
 
@@ -309,7 +289,7 @@ test('a visitor, an agent, a guest from a link and an added colleague share one 
   assert.match(await gp.locator('#ended-detail').innerText(), /removed you from the call|were removed from the call/);
   assert.equal(await gp.locator('#guest-call-media video').count(), 0, 'the guest page no longer draws the call');
   await assertAxeClean(gp, 'on the guest page after the call ended for it');
-  await productShot(gp, 'guest-page-ended');
+  await viewportShot(gp, 'guest-page-ended');
   await provesMediaFrom(ws, [visitorName, ari.name], 'the agent after the guest left');
   await provesMediaFrom(frame, [petra.name, ari.name], 'the visitor after the guest left');
   await provesMediaFrom(ws2, [petra.name, visitorName], 'the colleague after the guest left');

@@ -9,10 +9,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { deskErrors, escalate, openCallDesk } from './callParties.ts';
-import { Cleanup, launchBrowser, screenshot, waitFor } from './harness.ts';
-import { startJanus, videoroomRequest, type JanusServer } from './janus.ts';
-import { renderedCall, sampleInbound, sdkCallStats, timeline, waitForMediaFlowing, type TimelineEntry } from './media.ts';
+import { deskErrors, escalate, openCallDesk } from './support/callParties.ts';
+import { Cleanup, launchBrowser, screenshot, waitFor } from './support/harness.ts';
+import { startJanus, videoroomRequest, type JanusServer } from './support/janus.ts';
+import { renderedCall, sampleInbound, sdkCallStats, timeline, waitForMediaFlowing, type TimelineEntry } from './support/media.ts';
 
 const cleanup = new Cleanup();
 let browser: Browser;

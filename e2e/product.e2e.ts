@@ -5,129 +5,92 @@
  * Remote video is proven with numbers read from the <video> element (videoWidth > 0, currentTime advancing).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
-import { Cleanup, createAgent, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer, type Party } from './harness.ts';
+import { test } from 'node:test';
+import { browserAndServer } from './support/fixture.ts';
+import { newParty, viewportShot, waitFor, type AgentAccount, type Party } from './support/harness.ts';
 import {
   acceptVisitor,
   callRegion,
   newWorkspaceParty,
-  productShot,
-  queueEntry,
+  queuedVisitor,
   reply,
   seriousAxeViolations,
   setAvailable,
   signIn,
   waitForLine,
   waitForRemoteVideoPlaying,
-} from './workspaceDriver.ts';
+} from './support/workspaceDriver.ts';
+import { launcher, waitForWidgetLine, widgetFrame, widgetSend } from './support/widgetDesk.ts';
 
-const cleanup = new Cleanup();
-let browser: Browser;
-let server: ParleyServer;
 const account: AgentAccount = { email: 'petra@example.test', name: 'Petra Product', password: 'correct horse battery' };
-
-before(async () => {
-  browser = await launchBrowser();
-  cleanup.add(() => browser.close());
-  server = await startParley();
-  cleanup.add(() => server.stop());
-  createAgent(server.dataDir, account);
-});
-after(() => cleanup.run());
-
-/** The widget's launcher on the host page (in the loader's open shadow root). */
-function launcher(page: Page, name: 'Open chat' | 'Close chat'): Locator {
-  return page.getByRole('button', { name, exact: true });
-}
-
-/** The widget's chat frame. */
-function widget(page: Page): FrameLocator {
-  return page.frameLocator('iframe[title="Chat window"]');
-}
-
-/** Texts in the widget's transcript. */
-function widgetTranscript(page: Page): Promise<string> {
-  return widget(page).getByRole('log').first().innerText();
-}
-
-async function widgetShows(page: Page, text: string, what: string): Promise<void> {
-  await waitFor(async () => (await widgetTranscript(page).catch(() => '')).includes(text), { what: `${what} in the widget`, timeoutMs: 15_000 });
-}
+const spec = browserAndServer([account]);
+const { cleanup } = spec;
 
 async function openVisitor(): Promise<Party> {
-  const visitor = await newParty(browser);
+  const visitor = await newParty(spec.browser);
   cleanup.add(() => visitor.context.close());
-  const response = await visitor.page.goto(`${server.url}/`);
+  const response = await visitor.page.goto(`${spec.server.url}/`);
   assert.equal(response?.status(), 200, 'the demo shop answers 200');
   return visitor;
 }
 
-async function widgetSays(page: Page, text: string): Promise<void> {
-  const box = widget(page).getByRole('textbox', { name: 'Message', exact: true });
-  await box.fill(text);
-  await box.press('Enter');
-}
-
 test('a visitor on the demo shop and an agent in the workspace chat, the agent calls, both reload', async () => {
-  const agent = await newWorkspaceParty(browser);
+  const agent = await newWorkspaceParty(spec.browser);
   cleanup.add(() => agent.context.close());
   const ws = agent.page;
-  await signIn(ws, server.url, account);
+  await signIn(ws, spec.server.url, account);
   await setAvailable(ws, false);
 
   // The visitor opens the widget and writes; the conversation waits in the queue.
   const visitor = await openVisitor();
   const shop = visitor.page;
   await launcher(shop, 'Open chat').click();
-  await widgetSays(shop, 'Hi! Do you ship to Norway?');
-  await productShot(shop, 'product-visitor-chat');
-  const entry = queueEntry(ws, 'Do you ship to Norway?');
-  await entry.waitFor();
-  const visitorName = ((await entry.locator('.queue-name').textContent()) ?? '').trim();
+  await widgetSend(shop, 'Hi! Do you ship to Norway?');
+  await viewportShot(shop, 'product-visitor-chat');
+  const { entry, visitorName } = await queuedVisitor(ws, 'Do you ship to Norway?');
   assert.match(visitorName, /^Visitor \d+$/, 'the visitor shows with the default name');
   assert.match((await entry.textContent()) ?? '', /waiting \d+ s/, 'with the wait time');
 
-  // The agent accepts and replies; the visitor's page and browser show in the details.
+  // The agent accepts and replies; the visitor's page and spec.browser show in the details.
   await acceptVisitor(ws, visitorName);
   await waitForLine(ws, 'Hi! Do you ship to Norway?', "the visitor's first message");
   const facts = (await ws.getByRole('complementary', { name: 'Visitor' }).locator('dl').textContent()) ?? '';
-  assert.ok(facts.includes(`${server.url}/`), `the page the visitor is on shows: ${facts}`);
-  assert.match(facts, /Chrome \d+ on Linux/, 'the browser shows');
+  assert.ok(facts.includes(`${spec.server.url}/`), `the page the visitor is on shows: ${facts}`);
+  assert.match(facts, /Chrome \d+ on Linux/, 'the spec.browser shows');
   await reply(ws, 'Yes, we ship all over Europe.');
-  await widgetShows(shop, 'Yes, we ship all over Europe.', "the agent's reply");
+  await waitForWidgetLine(shop, 'Yes, we ship all over Europe.', "the agent's reply");
 
   // The visitor types: the workspace shows it.
-  await widget(shop).getByRole('textbox', { name: 'Message', exact: true }).fill('How long does');
+  await widgetFrame(shop).getByRole('textbox', { name: 'Message', exact: true }).fill('How long does');
   await waitFor(async () => ((await ws.locator('#typing').textContent()) ?? '').includes(`${visitorName} is typing`), {
     what: 'the typing indicator in the workspace',
   });
-  await widgetSays(shop, 'How long does it take?');
+  await widgetSend(shop, 'How long does it take?');
   await waitForLine(ws, 'How long does it take?', 'the second message');
-  await productShot(ws, 'workspace-chat');
+  await viewportShot(ws, 'workspace-chat');
 
   // Agent-initiated: the visitor closed the widget; "Start video" opens it with an invitation.
-  await widget(shop).getByRole('button', { name: 'Minimize chat' }).click();
+  await widgetFrame(shop).getByRole('button', { name: 'Minimize chat' }).click();
   await launcher(shop, 'Open chat').waitFor();
   await ws.getByRole('button', { name: 'Start video', exact: true }).click();
-  const invitation = widget(shop).getByRole('alertdialog');
+  const invitation = widgetFrame(shop).getByRole('alertdialog');
   await invitation.waitFor();
   await launcher(shop, 'Close chat').waitFor();
   assert.match((await invitation.textContent()) ?? '', /Petra Product invites you to a video call/);
-  await productShot(shop, 'product-visitor-invitation');
+  await viewportShot(shop, 'product-visitor-invitation');
   await invitation.getByRole('button', { name: 'Accept', exact: true }).click();
 
   const call = callRegion(ws);
   await waitFor(async () => (await call.getByRole('status').textContent()) === 'Connected', { what: 'the workspace call state "Connected"' });
   const agentSees = await waitForRemoteVideoPlaying(ws, 'workspace, agent-initiated', '#call-stage');
-  const visitorSees = await waitForRemoteVideoPlaying(widget(shop), 'widget, agent-initiated', '#parley-call-media');
+  const visitorSees = await waitForRemoteVideoPlaying(widgetFrame(shop), 'widget, agent-initiated', '#parley-call-media');
   assert.ok(agentSees.first.videoWidth > 0 && agentSees.later.currentTime > agentSees.first.currentTime, 'video plays in the workspace');
   assert.ok(visitorSees.first.videoWidth > 0 && visitorSees.later.currentTime > visitorSees.first.currentTime, 'video plays in the widget');
   const timer = call.getByRole('timer', { name: 'Call duration' });
   const t0 = await timer.textContent();
   await waitFor(async () => (await timer.textContent()) !== t0, { what: 'the call duration to tick' });
-  await productShot(ws, 'workspace-call');
-  await productShot(shop, 'product-visitor-call');
+  await viewportShot(ws, 'workspace-call');
+  await viewportShot(shop, 'product-visitor-call');
   const inCallAxe = await seriousAxeViolations(ws);
   assert.deepEqual(inCallAxe, [], `no serious/critical axe violations in a call: ${JSON.stringify(inCallAxe)}`);
 
@@ -136,12 +99,12 @@ test('a visitor on the demo shop and an agent in the workspace chat, the agent c
   await call.getByRole('button', { name: 'Unmute', exact: true }).waitFor();
   await call.getByRole('button', { name: 'Camera off', exact: true }).click();
   await call.getByRole('button', { name: 'Camera on', exact: true }).waitFor();
-  const widgetCall = widget(shop).getByRole('region', { name: 'Call' });
+  const widgetCall = widgetFrame(shop).getByRole('region', { name: 'Call' });
   await widgetCall.getByRole('button', { name: 'Mute', exact: true }).click();
   await widgetCall.getByRole('button', { name: 'Unmute', exact: true }).waitFor();
   await widgetCall.getByRole('button', { name: 'Camera off', exact: true }).click();
   await widgetCall.getByRole('button', { name: 'Camera on', exact: true }).waitFor();
-  await productShot(ws, 'workspace-call-muted');
+  await viewportShot(ws, 'workspace-call-muted');
   await call.getByRole('button', { name: 'Unmute', exact: true }).click();
   await call.getByRole('button', { name: 'Camera on', exact: true }).click();
   await call.getByRole('button', { name: 'Camera off', exact: true }).waitFor();
@@ -161,43 +124,41 @@ test('a visitor on the demo shop and an agent in the workspace chat, the agent c
   const either = shop.getByRole('button', { name: /^(Open|Close) chat$/ });
   await either.waitFor();
   if ((await either.getAttribute('aria-label')) === 'Open chat') await either.click();
-  await widgetShows(shop, 'Yes, we ship all over Europe.', 'the history after the shop reload');
-  await widgetSays(shop, 'Back after a reload');
+  await waitForWidgetLine(shop, 'Yes, we ship all over Europe.', 'the history after the shop reload');
+  await widgetSend(shop, 'Back after a reload');
   await waitForLine(ws, 'Back after a reload', 'the message written after both reloads');
   await reply(ws, 'Still here!');
-  await widgetShows(shop, 'Still here!', 'the reply after both reloads');
+  await waitForWidgetLine(shop, 'Still here!', 'the reply after both reloads');
 
   assert.deepEqual(agent.errors.filter((e) => !/favicon/.test(e)), [], 'no errors in the workspace');
 });
 
 test('the visitor asks for a video call from the widget and the agent accepts from the banner', async () => {
-  const agent = await newWorkspaceParty(browser);
+  const agent = await newWorkspaceParty(spec.browser);
   cleanup.add(() => agent.context.close());
   const ws = agent.page;
-  await signIn(ws, server.url, account);
+  await signIn(ws, spec.server.url, account);
   await setAvailable(ws, false);
   const visitor = await openVisitor();
   const shop = visitor.page;
   await launcher(shop, 'Open chat').click();
-  await widgetSays(shop, 'Can you show me the grinder on video?');
-  const entry = queueEntry(ws, 'Can you show me the grinder on video?');
-  await entry.waitFor();
-  const visitorName = ((await entry.locator('.queue-name').textContent()) ?? '').trim();
+  await widgetSend(shop, 'Can you show me the grinder on video?');
+  const { visitorName } = await queuedVisitor(ws, 'Can you show me the grinder on video?');
   await acceptVisitor(ws, visitorName);
-  await widgetShows(shop, 'Petra Product joined the conversation', 'the agent joining');
+  await waitForWidgetLine(shop, 'Petra Product joined the conversation', 'the agent joining');
 
-  await widget(shop).getByRole('button', { name: 'Video call', exact: true }).click();
+  await widgetFrame(shop).getByRole('button', { name: 'Video call', exact: true }).click();
   const banner = ws.getByRole('alertdialog', { name: `${visitorName} asks for a video call` });
   await banner.waitFor();
   const accept = banner.getByRole('button', { name: 'Accept', exact: true });
   await waitFor(async () => accept.evaluate((b) => b === document.activeElement), { what: 'focus on the banner Accept' });
-  await productShot(ws, 'workspace-call-request');
+  await viewportShot(ws, 'workspace-call-request');
   await accept.click();
   const agentSees = await waitForRemoteVideoPlaying(ws, 'workspace, visitor-initiated', '#call-stage');
-  const visitorSees = await waitForRemoteVideoPlaying(widget(shop), 'widget, visitor-initiated', '#parley-call-media');
+  const visitorSees = await waitForRemoteVideoPlaying(widgetFrame(shop), 'widget, visitor-initiated', '#parley-call-media');
   assert.ok(agentSees.later.currentTime > agentSees.first.currentTime && agentSees.first.videoWidth > 0);
   assert.ok(visitorSees.later.currentTime > visitorSees.first.currentTime && visitorSees.first.videoWidth > 0);
-  await widget(shop).getByRole('region', { name: 'Call' }).getByRole('button', { name: 'End call', exact: true }).click();
+  await widgetFrame(shop).getByRole('region', { name: 'Call' }).getByRole('button', { name: 'End call', exact: true }).click();
   await waitFor(async () => callRegion(ws).isHidden(), { what: 'the workspace call panel to close after the visitor hangs up' });
   await waitForLine(ws, /ended/i, 'the call-ended event in the transcript');
   assert.deepEqual(agent.errors.filter((e) => !/favicon/.test(e)), [], 'no errors in the workspace');

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { agentSignsIn, sendWithEnter, visitorStartsChat, waitForMessage, waitForVisitorStatus } from './demoPages.ts';
-import { Cleanup, createAgent, launchBrowser, makeTempDir, newParty, removeDir, screenshot, startParley } from './harness.ts';
+import { agentSignsIn, sendWithEnter, visitorStartsChat, waitForMessage, waitForVisitorStatus } from './support/demoPages.ts';
+import { Cleanup, createAgent, launchBrowser, makeTempDir, newParty, removeDir, screenshot, startParley } from './support/harness.ts';
 
 const cleanup = new Cleanup();
 let browser: Browser;

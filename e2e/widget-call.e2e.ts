@@ -5,19 +5,10 @@
  * And the visitor's own "Video call" accepted by the agent; and a declined invitation.
  */
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_FLAGS, CHROMIUM_PATH, Cleanup, ROOT, createAgent, launchBrowser, startParley, waitFor, type AgentAccount, type ParleyServer } from './harness.ts';
-import { DeskAgent, axeProblems, chatFrame, launcher, waitForRemoteVideoPlaying, waitForWidgetText, widgetFrame, widgetSend } from './widgetDesk.ts';
-
-const DOCS_SHOTS = join(ROOT, 'test-results/screenshots');
-
-async function shot(page: Page, name: string): Promise<void> {
-  await mkdir(DOCS_SHOTS, { recursive: true });
-  await page.screenshot({ path: join(DOCS_SHOTS, `${name}.png`) });
-}
+import { CHROMIUM_FLAGS, CHROMIUM_PATH, Cleanup, createAgent, viewportShot, launchBrowser, startParley, waitFor, type AgentAccount, type ParleyServer } from './support/harness.ts';
+import { DeskAgent, axeProblems, chatFrame, launcher, waitForRemoteVideoPlaying, waitForWidgetText, widgetFrame, widgetSend } from './support/widgetDesk.ts';
 
 describe('visitor widget calls', () => {
   const cleanup = new Cleanup();
@@ -73,7 +64,7 @@ describe('visitor widget calls', () => {
       () => page.frames().find((f) => f.url().includes('/widget/frame.html'))?.evaluate(() => document.activeElement?.getAttribute('role')) ?? null,
       { what: 'focus on the invitation', timeoutMs: 20_000 },
     ).then((role) => assert.equal(role, 'alertdialog'));
-    await shot(page, 'widget-invitation');
+    await viewportShot(page, 'widget-invitation');
     assert.deepEqual(await axeProblems(await chatFrame(page)), [], 'axe with the invitation');
 
     await invitation.getByRole('button', { name: 'Accept' }).click();
@@ -84,7 +75,7 @@ describe('visitor widget calls', () => {
       what: "the agent's inviteToVideo to resolve accepted",
     });
     assert.equal(await frame.locator('video[data-local]').count(), 1, 'a self-view');
-    await shot(page, 'widget-call');
+    await viewportShot(page, 'widget-call');
     assert.deepEqual(await axeProblems(await chatFrame(page)), [], 'axe in a call');
 
     await frame.getByRole('button', { name: 'Mute', exact: true }).click();
@@ -149,7 +140,7 @@ describe('visitor widget calls', () => {
     const help = frame.getByRole('alert').filter({ hasText: 'Your browser blocked the camera' });
     await help.waitFor();
     await help.getByText('Set Camera and Microphone to "Allow" for this site.').waitFor();
-    await shot(page, 'widget-camera-blocked');
+    await viewportShot(page, 'widget-camera-blocked');
     await help.getByRole('button', { name: 'Continue with voice only' }).click();
     await help.waitFor({ state: 'detached' });
     await frame.getByRole('status').filter({ hasText: 'In a video call — your camera is off' }).waitFor();

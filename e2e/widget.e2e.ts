@@ -4,20 +4,11 @@
  * back, see the conversation close; payloads shown as text; axe; a phone-sized screen.
  */
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createServer, type Server } from 'node:http';
-import { Cleanup, ROOT, createAgent, freePort, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer } from './harness.ts';
-import { DeskAgent, axeProblems, chatFrame, launcher, waitForWidgetText, widgetComposer, widgetFrame, widgetSend, widgetTexts } from './widgetDesk.ts';
-
-const DOCS_SHOTS = join(ROOT, 'test-results/screenshots');
-
-async function shot(page: Page, name: string): Promise<void> {
-  await mkdir(DOCS_SHOTS, { recursive: true });
-  await page.screenshot({ path: join(DOCS_SHOTS, `${name}.png`) });
-}
+import { Cleanup, createAgent, viewportShot, freePort, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer } from './support/harness.ts';
+import { DeskAgent, axeProblems, chatFrame, launcher, waitForWidgetText, widgetComposer, widgetFrame, widgetSend, widgetTexts } from './support/widgetDesk.ts';
 
 /** A third-party site on its own origin whose only page embeds the widget from `parleyUrl`. */
 async function thirdPartySite(parleyUrl: string): Promise<{ url: string; server: Server }> {
@@ -69,7 +60,7 @@ describe('visitor widget', () => {
     await widgetFrame(page).getByText('Ana Agent is typing…').waitFor();
     await agent.send(sessionID, 'Yes, we do — 3 to 5 days.');
     await waitForWidgetText(page, 'Yes, we do — 3 to 5 days.');
-    await shot(page, 'widget-chat');
+    await viewportShot(page, 'widget-chat');
 
     await page.reload();
     await waitForWidgetText(page, 'Yes, we do — 3 to 5 days.');
@@ -195,7 +186,7 @@ describe('visitor widget', () => {
     assert.deepEqual(box && [box.x, box.y, box.width, box.height], [0, 0, 390, 844], 'the frame covers the screen');
     await widgetSend(page, 'Hi from my phone');
     await waitForWidgetText(page, 'Hi from my phone');
-    await shot(page, 'widget-phone');
+    await viewportShot(page, 'widget-phone');
     await widgetFrame(page).getByRole('button', { name: 'Minimize chat' }).click();
     await launcher(page).waitFor();
   });

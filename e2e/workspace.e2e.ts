@@ -1,21 +1,21 @@
 /*
  * The agent workspace (apps/agent at /agent), clicked through by role and accessible name, against
- * visitors driven through the real SDK on a bare page (e2e/callParties.ts). Covers: sign-in, the queue
+ * visitors driven through the real SDK on a bare page (e2e/support/callParties.ts). Covers: sign-in, the queue
  * with wait time, accept and reply, visitor details, unread counts and the tab title, the visitor's call
  * request as a banner (Accept) with remote video playing on both sides, Mute / Camera off / End call,
  * "Start video", markup shown as text, reload keeping the conversation, and axe-core.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { CallPage } from './callParties.ts';
-import { Cleanup, createAgent, launchBrowser, startParley, waitFor, type AgentAccount, type ParleyServer, type Party } from './harness.ts';
-import { CALL_DIV_ID } from './media.ts';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { CallPage } from './support/callParties.ts';
+import { browserAndServer } from './support/fixture.ts';
+import { viewportShot, waitFor, type AgentAccount, type Party } from './support/harness.ts';
+import { CALL_DIV_ID } from './support/media.ts';
 import {
   acceptVisitor,
   callRegion,
   newWorkspaceParty,
-  productShot,
   queueEntry,
   reply,
   seriousAxeViolations,
@@ -25,33 +25,23 @@ import {
   waitForRemoteVideoPlaying,
   workspaceComposer,
   workspaceTranscript,
-} from './workspaceDriver.ts';
+} from './support/workspaceDriver.ts';
 
-const cleanup = new Cleanup();
-let browser: Browser;
-let server: ParleyServer;
 const account: AgentAccount = { email: 'wanda@example.test', name: 'Wanda Workspace', password: 'correct horse battery' };
-
-before(async () => {
-  browser = await launchBrowser();
-  cleanup.add(() => browser.close());
-  server = await startParley();
-  cleanup.add(() => server.stop());
-  createAgent(server.dataDir, account);
-});
-after(() => cleanup.run());
+const spec = browserAndServer([account]);
+const { cleanup } = spec;
 
 async function openAgent(): Promise<Party> {
-  const agent = await newWorkspaceParty(browser);
+  const agent = await newWorkspaceParty(spec.browser);
   cleanup.add(() => agent.context.close());
-  await signIn(agent.page, server.url, account);
+  await signIn(agent.page, spec.server.url, account);
   // Away: new visitors wait in the queue instead of being routed straight to this agent.
   await setAvailable(agent.page, false);
   return agent;
 }
 
 async function openVisitor(name: string, firstMessage: string): Promise<CallPage> {
-  const visitor = await CallPage.open(browser, server.url, name);
+  const visitor = await CallPage.open(spec.browser, spec.server.url, name);
   cleanup.add(() => visitor.party.context.close());
   await visitor.connectVisitor(name);
   await visitor.startChat(firstMessage);
@@ -73,7 +63,7 @@ test('an agent signs in, takes a visitor from the queue, chats, and handles both
   const agent = await openAgent();
   const page = agent.page;
   await assertAxeClean(page, 'on the empty workspace');
-  await productShot(page, 'workspace-signed-in');
+  await viewportShot(page, 'workspace-signed-in');
 
   // A visitor waits: the queue shows the name, the wait time and the first message; the title counts it.
   const vera = await openVisitor('Vera Visitor', 'Hello, where is my order?');
@@ -82,7 +72,7 @@ test('an agent signs in, takes a visitor from the queue, chats, and handles both
   assert.match((await entry.textContent()) ?? '', /waiting \d+ s/, 'the wait time shows');
   assert.match((await entry.textContent()) ?? '', /Hello, where is my order\?/, 'the first message shows');
   await waitFor(async () => (await page.title()) === '(1) Parley', { what: 'the tab title to count the waiting visitor' });
-  await productShot(page, 'workspace-queue');
+  await viewportShot(page, 'workspace-queue');
 
   await acceptVisitor(page, 'Vera Visitor');
   await waitForLine(page, 'Hello, where is my order?', 'the first message');
@@ -90,12 +80,12 @@ test('an agent signs in, takes a visitor from the queue, chats, and handles both
   await reply(page, 'Hi Vera, let me check that for you.');
   await visitorHas(vera, 'Hi Vera, let me check that for you.');
 
-  // Visitor details: name, page, browser.
+  // Visitor details: name, page, spec.browser.
   const details = page.getByRole('complementary', { name: 'Visitor' });
   const facts = (await details.locator('dl').textContent()) ?? '';
   assert.match(facts, /Vera Visitor/, 'the visitor name shows');
-  assert.match(facts, new RegExp(`${server.url.replace(/[.:/]/g, '\\$&')}/`), 'the page the visitor is on shows');
-  assert.match(facts, /Chrome \d+ on Linux/, 'the browser shows');
+  assert.match(facts, new RegExp(`${spec.server.url.replace(/[.:/]/g, '\\$&')}/`), 'the page the visitor is on shows');
+  assert.match(facts, /Chrome \d+ on Linux/, 'the spec.browser shows');
 
   // A second visitor: while her chat is open, Vera's new message counts as unread, in the list and the title.
   await openVisitor('Otto Other', 'Hi there');
@@ -106,7 +96,7 @@ test('an agent signs in, takes a visitor from the queue, chats, and handles both
     what: "Vera's conversation to show 1 unread message",
   });
   await waitFor(async () => (await page.title()) === '(1) Parley', { what: 'the tab title to count the unread message' });
-  await productShot(page, 'workspace-unread');
+  await viewportShot(page, 'workspace-unread');
   await veraItem.click();
   await waitForLine(page, 'Are you still there?', 'the unread message');
   await waitFor(async () => (await page.title()) === 'Parley', { what: 'the title to clear once read' });
@@ -119,7 +109,7 @@ test('an agent signs in, takes a visitor from the queue, chats, and handles both
   const acceptCall = banner.getByRole('button', { name: 'Accept', exact: true });
   await waitFor(async () => acceptCall.evaluate((b) => b === document.activeElement), { what: 'focus on the Accept of the banner' });
   assert.equal(await banner.getByRole('button', { name: 'Decline', exact: true }).count(), 1, 'the banner offers Decline');
-  await productShot(page, 'workspace-request-banner');
+  await viewportShot(page, 'workspace-request-banner');
   await assertAxeClean(page, 'with the call request banner');
   await acceptCall.click();
 
@@ -132,7 +122,7 @@ test('an agent signs in, takes a visitor from the queue, chats, and handles both
   const timer = call.getByRole('timer', { name: 'Call duration' });
   const t0 = (await timer.textContent()) ?? '';
   await waitFor(async () => ((await timer.textContent()) ?? '') !== t0, { what: 'the call duration to tick' });
-  await productShot(page, 'workspace-in-call');
+  await viewportShot(page, 'workspace-in-call');
   await assertAxeClean(page, 'in a call');
 
   // Mute, camera off, and back; the visitor's SDK sees the agent's state change.
@@ -144,7 +134,7 @@ test('an agent signs in, takes a visitor from the queue, chats, and handles both
   await call.getByRole('button', { name: 'Camera off', exact: true }).click();
   await call.getByRole('button', { name: 'Camera on', exact: true }).waitFor();
   await waitFor(async () => (await agentInCall('video')) === false, { what: "the visitor to see the agent's camera off" });
-  await productShot(page, 'workspace-muted');
+  await viewportShot(page, 'workspace-muted');
   await call.getByRole('button', { name: 'Unmute', exact: true }).click();
   await call.getByRole('button', { name: 'Camera on', exact: true }).click();
   await call.getByRole('button', { name: 'Camera off', exact: true }).waitFor();
@@ -207,7 +197,7 @@ test('markup in visitor names and messages shows as text in the workspace', asyn
   assert.equal(await page.evaluate(() => (window as unknown as { __parleyXss?: unknown }).__parleyXss), undefined, 'nothing ran');
   assert.equal(await page.locator('main img, main svg, nav img, aside img, a[href^="javascript:"]').count(), 0, 'no injected elements');
   assert.equal(await page.locator('#queue, #conversations').getByText(name, { exact: true }).count() >= 1, true, 'the name shows literally');
-  await productShot(page, 'workspace-xss-as-text');
+  await viewportShot(page, 'workspace-xss-as-text');
 });
 
 test('a reload keeps the agent signed in and the conversation open', async () => {

@@ -14,8 +14,8 @@ import {
   visitorStartsChat,
   waitForMessage,
   waitForVisitorStatus,
-} from './demoPages.ts';
-import { Cleanup, createAgent, launchBrowser, newParty, screenshot, startParley, waitFor } from './harness.ts';
+} from './support/demoPages.ts';
+import { Cleanup, createAgent, launchBrowser, newParty, screenshot, startParley, waitFor } from './support/harness.ts';
 
 const cleanup = new Cleanup();
 let browser: Browser;

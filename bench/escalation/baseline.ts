@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ROOT, waitFor } from '../../e2e/harness.ts';
+import { ROOT, waitFor } from '../../e2e/support/harness.ts';
 import type { BaselineSignal } from './baselinePage.ts';
 import { FIRST_FRAME_MARK, runTiming, type RunTiming } from './timing.ts';
 

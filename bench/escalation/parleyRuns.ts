@@ -6,9 +6,9 @@
  * frame, then the visitor hangs up and both sides settle before the next run.
  */
 import type { Browser } from 'playwright-core';
-import { openCallDesk } from '../../e2e/callParties.ts';
-import { Cleanup, waitFor } from '../../e2e/harness.ts';
-import { CALL_DIV_ID, sampleInbound, timeline } from '../../e2e/media.ts';
+import { openCallDesk } from '../../e2e/support/callParties.ts';
+import { Cleanup, waitFor } from '../../e2e/support/harness.ts';
+import { CALL_DIV_ID, sampleInbound, timeline } from '../../e2e/support/media.ts';
 import type { CallBench } from './baseline.ts';
 import { ACCEPT_MARK, FIRST_FRAME_MARK, runTiming } from './timing.ts';
 

@@ -3,7 +3,7 @@
  * frame on each side, and when each step (signaling frames, getUserMedia, peer connection, SDP, ICE, DTLS,
  * first frame) first happened after the accept — the material for a breakdown.
  */
-import type { TimelineEntry } from '../../e2e/page/probe.ts';
+import type { TimelineEntry } from '../../e2e/support/page/probe.ts';
 
 /** The two sides of a call: the one that accepts and the one that asked. */
 export type Side = 'agent' | 'visitor';

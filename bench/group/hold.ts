@@ -6,9 +6,9 @@
  * `getCallStats()` is read at both ends of it for the frames and packets each pair received.
  */
 import type { Browser } from 'playwright-core';
-import { escalate, openCallDesk, type CallPage } from '../../e2e/callParties.ts';
-import { assertEveryoneReceivesEveryone, colleagueOn, guestFrom } from '../../e2e/groupParties.ts';
-import { Cleanup } from '../../e2e/harness.ts';
+import { escalate, openCallDesk, type CallPage } from '../../e2e/support/callParties.ts';
+import { assertEveryoneReceivesEveryone, colleagueOn, guestFrom } from '../../e2e/support/groupParties.ts';
+import { Cleanup } from '../../e2e/support/harness.ts';
 import type { Topology } from './joins.ts';
 import { pairRates, summarizeRates, type PairRate, type RateSummary } from './mediaRates.ts';
 import { sampleStats, type StatsSample } from './pages.ts';

@@ -5,9 +5,9 @@
  * decoded frame at everyone (see joinTiming.ts); each page's watcher stamps its first frames.
  */
 import type { Browser } from 'playwright-core';
-import { CallPage, escalate, openCallDesk } from '../../e2e/callParties.ts';
-import { assertEveryoneReceivesEveryone, colleagueOn } from '../../e2e/groupParties.ts';
-import { Cleanup, waitFor } from '../../e2e/harness.ts';
+import { CallPage, escalate, openCallDesk } from '../../e2e/support/callParties.ts';
+import { assertEveryoneReceivesEveryone, colleagueOn } from '../../e2e/support/groupParties.ts';
+import { Cleanup, waitFor } from '../../e2e/support/harness.ts';
 import { joinTiming, missingPairs, type JoinObservation, type JoinTiming } from './joinTiming.ts';
 import { acceptInviteTimed, firstFrames, joinAsGuestTimed, stopWatching, watchFirstFrames } from './pages.ts';
 

@@ -3,7 +3,7 @@
  * per second and audio packets per second, from two `getCallStats()` samples of every page. This is what
  * a degraded call looks like in numbers (a mesh on two cores decodes fewer frames than the camera sends).
  */
-import type { CallStatsRow } from '../../e2e/media.ts';
+import type { CallStatsRow } from '@parley/sdk';
 import { median } from '../escalation/timing.ts';
 
 /** Two samples of one receiver, with the Node-side monotonic time (ms) of each. */

@@ -7,8 +7,9 @@
  * machine, so they compare across pages without a round trip to Node in between.
  */
 import assert from 'node:assert/strict';
-import type { CallPage } from '../../e2e/callParties.ts';
-import { CALL_DIV_ID, sdkCallStats, type CallStatsRow } from '../../e2e/media.ts';
+import type { CallPage } from '../../e2e/support/callParties.ts';
+import type { CallStatsRow } from '@parley/sdk';
+import { CALL_DIV_ID, sdkCallStats } from '../../e2e/support/media.ts';
 
 /** How often the watcher polls `getCallStats()`; the first-frame times are this fine, at worst. */
 export const FIRST_FRAME_POLL_MS = 20;

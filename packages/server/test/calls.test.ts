@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CallSnapshot, ServerFrame } from '@parley/protocol';
 import { newAgent, newVisitor, startTestServer } from './support/server.ts';
-import type { TestClient } from './support/TestClient.ts';
+import type { ProtocolClient } from './support/ProtocolClient.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -30,7 +30,7 @@ describe('calls: signaling and the state machine over real sockets', () => {
   });
 
   /** Connections of earlier chats: closed before the next, so routing can only pick the new agent. */
-  const open: TestClient[] = [];
+  const open: ProtocolClient[] = [];
   async function chat() {
     for (const c of open.splice(0)) c.close();
     const agent = await newAgent(server, 'Ann Agent');
@@ -50,7 +50,7 @@ describe('calls: signaling and the state machine over real sockets', () => {
     return { ...c, callId: call.callId, vj, aj };
   }
 
-  async function transcript(client: TestClient, sessionID: string) {
+  async function transcript(client: ProtocolClient, sessionID: string) {
     return (await client.request('conversation.sync', { sessionID, afterSeq: 0 })).messages.filter((m) => m.kind === 'event').map((m) => m.text);
   }
 
@@ -169,8 +169,8 @@ describe('calls: signaling and the state machine over real sockets', () => {
       (f) => f.type === 'call.updated' && f.call.participants.some((p) => p.id === c.v.visitor.id && p.connection === 'reconnecting'),
     );
     assert.ok(reconnecting);
-    const { TestClient } = await import('./support/TestClient.ts');
-    const back = await TestClient.connect(server.url, c.v.token);
+    const { ProtocolClient } = await import('./support/ProtocolClient.ts');
+    const back = await ProtocolClient.connect(server.url, c.v.token);
     assert.equal(back.ready.conversations[0]?.call?.callId, c.callId, 'a reloaded page learns of its live call');
     await back.request('call.join', { sessionID: c.sessionID, callId: c.callId });
     await new Promise((r) => setTimeout(r, 1500));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { HistoryResponse, Message, ServerFrame } from '@parley/protocol';
 import { newAgent, newVisitor, startTestServer } from './support/server.ts';
-import { TestClient } from './support/TestClient.ts';
+import { ProtocolClient } from './support/ProtocolClient.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -85,7 +85,7 @@ describe('chat between visitors and agents over real sockets', () => {
     v.client.close();
     for (let i = 0; i < 5; i++) await agent.client.request('message.send', { sessionID: id, clientId: `x${i}`, text: `while away ${i}` });
 
-    const again = await TestClient.connect(server.url, v.token);
+    const again = await ProtocolClient.connect(server.url, v.token);
     assert.deepEqual(again.ready.conversations.map((c) => c.sessionID), [id], 'ready lists the open conversation');
     const sync = await again.request('conversation.sync', { sessionID: id, afterSeq: m1.message.seq });
     assert.deepEqual(sync.messages.map((m) => m.text), [0, 1, 2, 3, 4].map((i) => `while away ${i}`));

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CallSnapshot, GuestJoinResponse, ServerFrame } from '@parley/protocol';
 import { InviteTokens } from '../src/auth/tokens.ts';
-import { TEST_SECRET, newAgent, newVisitor, postJson, startTestServer } from './support/server.ts';
-import { TestClient } from './support/TestClient.ts';
+import { TEST_SECRET, newAgent, newVisitor, startTestServer } from './support/server.ts';
+import { postJson } from './support/http.ts';
+import { ProtocolClient } from './support/ProtocolClient.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -37,7 +38,7 @@ describe('group calls over real sockets: colleagues, guests, leaving, removing, 
     await server.stop();
   });
 
-  const open: TestClient[] = [];
+  const open: ProtocolClient[] = [];
   /** A visitor and Ann in a call whose media connected. */
   async function callInProgress() {
     for (const c of open.splice(0)) c.close();
@@ -60,22 +61,22 @@ describe('group calls over real sockets: colleagues, guests, leaving, removing, 
   async function colleague(name: string) {
     const a = colleagues.get(name)!;
     if (a.client.closeCode !== null) {
-      a.client = await TestClient.connect(server.url, a.token);
+      a.client = await ProtocolClient.connect(server.url, a.token);
       await a.client.request('presence.set', { presence: 'away' });
     }
     return a;
   }
 
-  async function guest(client: TestClient, sessionID: string, name: string) {
+  async function guest(client: ProtocolClient, sessionID: string, name: string) {
     const invite = await client.request('guest.invite', { sessionID });
     const redeemed = await postJson<GuestJoinResponse>(`${server.url}/api/guests`, { token: invite.token, name });
     assert.equal(redeemed.status, 201, JSON.stringify(redeemed.body));
-    const g = await TestClient.connect(server.url, redeemed.body.token);
+    const g = await ProtocolClient.connect(server.url, redeemed.body.token);
     open.push(g);
     return { invite, admission: redeemed.body, client: g };
   }
 
-  async function transcript(client: TestClient, sessionID: string) {
+  async function transcript(client: ProtocolClient, sessionID: string) {
     return (await client.request('conversation.sync', { sessionID, afterSeq: 0 })).messages.map((m) => m.text);
   }
 
@@ -103,7 +104,7 @@ describe('group calls over real sockets: colleagues, guests, leaving, removing, 
     assert.ok(events.includes('Ann Agent invited Bob into the call'));
     assert.ok(events.includes('Bob joined the call'));
     // After a reconnect the colleague finds the conversation among its own.
-    const again = await TestClient.connect(server.url, bob.token);
+    const again = await ProtocolClient.connect(server.url, bob.token);
     open.push(again);
     assert.ok(again.ready.conversations.some((c) => c.sessionID === sessionID));
   });
@@ -171,7 +172,7 @@ describe('group calls over real sockets: colleagues, guests, leaving, removing, 
     const bad = await postJson<{ code: string }>(`${server.url}/api/guests`, { token, name: '' });
     assert.equal(bad.body.code, 'invalid_frame');
     // The invitation itself is not a token to connect with.
-    const socket = await TestClient.open(server.url);
+    const socket = await ProtocolClient.open(server.url);
     socket.sendRaw({ type: 'auth', v: 1, token });
     assert.equal((await socket.nextError()).code, 'unauthorized');
   });

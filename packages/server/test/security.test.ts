@@ -3,8 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { LIMITS } from '@parley/protocol';
 import { TokenService } from '../src/auth/tokens.ts';
-import { newAgent, newVisitor, postJson, startTestServer, TEST_SECRET } from './support/server.ts';
-import { TestClient } from './support/TestClient.ts';
+import { newAgent, newVisitor, startTestServer, TEST_SECRET } from './support/server.ts';
+import { postJson } from './support/http.ts';
+import { ProtocolClient } from './support/ProtocolClient.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -56,7 +57,7 @@ describe('bad input and abuse', () => {
     const stored = await p.v.client.request('conversation.sync', { sessionID: p.id, afterSeq: 0 });
     assert.equal(stored.messages.some((m) => m.clientId === 'long'), false);
     // Beyond the hard cap the socket is closed (1009), and the server carries on.
-    const brute = await TestClient.connect(server.url, p.v.token);
+    const brute = await ProtocolClient.connect(server.url, p.v.token);
     brute.sendRaw('x'.repeat(2 * 1024 * 1024));
     assert.equal(await brute.waitClose(), 1009);
     await stillServes(p, 'after big');
@@ -65,7 +66,7 @@ describe('bad input and abuse', () => {
   it('a flood is rate limited for the flooder only, and sustained abuse closes its connection', async () => {
     const p = await pair();
     const bystander = await pair();
-    const flooder = await TestClient.connect(server.url, p.v.token);
+    const flooder = await ProtocolClient.connect(server.url, p.v.token);
     for (let i = 0; i < 200; i++) flooder.sendRaw({ type: 'typing', sessionID: p.id, typing: i % 2 === 0 });
     const limited = await flooder.waitFor((f) => f.type === 'error' && f.code === 'rate_limited');
     assert.ok(limited);
@@ -111,27 +112,27 @@ describe('bad input and abuse', () => {
       .setExpirationTime('1h')
       .sign(new TextEncoder().encode('another-secret-another-secret-another-secret'));
     for (const [label, token] of [['expired', expired], ['tampered', tampered], ['foreign', foreign], ['garbage', 'abc']] as const) {
-      const c = await TestClient.open(server.url);
+      const c = await ProtocolClient.open(server.url);
       c.sendRaw({ type: 'auth', v: 1, token });
       const err = await c.nextError();
       assert.equal(err.code, 'unauthorized', label);
       assert.equal(await c.waitClose(), 4401, label);
     }
-    const early = await TestClient.open(server.url);
+    const early = await ProtocolClient.open(server.url);
     early.sendRaw({ type: 'queue.list', id: '1' });
     assert.equal((await early.nextError()).code, 'unauthorized');
     assert.equal(await early.waitClose(), 4401);
     const res = await fetch(`${server.url}/api/conversations/x/messages`);
     assert.equal(res.status, 401);
-    const wrongVersion = await TestClient.open(server.url);
+    const wrongVersion = await ProtocolClient.open(server.url);
     wrongVersion.sendRaw({ type: 'auth', v: 99, token: v.token });
     assert.equal((await wrongVersion.nextError()).code, 'unsupported_version');
     v.client.close();
   });
 
   it('a foreign Origin is refused with 403 on the socket and the API; allowed origins pass', async () => {
-    await assert.rejects(TestClient.open(server.url, { origin: 'https://evil.example' }), /HTTP 403/);
-    const ok = await TestClient.open(server.url, { origin: server.url });
+    await assert.rejects(ProtocolClient.open(server.url, { headers: { origin: 'https://evil.example' } }), /HTTP 403/);
+    const ok = await ProtocolClient.open(server.url, { headers: { origin: server.url } });
     ok.close();
     const api = await postJson<{ code: string }>(`${server.url}/api/visitors`, {}, { origin: 'https://evil.example' });
     assert.equal(api.status, 403);

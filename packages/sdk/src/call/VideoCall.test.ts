@@ -1,25 +1,31 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { WebSocket } from 'ws';
+import { test, type TestContext } from 'node:test';
 import type { Contact } from '../conversation/Contact.ts';
 import { HttpClient, serverAddress } from '../http.ts';
 import { ClientSession } from '../session/ClientSession.ts';
 import { MemoryStorage } from '../storage.ts';
-import { FakeCallServer } from '../testing/FakeCallServer.ts';
 import { FakeDocument } from '../testing/FakeDom.ts';
 import { FakeMediaHandler, FakeNetwork } from '../testing/FakeMedia.ts';
-import { FakeParleyServer } from '../testing/FakeParleyServer.ts';
+import { FrameTap } from '../testing/FrameTap.ts';
+import { TEST_ICE_SERVERS, routedConversation, startInProcessServer, type InProcessServer } from '../testing/inProcessServer.ts';
 import { immediateRetry, until, waitFor } from '../testing/helpers.ts';
 import type { Party } from '../wire.ts';
 import type { CallEvents } from './events.ts';
 
-let server: FakeParleyServer;
-let calls: FakeCallServer;
-before(async () => {
-  server = await new FakeParleyServer().start();
-  calls = new FakeCallServer(server);
-});
-after(() => server.stop());
+/*
+ * Calls through the SDK against the real server, in process: its call rules decide, FakeMedia stands
+ * in for the browser's WebRTC, and a FrameTap on the clients' sockets shows what they sent to the
+ * server and what it relayed. Each test has its own server, stopped (with every session) whether the
+ * test passed or failed.
+ */
+
+/** One test's world: the server, the network the fake peer connections share, the tap, the sessions. */
+interface Stage {
+  server: InProcessServer;
+  network: FakeNetwork;
+  tap: FrameTap;
+  sessions: ClientSession[];
+}
 
 interface Side {
   party: Party;
@@ -31,11 +37,11 @@ interface Side {
   events: Array<[keyof CallEvents, unknown]>;
 }
 
-async function connect(party: Party, token: string, network: FakeNetwork, storage = new MemoryStorage(), linkFailAfterMs = 3_000): Promise<Side> {
+async function connect(stage: Stage, party: Party, token: string, storage = new MemoryStorage(), linkFailAfterMs = 3_000): Promise<Side> {
   const doc = new FakeDocument();
   doc.addDiv('video');
-  const media = new FakeMediaHandler(network, doc);
-  const address = serverAddress(server.url);
+  const media = new FakeMediaHandler(stage.network, doc);
+  const address = serverAddress(stage.server.url);
   const http = new HttpClient(address.base);
   http.token = token;
   let handOut!: (c: Contact) => void;
@@ -47,7 +53,7 @@ async function connect(party: Party, token: string, network: FakeNetwork, storag
       token,
       http,
       storage,
-      WebSocket,
+      WebSocket: stage.tap.WebSocket(party.name),
       heartbeatIntervalMs: 0,
       retryPolicy: immediateRetry,
       call: { media, iceRestartDelayMs: 5, linkFailAfterMs },
@@ -61,6 +67,7 @@ async function connect(party: Party, token: string, network: FakeNetwork, storag
       onDisconnected: () => {},
     },
   );
+  stage.sessions.push(session);
   await session.start();
   const contact = await handedOut;
   const events: Side['events'] = [];
@@ -71,17 +78,26 @@ async function connect(party: Party, token: string, network: FakeNetwork, storag
   return { party, session, contact, media, doc, storage, events };
 }
 
-/** A visitor and an agent in one active conversation, both connected. */
-async function conversation(linkFailAfterMs = 3_000) {
-  const network = new FakeNetwork();
-  const v = server.addVisitor('Vera');
-  const a = server.addAgent('Ana', `ana-${Math.random()}@example.com`, 'pw');
-  server.openConversation(v.party, a.party);
-  const visitor = await connect(v.party, v.token, network, new MemoryStorage(), linkFailAfterMs);
-  const agent = await connect(a.party, a.token, network, new MemoryStorage(), linkFailAfterMs);
-  return { visitor, agent, network, tokens: { visitor: v.token, agent: a.token } };
+/**
+ * A server of its own for the test `t`, and on it a visitor and an agent in one active conversation,
+ * both connected through the SDK. `env` configures the server.
+ */
+async function conversation(t: TestContext, { linkFailAfterMs = 3_000, env = {} as Record<string, string> } = {}) {
+  const server = await startInProcessServer(env);
+  const stage: Stage = { server, network: new FakeNetwork(), tap: new FrameTap(), sessions: [] };
+  t.after(async () => {
+    for (const session of stage.sessions) session.disconnect();
+    stage.tap.dropConnections();
+    await server.stop();
+  });
+  const routed = await routedConversation(server);
+  const visitor = await connect(stage, routed.visitor.party, routed.visitor.token, new MemoryStorage(), linkFailAfterMs);
+  const agent = await connect(stage, routed.agent.party, routed.agent.token, new MemoryStorage(), linkFailAfterMs);
+  return { stage, visitor, agent, network: stage.network, tap: stage.tap, tokens: { visitor: routed.visitor.token, agent: routed.agent.token } };
 }
 
+/** The signals the server relayed to the clients, as their kinds: the description type or `candidate`. */
+const relayedKinds = (tap: FrameTap) => tap.receivedOf('signal').map((f) => f.description?.type ?? 'candidate');
 const named = (side: Side, name: keyof CallEvents) => side.events.filter(([n]) => n === name).map(([, e]) => e);
 const remoteVideo = (side: Side, id: string) => side.doc.body.query('video', { 'data-participant-id': id })[0];
 const connected = (side: Side) => side.contact.video.state === 'active' && named(side, 'videoStarted').length > 0;
@@ -95,16 +111,16 @@ async function startCall(visitor: Side, agent: Side, useAudio = true, useVideo =
   await until(() => connected(visitor) && connected(agent), 'both sides connected');
 }
 
-test('request → accept → both join → signals → connected: videoStarted, rendering, stats; endVideo removes it all', async () => {
-  const { visitor, agent } = await conversation();
+test('request → accept → both join → signals → connected: videoStarted, rendering, stats; endVideo removes it all', async (t) => {
+  const { visitor, agent, tap } = await conversation(t);
   await startCall(visitor, agent);
   assert.deepEqual(named(visitor, 'responseVideoUpgrade'), [{ sessionID: visitor.contact.sessionID, response: true }]);
   assert.equal(named(agent, 'responseVideoUpgrade').length, 0, 'the answerer is not told its own answer');
-  assert.ok(calls.relayed.some((r) => r.endsWith(':offer')) && calls.relayed.some((r) => r.endsWith(':answer')));
-  assert.ok(calls.relayed.some((r) => r.endsWith(':candidate')), 'candidates trickled');
+  assert.ok(relayedKinds(tap).includes('offer') && relayedKinds(tap).includes('answer'), 'the offer and the answer relayed');
+  assert.ok(relayedKinds(tap).includes('candidate'), 'candidates trickled');
   assert.equal(agent.media.lastPeerConnection!.config.iceCandidatePoolSize, 2);
-  assert.deepEqual(agent.media.lastPeerConnection!.config.iceServers, calls.iceServers);
-  const reports = calls.framesOf('call.connection').filter((f) => f.sessionID === visitor.contact.sessionID);
+  assert.deepEqual(agent.media.lastPeerConnection!.config.iceServers, TEST_ICE_SERVERS);
+  const reports = tap.sentOf('call.connection').filter((f) => f.sessionID === visitor.contact.sessionID);
   assert.ok(reports.some((f) => f.peerId === agent.party.id && f.state === 'connected'));
   assert.ok(reports.some((f) => f.peerId === visitor.party.id && f.state === 'connected'));
   assert.ok(named(visitor, 'videoParticipant').some((e) => (e as { eventName: string }).eventName === 'participantJoined'));
@@ -150,8 +166,8 @@ test('request → accept → both join → signals → connected: videoStarted, 
   agent.session.disconnect();
 });
 
-test('decline: the visitor hears no, the call ends declined, no device was opened', async () => {
-  const { visitor, agent } = await conversation();
+test('decline: the visitor hears no, the call ends declined, no device was opened', async (t) => {
+  const { visitor, agent } = await conversation(t);
   const asked = waitFor(agent.contact, 'requestVideoUpgrade');
   await visitor.contact.requestVideoUpgrade('video', true, true);
   assert.equal(visitor.contact.video.state, 'requested');
@@ -165,8 +181,11 @@ test('decline: the visitor hears no, the call ends declined, no device was opene
   agent.session.disconnect();
 });
 
-test('invite → accept: inviteToVideo resolves accepted and media connects; decline and timeout resolve not accepted', async () => {
-  const { visitor, agent } = await conversation();
+/** The ring time of the invite test's server: long enough to answer, short enough to wait out. */
+const RING_SECONDS = 2;
+
+test('invite → accept: inviteToVideo resolves accepted and media connects; decline and timeout resolve not accepted', async (t) => {
+  const { visitor, agent } = await conversation(t, { env: { CALL_RING_SECONDS: String(RING_SECONDS) } });
   visitor.contact.on('videoInvite', (invite) => {
     assert.equal(invite.from.id, agent.party.id);
     void invite.accept('video');
@@ -184,15 +203,15 @@ test('invite → accept: inviteToVideo resolves accepted and media connects; dec
   assert.deepEqual(await agent.contact.inviteToVideo('video'), { accepted: false });
   const ringing = agent.contact.inviteToVideo('video', { useVideo: false });
   await until(() => agent.contact.video.state === 'invited', 'invited');
-  calls.expire(agent.contact.sessionID);
+  // The ring time (RING_SECONDS) runs out on the server.
   assert.deepEqual(await ringing, { accepted: false });
   await until(() => named(agent, 'videoEnded').some((e) => (e as { reason: string }).reason === 'timeout'), 'timeout');
   visitor.session.disconnect();
   agent.session.disconnect();
 });
 
-test('disableVideo releases the camera and sends call.media; audio continues; enableVideo brings it back', async () => {
-  const { visitor, agent } = await conversation();
+test('disableVideo releases the camera and sends call.media; audio continues; enableVideo brings it back', async (t) => {
+  const { visitor, agent, tap } = await conversation(t);
   await startCall(visitor, agent);
   const pc = visitor.media.lastPeerConnection!;
   const offers = pc.log.length;
@@ -201,8 +220,8 @@ test('disableVideo releases the camera and sends call.media; audio continues; en
   assert.equal(camera.readyState, 'ended', 'the camera is released');
   assert.equal(pc.sending('video'), false);
   assert.equal(pc.sending('audio'), true);
-  await until(() => calls.framesOf('call.media').at(-1)?.video === false, 'call.media received');
-  assert.deepEqual(calls.framesOf('call.media').at(-1), { type: 'call.media', sessionID: visitor.contact.sessionID, callId: visitor.contact.video.callId, audio: true, video: false });
+  await until(() => tap.sentOf('call.media').at(-1)?.video === false, 'call.media received');
+  assert.deepEqual(tap.sentOf('call.media').at(-1), { type: 'call.media', sessionID: visitor.contact.sessionID, callId: visitor.contact.video.callId, audio: true, video: false });
   await until(() => named(agent, 'videoParticipant').some((e) => (e as { eventName: string }).eventName === 'videoDisabled'), 'agent told');
   await until(() => remoteVideo(agent, visitor.party.id)!.visible === false, 'the agent shows a tile instead');
   const tile = agent.doc.body.query('div', { 'data-participant-id': visitor.party.id, 'data-tile': undefined })[0]!;
@@ -221,14 +240,14 @@ test('disableVideo releases the camera and sends call.media; audio continues; en
   assert.equal(visitor.media.tracks.find((t) => t.kind === 'audio')!.enabled, false);
   await until(() => named(agent, 'videoParticipant').some((e) => (e as { eventName: string }).eventName === 'audioMuted'), 'muted');
   await visitor.contact.unmuteAudio();
-  await until(() => calls.framesOf('call.media').at(-1)?.audio === true, 'unmuted');
+  await until(() => tap.sentOf('call.media').at(-1)?.audio === true, 'unmuted');
   await visitor.contact.endVideo();
   visitor.session.disconnect();
   agent.session.disconnect();
 });
 
-test('an audio-only call is upgraded by enableVideo (renegotiated)', async () => {
-  const { visitor, agent } = await conversation();
+test('an audio-only call is upgraded by enableVideo (renegotiated)', async (t) => {
+  const { visitor, agent } = await conversation(t);
   await startCall(visitor, agent, true, false);
   assert.equal(remoteVideo(agent, visitor.party.id)!.visible, false, 'audio-only: a named tile');
   await visitor.contact.enableVideo();
@@ -239,14 +258,14 @@ test('an audio-only call is upgraded by enableVideo (renegotiated)', async () =>
   agent.session.disconnect();
 });
 
-test('camera denied: a videoError, the call goes on audio-only; nothing works: hangup media-denied', async () => {
-  const { visitor, agent } = await conversation();
+test('camera denied: a videoError, the call goes on audio-only; nothing works: hangup media-denied', async (t) => {
+  const { visitor, agent, tap } = await conversation(t);
   agent.media.deny = { video: 'NotAllowedError' };
   await startCall(visitor, agent);
   const [error] = named(agent, 'videoError') as Array<{ code: string; device: string }>;
   assert.equal(error!.code, 'media-denied');
   assert.equal(error!.device, 'video');
-  assert.ok(calls.framesOf('call.media').some((f) => f.video === false && f.audio === true));
+  assert.ok(tap.sentOf('call.media').some((f) => f.video === false && f.audio === true));
   await until(() => visitor.contact.video.participants.find((p) => p.id === agent.party.id)?.video === false, 'visitor sees audio only');
   await visitor.contact.endVideo();
 
@@ -262,18 +281,18 @@ test('camera denied: a videoError, the call goes on audio-only; nothing works: h
   agent.session.disconnect();
 });
 
-test('after a dropped signaling connection both rejoin; after a page reload the page rejoins into the same div', async () => {
-  const { visitor, agent, tokens, network } = await conversation();
+test('after a dropped signaling connection both rejoin; after a page reload the page rejoins into the same div', async (t) => {
+  const { stage, visitor, agent, tokens, tap } = await conversation(t);
   await startCall(visitor, agent);
-  const joins = () => calls.framesOf('call.join').filter((f) => f.sessionID === visitor.contact.sessionID).length;
+  const joins = () => tap.sentOf('call.join').filter((f) => f.sessionID === visitor.contact.sessionID).length;
   assert.equal(joins(), 2);
-  server.dropConnections();
+  tap.dropConnections();
   await until(() => joins() === 4, 'both joined again');
   assert.equal(visitor.contact.video.state, 'active');
 
   // Reload: the old page is gone (its tracks with it), a new one starts from the same storage.
   visitor.session.disconnect();
-  const reloaded = await connect(visitor.party, tokens.visitor, network, visitor.storage);
+  const reloaded = await connect(stage, visitor.party, tokens.visitor, visitor.storage);
   await until(() => joins() === 5, 'the reloaded page joined');
   await until(() => named(reloaded, 'videoStarted').length === 1, 'media again');
   await until(() => agent.media.peerConnections.length === 2, 'the agent made a new link for the new page');
@@ -285,8 +304,10 @@ test('after a dropped signaling connection both rejoin; after a page reload the 
   agent.session.disconnect();
 });
 
-test('a dropped network: reconnecting, ICE restart, connected again — or, past the bound, failed and ended', async () => {
-  const { visitor, agent, network } = await conversation(400);
+test('a dropped network: reconnecting, ICE restart, connected again — or, past the bound, failed and ended', async (t) => {
+  // The bound is the default one of these tests: against the real server the first offer of a call can
+  // take more than 1.5 s after both joined, so a shorter bound fails the link before it ever connects.
+  const { visitor, agent, network, tap } = await conversation(t, { linkFailAfterMs: 3_000 });
   await startCall(visitor, agent);
   const states = (side: Side) =>
     named(side, 'videoParticipant')
@@ -298,21 +319,21 @@ test('a dropped network: reconnecting, ICE restart, connected again — or, past
   network.restore();
   await until(() => states(visitor).at(-1) === 'connected' && states(agent).at(-1) === 'connected', 'connected again');
   assert.deepEqual(states(visitor), ['connected', 'reconnecting', 'connected']);
-  assert.ok(calls.framesOf('call.connection').some((f) => f.sessionID === visitor.contact.sessionID && f.state === 'reconnecting'));
+  assert.ok(tap.sentOf('call.connection').some((f) => f.sessionID === visitor.contact.sessionID && f.state === 'reconnecting'));
   assert.equal(visitor.contact.video.state, 'active');
 
   network.drop(); // and it stays down
   await until(() => named(visitor, 'videoEnded').length === 1, 'the call ends');
   assert.equal((named(visitor, 'videoEnded')[0] as { reason: string }).reason, 'failed');
-  assert.ok(calls.framesOf('call.connection').some((f) => f.sessionID === visitor.contact.sessionID && f.state === 'failed'));
+  assert.ok(tap.sentOf('call.connection').some((f) => f.sessionID === visitor.contact.sessionID && f.state === 'failed'));
   assert.ok(named(visitor, 'videoError').some((e) => (e as { code: string }).code === 'connection-failed'));
   assert.equal(visitor.doc.getElementById('video')!.children.length, 0);
   visitor.session.disconnect();
   agent.session.disconnect();
 });
 
-test('closing the conversation ends the call and removes what was drawn', async () => {
-  const { visitor, agent } = await conversation();
+test('closing the conversation ends the call and removes what was drawn', async (t) => {
+  const { visitor, agent } = await conversation(t);
   await startCall(visitor, agent);
   await agent.contact.close();
   await until(() => named(visitor, 'videoEnded').length === 1 && named(agent, 'videoEnded').length === 1, 'both ended');

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CreateVisitorResponse, AgentLoginResponse } from '@parley/protocol';
 import { loadConfig, startServer, type ParleyServer } from '../../src/index.ts';
-import { TestClient } from './TestClient.ts';
+import { createVisitor, loginAgent } from './http.ts';
+import { ProtocolClient } from './ProtocolClient.ts';
 
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 
@@ -29,22 +29,19 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   });
 }
 
-export async function postJson<T>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as T };
-}
-
+/** A new visitor identity, with a client connected on its token. */
 export async function newVisitor(server: ParleyServer, name = 'Vera Visitor') {
-  const { body } = await postJson<CreateVisitorResponse>(`${server.url}/api/visitors`, { name });
-  const client = await TestClient.connect(server.url, body.token);
+  const body = await createVisitor(server.url, name);
+  const client = await ProtocolClient.connect(server.url, body.token);
   return { ...body, client };
 }
 
 let agentCount = 0;
+/** A new agent account, signed in, with a client connected on its token. */
 export async function newAgent(server: ParleyServer, name = `Agent ${++agentCount}`) {
   const email = `agent${agentCount}-${Math.random().toString(36).slice(2)}@example.test`;
   await server.createAgent({ email, name, password: 'correct horse battery' });
-  const { body } = await postJson<AgentLoginResponse>(`${server.url}/api/agents/login`, { email, password: 'correct horse battery' });
-  const client = await TestClient.connect(server.url, body.token);
+  const body = await loginAgent(server.url, email, 'correct horse battery');
+  const client = await ProtocolClient.connect(server.url, body.token);
   return { ...body, email, client };
 }

@@ -1,5 +1,5 @@
 /*
- * Proving media in a page, with numbers. The in-page tools (e2e/page: the media probe and the call driver)
+ * Proving media in a page, with numbers. The in-page tools (e2e/support/page: the media probe and the call driver)
  * are bundled once with esbuild and installed as an init script, so they run before the page's own scripts
  * and see every RTCPeerConnection the SDK makes. Media "flows" when the remote <video data-participant-id>
  * has a width and its currentTime advances, and inbound-rtp framesDecoded and audio packetsReceived rise
@@ -9,6 +9,7 @@
 import { build } from 'esbuild';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import type { CallStatsRow } from '@parley/sdk';
 import type { InboundSample, RenderedCall, TimelineEntry } from './page/probe.ts';
 import { ROOT, waitFor } from './harness.ts';
 
@@ -34,7 +35,7 @@ let bundle: Promise<string> | null = null;
 /** The in-page tools as one IIFE script (built once per process). */
 export function inPageScript(): Promise<string> {
   bundle ??= build({
-    entryPoints: [join(ROOT, 'e2e/page/index.ts')],
+    entryPoints: [join(ROOT, 'e2e/support/page/index.ts')],
     bundle: true,
     write: false,
     format: 'iife',
@@ -43,7 +44,7 @@ export function inPageScript(): Promise<string> {
     logLevel: 'silent',
   }).then((result) => {
     const file = result.outputFiles[0];
-    if (!file) throw new Error('esbuild produced no bundle for e2e/page/index.ts');
+    if (!file) throw new Error('esbuild produced no bundle for e2e/support/page/index.ts');
     return file.text;
   });
   return bundle;
@@ -80,15 +81,6 @@ export function renderedCall(page: Page, divId = CALL_DIV_ID): Promise<RenderedC
 /** The probe's timeline (epoch ms) since the last `clearTimeline`. */
 export function timeline(page: Page): Promise<TimelineEntry[]> {
   return page.evaluate(() => window.parleyProbe.timeline.slice());
-}
-
-/** One row of `contact.getCallStats()`. */
-export interface CallStatsRow {
-  participantId: string;
-  audioPacketsReceived: number;
-  videoFramesDecoded: number;
-  roundTripTimeMs?: number;
-  packetLossPct?: number;
 }
 
 /** `contact.getCallStats()` in the page (throws with the SDK's error code when it rejects). */

@@ -1,5 +1,5 @@
 /*
- * Call driver, bundled for the browser with the probe (see e2e/media.ts): lets a Node test act as a visitor
+ * Call driver, bundled for the browser with the probe (see e2e/support/media.ts): lets a Node test act as a visitor
  * or an agent through the real SDK that the page loaded from `{server}/sdk/parley.js` (window.Parley), and
  * records every contact event in order so the test can wait for it. Results cross to Node as plain JSON;
  * a rejected SDK call comes back as `{ ok: false, code, message }` instead of throwing.

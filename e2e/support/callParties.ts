@@ -1,6 +1,6 @@
 /*
  * A visitor and an agent as bare pages on the server's origin, each in its own browser context, acting
- * through the real SDK (`/sdk/parley.js`) via the in-page call driver (e2e/page/driver.ts). A "desk" is a
+ * through the real SDK (`/sdk/parley.js`) via the in-page call driver (e2e/support/page/driver.ts). A "desk" is a
  * fresh server with one agent and one visitor already chatting, ready for a call.
  */
 import assert from 'node:assert/strict';

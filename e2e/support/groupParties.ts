@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { CallPage, type CallDesk } from './callParties.ts';
 import { createAgent, waitFor, type AgentAccount, type Cleanup } from './harness.ts';
-import { renderedCall, sdkCallStats, type CallStatsRow } from './media.ts';
+import type { CallStatsRow } from '@parley/sdk';
+import { renderedCall, sdkCallStats } from './media.ts';
 
 type Row = CallStatsRow;
 const rowOf = (rows: Row[], id: string) => rows.find((r) => r.participantId === id);

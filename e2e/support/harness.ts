@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Repository root (this file lives in <root>/e2e). */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The server CLI under test: the built bundle, or another build named by PARLEY_CLI. */
 const CLI = process.env.PARLEY_CLI ?? join(ROOT, 'packages/server/dist/cli.js');
 /** Where the Chromium binary is expected (Debian's `chromium` package). */
@@ -251,6 +251,12 @@ export async function waitFor<T>(
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((done) => setTimeout(done, intervalMs));
   }
+}
+
+/** Saves a viewport screenshot as test-results/screenshots/<name>.png (animations stopped, caret steady). */
+export async function viewportShot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), animations: 'disabled', caret: 'initial' });
 }
 
 /** Saves a full-page screenshot as test-results/screenshots/<name>.png. */

@@ -1,17 +1,13 @@
 /*
  * Drives the agent workspace (apps/agent, served at /agent) the way an agent would: by role and
  * accessible name. Also: proof that a call's remote video plays (numbers read from the <video>
- * element), axe-core runs, and the screenshots kept under test-results/screenshots/.
+ * element) and axe-core runs. Screenshots: harness.ts's viewportShot, under test-results/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
-import { ROOT, newParty, waitFor, type AgentAccount, type Party } from './harness.ts';
+import { newParty, waitFor, type AgentAccount, type Party } from './harness.ts';
 
-/** Where the product screenshots go (not committed; the README shows two curated copies from docs/screenshots). */
-export const PRODUCT_SHOTS = join(ROOT, 'test-results/screenshots');
 /** The workspace is designed for 1280×800 and up. */
 export const WORKSPACE_VIEWPORT = { width: 1280, height: 800 };
 
@@ -22,11 +18,6 @@ export async function newWorkspaceParty(browser: Browser): Promise<Party> {
   return party;
 }
 
-/** Saves a viewport screenshot as test-results/screenshots/<name>.png. */
-export async function productShot(page: Page, name: string): Promise<void> {
-  await mkdir(PRODUCT_SHOTS, { recursive: true });
-  await page.screenshot({ path: join(PRODUCT_SHOTS, `${name}.png`), animations: 'disabled', caret: 'initial' });
-}
 
 /** Opens /agent and signs in with email and password; resolves when the workspace shows. */
 export async function signIn(page: Page, baseUrl: string, account: AgentAccount): Promise<void> {
@@ -53,6 +44,14 @@ export function queue(page: Page): Locator {
 /** One visitor's entry in the queue. */
 export function queueEntry(page: Page, visitorName: string): Locator {
   return queue(page).getByRole('listitem').filter({ hasText: visitorName });
+}
+
+/** Waits for the queue entry showing `firstMessage`; resolves with it and the visitor name it shows. */
+export async function queuedVisitor(page: Page, firstMessage: string): Promise<{ entry: Locator; visitorName: string }> {
+  const entry = queueEntry(page, firstMessage);
+  await entry.waitFor();
+  const visitorName = ((await entry.locator('.queue-name').textContent()) ?? '').trim();
+  return { entry, visitorName };
 }
 
 /** Accepts the waiting visitor and waits for the conversation to open. */

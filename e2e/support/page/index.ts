@@ -1,5 +1,5 @@
 /*
- * Entry of the in-page bundle that e2e/media.ts injects into every test page before its own scripts:
+ * Entry of the in-page bundle that e2e/support/media.ts injects into every test page before its own scripts:
  * the media probe (window.parleyProbe) and the call driver (window.parleyE2E).
  */
 import { installDriver } from './driver.ts';

@@ -57,6 +57,12 @@ export async function waitForWidgetText(page: Page, text: string): Promise<void>
   });
 }
 
+/** Waits until the widget's transcript, event lines included, shows `text` anywhere. */
+export async function waitForWidgetLine(page: Page, text: string, what: string): Promise<void> {
+  const transcript = () => widgetFrame(page).getByRole('log').first().innerText();
+  await waitFor(async () => (await transcript().catch(() => '')).includes(text), { what: `${what} in the widget`, timeoutMs: 15_000 });
+}
+
 /** Types a message into the widget and presses Enter. */
 export async function widgetSend(page: Page, text: string): Promise<void> {
   const box = widgetComposer(page);

@@ -1,5 +1,5 @@
 /*
- * Media probe, bundled for the browser and installed as an init script (see e2e/media.ts): it runs before
+ * Media probe, bundled for the browser and installed as an init script (see e2e/support/media.ts): it runs before
  * any page script, so it sees every RTCPeerConnection, getUserMedia call and WebSocket frame the page makes,
  * whoever makes them (the Parley SDK or a bench page). It keeps a timeline of what happened when, on the
  * shared epoch clock (`performance.timeOrigin + performance.now()`), and samples inbound-rtp statistics.
