@@ -44,6 +44,12 @@ export type MediaAccess =
 export interface CallSnapshot {
   callId: string;
   sessionID: string;
+  /**
+   * Grows with every change of the call. Of two snapshots of one call the one with the higher revision is the
+   * newer: frames of one socket arrive in order, but a request's answer (say `call.join`'s) may be handled after
+   * a `call.updated` that the server sent later.
+   */
+  revision: number;
   state: CallState;
   initiator: Party | null;
   useAudio: boolean;

@@ -24,7 +24,12 @@ export interface CallDeps {
   emit<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void;
 }
 
-const RANK: Record<CallSnapshot['state'], number> = { idle: 0, requested: 1, invited: 1, connecting: 2, active: 3, ended: 4 };
+/**
+ * An older description of the call this page knows: a request's answer handled after a `call.updated` the
+ * server sent later (the join result after another participant's join, both in one read from the socket).
+ * Applying it would roll the roster back: the page would miss a participant and never link to it.
+ */
+const isStale = (prev: CallSnapshot | null, next: CallSnapshot) => prev !== null && prev.callId === next.callId && next.revision < prev.revision;
 
 /**
  * The call engine of one conversation. It mirrors the server's call (`call.updated` is the truth)
@@ -198,11 +203,11 @@ export class Call {
     if (next.sessionID !== this.#deps.sessionID) return;
     const prev = this.#call;
     if (this.#phase.kind === 'dormant') {
-      if (!prev || prev.callId !== next.callId || RANK[next.state] >= RANK[prev.state]) this.#call = next;
+      if (!isStale(prev, next)) this.#call = next;
       return;
     }
+    if (isStale(prev, next)) return;
     const same = prev !== null && prev.callId === next.callId;
-    if (same && RANK[next.state] < RANK[prev.state]) return; // a stale snapshot
     if (!same && prev && isLive(prev.state)) this.#teardown({ reason: 'failed' });
     if (same && prev.state === 'ended') return;
     this.#call = next;

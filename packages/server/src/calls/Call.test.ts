@@ -57,6 +57,30 @@ describe('Call', () => {
     assert.equal(call.state, 'ended');
   });
 
+  it('every change gives the snapshot a higher revision; a refused action or a repeated report does not', () => {
+    const { call } = ringing();
+    const revisions = [call.snapshot().revision];
+    const step = (what: string, change: () => unknown) => {
+      change();
+      const revision = call.snapshot().revision;
+      assert.ok(revision > revisions.at(-1)!, `${what}: revision ${revision} after ${revisions.at(-1)}`);
+      revisions.push(revision);
+    };
+    step('accept', () => call.apply({ type: 'accept', by: agent }));
+    step('visitor joins', () => call.join(visitor.id));
+    step('agent joins', () => call.join(agent.id));
+    step('link connected', () => call.connectionChanged(visitor, 'connected'));
+    step('camera on', () => call.mediaChanged(visitor, true, true));
+    step('guest invited', () => call.invite(guest, agent));
+    step('agent disconnected', () => call.disconnected(agent.id));
+    step('guest leaves', () => call.leave(guest));
+    const settled = call.snapshot().revision;
+    call.connectionChanged(visitor, 'connected');
+    assert.throws(() => call.apply({ type: 'accept', by: agent }));
+    assert.equal(call.snapshot().revision, settled, 'nothing changed, so the revision did not either');
+    step('hang up', () => call.hangup(visitor, false));
+  });
+
   it('refuses one person more than its capacity', () => {
     const call = accepted();
     call.invite(colleague, agent);

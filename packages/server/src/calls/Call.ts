@@ -45,6 +45,8 @@ export interface BeginCall {
  */
 export class Call {
   #core: CallCore;
+  /** Grows with every change (see CallSnapshot.revision); bumped by each method that changes the call. */
+  #revision = 1;
   readonly #participants = new Map<string, CallParticipant>();
   readonly createdAt = new Date();
   expiresAt: Date | null = null;
@@ -115,10 +117,11 @@ export class Call {
 
   /** Applies an action of the state machine (answer, cancel, expire, connected, fail, …). */
   apply(action: CallAction): CallChange {
-    const before = this.#core.state;
+    const before = this.#core;
     this.#core = check(transition(this.#core, action, this.roles));
+    if (this.#core !== before) this.#changed();
     const after = this.#core.state;
-    if (after === before) return { events: [] };
+    if (after === before.state) return { events: [] };
     const by = 'by' in action ? (action.by ?? null) : null;
     if (after === 'connecting') {
       this.expiresAt = null;
@@ -165,6 +168,7 @@ export class Call {
     const first = !participant.joined;
     participant.joined = true;
     participant.connection = 'connecting';
+    this.#changed();
     const invitedBy = participant.invitedBy;
     return { events: first && invitedBy ? [{ type: 'participantJoined', participant, invitedBy }] : [] };
   }
@@ -220,6 +224,7 @@ export class Call {
     const participant = this.requireParticipant(party);
     if (!participant.joined) throw ParleyServerError.conflict('join the call first');
     if (state === 'failed') return this.apply({ type: 'fail', by: party });
+    if (participant.connection !== state) this.#changed();
     participant.connection = state;
     if (state === 'connected' && this.#core.state === 'connecting') return this.apply({ type: 'connected' });
     return { events: [] };
@@ -232,6 +237,7 @@ export class Call {
     const upgraded = video && !this.#core.useVideo;
     participant.audio = audio;
     participant.video = video;
+    this.#changed();
     if (!upgraded) return { events: [] };
     this.#core = { ...this.#core, useVideo: true };
     return { events: [{ type: 'upgradedToVideo', by: party }] };
@@ -241,6 +247,7 @@ export class Call {
   disconnected(partyId: string): CallChange | null {
     const participant = this.#participants.get(partyId);
     if (!participant?.joined) return null;
+    if (participant.connection !== 'reconnecting') this.#changed();
     participant.connection = 'reconnecting';
     return { events: [] };
   }
@@ -261,6 +268,7 @@ export class Call {
     return {
       callId: this.id,
       sessionID: this.sessionID,
+      revision: this.#revision,
       state: core.state,
       initiator: core.initiator,
       useAudio: core.useAudio,
@@ -290,6 +298,7 @@ export class Call {
       invitedBy,
     };
     this.#participants.set(party.id, participant);
+    this.#changed();
     return participant;
   }
 
@@ -302,7 +311,12 @@ export class Call {
   /** Takes one participant out of a call that goes on. */
   #remove(participant: CallParticipant, how: ParticipantExit, by: Party | null): CallChange {
     this.#participants.delete(participant.id);
+    this.#changed();
     return { events: [{ type: 'participantLeft', participant, how, by }] };
+  }
+
+  #changed(): void {
+    this.#revision++;
   }
 
   #attendees(): Attendee[] {
