@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Repository root (this file lives in <root>/e2e). */
@@ -234,22 +235,37 @@ export interface WaitOptions {
   intervalMs?: number;
   /** What is being waited for, for the failure message. */
   what?: string;
+  /** What the test saw instead, for the failure message (e.g. `() => page.locator('#status').textContent()`). */
+  seen?: () => unknown;
 }
 
 /**
  * Polls `predicate` until it returns a truthy value and resolves with that value.
- * A predicate that throws fails the wait at once. Rejects after `timeoutMs`.
+ * A predicate that throws fails the wait at once. Rejects after `timeoutMs` with what it waited for, the
+ * predicate's last value and, when `seen` is given, what that says.
  */
 export async function waitFor<T>(
   predicate: () => T | Promise<T>,
-  { timeoutMs = 10_000, intervalMs = 25, what = 'condition' }: WaitOptions = {},
+  { timeoutMs = 10_000, intervalMs = 25, what = 'condition', seen }: WaitOptions = {},
 ): Promise<NonNullable<T>> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = await predicate();
     if (value) return value as NonNullable<T>;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (performance.now() > deadline) {
+      const saw = seen ? `; saw ${await describeSeen(seen)}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last value: ${inspect(value)})${saw}`);
+    }
     await new Promise((done) => setTimeout(done, intervalMs));
+  }
+}
+
+/** What a `seen` callback returns, on one line; it never throws (the page may be gone). */
+async function describeSeen(seen: () => unknown): Promise<string> {
+  try {
+    return inspect(await seen(), { depth: 4, breakLength: Infinity });
+  } catch (err) {
+    return `(could not look: ${err instanceof Error ? err.message : String(err)})`;
   }
 }
 

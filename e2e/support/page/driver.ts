@@ -12,7 +12,7 @@ interface PartyLike {
   name: string;
 }
 
-/** The call half of the public Contact (docs: sdk-contract.md, "Media escalation"). */
+/** The call half of the public Contact (packages/sdk/src/call/ContactVideoApi.ts). */
 interface CallContact {
   sessionID: string;
   messages: Array<{ seq: number; kind: string; text: string; from: PartyLike }>;

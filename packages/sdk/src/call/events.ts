@@ -1,6 +1,7 @@
 /*
  * The public face of calls on a Contact: states, snapshots and the typed event map that
- * `ContactEvents` extends. Names follow the CTLive / LiveEngage references (sdk-contract.md).
+ * `ContactEvents` extends. The names are the public API (README, "Putting Parley on your site") and
+ * keep the media-escalation vocabulary it follows: requestVideoUpgrade, responseVideoUpgrade, videoParticipant.
  */
 import type { CallEndReason, Party } from '../wire.ts';
 

@@ -1,6 +1,6 @@
 /*
  * The events of a Contact: the chat's (messages, typing, closing, snapshot changes) on top of the call's
- * (call/events.ts). Names follow the public contract (sdk-contract.md).
+ * (call/events.ts). The names are the public API (README, "Putting Parley on your site").
  */
 import type { CallEvents } from '../call/events.ts';
 import type { ConversationSnapshot, Message, Party } from '../wire.ts';

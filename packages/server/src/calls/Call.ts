@@ -10,6 +10,7 @@ import type {
   ParticipantConnection,
 } from '@parley/protocol';
 import { IDLE_CALL, departureEndsCall, transition } from '@parley/protocol';
+import { inProgress } from '@parley/protocol/call';
 import { ParleyServerError } from '../errors.ts';
 import type { CallChange, CallEvent, ParticipantExit } from './CallEvent.ts';
 import { kindOf } from './callText.ts';
@@ -90,7 +91,7 @@ export class Call {
 
   /** Accepted and not ended: participants may join, leave and be invited. */
   get inProgress(): boolean {
-    return this.#core.state === 'connecting' || this.#core.state === 'active';
+    return inProgress(this.#core.state);
   }
 
   get ended(): boolean {

@@ -3,7 +3,7 @@ import type { Bus, BusSubscriber } from '../bus/Bus.ts';
 import { topics } from '../bus/topics.ts';
 import type { AppendMessageResult, Store } from '../store/Store.ts';
 import { InFlight } from './InFlight.ts';
-import { SYSTEM_PARTY } from './snapshots.ts';
+import { SYSTEM_PARTY } from '@parley/protocol/party';
 import { uuidv7 } from './uuidv7.ts';
 
 export interface TranscriptOptions {

@@ -1,9 +1,6 @@
 import type { ConversationSnapshot, Party } from '@parley/protocol';
 import type { ConversationRecord } from '../store/Store.ts';
 
-/** The system party, author of event messages. */
-export const SYSTEM_PARTY: Party = { id: 'system', role: 'system', name: 'Parley' };
-
 /**
  * A conversation as clients see it, without its call. `members`: agents added besides the conversation's own
  * agent (the wire calls them `participants`).
