@@ -35,14 +35,14 @@ function marked(mark) {
   return found;
 }
 
-/** Kills the process group of `pid` and every process carrying `mark`; returns what it killed. */
+/** Kills the process group of `pid` and every process carrying `mark`; returns what it found alive. */
 function killAll(pid, mark) {
+  const left = marked(mark);
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {
     // the group is gone
   }
-  const left = marked(mark);
   for (const { pid: p } of left) {
     try {
       process.kill(p, 'SIGKILL');
