@@ -187,13 +187,33 @@ export async function startJanus(opts: { readyTimeoutMs?: number } = {}): Promis
   return server;
 }
 
+/** The probe's connection to Janus failed or closed before the answer came: worth trying again. */
+class ProbeConnectionLost extends Error {}
+
 /**
  * One VideoRoom request on a session of its own (made and destroyed around it), as any Janus client could
- * send it: resolves with the plugin's answer, e.g. `{ videoroom: 'success', room, exists: false }`.
+ * send it: resolves with the plugin's answer, e.g. `{ videoroom: 'success', room, exists: false }`. Janus now
+ * and then resets one of many short connections (seen as a bare `read ECONNRESET` while a test polled a room);
+ * a connection lost before the answer is tried again, twice. An answer, or a request it never answers, is final.
  */
 export async function videoroomRequest(url: string, body: Record<string, unknown>, timeoutMs = 5000): Promise<Record<string, unknown>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await videoroomRequestOnce(url, body, timeoutMs);
+    } catch (err) {
+      if (!(err instanceof ProbeConnectionLost) || attempt === 3) throw err;
+    }
+  }
+}
+
+async function videoroomRequestOnce(url: string, body: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
   const socket = new WebSocket(url, 'janus-protocol');
   const answers = new Map<string, (message: Record<string, unknown>) => void>();
+  let lost: ((err: Error) => void) | null = null;
+  const connectionLost = new Promise<never>((_, reject) => (lost = reject));
+  connectionLost.catch(() => {}); // read by whichever step is waiting
+  socket.on('error', (err) => lost?.(new ProbeConnectionLost(`Janus probe at ${url}: ${err.message}`)));
+  socket.on('close', (code) => lost?.(new ProbeConnectionLost(`Janus probe at ${url}: closed (${code}) before the answer`)));
   socket.on('message', (raw) => {
     const message = JSON.parse(String(raw)) as Record<string, unknown>;
     if (message.janus === 'ack') return;
@@ -201,27 +221,29 @@ export async function videoroomRequest(url: string, body: Record<string, unknown
   });
   let counter = 0;
   const send = (request: Record<string, unknown>) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const transaction = `probe-${++counter}`;
-      const timer = setTimeout(() => reject(new Error(`Janus at ${url} did not answer ${JSON.stringify(request)}`)), timeoutMs);
-      answers.set(transaction, (message) => {
-        clearTimeout(timer);
-        resolve(message);
-      });
-      socket.send(JSON.stringify({ ...request, transaction }));
-    });
+    Promise.race([
+      connectionLost,
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const transaction = `probe-${++counter}`;
+        const timer = setTimeout(() => reject(new Error(`Janus at ${url} did not answer ${JSON.stringify(request)}`)), timeoutMs);
+        answers.set(transaction, (message) => {
+          clearTimeout(timer);
+          resolve(message);
+        });
+        socket.send(JSON.stringify({ ...request, transaction }));
+      }),
+    ]);
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
+    await Promise.race([connectionLost, new Promise<void>((resolve) => socket.once('open', () => resolve()))]);
     const session = ((await send({ janus: 'create' })).data as { id: number }).id;
     const handle = ((await send({ janus: 'attach', session_id: session, plugin: 'janus.plugin.videoroom' })).data as { id: number }).id;
     const answer = await send({ janus: 'message', session_id: session, handle_id: handle, body });
-    await send({ janus: 'destroy', session_id: session });
+    lost = null; // the answer is in: what happens to the connection now no longer matters
+    await send({ janus: 'destroy', session_id: session }).catch(() => {});
     if (answer.janus === 'error') throw new Error(`Janus refused ${JSON.stringify(body)}: ${JSON.stringify(answer.error)}`);
     return (answer.plugindata as { data: Record<string, unknown> }).data;
   } finally {
+    lost = null;
     socket.terminate();
   }
 }
