@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
+import type { SpecFixture } from './fixture.ts';
 import { newParty, waitFor, type AgentAccount, type Party } from './harness.ts';
 
 /** The workspace is designed for 1280×800 and up. */
@@ -34,6 +35,18 @@ export async function setAvailable(page: Page, available: boolean): Promise<void
   const toggle = page.getByRole('checkbox', { name: 'Available for new chats' });
   await toggle.setChecked(available);
   await page.locator('#presence-state').getByText(available ? 'Online' : 'Away', { exact: true }).waitFor();
+}
+
+/**
+ * An agent signed in to the workspace of the file's server and away, so new visitors wait in the queue
+ * instead of being routed straight to them; the context closes with the file's cleanup.
+ */
+export async function openWorkspaceAway(spec: SpecFixture, account: AgentAccount): Promise<Party> {
+  const agent = await newWorkspaceParty(spec.browser);
+  spec.cleanup.add(() => agent.context.close());
+  await signIn(agent.page, spec.server.url, account);
+  await setAvailable(agent.page, false);
+  return agent;
 }
 
 /** The queue region. */
