@@ -4,6 +4,7 @@
 import type { Locator, Page } from 'playwright-core';
 import type { BrowserFixture } from './fixture.ts';
 import { newParty, waitFor, type AgentAccount, type Party, type ParleyServer } from './harness.ts';
+import { queueEntryIn } from './queue.ts';
 
 /** The chat composer on either page ("Message"). */
 export function composer(page: Page): Locator {
@@ -116,7 +117,7 @@ export function demoDeskErrors(desk: DemoDesk): string {
   return `agent page: ${desk.agent.errors.join('; ') || 'none'} | visitor page: ${desk.visitor.errors.join('; ') || 'none'}`;
 }
 
-/** The queue entry of a visitor (by the name shown). */
+/** The queue entry of a visitor (by the name shown); the demo agent page's queue is the region "Queue". */
 export function queueEntry(page: Page, visitorName: string): Locator {
-  return page.locator('#queue > li').filter({ hasText: visitorName });
+  return queueEntryIn(page, 'Queue', visitorName);
 }
