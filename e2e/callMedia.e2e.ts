@@ -4,19 +4,14 @@
  * muted microphone seen as a participant event and as silence.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test } from 'node:test';
 import { escalate, openCallDesk, type CallPage } from './support/callParties.ts';
-import { Cleanup, launchBrowser, screenshot, waitFor } from './support/harness.ts';
+import { browserOnly } from './support/fixture.ts';
+import { screenshot, waitFor } from './support/harness.ts';
 import { SILENT_ENERGY, renderedCall, sampleInbound, waitForAudioAudible, waitForAudioSilent, waitForMediaFlowing, waitForVideoStill } from './support/media.ts';
 
-const cleanup = new Cleanup();
-let browser: Browser;
-before(async () => {
-  browser = await launchBrowser();
-  cleanup.add(() => browser.close());
-});
-after(() => cleanup.run());
+const spec = browserOnly();
+const { cleanup } = spec;
 
 /** Waits for a participant event about `about` and returns the participant it carries. */
 async function participantEvent(side: CallPage, eventName: string, about: CallPage, since: number): Promise<{ id: string; audio: boolean; video: boolean }> {
@@ -28,7 +23,7 @@ async function participantEvent(side: CallPage, eventName: string, about: CallPa
 }
 
 test('an audio-only call carries sound and no frames; enableVideo on each side starts frames on the other', async () => {
-  const desk = await openCallDesk(browser, cleanup);
+  const desk = await openCallDesk(spec.browser, cleanup);
   const { visitor, agent } = desk;
   await escalate(desk, { useAudio: true, useVideo: false });
 
@@ -59,7 +54,7 @@ test('an audio-only call carries sound and no frames; enableVideo on each side s
 });
 
 test('disableVideo: frames stop on the other side while audio packets keep rising; enableVideo: frames rise again', async () => {
-  const desk = await openCallDesk(browser, cleanup);
+  const desk = await openCallDesk(spec.browser, cleanup);
   const { visitor, agent } = desk;
   await escalate(desk);
   await waitForMediaFlowing(agent.page, { remoteId: visitor.id, what: 'call up: visitor → agent' });
@@ -86,7 +81,7 @@ test('disableVideo: frames stop on the other side while audio packets keep risin
 });
 
 test('muteAudio: the other side gets audioMuted and hears silence while video goes on; unmuteAudio brings sound back', async () => {
-  const desk = await openCallDesk(browser, cleanup);
+  const desk = await openCallDesk(spec.browser, cleanup);
   const { visitor, agent } = desk;
   await escalate(desk);
   await waitForMediaFlowing(agent.page, { remoteId: visitor.id, what: 'call up: visitor → agent' });

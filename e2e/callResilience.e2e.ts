@@ -4,19 +4,14 @@
  * (the server runs with CALL_GRACE_SECONDS=3 here).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test } from 'node:test';
 import { escalate, openCallDesk, type CallDesk, type CallPage } from './support/callParties.ts';
-import { Cleanup, launchBrowser, screenshot, waitFor } from './support/harness.ts';
+import { browserOnly } from './support/fixture.ts';
+import { screenshot, waitFor } from './support/harness.ts';
 import { renderedCall, sampleInbound, waitForMediaFlowing } from './support/media.ts';
 
-const cleanup = new Cleanup();
-let browser: Browser;
-before(async () => {
-  browser = await launchBrowser();
-  cleanup.add(() => browser.close());
-});
-after(() => cleanup.run());
+const spec = browserOnly();
+const { cleanup } = spec;
 
 /** The grace period the server is started with for the tab-close test. */
 const GRACE_SECONDS = 3;
@@ -39,7 +34,7 @@ async function reloadAndReconnect(desk: CallDesk, side: CallPage): Promise<void>
 }
 
 test('a page reload during a call rejoins it: media flows again both ways, for the visitor and then the agent', async () => {
-  const desk = await openCallDesk(browser, cleanup);
+  const desk = await openCallDesk(spec.browser, cleanup);
   const { visitor, agent } = desk;
   await escalate(desk);
   await assertMediaBothWays(desk, 'before the reloads');
@@ -64,7 +59,7 @@ test('a page reload during a call rejoins it: media flows again both ways, for t
 });
 
 test('the other party closing its tab ends the call after the grace period', async () => {
-  const desk = await openCallDesk(browser, cleanup, { CALL_GRACE_SECONDS: String(GRACE_SECONDS) });
+  const desk = await openCallDesk(spec.browser, cleanup, { CALL_GRACE_SECONDS: String(GRACE_SECONDS) });
   const { visitor, agent } = desk;
   const since = await escalate(desk);
   await assertMediaBothWays(desk, 'before the tab closes');

@@ -5,22 +5,17 @@
  * call stays where it was and media keeps flowing.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test } from 'node:test';
 import type { ErrorFrame, ServerFrame } from '@parley/protocol';
 import { openCallDesk, type CallPage } from './support/callParties.ts';
-import { Cleanup, launchBrowser, waitFor } from './support/harness.ts';
+import { browserOnly } from './support/fixture.ts';
+import { waitFor } from './support/harness.ts';
 import { CALL_DIV_ID, timeline, waitForMediaFlowing } from './support/media.ts';
 import { createVisitor } from '../packages/server/test/support/http.ts';
 import { ProtocolClient, ProtocolError } from '../packages/server/test/support/ProtocolClient.ts';
 
-const cleanup = new Cleanup();
-let browser: Browser;
-before(async () => {
-  browser = await launchBrowser();
-  cleanup.add(() => browser.close());
-});
-after(() => cleanup.run());
+const spec = browserOnly();
+const { cleanup } = spec;
 
 /** The visitor's token, as the SDK keeps it in the page's storage. */
 async function storedVisitorToken(visitor: CallPage): Promise<string> {
@@ -46,7 +41,7 @@ async function refusedCode(request: Promise<unknown>): Promise<string> {
 const isError = (frame: ServerFrame): frame is ErrorFrame => frame.type === 'error';
 
 test('the server refuses a visitor answering its own request and an outsider answering, joining, signalling or ending the call', async () => {
-  const desk = await openCallDesk(browser, cleanup);
+  const desk = await openCallDesk(spec.browser, cleanup);
   const { server, visitor, agent, sessionID } = desk;
   const agentSince = await agent.eventCount();
   await visitor.actOk('requestVideoUpgrade', [CALL_DIV_ID, true, true]);
@@ -105,7 +100,7 @@ test('the server refuses a visitor answering its own request and an outsider ans
 });
 
 test("the visitor's SDK refuses to answer its own request (forbidden), and the call still connects when the agent accepts", async () => {
-  const desk = await openCallDesk(browser, cleanup);
+  const desk = await openCallDesk(spec.browser, cleanup);
   const { visitor, agent } = desk;
   const agentSince = await agent.eventCount();
   await visitor.actOk('requestVideoUpgrade', [CALL_DIV_ID, true, true]);

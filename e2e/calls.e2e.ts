@@ -5,19 +5,14 @@
  * call's story in the transcript are checked too.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test } from 'node:test';
 import { deskErrors, escalate, openCallDesk, type CallDesk, type CallPage } from './support/callParties.ts';
-import { Cleanup, launchBrowser, screenshot, waitFor } from './support/harness.ts';
+import { browserOnly } from './support/fixture.ts';
+import { screenshot, waitFor } from './support/harness.ts';
 import { CALL_DIV_ID, renderedCall, sampleInbound, waitForMediaFlowing } from './support/media.ts';
 
-const cleanup = new Cleanup();
-let browser: Browser;
-before(async () => {
-  browser = await launchBrowser();
-  cleanup.add(() => browser.close());
-});
-after(() => cleanup.run());
+const spec = browserOnly();
+const { cleanup } = spec;
 
 /** Media flows both ways: each side decodes the other's video and receives its audio. */
 async function assertMediaBothWays(desk: CallDesk, what: string): Promise<void> {
@@ -72,7 +67,7 @@ async function waitForCallStory(party: CallPage, patterns: RegExp[]): Promise<st
 }
 
 test('visitor requests video, the agent accepts: media flows both ways; the visitor hangs up; the transcript tells it', async () => {
-  const desk = await openCallDesk(browser, cleanup);
+  const desk = await openCallDesk(spec.browser, cleanup);
   const { visitor, agent } = desk;
   const agentSince = await agent.eventCount();
   const since = await escalate(desk);
@@ -112,7 +107,7 @@ test('visitor requests video, the agent accepts: media flows both ways; the visi
 });
 
 test('visitor requests video, the agent refuses: the visitor hears no, the call ends declined, nothing starts', async () => {
-  const desk = await openCallDesk(browser, cleanup);
+  const desk = await openCallDesk(spec.browser, cleanup);
   const { visitor, agent } = desk;
   const visitorSince = await visitor.eventCount();
   const agentSince = await agent.eventCount();
@@ -135,7 +130,7 @@ test('visitor requests video, the agent refuses: the visitor hears no, the call 
 });
 
 test('the agent invites, the visitor declines: inviteToVideo resolves { accepted: false }', async () => {
-  const desk = await openCallDesk(browser, cleanup);
+  const desk = await openCallDesk(spec.browser, cleanup);
   const { visitor, agent } = desk;
   const visitorSince = await visitor.eventCount();
   const agentSince = await agent.eventCount();
@@ -161,7 +156,7 @@ test('the agent invites, the visitor declines: inviteToVideo resolves { accepted
 });
 
 test('the agent invites, the visitor accepts: media flows both ways; the agent hangs up', async () => {
-  const desk = await openCallDesk(browser, cleanup);
+  const desk = await openCallDesk(spec.browser, cleanup);
   const { visitor, agent } = desk;
   const since = { visitorSince: await visitor.eventCount(), agentSince: await agent.eventCount() };
   const invited = agent.act('inviteToVideo', [CALL_DIV_ID, { useAudio: true, useVideo: true }]);

@@ -4,64 +4,36 @@
  * the conversation, and closing from either side.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import {
-  availability,
-  agentSignsIn,
+  chatReachesAgent,
   composer,
+  demoDeskErrors,
+  openDemoDesk,
   queueEntry,
   sendWithEnter,
+  setAway,
   transcriptTexts,
   visitorStartsChat,
   waitForMessage,
   waitForVisitorStatus,
+  type DemoDesk,
 } from './support/demoPages.ts';
-import {
-  Cleanup,
-  createAgent,
-  launchBrowser,
-  newParty,
-  screenshot,
-  startParley,
-  waitFor,
-  type AgentAccount,
-  type Party,
-  type ParleyServer,
-} from './support/harness.ts';
+import { browserOnly } from './support/fixture.ts';
+import { screenshot, waitFor } from './support/harness.ts';
 
-const cleanup = new Cleanup();
-let browser: Browser;
-before(async () => {
-  browser = await launchBrowser();
-  cleanup.add(() => browser.close());
-});
-after(() => cleanup.run());
-
-interface Desk {
-  server: ParleyServer;
-  account: AgentAccount;
-  agent: Party;
-  visitor: Party;
-}
+const spec = browserOnly();
 
 /** A fresh server with one agent (signed in on the agent page) and one visitor context. */
-async function openDesk(agentName: string): Promise<Desk> {
-  const server = await startParley();
-  cleanup.add(() => server.stop());
+async function openDesk(agentName: string): Promise<DemoDesk> {
   const account = { email: `${agentName.split(' ')[0]!.toLowerCase()}@example.test`, name: agentName, password: 'correct horse battery' };
-  createAgent(server.dataDir, account);
-  const agent = await newParty(browser);
-  const visitor = await newParty(browser);
-  cleanup.add(() => agent.context.close());
-  cleanup.add(() => visitor.context.close());
-  await agentSignsIn(agent.page, server.url, account);
-  return { server, account, agent, visitor };
+  const server = await spec.startServer([account]);
+  return openDemoDesk(spec, server, account);
 }
 
-/** Failure context: errors the pages logged. */
-function pageErrors(desk: Desk): string {
-  return `agent page: ${desk.agent.errors.join('; ') || 'none'} | visitor page: ${desk.visitor.errors.join('; ') || 'none'}`;
+function assertNoPageErrors(desk: DemoDesk): void {
+  assert.deepEqual([...desk.agent.errors, ...desk.visitor.errors], [], 'no page errors');
 }
 
 async function typingLine(page: Page): Promise<string> {
@@ -73,10 +45,7 @@ test('visitor and agent chat both ways through the demo pages, with typing indic
   const { agent, visitor } = desk;
   await screenshot(agent.page, 'chat-01-agent-signed-in');
 
-  await availability(agent.page).uncheck();
-  await waitFor(async () => (await agent.page.locator('#connection').getAttribute('data-state')) === 'away', {
-    what: 'the agent to be away',
-  });
+  await setAway(agent.page);
 
   await visitorStartsChat(visitor.page, desk.server.url, 'Vera Visitor');
   await waitForVisitorStatus(visitor.page, 'queued');
@@ -93,7 +62,7 @@ test('visitor and agent chat both ways through the demo pages, with typing indic
 
   await composer(visitor.page).pressSequentially('Hello, is the Arc lamp');
   await waitFor(async () => (await typingLine(agent.page)) === 'Vera Visitor is typing…', {
-    what: `the agent to see the visitor typing (${pageErrors(desk)})`,
+    what: `the agent to see the visitor typing (${demoDeskErrors(desk)})`,
   });
   await screenshot(agent.page, 'chat-04-agent-sees-typing');
   await composer(visitor.page).fill('Hello, is the Arc lamp dimmable?');
@@ -123,16 +92,13 @@ test('visitor and agent chat both ways through the demo pages, with typing indic
   }
   await screenshot(visitor.page, 'chat-06-visitor-conversation');
   await screenshot(agent.page, 'chat-07-agent-conversation');
-  assert.deepEqual([...desk.agent.errors, ...desk.visitor.errors], [], 'no page errors');
+  assertNoPageErrors(desk);
 });
 
 test('a visitor reload resumes the same conversation with its history, and the chat goes on', async () => {
   const desk = await openDesk('Bruno Agent');
   const { agent, visitor } = desk;
-  await visitorStartsChat(visitor.page, desk.server.url, 'Rita Reload');
-  await waitForVisitorStatus(visitor.page, 'connected');
-  await sendWithEnter(visitor.page, 'Message before the reload');
-  await waitForMessage(agent.page, 'Message before the reload');
+  await chatReachesAgent(desk, 'Rita Reload', 'Message before the reload');
   await sendWithEnter(agent.page, 'Reply before the reload');
   await waitForMessage(visitor.page, 'Reply before the reload');
 
@@ -156,16 +122,13 @@ test('a visitor reload resumes the same conversation with its history, and the c
   const agentConversations = agent.page.locator('#conversations > li');
   assert.equal(await agentConversations.count(), 1, 'the agent still has one conversation: the same one');
   await screenshot(agent.page, 'reload-02-agent-same-conversation');
-  assert.deepEqual([...desk.agent.errors, ...desk.visitor.errors], [], 'no page errors');
+  assertNoPageErrors(desk);
 });
 
 test('closing from the agent shows "closed" on the visitor; ending from the visitor shows it to the agent', async () => {
   const desk = await openDesk('Carla Agent');
   const { agent, visitor } = desk;
-  await visitorStartsChat(visitor.page, desk.server.url, 'Cody Close');
-  await waitForVisitorStatus(visitor.page, 'connected');
-  await sendWithEnter(visitor.page, 'Thanks, that is all');
-  await waitForMessage(agent.page, 'Thanks, that is all');
+  await chatReachesAgent(desk, 'Cody Close', 'Thanks, that is all');
 
   await agent.page.getByRole('button', { name: 'Close conversation' }).click();
   await waitForVisitorStatus(visitor.page, 'closed');
@@ -189,5 +152,5 @@ test('closing from the agent shows "closed" on the visitor; ending from the visi
     what: 'the agent page to show the visitor ended the chat',
   });
   await screenshot(agent.page, 'close-02-agent-sees-visitor-ended');
-  assert.deepEqual([...desk.agent.errors, ...desk.visitor.errors], [], 'no page errors');
+  assertNoPageErrors(desk);
 });

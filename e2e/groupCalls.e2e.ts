@@ -7,21 +7,16 @@
  * seen by all: their tiles disappear, the call goes on, and the removed guest's page is told why.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, test } from 'node:test';
 import { deskErrors, escalate, openCallDesk } from './support/callParties.ts';
 import { assertEveryoneReceivesEveryone, assertTileGone, colleagueOn, guestFrom } from './support/groupParties.ts';
-import { Cleanup, launchBrowser, screenshot, waitFor } from './support/harness.ts';
+import { browserOnly } from './support/fixture.ts';
+import { screenshot, waitFor } from './support/harness.ts';
 import { startJanus } from './support/janus.ts';
 import { renderedCall } from './support/media.ts';
 
-const cleanup = new Cleanup();
-let browser: Browser;
-before(async () => {
-  browser = await launchBrowser();
-  cleanup.add(() => browser.close());
-});
-after(() => cleanup.run());
+const spec = browserOnly();
+const { cleanup } = spec;
 
 for (const topology of ['mesh', 'janus'] as const) {
   describe(`group call (${topology})`, () => {
@@ -32,11 +27,11 @@ for (const topology of ['mesh', 'janus'] as const) {
         cleanup.add(() => janus.stop());
         env.JANUS_URL = janus.url;
       }
-      const desk = await openCallDesk(browser, cleanup, env);
+      const desk = await openCallDesk(spec.browser, cleanup, env);
       await escalate(desk);
       const { agent, visitor } = desk;
 
-      const guest = await guestFrom(browser, cleanup, desk, visitor);
+      const guest = await guestFrom(spec.browser, cleanup, desk, visitor);
       const trio = [visitor, agent, guest];
       await assertEveryoneReceivesEveryone(trio, `3 people (${topology})`);
       const grid = await visitor.page.evaluate(() => {
@@ -47,7 +42,7 @@ for (const topology of ['mesh', 'janus'] as const) {
       assert.equal(grid.count, '3');
       assert.deepEqual([...grid.names].sort(), ['Ana Agent', 'Gus Guest', 'Vic Visitor']);
 
-      const bo = await colleagueOn(browser, cleanup, desk);
+      const bo = await colleagueOn(spec.browser, cleanup, desk);
       const boSince = await bo.eventCount();
       await agent.actOk('addParticipant', [bo.id]);
       await bo.waitForEvent('videoInvite', { since: boSince });

@@ -7,23 +7,15 @@
  * room gone once the call ends.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { deskErrors, escalate, openCallDesk } from './support/callParties.ts';
-import { Cleanup, launchBrowser, screenshot, waitFor } from './support/harness.ts';
-import { startJanus, videoroomRequest, type JanusServer } from './support/janus.ts';
+import { browserAndJanus } from './support/fixture.ts';
+import { screenshot, waitFor } from './support/harness.ts';
+import { videoroomRequest } from './support/janus.ts';
 import { renderedCall, sampleInbound, sdkCallStats, timeline, waitForMediaFlowing, type TimelineEntry } from './support/media.ts';
 
-const cleanup = new Cleanup();
-let browser: Browser;
-let janus: JanusServer;
-before(async () => {
-  janus = await startJanus();
-  cleanup.add(() => janus.stop());
-  browser = await launchBrowser();
-  cleanup.add(() => browser.close());
-});
-after(() => cleanup.run());
+const spec = browserAndJanus();
 
 /** A VideoRoom `join` a page sent to Janus. */
 interface JanusJoin {
@@ -67,7 +59,7 @@ function offerToFirstFrameMs(entries: TimelineEntry[]): number | null {
 }
 
 test('a 1:1 call through Janus: media flows both ways through the SFU, and the room goes when the call ends', async (t) => {
-  const desk = await openCallDesk(browser, cleanup, { JANUS_URL: janus.url });
+  const desk = await openCallDesk(spec.browser, spec.cleanup, { JANUS_URL: spec.janus.url });
   const { visitor, agent } = desk;
   // The pages are loaded already; the join recorder applies from the next navigation, so load them again.
   for (const side of [visitor, agent]) {
@@ -127,7 +119,7 @@ test('a 1:1 call through Janus: media flows both ways through the SFU, and the r
     const relayed = (await timeline(side.page)).filter((e) => e.what.startsWith('ws:send signal') || e.what.startsWith('ws:recv signal'));
     assert.deepEqual(relayed, [], `${side.label}: no SDP or candidates relayed by the Parley server`);
   }
-  const { participants } = await videoroomRequest(janus.url, { request: 'listparticipants', room });
+  const { participants } = await videoroomRequest(spec.janus.url, { request: 'listparticipants', room });
   assert.deepEqual(
     (participants as Array<{ display: string; publisher: boolean }>).map((p) => [p.display, p.publisher]).sort(),
     [
@@ -136,7 +128,7 @@ test('a 1:1 call through Janus: media flows both ways through the SFU, and the r
     ].sort(),
     'Janus holds both participants, publishing',
   );
-  assert.equal((await videoroomRequest(janus.url, { request: 'exists', room })).exists, true);
+  assert.equal((await videoroomRequest(spec.janus.url, { request: 'exists', room })).exists, true);
 
   for (const side of [visitor, agent]) {
     const ms = offerToFirstFrameMs(await timeline(side.page));
@@ -147,7 +139,7 @@ test('a 1:1 call through Janus: media flows both ways through the SFU, and the r
   await visitor.actOk('endVideo');
   await visitor.waitForEvent('videoEnded', { since: since.visitor });
   await agent.waitForEvent('videoEnded', { since: since.agent });
-  await waitFor(async () => (await videoroomRequest(janus.url, { request: 'exists', room })).exists === false, {
+  await waitFor(async () => (await videoroomRequest(spec.janus.url, { request: 'exists', room })).exists === false, {
     what: `room ${room} to be destroyed once the call ended`,
   });
   for (const side of [visitor, agent]) {

@@ -11,12 +11,10 @@ import { newParty, viewportShot, waitFor, type AgentAccount, type Party } from '
 import {
   acceptVisitor,
   callRegion,
-  newWorkspaceParty,
+  openWorkspaceAway,
   queuedVisitor,
   reply,
   seriousAxeViolations,
-  setAvailable,
-  signIn,
   waitForLine,
   waitForRemoteVideoPlaying,
 } from './support/workspaceDriver.ts';
@@ -35,11 +33,8 @@ async function openVisitor(): Promise<Party> {
 }
 
 test('a visitor on the demo shop and an agent in the workspace chat, the agent calls, both reload', async () => {
-  const agent = await newWorkspaceParty(spec.browser);
-  cleanup.add(() => agent.context.close());
+  const agent = await openWorkspaceAway(spec, account);
   const ws = agent.page;
-  await signIn(ws, spec.server.url, account);
-  await setAvailable(ws, false);
 
   // The visitor opens the widget and writes; the conversation waits in the queue.
   const visitor = await openVisitor();
@@ -134,11 +129,8 @@ test('a visitor on the demo shop and an agent in the workspace chat, the agent c
 });
 
 test('the visitor asks for a video call from the widget and the agent accepts from the banner', async () => {
-  const agent = await newWorkspaceParty(spec.browser);
-  cleanup.add(() => agent.context.close());
+  const agent = await openWorkspaceAway(spec, account);
   const ws = agent.page;
-  await signIn(ws, spec.server.url, account);
-  await setAvailable(ws, false);
   const visitor = await openVisitor();
   const shop = visitor.page;
   await launcher(shop, 'Open chat').click();

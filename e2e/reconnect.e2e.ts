@@ -3,18 +3,13 @@
  * back to "connected" afterwards, with the conversation intact and the chat going on.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test } from 'node:test';
 import { agentSignsIn, sendWithEnter, visitorStartsChat, waitForMessage, waitForVisitorStatus } from './support/demoPages.ts';
-import { Cleanup, createAgent, launchBrowser, makeTempDir, newParty, removeDir, screenshot, startParley } from './support/harness.ts';
+import { browserOnly } from './support/fixture.ts';
+import { createAgent, makeTempDir, newParty, removeDir, screenshot, startParley } from './support/harness.ts';
 
-const cleanup = new Cleanup();
-let browser: Browser;
-before(async () => {
-  browser = await launchBrowser();
-  cleanup.add(() => browser.close());
-});
-after(() => cleanup.run());
+const spec = browserOnly();
+const { cleanup } = spec;
 
 test('the visitor sees "reconnecting" during a server restart and the chat resumes', async () => {
   const dataDir = await makeTempDir();
@@ -24,8 +19,8 @@ test('the visitor sees "reconnecting" during a server restart and the chat resum
   const port = Number(new URL(first.url).port);
   const account = { email: 'rhea@example.test', name: 'Rhea Agent', password: 'correct horse battery' };
   createAgent(dataDir, account);
-  const agent = await newParty(browser);
-  const visitor = await newParty(browser);
+  const agent = await newParty(spec.browser);
+  const visitor = await newParty(spec.browser);
   cleanup.add(() => agent.context.close());
   cleanup.add(() => visitor.context.close());
 

@@ -5,30 +5,23 @@
  * And the visitor's own "Video call" accepted by the agent; and a declined invitation.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_FLAGS, CHROMIUM_PATH, Cleanup, createAgent, viewportShot, launchBrowser, startParley, waitFor, type AgentAccount, type ParleyServer } from './support/harness.ts';
+import { browserOnly } from './support/fixture.ts';
+import { CHROMIUM_FLAGS, CHROMIUM_PATH, viewportShot, waitFor, type AgentAccount } from './support/harness.ts';
 import { DeskAgent, axeProblems, chatFrame, launcher, waitForRemoteVideoPlaying, waitForWidgetText, widgetFrame, widgetSend } from './support/widgetDesk.ts';
 
 describe('visitor widget calls', () => {
-  const cleanup = new Cleanup();
-  let browser: Browser;
-
-  before(async () => {
-    browser = await launchBrowser();
-    cleanup.add(() => browser.close());
-  });
-  after(() => cleanup.run());
+  const spec = browserOnly();
+  const { cleanup } = spec;
 
   /** A fresh server, and a visitor on its demo shop chatting with the one agent signed in. */
   async function chatting(
-    visitorBrowser = browser,
+    visitorBrowser: Browser = spec.browser,
     permissions = ['camera', 'microphone'],
   ): Promise<{ page: Page; agent: DeskAgent; sessionID: string; errors: string[] }> {
-    const server: ParleyServer = await startParley();
-    cleanup.add(() => server.stop());
     const account: AgentAccount = { email: 'cal@example.test', name: 'Cal Agent', password: 'correct horse battery' };
-    createAgent(server.dataDir, account);
+    const server = await spec.startServer([account]);
     const context = await visitorBrowser.newContext({ baseURL: server.url, permissions, viewport: { width: 1200, height: 800 } });
     cleanup.add(() => context.close());
     const page = await context.newPage();
@@ -38,7 +31,7 @@ describe('visitor widget calls', () => {
     await launcher(page).click();
     await widgetSend(page, 'Could you show me the grinder?');
     await waitForWidgetText(page, 'Could you show me the grinder?');
-    const agent = await DeskAgent.open(browser, server.url, account);
+    const agent = await DeskAgent.open(spec.browser, server.url, account);
     cleanup.add(() => agent.party.context.close());
     const sessionID = await agent.acceptWaiting();
     await widgetFrame(page).getByText('Online', { exact: true }).waitFor();

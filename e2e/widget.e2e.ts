@@ -4,10 +4,10 @@
  * back, see the conversation close; payloads shown as text; axe; a phone-sized screen.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, test } from 'node:test';
 import { createServer, type Server } from 'node:http';
-import { Cleanup, createAgent, viewportShot, freePort, launchBrowser, newParty, startParley, waitFor, type AgentAccount, type ParleyServer } from './support/harness.ts';
+import { browserAndServer } from './support/fixture.ts';
+import { viewportShot, freePort, newParty, startParley, waitFor, type AgentAccount, type ParleyServer } from './support/harness.ts';
 import { DeskAgent, axeProblems, chatFrame, launcher, waitForWidgetText, widgetComposer, widgetFrame, widgetSend, widgetTexts } from './support/widgetDesk.ts';
 
 /** A third-party site on its own origin whose only page embeds the widget from `parleyUrl`. */
@@ -25,21 +25,11 @@ async function thirdPartySite(parleyUrl: string): Promise<{ url: string; server:
 const account: AgentAccount = { email: 'ana@example.test', name: 'Ana Agent', password: 'correct horse battery' };
 
 describe('visitor widget', () => {
-  const cleanup = new Cleanup();
-  let browser: Browser;
-  let server: ParleyServer;
-
-  before(async () => {
-    server = await startParley();
-    cleanup.add(() => server.stop());
-    createAgent(server.dataDir, account);
-    browser = await launchBrowser();
-    cleanup.add(() => browser.close());
-  });
-  after(() => cleanup.run());
+  const spec = browserAndServer([account]);
+  const { cleanup } = spec;
 
   test('open, write, queue, an agent answers; reload and the second page keep the conversation', async () => {
-    const visitor = await newParty(browser, server.url);
+    const visitor = await newParty(spec.browser, spec.server.url);
     cleanup.add(() => visitor.context.close());
     const { page } = visitor;
     await page.goto('/');
@@ -50,7 +40,7 @@ describe('visitor widget', () => {
     await waitForWidgetText(page, 'Hello, do you ship to Norway?');
     await widgetFrame(page).getByText('Waiting for an agent').first().waitFor();
 
-    const agent = await DeskAgent.open(browser, server.url, account);
+    const agent = await DeskAgent.open(spec.browser, spec.server.url, account);
     cleanup.add(() => agent.party.context.close());
     const sessionID = await agent.acceptWaiting();
     await widgetFrame(page).getByRole('heading', { name: 'Ana Agent' }).waitFor();
@@ -94,11 +84,10 @@ describe('visitor widget', () => {
   });
 
   test('reconnecting state while the server is away; messages written meanwhile arrive', async () => {
-    const own = await startParley();
+    const own = await spec.startServer([account]);
     let restarted: ParleyServer | null = null;
-    cleanup.add(() => (restarted ?? own).stop());
-    createAgent(own.dataDir, account);
-    const visitor = await newParty(browser, own.url);
+    cleanup.add(() => restarted?.stop());
+    const visitor = await newParty(spec.browser, own.url);
     cleanup.add(() => visitor.context.close());
     const { page } = visitor;
     await page.goto('/');
@@ -115,7 +104,7 @@ describe('visitor widget', () => {
       what: 'the reconnecting state to clear',
       timeoutMs: 40_000,
     });
-    const agent = await DeskAgent.open(browser, restarted.url, account);
+    const agent = await DeskAgent.open(spec.browser, restarted.url, account);
     cleanup.add(() => agent.party.context.close());
     const sessionID = await agent.acceptWaiting();
     await agent.waitForText(sessionID, 'Written while offline');
@@ -130,10 +119,8 @@ describe('visitor widget', () => {
       '<a href="javascript:window.__xss=4">click</a>',
       '&lt;b&gt;entity&lt;/b&gt; <b>bold</b>',
     ];
-    const own = await startParley();
-    cleanup.add(() => own.stop());
-    createAgent(own.dataDir, account);
-    const visitor = await newParty(browser, own.url);
+    const own = await spec.startServer([account]);
+    const visitor = await newParty(spec.browser, own.url);
     cleanup.add(() => visitor.context.close());
     const { page } = visitor;
     let dialogs = 0;
@@ -145,7 +132,7 @@ describe('visitor widget', () => {
     await launcher(page).click();
     await widgetSend(page, payloads[0]!);
     await waitForWidgetText(page, payloads[0]!);
-    const agent = await DeskAgent.open(browser, own.url, account);
+    const agent = await DeskAgent.open(spec.browser, own.url, account);
     cleanup.add(() => agent.party.context.close());
     const sessionID = await agent.acceptWaiting();
     for (const payload of payloads.slice(1)) await widgetSend(page, payload);
@@ -162,7 +149,7 @@ describe('visitor widget', () => {
   });
 
   test('axe: no serious or critical problems on the demo page and in the widget', async () => {
-    const visitor = await newParty(browser, server.url);
+    const visitor = await newParty(spec.browser, spec.server.url);
     cleanup.add(() => visitor.context.close());
     const { page } = visitor;
     await page.goto('/');
@@ -176,7 +163,7 @@ describe('visitor widget', () => {
   });
 
   test('a phone-sized screen gets the chat full screen', async () => {
-    const context = await browser.newContext({ baseURL: server.url, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const context = await spec.browser.newContext({ baseURL: spec.server.url, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     cleanup.add(() => context.close());
     const page = await context.newPage();
     await page.goto('/');
@@ -198,10 +185,9 @@ describe('visitor widget', () => {
     const other = await thirdPartySite(parleyUrl);
     cleanup.add(() => new Promise((done) => allowed.server.close(done)));
     cleanup.add(() => new Promise((done) => other.server.close(done)));
-    const own = await startParley({ port: parleyPort, env: { ALLOWED_ORIGINS: `${parleyUrl},${allowed.url}` } });
-    cleanup.add(() => own.stop());
+    await spec.startServer([], { port: parleyPort, env: { ALLOWED_ORIGINS: `${parleyUrl},${allowed.url}` } });
 
-    const visitor = await newParty(browser);
+    const visitor = await newParty(spec.browser);
     cleanup.add(() => visitor.context.close());
     const { page } = visitor;
     await page.goto(allowed.url);

@@ -15,12 +15,10 @@ import { CALL_DIV_ID } from './support/media.ts';
 import {
   acceptVisitor,
   callRegion,
-  newWorkspaceParty,
+  openWorkspaceAway,
   queueEntry,
   reply,
   seriousAxeViolations,
-  setAvailable,
-  signIn,
   waitForLine,
   waitForRemoteVideoPlaying,
   workspaceComposer,
@@ -31,13 +29,8 @@ const account: AgentAccount = { email: 'wanda@example.test', name: 'Wanda Worksp
 const spec = browserAndServer([account]);
 const { cleanup } = spec;
 
-async function openAgent(): Promise<Party> {
-  const agent = await newWorkspaceParty(spec.browser);
-  cleanup.add(() => agent.context.close());
-  await signIn(agent.page, spec.server.url, account);
-  // Away: new visitors wait in the queue instead of being routed straight to this agent.
-  await setAvailable(agent.page, false);
-  return agent;
+function openAgent(): Promise<Party> {
+  return openWorkspaceAway(spec, account);
 }
 
 async function openVisitor(name: string, firstMessage: string): Promise<CallPage> {

@@ -3,27 +3,23 @@
  * executes nothing and injects no elements, on the visitor page and on the agent page.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import {
-  agentSignsIn,
-  availability,
   composer,
+  openDemoDesk,
   queueEntry,
+  setAway,
   transcriptTexts,
   visitorStartsChat,
   waitForMessage,
   waitForVisitorStatus,
 } from './support/demoPages.ts';
-import { Cleanup, createAgent, launchBrowser, newParty, screenshot, startParley, waitFor } from './support/harness.ts';
+import { browserAndServer } from './support/fixture.ts';
+import { screenshot } from './support/harness.ts';
 
-const cleanup = new Cleanup();
-let browser: Browser;
-before(async () => {
-  browser = await launchBrowser();
-  cleanup.add(() => browser.close());
-});
-after(() => cleanup.run());
+const account = { email: 'xena@example.test', name: 'Xena Agent', password: 'correct horse battery' };
+const spec = browserAndServer([account]);
 
 /** Every payload, if it ever ran, would set window.__parleyXss. */
 const PAYLOADS = [
@@ -54,22 +50,10 @@ async function assertNothingRan(page: Page, who: string): Promise<void> {
 }
 
 test('markup in messages and names is shown as text and executes nothing', async () => {
-  const server = await startParley();
-  cleanup.add(() => server.stop());
-  const account = { email: 'xena@example.test', name: 'Xena Agent', password: 'correct horse battery' };
-  createAgent(server.dataDir, account);
-  const agent = await newParty(browser);
-  const visitor = await newParty(browser);
-  cleanup.add(() => agent.context.close());
-  cleanup.add(() => visitor.context.close());
+  const { agent, visitor } = await openDemoDesk(spec, spec.server, account);
+  await setAway(agent.page);
 
-  await agentSignsIn(agent.page, server.url, account);
-  await availability(agent.page).uncheck();
-  await waitFor(async () => (await agent.page.locator('#connection').getAttribute('data-state')) === 'away', {
-    what: 'the agent to be away',
-  });
-
-  await visitorStartsChat(visitor.page, server.url, VISITOR_NAME);
+  await visitorStartsChat(visitor.page, spec.server.url, VISITOR_NAME);
   const entry = queueEntry(agent.page, VISITOR_NAME);
   await entry.waitFor({ timeout: 10_000 });
   assert.equal(await entry.locator('.queue-name').textContent(), VISITOR_NAME, 'the name is shown literally in the queue');

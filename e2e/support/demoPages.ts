@@ -2,8 +2,9 @@
  * Drives the demo pages (packages/server/public) the way a person would: by role and accessible name.
  */
 import type { Locator, Page } from 'playwright-core';
-import type { AgentAccount } from './harness.ts';
-import { waitFor } from './harness.ts';
+import type { BrowserFixture } from './fixture.ts';
+import { newParty, waitFor, type AgentAccount, type Party, type ParleyServer } from './harness.ts';
+import { queueEntryIn } from './queue.ts';
 
 /** The chat composer on either page ("Message"). */
 export function composer(page: Page): Locator {
@@ -77,7 +78,46 @@ export function availability(page: Page): Locator {
   return page.getByRole('checkbox', { name: 'Available for new chats' });
 }
 
-/** The queue entry of a visitor (by the name shown). */
+/** Unchecks "Available for new chats" and waits for the agent page to show the agent away. */
+export async function setAway(page: Page): Promise<void> {
+  await availability(page).uncheck();
+  await waitFor(async () => (await page.locator('#connection').getAttribute('data-state')) === 'away', {
+    what: 'the agent to be away',
+  });
+}
+
+/** One agent signed in on the agent page of `server`, and one visitor context (not on a page yet). */
+export interface DemoDesk {
+  server: ParleyServer;
+  account: AgentAccount;
+  agent: Party;
+  visitor: Party;
+}
+
+/** Opens the agent's and the visitor's contexts (closed with the file's cleanup) and signs the agent in. */
+export async function openDemoDesk(spec: BrowserFixture, server: ParleyServer, account: AgentAccount): Promise<DemoDesk> {
+  const agent = await newParty(spec.browser);
+  const visitor = await newParty(spec.browser);
+  spec.cleanup.add(() => agent.context.close());
+  spec.cleanup.add(() => visitor.context.close());
+  await agentSignsIn(agent.page, server.url, account);
+  return { server, account, agent, visitor };
+}
+
+/** The visitor starts a chat as `visitorName`, is connected to the agent, and the agent gets `firstMessage`. */
+export async function chatReachesAgent(desk: DemoDesk, visitorName: string, firstMessage: string): Promise<void> {
+  await visitorStartsChat(desk.visitor.page, desk.server.url, visitorName);
+  await waitForVisitorStatus(desk.visitor.page, 'connected');
+  await sendWithEnter(desk.visitor.page, firstMessage);
+  await waitForMessage(desk.agent.page, firstMessage);
+}
+
+/** Errors either page logged, for failure messages. */
+export function demoDeskErrors(desk: DemoDesk): string {
+  return `agent page: ${desk.agent.errors.join('; ') || 'none'} | visitor page: ${desk.visitor.errors.join('; ') || 'none'}`;
+}
+
+/** The queue entry of a visitor (by the name shown); the demo agent page's queue is the region "Queue". */
 export function queueEntry(page: Page, visitorName: string): Locator {
-  return page.locator('#queue > li').filter({ hasText: visitorName });
+  return queueEntryIn(page, 'Queue', visitorName);
 }

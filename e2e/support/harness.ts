@@ -98,6 +98,15 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((done) => child.once('exit', () => done()));
 }
 
+/** Stops a child process the harness started: SIGTERM, SIGKILL if it lingers 5 s; resolves once it exited. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const lingering = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited(child);
+  clearTimeout(lingering);
+}
+
 /**
  * Starts `node packages/server/dist/cli.js start` on 127.0.0.1 with a free port, a fresh (or the
  * given) DATA_DIR, LOG_LEVEL=warn and DEMO_AGENT=false, and resolves once `/healthz` answers 200.
@@ -138,12 +147,7 @@ export async function startParley(opts: StartOptions = {}): Promise<ParleyServer
       await exited(child);
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const lingering = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited(child);
-        clearTimeout(lingering);
-      }
+      await stopProcess(child);
       if (ownsDataDir) await removeDir(dataDir);
     },
   };

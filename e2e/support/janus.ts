@@ -5,12 +5,12 @@
  * the integration tests, the end-to-end tests and the benchmarks; fails loudly when Janus is missing or
  * does not start, with the tail of what it printed.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { freePort, makeTempDir, removeDir, waitFor } from './harness.ts';
+import { freePort, makeTempDir, removeDir, stopProcess, waitFor } from './harness.ts';
 
 /** Where the configuration to copy lives. */
 const SYSTEM_CONFIG_DIR = process.env.PARLEY_JANUS_CONFIG ?? '/etc/janus';
@@ -122,11 +122,6 @@ export function answersInfo(url: string, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => child.once('exit', () => done()));
-}
-
 const tail = (text: string, lines = 40) => text.trimEnd().split('\n').slice(-lines).join('\n');
 
 /**
@@ -161,12 +156,7 @@ export async function startJanus(opts: { readyTimeoutMs?: number } = {}): Promis
     configDir,
     output: () => output,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const lingering = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited(child);
-        clearTimeout(lingering);
-      }
+      await stopProcess(child);
       await removeDir(configDir);
     },
   };

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
+import type { SpecFixture } from './fixture.ts';
 import { newParty, waitFor, type AgentAccount, type Party } from './harness.ts';
+import { queueEntryIn, queueRegion } from './queue.ts';
 
 /** The workspace is designed for 1280×800 and up. */
 export const WORKSPACE_VIEWPORT = { width: 1280, height: 800 };
@@ -36,14 +38,29 @@ export async function setAvailable(page: Page, available: boolean): Promise<void
   await page.locator('#presence-state').getByText(available ? 'Online' : 'Away', { exact: true }).waitFor();
 }
 
+/**
+ * An agent signed in to the workspace of the file's server and away, so new visitors wait in the queue
+ * instead of being routed straight to them; the context closes with the file's cleanup.
+ */
+export async function openWorkspaceAway(spec: SpecFixture, account: AgentAccount): Promise<Party> {
+  const agent = await newWorkspaceParty(spec.browser);
+  spec.cleanup.add(() => agent.context.close());
+  await signIn(agent.page, spec.server.url, account);
+  await setAvailable(agent.page, false);
+  return agent;
+}
+
+/** The workspace's queue region is named by its heading, "Waiting visitors" and the count. */
+const QUEUE_NAME = /^Waiting visitors/;
+
 /** The queue region. */
 export function queue(page: Page): Locator {
-  return page.getByRole('region', { name: /^Waiting visitors/ });
+  return queueRegion(page, QUEUE_NAME);
 }
 
 /** One visitor's entry in the queue. */
 export function queueEntry(page: Page, visitorName: string): Locator {
-  return queue(page).getByRole('listitem').filter({ hasText: visitorName });
+  return queueEntryIn(page, QUEUE_NAME, visitorName);
 }
 
 /** Waits for the queue entry showing `firstMessage`; resolves with it and the visitor name it shows. */
