@@ -70,7 +70,15 @@ export const ConversationSyncFrameSchema = z
   })
   .strict();
 
-export const QueueListFrameSchema = z.object({ type: z.literal('queue.list'), id: Id }).strict();
+/** One page of the waiting queue, oldest first: `limit` entries (default 50) after the entry `after` (a sessionID). */
+export const QueueListFrameSchema = z
+  .object({
+    type: z.literal('queue.list'),
+    id: Id,
+    limit: z.number().int().min(1).max(LIMITS.maxQueuePage).optional(),
+    after: SessionID.optional(),
+  })
+  .strict();
 
 export const ConversationAcceptFrameSchema = z
   .object({ type: z.literal('conversation.accept'), id: Id, sessionID: SessionID })
@@ -123,7 +131,8 @@ export interface RequestResults extends CallRequestResults {
   'message.send': { message: Message; duplicate: boolean };
   'conversation.close': { conversation: ConversationSnapshot };
   'conversation.sync': { conversation: ConversationSnapshot; messages: Message[]; more: boolean };
-  'queue.list': { queue: QueuedConversation[] };
+  /** `size`: how many wait in all; `next`: the `after` of the next page, null on the last one. */
+  'queue.list': { queue: QueuedConversation[]; size: number; next: string | null };
   'conversation.accept': { conversation: ConversationSnapshot };
   'presence.set': { presence: Presence };
   'agents.list': { agents: AgentSummary[] };
@@ -199,10 +208,20 @@ export interface ConversationClosedFrame {
   by: Party;
 }
 
-/** To agents: the waiting queue changed. Carries the whole queue (it is short by nature). */
-export interface QueueChangedFrame {
-  type: 'queue.changed';
-  queue: QueuedConversation[];
+/**
+ * To agents: news of the waiting queue, never the queue itself, so its size is bounded whatever the queue's length.
+ * `size` is how many wait now. `removed`: conversations that left the queue (taken, closed), at most
+ * `LIMITS.maxQueueRemovedPerFrame`. `added`: one conversation that entered it, at `position` (0-based, oldest
+ * first); sent only while `position < LIMITS.maxQueuePage`, since no page can show an entry further back.
+ * Changes of one moment come coalesced: one frame per added entry, the removals on the first frame, and a
+ * size-only frame when nothing visible changed.
+ */
+export interface QueueUpdatedFrame {
+  type: 'queue.updated';
+  size: number;
+  removed?: string[];
+  added?: QueuedConversation;
+  position?: number;
 }
 
 /** To agents: a colleague's presence changed. */
@@ -227,7 +246,7 @@ export type ServerFrame =
   | ConversationUpdatedFrame
   | ConversationAssignedFrame
   | ConversationClosedFrame
-  | QueueChangedFrame
+  | QueueUpdatedFrame
   | PresenceChangedFrame
   | GoAwayFrame
   | CallUpdatedFrame

@@ -5,7 +5,7 @@
 import type { ErrorCode } from './errors.ts';
 
 /** Version of the wire protocol. Sent by the client in `auth` and echoed by the server in `ready`. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Hard limits shared by server and SDK. */
 export const LIMITS = {
@@ -19,6 +19,14 @@ export const LIMITS = {
   maxIdChars: 64,
   /** Most messages returned by one sync or history page. */
   maxPageSize: 500,
+  /** Most queue entries one `queue.list` page returns (and the default page is 50). */
+  maxQueuePage: 100,
+  /** Queue entries cut their fields to these lengths (UTF-16 code units, `…` included): first message, page URL, user agent. */
+  queueFirstMessageChars: 120,
+  queuePageChars: 200,
+  queueUserAgentChars: 120,
+  /** Most removed sessionIDs one `queue.updated` frame carries. */
+  maxQueueRemovedPerFrame: 50,
   /** Most participants of a peer-to-peer (mesh) call: each page sends its media to every other one. */
   maxMeshParticipants: 4,
 } as const;

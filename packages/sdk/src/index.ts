@@ -73,6 +73,7 @@ export type {
   Party,
   Presence,
   QueuedConversation,
+  QueueUpdatedFrame,
   Role,
   VisitorInfo,
 } from './wire.ts';

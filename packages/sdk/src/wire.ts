@@ -36,6 +36,7 @@ export type {
   Party,
   Presence,
   QueuedConversation,
+  QueueUpdatedFrame,
   ReadyFrame,
   RequestResults,
   RequestType,

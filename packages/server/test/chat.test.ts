@@ -166,13 +166,17 @@ describe('the queue, accepting, and presence', () => {
     await a2.client.request('presence.set', { presence: 'away' });
     const v = await newVisitor(server);
     const id = (await v.client.request('chat.start', { text: 'anyone there?' })).conversation.sessionID;
-    const changed = await a1.client.waitFor((f) => f.type === 'queue.changed' && f.queue.some((q) => q.sessionID === id));
-    assert.equal(changed.type === 'queue.changed' && changed.queue.find((q) => q.sessionID === id)?.firstMessage, 'anyone there?');
+    const changed = await a1.client.waitFor((f) => f.type === 'queue.updated' && f.added?.sessionID === id);
+    assert.equal(changed.type === 'queue.updated' && changed.added?.firstMessage, 'anyone there?');
     const queue = await a2.client.request('queue.list', {});
     assert.ok(queue.queue.some((q) => q.sessionID === id));
+    assert.equal(queue.size, queue.queue.length);
+    assert.equal(queue.next, null);
 
+    const taken = a2.client.waitFor((f) => f.type === 'queue.updated' && (f.removed ?? []).includes(id));
     const accepted = await a1.client.request('conversation.accept', { sessionID: id });
     assert.equal(accepted.conversation.agent?.id, a1.agent.id);
+    await taken;
     const lost = await a2.client.requestRaw('conversation.accept', { sessionID: id });
     assert.equal(lost.type === 'error' && lost.code, 'conflict');
     await a1.client.waitFor(isAssigned(id));
@@ -186,7 +190,7 @@ describe('the queue, accepting, and presence', () => {
     await watcher.client.request('presence.set', { presence: 'away' });
     const v = await newVisitor(server);
     const id = (await v.client.request('chat.start', {})).conversation.sessionID;
-    await watcher.client.waitFor((f) => f.type === 'queue.changed' && f.queue.some((q) => q.sessionID === id));
+    await watcher.client.waitFor((f) => f.type === 'queue.updated' && f.added?.sessionID === id);
     const late = await newAgent(server, 'Late Agent');
     await late.client.waitFor(isAssigned(id));
     const agents = await watcher.client.request('agents.list', {});

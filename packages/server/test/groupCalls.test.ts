@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CallSnapshot, GuestJoinResponse, ServerFrame } from '@parley/protocol';
+import { PROTOCOL_VERSION } from '@parley/protocol';
 import { InviteTokens } from '../src/auth/tokens.ts';
 import { TEST_SECRET, newAgent, newVisitor, startTestServer } from './support/server.ts';
 import { postJson } from './support/http.ts';
@@ -173,7 +174,7 @@ describe('group calls over real sockets: colleagues, guests, leaving, removing, 
     assert.equal(bad.body.code, 'invalid_frame');
     // The invitation itself is not a token to connect with.
     const socket = await ProtocolClient.open(server.url);
-    socket.sendRaw({ type: 'auth', v: 1, token });
+    socket.sendRaw({ type: 'auth', v: PROTOCOL_VERSION, token });
     assert.equal((await socket.nextError()).code, 'unauthorized');
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
-import { LIMITS } from '@parley/protocol';
+import { LIMITS, PROTOCOL_VERSION } from '@parley/protocol';
 import { TokenService } from '../src/auth/tokens.ts';
 import { newAgent, newVisitor, startTestServer, TEST_SECRET } from './support/server.ts';
 import { postJson } from './support/http.ts';
@@ -113,7 +113,7 @@ describe('bad input and abuse', () => {
       .sign(new TextEncoder().encode('another-secret-another-secret-another-secret'));
     for (const [label, token] of [['expired', expired], ['tampered', tampered], ['foreign', foreign], ['garbage', 'abc']] as const) {
       const c = await ProtocolClient.open(server.url);
-      c.sendRaw({ type: 'auth', v: 1, token });
+      c.sendRaw({ type: 'auth', v: PROTOCOL_VERSION, token });
       const err = await c.nextError();
       assert.equal(err.code, 'unauthorized', label);
       assert.equal(await c.waitClose(), 4401, label);
@@ -127,6 +127,11 @@ describe('bad input and abuse', () => {
     const wrongVersion = await ProtocolClient.open(server.url);
     wrongVersion.sendRaw({ type: 'auth', v: 99, token: v.token });
     assert.equal((await wrongVersion.nextError()).code, 'unsupported_version');
+    // Version 1 spoke the whole queue (`queue.changed`); its clients are told, not fed frames they cannot read.
+    const oldClient = await ProtocolClient.open(server.url);
+    oldClient.sendRaw({ type: 'auth', v: 1, token: v.token });
+    assert.equal((await oldClient.nextError()).code, 'unsupported_version');
+    assert.equal(await oldClient.waitClose(), 4400);
     v.client.close();
   });
 

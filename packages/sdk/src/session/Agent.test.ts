@@ -79,3 +79,39 @@ test('an agent reconnecting with a token resumes its assigned conversations', as
   assert.deepEqual(agent.contacts[0]!.messages.map((m) => m.text), ['still there?']);
   agent.disconnect();
 });
+
+test('an agent keeps a bounded queue view from one page and the news: the first 50, and how many more', async () => {
+  const { token } = server.addAgent('Quinn', 'quinn@example.com', 'pw');
+  const waitingBefore = [...server.conversations.values()].filter((c) => c.snapshot.status === 'queued').length;
+  for (let i = 0; i < 60; i++) server.openConversation(server.addVisitor(`Waiting ${i}`).party);
+  const agent = await Parley.connectAgent({ server: server.url, token, ...common() });
+  const first = await agent.queue();
+  assert.equal(first.length, 50, 'the first page, not the whole queue');
+  assert.equal(agent.queueLimit, 50);
+  assert.equal(agent.queueSize, waitingBefore + 60);
+  const second = await agent.queue({ limit: 20, after: first.at(-1)!.sessionID });
+  assert.equal(second.length, Math.min(20, waitingBefore + 10));
+  assert.ok(!second.some((q) => first.some((f) => f.sessionID === q.sessionID)), 'the next page follows the first');
+
+  const views: Array<{ ids: string[]; size: number }> = [];
+  agent.on('queue', (queue, { size }) => views.push({ ids: queue.map((q) => q.sessionID), size }));
+  // A new chat far back in the queue: counted, not shown.
+  const visitor = await Parley.connectVisitor({ server: server.url, name: 'Newcomer', ...common() });
+  const newcomer = await visitor.startChat({ text: 'hello' });
+  await until(() => views.length > 0, 'the queue event for the newcomer');
+  assert.equal(views.at(-1)!.size, waitingBefore + 61);
+  assert.deepEqual(views.at(-1)!.ids, first.map((q) => q.sessionID));
+  assert.ok(!views.at(-1)!.ids.includes(newcomer.sessionID));
+
+  // The oldest is taken: the view drops it and fills its place from behind.
+  const taken = first[0]!.sessionID;
+  views.length = 0;
+  await agent.accept(taken);
+  await until(() => views.some((v) => v.ids.length === 50 && !v.ids.includes(taken)), 'the refilled view');
+  const view = views.at(-1)!;
+  assert.equal(view.size, waitingBefore + 60);
+  assert.deepEqual(view.ids.slice(0, 49), first.slice(1).map((q) => q.sessionID));
+  assert.equal(view.ids[49], second[0]!.sessionID, 'the next waiting conversation moved into the view');
+  agent.disconnect();
+  visitor.disconnect();
+});

@@ -5,6 +5,12 @@ import type { ConnectionState } from '../signaling/SignalingChannel.ts';
 import { TypedEmitter } from '../TypedEmitter.ts';
 import type { AgentLoginResponse, AgentSummary, Party, Presence, PushFrame, QueuedConversation } from '../wire.ts';
 import { ClientSession, sessionOptionsFrom } from './ClientSession.ts';
+import { QueueView } from './QueueView.ts';
+
+/** Entries in an agent's queue view (the first page); `queue.list` pages hold at most 100. */
+const QUEUE_VIEW_LIMIT = 50;
+/** News arriving together fills a gap in the view once. */
+const QUEUE_REFILL_DELAY_MS = 50;
 
 /** Options of `Parley.connectAgent`: sign in with email and password, or reuse a token. */
 export type AgentConnectOptions = ConnectOptions & ({ email: string; password: string } | { token: string });
@@ -15,8 +21,11 @@ export interface AgentEvents {
   contact: [contact: Contact];
   /** A conversation left `contacts` (it was closed). */
   contactRemoved: [contact: Contact];
-  /** The waiting queue changed; carries the whole queue. */
-  queue: [queue: QueuedConversation[]];
+  /**
+   * The waiting queue changed. Carries the agent's view of it: the first {@link Agent.queueLimit} waiting
+   * conversations, oldest first (never the whole queue), and `size`, how many wait in all.
+   */
+  queue: [queue: QueuedConversation[], info: { size: number }];
   /** An agent's presence changed (a colleague's, or this agent's own). */
   presence: [agent: AgentSummary];
   /** The connection state changed. */
@@ -34,7 +43,7 @@ export interface AgentEvents {
  * ```ts
  * const agent = await Parley.connectAgent({ server, email: 'ana@example.com', password });
  * agent.on('contact', (contact) => openTab(contact));
- * agent.on('queue', (queue) => renderQueue(queue));
+ * agent.on('queue', (queue, { size }) => renderQueue(queue, size - queue.length)); // first 50, and K more
  * const waiting = await agent.queue();
  * if (waiting[0]) await agent.accept(waiting[0].sessionID);
  * ```
@@ -44,6 +53,8 @@ export class Agent extends TypedEmitter<AgentEvents> {
   private identity: Party = { id: '', role: 'agent', name: '' };
   private presenceValue: Presence = 'online';
   private readonly tokenValue: string;
+  private readonly queueView = new QueueView(QUEUE_VIEW_LIMIT);
+  private queueRefill: ReturnType<typeof setTimeout> | null = null;
 
   private constructor(env: ConnectEnvironment, options: ConnectOptions, token: string) {
     super();
@@ -57,6 +68,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
         onContactRemoved: (contact) => this.emit('contactRemoved', contact),
         onReconnected: (ready) => {
           if (ready.presence) this.presenceValue = ready.presence;
+          this.reloadQueue(); // news missed while away: start the view over
         },
         onDisconnected: (error) => this.emit('disconnected', error),
       },
@@ -122,10 +134,32 @@ export class Agent extends TypedEmitter<AgentEvents> {
     return this.session.channel.state;
   }
 
-  /** The conversations waiting for an agent, oldest first. */
-  async queue(): Promise<QueuedConversation[]> {
-    const { queue } = await this.session.channel.request('queue.list', {});
+  /**
+   * One page of the conversations waiting for an agent, oldest first. Without options: the first
+   * {@link Agent.queueLimit} (50), which also become the view `'queue'` events carry. `limit` is at most 100;
+   * `after` is the sessionID of the last entry of the previous page. {@link Agent.queueSize} says how many wait.
+   * Long fields are cut by the server: first message to 120 characters, page URL to 200, user agent to 120.
+   * @throws ParleyError `invalid_frame` (limit out of range), `not_found` (unknown `after`).
+   * @example
+   * ```ts
+   * const first = await agent.queue();
+   * const second = await agent.queue({ limit: 50, after: first.at(-1)?.sessionID });
+   * ```
+   */
+  async queue(options: { limit?: number; after?: string } = {}): Promise<QueuedConversation[]> {
+    const { queue, size } = await this.session.channel.request('queue.list', options);
+    if (options.after === undefined && (options.limit === undefined || options.limit >= QUEUE_VIEW_LIMIT)) this.queueView.reset(queue, size);
     return queue;
+  }
+
+  /** How many conversations wait in all, as last heard (after `queue()` or a `'queue'` event). */
+  get queueSize(): number {
+    return this.queueView.size;
+  }
+
+  /** How many entries the queue view (the `'queue'` event, `queue()` without options) holds at most. */
+  get queueLimit(): number {
+    return this.queueView.limit;
   }
 
   /**
@@ -151,13 +185,50 @@ export class Agent extends TypedEmitter<AgentEvents> {
 
   /** Closes the connection. */
   disconnect(): void {
+    if (this.queueRefill !== null) clearTimeout(this.queueRefill);
+    this.queueRefill = null;
     this.session.disconnect();
+  }
+
+  private emitQueue(): void {
+    this.emit('queue', this.queueView.entries, { size: this.queueView.size });
+  }
+
+  /** Entries left the view and more wait behind: fetch the ones that now fall inside it (once per burst). */
+  private scheduleQueueRefill(): void {
+    if (this.queueRefill !== null) return;
+    this.queueRefill = setTimeout(() => {
+      this.queueRefill = null;
+      const missing = this.queueView.missing;
+      if (missing === 0) return this.emitQueue();
+      const after = this.queueView.last;
+      this.session.channel.request('queue.list', after === undefined ? { limit: missing } : { limit: missing, after }).then(
+        ({ queue, size }) => {
+          this.queueView.append(queue, size); // skips what news brought meanwhile
+          this.emitQueue();
+        },
+        () => this.reloadQueue(),
+      );
+    }, QUEUE_REFILL_DELAY_MS);
+  }
+
+  /** Starts the view over from the first page, then tells listeners. */
+  private reloadQueue(): void {
+    this.session.channel.request('queue.list', { limit: QUEUE_VIEW_LIMIT }).then(
+      ({ queue, size }) => {
+        this.queueView.reset(queue, size);
+        this.emitQueue();
+      },
+      () => undefined, // disconnected again: the next reconnection reloads
+    );
   }
 
   private handlePush(frame: PushFrame): void {
     switch (frame.type) {
-      case 'queue.changed':
-        this.emit('queue', frame.queue);
+      case 'queue.updated':
+        this.queueView.apply(frame);
+        if (this.queueView.missing > 0) this.scheduleQueueRefill();
+        else this.emitQueue();
         return;
       case 'presence.changed':
         if (frame.agent.id === this.identity.id) this.presenceValue = frame.agent.presence;

@@ -238,7 +238,7 @@ export class ClientSession {
         this.contacts.get(frame.sessionID)?.receiveSignal(frame);
         return;
       case 'error':
-      case 'queue.changed':
+      case 'queue.updated':
       case 'presence.changed':
         this.callbacks.onPush(frame);
         return;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
+import { PROTOCOL_VERSION } from '@parley/protocol/limits';
 import { ParleyError } from '../errors.ts';
 import { FakeParleyServer } from '../testing/FakeParleyServer.ts';
 import { immediateRetry, waitFor } from '../testing/helpers.ts';
@@ -35,7 +36,7 @@ test('auth is the first frame; requests are correlated with their answers', asyn
   const ready = await channel.connect();
   assert.equal(ready.identity.id, party.id);
   const [connection] = connectionsOf(token);
-  assert.deepEqual(connection!.frames[0], { type: 'auth', v: 1, token });
+  assert.deepEqual(connection!.frames[0], { type: 'auth', v: PROTOCOL_VERSION, token });
   const [pong, queue] = await Promise.all([channel.request('ping', {}), channel.request('queue.list', {})]);
   assert.equal(typeof pong.now, 'string');
   assert.deepEqual(Array.isArray(queue.queue), true);

@@ -238,7 +238,7 @@ export class SignalingChannel extends TypedEmitter<SignalingChannelEvents> {
       case 'conversation.updated':
       case 'conversation.assigned':
       case 'conversation.closed':
-      case 'queue.changed':
+      case 'queue.updated':
       case 'presence.changed':
       case 'call.updated':
       case 'signal':

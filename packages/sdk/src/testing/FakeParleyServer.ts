@@ -16,6 +16,7 @@ import type {
   RequestType,
   ServerFrame,
 } from '@parley/protocol';
+import { LIMITS, PROTOCOL_VERSION } from '@parley/protocol/limits';
 
 interface Conversation {
   snapshot: ConversationSnapshot;
@@ -147,6 +148,22 @@ export class FakeParleyServer {
     }
   }
 
+  /** Sends a frame to every authenticated agent connection (queue news). */
+  pushToAgents(frame: ServerFrame): void {
+    for (const c of this.connections) {
+      if (c.identity?.role === 'agent' && c.socket.readyState === c.socket.OPEN) c.socket.send(JSON.stringify(frame));
+    }
+  }
+
+  /** Tells agents a conversation entered the queue, as the real server does (within a page's reach only). */
+  private announceAdded(sessionID: string): void {
+    const queue = this.queue();
+    const position = queue.findIndex((q) => q.sessionID === sessionID);
+    const added = queue[position];
+    if (added && position < LIMITS.maxQueuePage) this.pushToAgents({ type: 'queue.updated', size: queue.length, added, position });
+    else this.pushToAgents({ type: 'queue.updated', size: queue.length });
+  }
+
   /** Cuts every socket without a close handshake (the client sees 1006). */
   dropConnections(): void {
     for (const c of this.connections) c.socket.terminate();
@@ -202,7 +219,7 @@ export class FakeParleyServer {
       .filter((s) => s.status !== 'closed' && (s.visitor.id === party.id || s.agent?.id === party.id));
     this.send(connection, {
       type: 'ready',
-      v: 1,
+      v: PROTOCOL_VERSION,
       identity: party,
       conversations,
       ...(party.role === 'agent' ? { presence: 'online' as const } : {}),
@@ -223,7 +240,9 @@ export class FakeParleyServer {
         );
         const conversation = open ?? this.openConversation(me);
         const message = !open && frame.text ? this.append(conversation.snapshot.sessionID, me, frame.text, { broadcast: false, clientId: frame.clientId }) : null;
-        return reply<'chat.start'>(frame.id, { conversation: conversation.snapshot, message });
+        reply<'chat.start'>(frame.id, { conversation: conversation.snapshot, message });
+        if (!open) this.announceAdded(conversation.snapshot.sessionID);
+        return;
       }
       case 'message.send': {
         const conversation = this.mustGet(frame.sessionID);
@@ -249,21 +268,29 @@ export class FakeParleyServer {
         const conversation = this.mustGet(frame.sessionID);
         if (conversation.snapshot.status === 'closed') return this.fail(connection, frame.id, 'conflict');
         this.append(frame.sessionID, { id: 'system', role: 'system', name: 'Parley' }, `${me.name} closed the conversation`, { kind: 'event' });
+        const wasQueued = conversation.snapshot.status === 'queued';
         conversation.snapshot = { ...conversation.snapshot, status: 'closed', closedAt: new Date().toISOString() };
         reply<'conversation.close'>(frame.id, { conversation: conversation.snapshot });
+        if (wasQueued) this.pushToAgents({ type: 'queue.updated', size: this.queue().length, removed: [frame.sessionID] });
         this.pushToMembers(frame.sessionID, { type: 'conversation.closed', sessionID: frame.sessionID, by: me });
         return;
       }
       case 'typing':
         return;
-      case 'queue.list':
-        return reply<'queue.list'>(frame.id, { queue: this.queue() });
+      case 'queue.list': {
+        const queue = this.queue();
+        const start = frame.after === undefined ? 0 : queue.findIndex((q) => q.sessionID === frame.after) + 1;
+        const page = queue.slice(start, start + (frame.limit ?? 50));
+        const more = start + page.length < queue.length;
+        return reply<'queue.list'>(frame.id, { queue: page, size: queue.length, next: more ? (page.at(-1)?.sessionID ?? null) : null });
+      }
       case 'conversation.accept': {
         const conversation = this.mustGet(frame.sessionID);
         if (conversation.snapshot.status !== 'queued') return this.fail(connection, frame.id, 'conflict');
         conversation.snapshot = { ...conversation.snapshot, status: 'active', agent: me };
         this.append(frame.sessionID, { id: 'system', role: 'system', name: 'Parley' }, `${me.name} joined the conversation`, { kind: 'event' });
         reply<'conversation.accept'>(frame.id, { conversation: conversation.snapshot });
+        this.pushToAgents({ type: 'queue.updated', size: this.queue().length, removed: [frame.sessionID] });
         this.pushToMembers(frame.sessionID, { type: 'conversation.assigned', conversation: conversation.snapshot });
         this.pushToMembers(frame.sessionID, { type: 'conversation.updated', conversation: conversation.snapshot });
         return;

@@ -22,7 +22,7 @@ export type ConversationFrame = Extract<
 /** Frames addressed to one party's connections. */
 export type PartyFrame = Extract<ServerFrame, { type: 'conversation.updated' | 'conversation.assigned' | 'signal' }>;
 /** Frames every connected agent hears. */
-export type AgentsFrame = Extract<ServerFrame, { type: 'queue.changed' | 'presence.changed' }>;
+export type AgentsFrame = Extract<ServerFrame, { type: 'queue.updated' | 'presence.changed' }>;
 
 const topic = <F extends ServerFrame>(name: string) => name as Topic<F>;
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CallSnapshot, ConversationSnapshot, Message, Party, QueuedConversation, VisitorInfo } from '@parley/protocol';
+import type { CallSnapshot, ConversationSnapshot, Message, Party, VisitorInfo } from '@parley/protocol';
 import { LIMITS, checkMessageText } from '@parley/protocol';
 import type { Logger } from 'pino';
 import { requireAgent } from '../auth/roles.ts';
@@ -8,7 +8,7 @@ import { topics } from '../bus/topics.ts';
 import { ParleyServerError } from '../errors.ts';
 import { TypedEmitter } from '../events/TypedEmitter.ts';
 import type { AgentPresence } from '../routing/AgentPresence.ts';
-import type { Queue } from '../routing/Queue.ts';
+import type { Queue, QueuePage } from '../routing/Queue.ts';
 import { Router } from '../routing/Router.ts';
 import type { ConversationRecord, MessagePage, Store } from '../store/Store.ts';
 import { InFlight } from './InFlight.ts';
@@ -100,7 +100,7 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
       }
       bus.publish(topics.party(visitor.id), { type: 'conversation.updated', conversation: this.#snapshotOf(this.#open.get(sessionID)) });
       if (existing === undefined) {
-        queue.changed();
+        queue.added(sessionID);
         this.#router.route();
       }
       return { conversation: this.#snapshotOf(this.#open.get(sessionID)), message };
@@ -138,7 +138,7 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
       const final = { ...closed, lastSeq: this.#open.get(sessionID).lastSeq };
       this.#open.drop(sessionID);
       bus.publish(topics.conversation(sessionID), { type: 'conversation.closed', sessionID, by });
-      if (record.status === 'queued') queue.changed();
+      if (record.status === 'queued') queue.removed(sessionID);
       else this.#router.route();
       log.info({ sessionID, by: by.id }, 'conversation closed');
       return this.#snapshotOf(final);
@@ -177,9 +177,10 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
 
   // ------------------------------------------------------------------ agents
 
-  async queue(agent: Party): Promise<QueuedConversation[]> {
+  /** One page of the waiting queue (see {@link Queue.page}). */
+  async queue(agent: Party, query: { limit?: number | undefined; after?: string | undefined } = {}): Promise<QueuePage> {
     requireAgent(agent);
-    return this.#options.queue.list();
+    return this.#options.queue.page(query);
   }
 
   /** An agent takes a waiting conversation. `conflict` when someone else was faster. */
@@ -245,7 +246,7 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
     const snapshot = this.#snapshotOf(this.#open.get(sessionID));
     bus.publish(topics.party(agentId), { type: 'conversation.assigned', conversation: snapshot });
     bus.publish(topics.conversation(sessionID), { type: 'conversation.updated', conversation: snapshot });
-    queue.changed();
+    queue.removed(sessionID);
     log.info({ sessionID, agentId }, 'conversation assigned');
     return snapshot;
   }

@@ -55,7 +55,7 @@ export async function handleFrame(
       return result;
     }
     case 'queue.list': {
-      const result: Answer<'queue.list'> = { queue: await conversations.queue(party) };
+      const result: Answer<'queue.list'> = await conversations.queue(party, { limit: frame.limit, after: frame.after });
       return result;
     }
     case 'conversation.accept': {
