@@ -40,6 +40,8 @@ export const strings = {
     accept: 'Accept',
     waiting: (wait: string) => `waiting ${wait}`,
     acceptFailed: 'Another agent took this conversation first.',
+    /** Under the first waiting visitors, when more wait than the list shows. */
+    more: (n: number) => `and ${n} more`,
   },
 
   conversations: {

@@ -16,6 +16,7 @@
     desk: document.getElementById('desk'),
     queue: document.getElementById('queue'),
     queueEmpty: document.getElementById('queue-empty'),
+    queueMore: document.getElementById('queue-more'),
     conversations: document.getElementById('conversations'),
     conversationsEmpty: document.getElementById('conversations-empty'),
     title: document.getElementById('conversation-title'),
@@ -75,7 +76,8 @@
 
   // ------------------------------------------------------------------ queue
 
-  function renderQueue(queue) {
+  /** The first waiting visitors (the SDK's bounded view) and, when more wait, "and K more". */
+  function renderQueue(queue, size) {
     els.queue.replaceChildren();
     queue.forEach(function (entry) {
       knownNames.set(entry.sessionID, entry.visitor.name);
@@ -101,12 +103,16 @@
       els.queue.appendChild(item);
     });
     els.queueEmpty.hidden = queue.length > 0;
+    var more = Math.max(0, (typeof size === 'number' ? size : queue.length) - queue.length);
+    els.queueMore.textContent = 'and ' + more + ' more';
+    els.queueMore.hidden = more === 0;
   }
 
   async function refreshQueue() {
     if (!agent) return;
     try {
-      renderQueue(await agent.queue());
+      var queue = await agent.queue();
+      renderQueue(queue, agent.queueSize);
     } catch (error) {
       showError(error);
     }
@@ -238,8 +244,8 @@
       addConversation(contact);
       refreshQueue();
     });
-    demo.listen(agent, 'queue', function (queue) {
-      if (Array.isArray(queue)) renderQueue(queue);
+    demo.listen(agent, 'queue', function (queue, info) {
+      if (Array.isArray(queue)) renderQueue(queue, info && info.size);
       else refreshQueue();
     });
     demo.listen(agent, 'connectionStateChanged', function (event) {

@@ -13,14 +13,14 @@ function useNow(intervalMs: number): number {
   return now;
 }
 
-/** Visitors waiting for an agent, oldest first, each with its wait time and Accept. */
+/** Visitors waiting for an agent, oldest first, each with its wait time and Accept; the first N, and K more. */
 export function QueueList({ model }: { model: WorkspaceModel }) {
   const s = strings.queue;
   const now = useNow(5_000);
   return (
     <section class="panel" aria-labelledby="queue-heading">
       <h2 id="queue-heading">
-        {s.heading} <span class="count">{model.queue.length}</span>
+        {s.heading} <span class="count">{model.queueSize}</span>
       </h2>
       {model.notice ? <p class="error" role="alert">{model.notice}</p> : null}
       {model.queue.length === 0 ? (
@@ -44,6 +44,11 @@ export function QueueList({ model }: { model: WorkspaceModel }) {
           })}
         </ul>
       )}
+      {model.queueSize > model.queue.length ? (
+        <p class="muted queue-more" id="queue-more">
+          {s.more(model.queueSize - model.queue.length)}
+        </p>
+      ) : null}
     </section>
   );
 }

@@ -36,7 +36,10 @@ export class WorkspaceModel {
   phase: Phase = { kind: 'signedOut', error: null };
   agent: Agent | null = null;
   conversations: ConversationState[] = [];
+  /** The first waiting visitors (the SDK's bounded queue view), oldest first. */
   queue: QueuedConversation[] = [];
+  /** How many visitors wait in all; more than `queue.length` when the queue is longer than the view. */
+  queueSize = 0;
   selectedId: string | null = null;
   presence: 'online' | 'away' = 'online';
   connection: Connection = 'connecting';
@@ -77,7 +80,7 @@ export class WorkspaceModel {
 
   /** What needs attention: waiting visitors plus unread messages (the tab title's count). */
   get attentionCount(): number {
-    return this.queue.length + this.conversations.reduce((n, c) => n + c.unread, 0);
+    return this.queueSize + this.conversations.reduce((n, c) => n + c.unread, 0);
   }
 
   /** Resumes with the token kept in this tab, if there is one. */
@@ -135,7 +138,8 @@ export class WorkspaceModel {
       this.select(this.adopt(contact, false).id);
     } catch {
       this.notice = strings.queue.acceptFailed;
-      this.queue = await this.agent.queue().catch(() => this.queue);
+      const agent = this.agent;
+      this.setQueue(await agent.queue().catch(() => this.queue), agent.queueSize, false);
     } finally {
       this.accepting.delete(sessionID);
       this.changed();
@@ -186,7 +190,7 @@ export class WorkspaceModel {
     const on = this.unbindAgent;
     on.push(
       agent.on('contact', (contact) => this.adopt(contact, true)),
-      agent.on('queue', (queue) => this.setQueue(queue, true)),
+      agent.on('queue', (queue, { size }) => this.setQueue(queue, size, true)),
       agent.on('connectionStateChanged', (state) => {
         this.connection = state;
         this.changed();
@@ -208,7 +212,7 @@ export class WorkspaceModel {
     const kept = loadSelection();
     if (kept && this.conversations.some((c) => c.id === kept)) this.selectedId = kept;
     this.selectedId ??= this.conversations[0]?.id ?? null;
-    this.setQueue(await agent.queue().catch(() => []), false);
+    this.setQueue(await agent.queue().catch(() => []), agent.queueSize, false);
     this.setPhase({ kind: 'ready' });
   }
 
@@ -219,6 +223,7 @@ export class WorkspaceModel {
     this.agent = null;
     this.conversations = [];
     this.queue = [];
+    this.queueSize = 0;
     this.selectedId = null;
     this.seenQueue.clear();
   }
@@ -238,10 +243,11 @@ export class WorkspaceModel {
     return state;
   }
 
-  private setQueue(queue: QueuedConversation[], live: boolean): void {
+  private setQueue(queue: QueuedConversation[], size: number, live: boolean): void {
     const fresh = queue.filter((q) => !this.seenQueue.has(q.sessionID));
     for (const q of queue) this.seenQueue.add(q.sessionID);
     this.queue = queue;
+    this.queueSize = Math.max(size, queue.length);
     if (live && fresh.length > 0) {
       playMessageChime();
       this.announce(fresh.map((q) => strings.conversation.newVisitor(q.visitor.name)).join('. '));
