@@ -26,7 +26,7 @@ describe('abuse: a queue flood from one address', () => {
   });
   after(() => server.stop());
 
-  it('keeps the agent connected, bounds what it hears per new chat, and serves another address', { timeout: 110_000 }, async () => {
+  it('keeps the agent connected, bounds what it hears per new chat, and serves another address', { timeout: 300_000 }, async () => {
     const agent = await newAgent(server, 'Flood Watcher');
     let queueBytes = 0;
     let largest = 0;
