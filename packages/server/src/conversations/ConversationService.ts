@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CallSnapshot, ConversationSnapshot, Message, Party, QueuedConversation, VisitorInfo } from '@parley/protocol';
-import { LIMITS, checkMessageText } from '@parley/protocol';
+import { LIMITS, checkMessageText, mayClose } from '@parley/protocol';
 import type { Logger } from 'pino';
 import { requireAgent } from '../auth/roles.ts';
 import type { Bus, BusSubscriber } from '../bus/Bus.ts';
@@ -125,9 +125,11 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
     this.#options.bus.publish(topics.conversation(sessionID), { type: 'typing', sessionID, from, typing }, { exceptParty: from.id });
   }
 
-  /** Closes a conversation (visitor, or one of its agents); its call ends first (`closed` event). */
+  /** Closes a conversation (its visitor or its agent, as `mayClose` of the protocol says; not an added colleague); its call ends first (`closed` event). */
   async close(by: Party, sessionID: string): Promise<ConversationSnapshot> {
     const record = await this.#open.requireMember(by, sessionID);
+    const refusal = mayClose(by, { visitorId: record.visitor.id, agentId: record.agent?.id ?? null });
+    if (refusal) throw new ParleyServerError(refusal.code, refusal.message);
     if (record.status === 'closed') throw ParleyServerError.conflict('the conversation is already closed');
     const { store, bus, log, queue } = this.#options;
     return this.#inFlight.track(async () => {
