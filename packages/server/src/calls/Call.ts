@@ -51,6 +51,8 @@ export class Call {
   readonly #participants = new Map<string, CallParticipant>();
   readonly createdAt = new Date();
   expiresAt: Date | null = null;
+  /** Guest links made for this call so far. */
+  #guestLinks = 0;
   startedAt: Date | null = null;
   endedAt: Date | null = null;
 
@@ -114,6 +116,14 @@ export class Call {
     if (this.#participants.size < this.media.capacity) return;
     const { capacity, capacityHint } = this.media;
     throw new ParleyServerError('capacity', `this call has ${this.#participants.size} people, the most it carries (${capacity}); ${capacityHint}`);
+  }
+
+  /** Counts one more guest link; `capacity` when the call has had `max` already. */
+  takeGuestLink(max: number): void {
+    if (this.#guestLinks >= max) {
+      throw new ParleyServerError('capacity', `this call has had ${this.#guestLinks} guest links, the most GUEST_LINKS_PER_CALL allows (${max})`);
+    }
+    this.#guestLinks++;
   }
 
   /** Applies an action of the state machine (answer, cancel, expire, connected, fail, …). */
