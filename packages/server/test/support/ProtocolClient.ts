@@ -44,6 +44,8 @@ export class ProtocolError extends Error {
 export interface ProtocolClientOptions {
   /** A query string for the socket's URL, without `?` (the bench's bare relay routes by it). */
   query?: string;
+  /** The local address to connect from (e.g. `127.0.0.2`, to come from another loopback address). */
+  localAddress?: string;
   /** Extra headers of the upgrade request (e.g. `origin`). */
   headers?: Record<string, string>;
   /** No frame log and no per-message compression; see the file's header. Default false. */
@@ -107,6 +109,7 @@ export class ProtocolClient {
     const ws = new WebSocket(url, {
       headers: options.headers ?? {},
       handshakeTimeout: timeoutMs,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       ...(options.lean ? { perMessageDeflate: false } : {}),
     });
     const client = new ProtocolClient(ws, options);
