@@ -145,6 +145,10 @@ export function parleyEnv(dataDir: string, conversations: number): Record<string
     // The benchmark floods on purpose; the per-connection limits are for abuse, not for this.
     RATE_LIMIT_RPS: '100000',
     RATE_LIMIT_BURST: '100000',
+    // Every simulated visitor comes from loopback: one address, many honest visitors.
+    VISITORS_PER_IP_PER_MINUTE: '1000000',
+    MAX_QUEUED_PER_IP: '1000000',
+    MAX_QUEUED_TOTAL: '1000000',
     // The server's ceiling is 1000 chats per agent.
     AGENT_MAX_CHATS: String(Math.min(1000, Math.max(5, conversations))),
   };

@@ -187,3 +187,44 @@ export function departureEndsCall(attendees: readonly Attendee[], leavingId: str
   if (leaving?.role !== 'agent') return false;
   return !attendees.some((a) => a.id !== leavingId && a.role === 'agent' && a.joined);
 }
+
+/*
+ * Who may act on whom. The visitor and the conversation's own agent (the one it is assigned to) hold the
+ * conversation; an added colleague and a guest are helpers in it.
+ *
+ * Removing someone from a call in progress — only an agent who has joined the call removes, never itself
+ * (it leaves instead):
+ *   - the conversation's agent removes anyone else: a colleague, a guest, the visitor (which ends the call);
+ *   - an added colleague removes guests only: never the visitor, the conversation's agent or another colleague;
+ *   - the visitor and guests remove nobody; nor does anyone who was invited but has not joined yet.
+ *
+ * Closing the conversation: its visitor or its agent. An added colleague and a guest may not.
+ */
+
+/** Why an action on another party is refused; null from the checks below means it is allowed. */
+export interface RuleRefusal {
+  code: 'forbidden' | 'conflict' | 'not_found';
+  message: string;
+}
+
+/**
+ * Whether `actor` may take `target` out of the call. Both are the call's attendees (undefined: not in it).
+ * Returns null when it may, or why not.
+ */
+export function mayRemove(actor: Attendee | undefined, target: Attendee | undefined, roles: CallRoles): RuleRefusal | null {
+  if (!actor) return { code: 'forbidden', message: 'you are not a participant of this call' };
+  if (actor.role !== 'agent') return { code: 'forbidden', message: 'only agents remove participants' };
+  if (!actor.joined) return { code: 'forbidden', message: 'join the call before removing anyone from it' };
+  if (!target) return { code: 'not_found', message: 'participant not found' };
+  if (target.id === actor.id) return { code: 'conflict', message: 'to leave the call yourself, leave it' };
+  if (actor.id === roles.agentId) return null;
+  if (target.role === 'guest') return null;
+  return { code: 'forbidden', message: "an added colleague removes guests only; the conversation's agent removes anyone" };
+}
+
+/** Whether `party` may close the conversation: its visitor or its agent. Null when it may, or why not. */
+export function mayClose(party: Party, roles: CallRoles): RuleRefusal | null {
+  if (party.role === 'visitor' && party.id === roles.visitorId) return null;
+  if (party.role === 'agent' && party.id === roles.agentId) return null;
+  return { code: 'forbidden', message: "only the visitor or the conversation's agent closes the conversation" };
+}

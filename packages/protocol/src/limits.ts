@@ -11,9 +11,13 @@ export const PROTOCOL_VERSION = 2;
 export const LIMITS = {
   /** Largest frame the server reads; larger ones are answered with `too_large`. */
   maxFrameBytes: 64 * 1024,
-  /** Longest chat message, in characters (UTF-16 code units, as `String#length`). */
+  /**
+   * Longest chat message, in UTF-16 code units (`String#length`): the unit every limit of text here is counted
+   * in. An emoji outside the BMP counts 2. Text must be well-formed UTF-16 (no lone surrogate), so what is
+   * acknowledged is exactly what the store keeps and replays.
+   */
   maxMessageChars: 4000,
-  /** Longest display name. */
+  /** Longest display name, in UTF-16 code units, after trimming. */
   maxNameChars: 80,
   /** Longest client-made id (message `clientId`, request `id`). */
   maxIdChars: 64,
@@ -31,15 +35,65 @@ export const LIMITS = {
   maxMeshParticipants: 4,
 } as const;
 
-/** Checks a chat text against the limits; returns the failure, or null when it is fine. */
-export function checkMessageText(text: string): { ok: false; code: ErrorCode; message: string } | null {
-  if (text.length > LIMITS.maxMessageChars) {
-    return {
-      ok: false,
-      code: 'too_large',
-      message: `message is ${text.length} characters; the limit is ${LIMITS.maxMessageChars}`,
-    };
+/** A text refused by one of the rules below: its code, and a message naming the rule. */
+export interface TextProblem {
+  ok: false;
+  code: ErrorCode;
+  message: string;
+}
+
+/**
+ * The index of the first lone surrogate of `text` (a high surrogate not followed by a low one, or a low one
+ * not preceded by a high one), or -1 when the text is well-formed UTF-16. Such text cannot be stored as UTF-8:
+ * it would come back as U+FFFD, longer and different from what was acknowledged.
+ */
+export function loneSurrogateAt(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+      else return i;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return i;
   }
-  if (text.trim().length === 0) return { ok: false, code: 'invalid_frame', message: 'message text is empty' };
+  return -1;
+}
+
+/** White space, control characters and default-ignorable code points (ZWSP, ZWJ/ZWNJ, BOM, word joiner, …). */
+const INVISIBLE = /[\p{White_Space}\p{Cc}\p{Default_Ignorable_Code_Point}]/gu;
+
+/** True when `text` shows nothing: it is empty or made only of white space and invisible characters. */
+export function isBlank(text: string): boolean {
+  return text.replace(INVISIBLE, '').length === 0;
+}
+
+function textProblem(what: string, text: string, max: number): TextProblem | null {
+  const lone = loneSurrogateAt(text);
+  if (lone !== -1) return { ok: false, code: 'invalid_frame', message: `${what} is not well-formed UTF-16: a lone surrogate at index ${lone}` };
+  if (text.length > max) {
+    return { ok: false, code: 'too_large', message: `${what} is ${text.length} UTF-16 code units; the limit is ${max}` };
+  }
+  if (isBlank(text)) return { ok: false, code: 'invalid_frame', message: `${what} is empty (only white space or invisible characters)` };
   return null;
+}
+
+/**
+ * Checks a chat text: well-formed UTF-16, at most {@link LIMITS.maxMessageChars} code units, and something
+ * visible in it. Returns the failure, or null when it is fine.
+ */
+export function checkMessageText(text: string): TextProblem | null {
+  return textProblem('message', text, LIMITS.maxMessageChars);
+}
+
+/** Checks a display name (already trimmed) like a message, against {@link LIMITS.maxNameChars}. */
+export function checkName(name: string): TextProblem | null {
+  return textProblem('name', name, LIMITS.maxNameChars);
+}
+
+/**
+ * The form of a name two names are compared in: NFKC, case-folded, without white space or invisible
+ * characters. "Ann Agent", "ann  agent", "Ａｎｎ Ａｇｅｎｔ" and "Ann\u200bAgent" are one name.
+ */
+export function nameKey(name: string): string {
+  return name.normalize('NFKC').toLowerCase().replace(INVISIBLE, '');
 }

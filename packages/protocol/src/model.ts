@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CallSnapshot } from './callSnapshot.ts';
-import { LIMITS } from './limits.ts';
+import { checkName, LIMITS } from './limits.ts';
 import { ROLES, type Party } from './party.ts';
 
 /** Who an identity is in a conversation (the schema of `Role`). */
@@ -76,5 +76,14 @@ export const VisitorInfoSchema = z
   })
   .strict();
 
-export const NameSchema = z.string().trim().min(1).max(LIMITS.maxNameChars);
+/** A display name: trimmed, well-formed, visible, at most LIMITS.maxNameChars code units (see checkName). */
+export const NameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(LIMITS.maxNameChars)
+  .superRefine((name, ctx) => {
+    const problem = checkName(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem.message });
+  });
 export const EmailSchema = z.string().trim().max(254).email();

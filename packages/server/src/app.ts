@@ -16,6 +16,7 @@ import { Transcript } from './conversations/Transcript.ts';
 import { ParleyServerError } from './errors.ts';
 import { Gateway } from './gateway/Gateway.ts';
 import { registerApi } from './http/api.ts';
+import { QueueAdmission } from './conversations/QueueAdmission.ts';
 import { registerCors } from './http/cors.ts';
 import { registerPages } from './http/pages.ts';
 import { AgentPresence } from './routing/AgentPresence.ts';
@@ -80,6 +81,8 @@ export async function startServer(config: Config, options: { log?: Logger; store
     graceMs: config.callGraceSeconds * 1000,
     ice: config,
     media: createMediaTopology(config, log),
+    callRequestsPerMinute: config.caps.callRequestsPerMinute,
+    guestLinksPerCall: config.caps.guestLinksPerCall,
   });
   const conversations = new ConversationService({
     store,
@@ -91,6 +94,11 @@ export async function startServer(config: Config, options: { log?: Logger; store
     presence,
     calls,
     agentMaxChats: config.agentMaxChats,
+    admission: new QueueAdmission({
+      perAddress: config.caps.queuedPerIp,
+      total: config.caps.queuedTotal,
+      queuedAtStart: async () => (await store.listQueuedConversations()).map((c) => c.id),
+    }),
   });
   // Conversation → Call: a closing conversation ends its call before its members hear of the close.
   conversations.on('closed', (event) => calls.conversationClosed(event));
@@ -124,7 +132,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ code: 'not_found', message: 'no such route' }));
   registerCors(app, isAllowedOrigin);
-  registerApi(app, { store, tokens, conversations, presence, guests, rateLimit: config.rateLimit });
+  registerApi(app, { store, tokens, conversations, presence, guests, visitorsPerIpPerMinute: config.caps.visitorsPerIpPerMinute });
   registerPages(app, () => allowed);
   app.get('/healthz', async () => ({
     status: 'ok',

@@ -29,6 +29,22 @@ export interface Config {
    * `url` is where the server reaches Janus's WebSocket API; `publicUrl` where browsers reach it.
    */
   janus: { url: string; publicUrl: string; apiSecret: string | null; maxParticipants: number } | null;
+  /** Caps against abuse by anonymous parties (docs/security.md, "Caps, text and call rules"). */
+  caps: AbuseCaps;
+}
+
+/** Caps against abuse; each refusal names its variable and value. */
+export interface AbuseCaps {
+  /** Visitor identities one client address may create per minute (POST /api/visitors). */
+  visitorsPerIpPerMinute: number;
+  /** Conversations waiting in the queue from one client address. */
+  queuedPerIp: number;
+  /** Conversations waiting in the queue in all. */
+  queuedTotal: number;
+  /** Calls (requests and invitations) one conversation may start per minute. */
+  callRequestsPerMinute: number;
+  /** Guest links one call may hand out. */
+  guestLinksPerCall: number;
 }
 
 export interface IceServer {
@@ -162,6 +178,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
             maxParticipants: int('JANUS_MAX_PARTICIPANTS', 12, 2, 100),
           }
         : null,
+    caps: {
+      visitorsPerIpPerMinute: int('VISITORS_PER_IP_PER_MINUTE', 120, 1, 1_000_000),
+      queuedPerIp: int('MAX_QUEUED_PER_IP', 20, 1, 1_000_000),
+      queuedTotal: int('MAX_QUEUED_TOTAL', 500, 1, 1_000_000),
+      callRequestsPerMinute: int('CALL_REQUESTS_PER_MINUTE', 6, 1, 1000),
+      guestLinksPerCall: int('GUEST_LINKS_PER_CALL', 10, 1, 1000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

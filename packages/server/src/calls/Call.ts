@@ -9,7 +9,7 @@ import type {
   Party,
   ParticipantConnection,
 } from '@parley/protocol';
-import { IDLE_CALL, departureEndsCall, transition } from '@parley/protocol';
+import { IDLE_CALL, departureEndsCall, mayRemove, transition } from '@parley/protocol';
 import { inProgress } from '@parley/protocol/call';
 import { ParleyServerError } from '../errors.ts';
 import type { CallChange, CallEvent, ParticipantExit } from './CallEvent.ts';
@@ -51,6 +51,8 @@ export class Call {
   readonly #participants = new Map<string, CallParticipant>();
   readonly createdAt = new Date();
   expiresAt: Date | null = null;
+  /** Guest links made for this call so far. */
+  #guestLinks = 0;
   startedAt: Date | null = null;
   endedAt: Date | null = null;
 
@@ -114,6 +116,14 @@ export class Call {
     if (this.#participants.size < this.media.capacity) return;
     const { capacity, capacityHint } = this.media;
     throw new ParleyServerError('capacity', `this call has ${this.#participants.size} people, the most it carries (${capacity}); ${capacityHint}`);
+  }
+
+  /** Counts one more guest link; `capacity` when the call has had `max` already. */
+  takeGuestLink(max: number): void {
+    if (this.#guestLinks >= max) {
+      throw new ParleyServerError('capacity', `this call has had ${this.#guestLinks} guest links, the most GUEST_LINKS_PER_CALL allows (${max})`);
+    }
+    this.#guestLinks++;
   }
 
   /** Applies an action of the state machine (answer, cancel, expire, connected, fail, …). */
@@ -185,14 +195,12 @@ export class Call {
     return this.#depart(participant, null);
   }
 
-  /** An agent in the call takes another participant out (removing the visitor ends the call). */
+  /** An agent in the call takes another participant out, as `mayRemove` of the protocol allows (removing the visitor ends the call). */
   remove(by: Party, participantId: string): CallChange {
-    this.requireParticipant(by);
-    if (by.role !== 'agent') throw ParleyServerError.forbidden('only agents remove participants');
-    if (participantId === by.id) throw ParleyServerError.conflict('to leave the call yourself, leave it');
     const target = this.#participants.get(participantId);
-    if (!target) throw ParleyServerError.notFound('participant');
-    if (!this.inProgress) throw ParleyServerError.conflict(`the call is ${this.#core.state}`);
+    const refusal = mayRemove(this.#participants.get(by.id), target, this.roles);
+    if (refusal) throw new ParleyServerError(refusal.code, refusal.message);
+    if (!target || !this.inProgress) throw ParleyServerError.conflict(`the call is ${this.#core.state}`);
     return this.#depart(target, by);
   }
 

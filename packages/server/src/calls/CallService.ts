@@ -12,6 +12,7 @@ import { CallTimers } from './CallTimers.ts';
 import { callEventText } from './callText.ts';
 import type { MediaTopology } from './media/MediaTopology.ts';
 import { iceServersFor } from './turn.ts';
+import { SlidingWindow } from '../rateLimit/SlidingWindow.ts';
 
 /** What calls need of conversations: who belongs to one. */
 export interface CallConversations {
@@ -36,6 +37,10 @@ export interface CallServiceOptions {
   ice: Pick<Config, 'iceServers' | 'turn'>;
   /** How media travels: peer-to-peer (mesh) or through an SFU. */
   media: MediaTopology;
+  /** Calls (requests and invitations) one conversation may start per minute (CALL_REQUESTS_PER_MINUTE). */
+  callRequestsPerMinute: number;
+  /** Guest links one call may hand out (GUEST_LINKS_PER_CALL). */
+  guestLinksPerCall: number;
 }
 
 /**
@@ -50,9 +55,12 @@ export class CallService {
   /** Per call id: its media is ready (a room, with an SFU); made when the call is accepted. */
   readonly #mediaReady = new Map<string, Promise<void>>();
   readonly #options: CallServiceOptions;
+  /** Per conversation: the calls it started in the last minute. */
+  readonly #starts: SlidingWindow;
 
   constructor(options: CallServiceOptions) {
     this.#options = options;
+    this.#starts = new SlidingWindow(options.callRequestsPerMinute, 60_000);
   }
 
   /** The live call of a conversation, or null. */
@@ -77,6 +85,14 @@ export class CallService {
       },
       this.#calls.get(frame.sessionID),
     );
+    // Begun but not yet rung (Call.begin does nothing else): a refusal here leaves no trace.
+    const waitMs = this.#starts.take(frame.sessionID);
+    if (waitMs > 0) {
+      const limit = this.#options.callRequestsPerMinute;
+      throw ParleyServerError.rateLimited(
+        `this conversation started ${limit} calls in the last minute, the most CALL_REQUESTS_PER_MINUTE allows (${limit}); try again in ${Math.ceil(waitMs / 1000)} s`,
+      );
+    }
     this.#calls.set(frame.sessionID, call);
     this.#run(call, change);
     log.info({ sessionID: call.sessionID, callId: call.id, by: party.id, kind: call.kind }, 'call started ringing');
@@ -149,6 +165,11 @@ export class CallService {
     return call.snapshot();
   }
 
+  /** A guest link is about to be made for the call in progress: counts it, or refuses (`capacity`) past GUEST_LINKS_PER_CALL. */
+  takeGuestLink(sessionID: string): void {
+    this.#calls.get(sessionID)?.takeGuestLink(this.#options.guestLinksPerCall);
+  }
+
   /** A guest redeemed its link: it becomes a participant of the call, and joins with `call.join`. */
   admitGuest(sessionID: string, callId: string, guest: Party, invitedBy: Party): CallSnapshot {
     const call = this.#live(sessionID, callId);
@@ -196,6 +217,7 @@ export class CallService {
 
   /** The conversation closed: its call, if any, ends (reason `closed`). */
   conversationClosed(event: { sessionID: string; by: Party }): void {
+    this.#starts.forget(event.sessionID);
     const call = this.#calls.get(event.sessionID);
     if (call) this.#quietly(call, 'conversationClosed', () => call.parentClosed(event.by));
   }

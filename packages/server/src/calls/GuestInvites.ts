@@ -9,7 +9,7 @@ export interface GuestInvitesOptions {
   invites: InviteTokens;
   tokens: TokenService;
   conversations: CallConversations;
-  calls: Pick<CallService, 'requireRoom' | 'admitGuest'>;
+  calls: Pick<CallService, 'requireRoom' | 'takeGuestLink' | 'admitGuest'>;
   log: Logger;
   /** How long a link stays valid. */
   ttlSeconds: number;
@@ -42,6 +42,7 @@ export class GuestInvites {
     if (conversation.status === 'closed') throw ParleyServerError.conflict('the conversation is closed');
     const call = this.#options.calls.requireRoom(sessionID);
     if (!call.participants.some((p) => p.id === party.id)) throw ParleyServerError.forbidden('only participants of the call invite guests to it');
+    this.#options.calls.takeGuestLink(sessionID);
     const { token, expiresAt } = await this.#options.invites.issue({
       jti: randomUUID(),
       sessionID,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CallSnapshot, ConversationSnapshot, Message, Party, VisitorInfo } from '@parley/protocol';
-import { LIMITS, checkMessageText } from '@parley/protocol';
+import { LIMITS, checkMessageText, mayClose } from '@parley/protocol';
 import type { Logger } from 'pino';
 import { requireAgent } from '../auth/roles.ts';
 import type { Bus, BusSubscriber } from '../bus/Bus.ts';
@@ -13,6 +13,7 @@ import { Router } from '../routing/Router.ts';
 import type { ConversationRecord, MessagePage, Store } from '../store/Store.ts';
 import { InFlight } from './InFlight.ts';
 import type { OpenConversations } from './OpenConversations.ts';
+import type { QueueAdmission } from './QueueAdmission.ts';
 import { toSnapshot } from './snapshots.ts';
 import type { Transcript } from './Transcript.ts';
 
@@ -40,6 +41,8 @@ export interface ConversationServiceOptions {
   calls: ConversationCalls;
   /** Most active conversations routing gives one agent. */
   agentMaxChats: number;
+  /** Who may wait in the queue (per client address and in all). */
+  admission: QueueAdmission;
 }
 
 /**
@@ -53,6 +56,8 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
   readonly #transcript: Transcript;
   readonly #router: Router;
   readonly #inFlight = new InFlight();
+  /** Per visitor: its chat.start in progress. Starts of one visitor run one at a time, so it has one open conversation. */
+  readonly #starting = new Map<string, Promise<unknown>>();
 
   constructor(options: ConversationServiceOptions) {
     super((err, event) => options.log.error({ err, event }, 'conversation listener failed'));
@@ -71,25 +76,50 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
 
   // ------------------------------------------------------------------ visitors
 
-  /** Opens a conversation for a visitor, or returns its open one. Routes it to an agent when one is free. */
+  /**
+   * Opens a conversation for a visitor, or returns its open one: a visitor has at most one open conversation,
+   * however many connections start one at once. Routes it to an agent when one is free. A new conversation
+   * waits in the queue only within the caps of {@link QueueAdmission} (`address`: the client's).
+   */
   async startChat(
     visitor: Party,
-    input: { text?: string | undefined; clientId?: string | undefined; info?: VisitorInfo | undefined },
+    input: { text?: string | undefined; clientId?: string | undefined; info?: VisitorInfo | undefined; address: string },
   ): Promise<{ conversation: ConversationSnapshot; message: Message | null }> {
     if (visitor.role !== 'visitor') throw ParleyServerError.forbidden('only visitors start chats');
-    const { store, bus, log, queue } = this.#options;
+    const before = this.#starting.get(visitor.id) ?? Promise.resolve();
+    const run = before.then(() => this.#startChat(visitor, input));
+    const settled = run.catch(() => undefined);
+    this.#starting.set(visitor.id, settled);
+    void settled.then(() => {
+      if (this.#starting.get(visitor.id) === settled) this.#starting.delete(visitor.id);
+    });
+    return run;
+  }
+
+  async #startChat(
+    visitor: Party,
+    input: { text?: string | undefined; clientId?: string | undefined; info?: VisitorInfo | undefined; address: string },
+  ): Promise<{ conversation: ConversationSnapshot; message: Message | null }> {
+    const { store, bus, log, queue, admission } = this.#options;
     return this.#inFlight.track(async () => {
       const existing = (await store.listOpenConversationsForVisitor(visitor.id))[0];
       let record = existing ?? null;
       if (record !== null) await this.#open.keep(record);
       else {
-        record = await store.createConversation({
-          id: randomUUID(),
+        const id = randomUUID();
+        await admission.admit(id, input.address);
+        record = await store
+          .createConversation({
+          id,
           visitorId: visitor.id,
           visitorInfo: input.info ?? {},
           firstMessage: input.text?.slice(0, 200) ?? null,
           createdAt: new Date().toISOString(),
-        });
+          })
+          .catch((err: unknown) => {
+            admission.left(id);
+            throw err;
+          });
         log.info({ sessionID: record.id, visitorId: visitor.id }, 'conversation started');
         await this.#open.keep(record, []); // a new conversation has no members yet: no need to ask the store
       }
@@ -125,9 +155,11 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
     this.#options.bus.publish(topics.conversation(sessionID), { type: 'typing', sessionID, from, typing }, { exceptParty: from.id });
   }
 
-  /** Closes a conversation (visitor, or one of its agents); its call ends first (`closed` event). */
+  /** Closes a conversation (its visitor or its agent, as `mayClose` of the protocol says; not an added colleague); its call ends first (`closed` event). */
   async close(by: Party, sessionID: string): Promise<ConversationSnapshot> {
     const record = await this.#open.requireMember(by, sessionID);
+    const refusal = mayClose(by, { visitorId: record.visitor.id, agentId: record.agent?.id ?? null });
+    if (refusal) throw new ParleyServerError(refusal.code, refusal.message);
     if (record.status === 'closed') throw ParleyServerError.conflict('the conversation is already closed');
     const { store, bus, log, queue } = this.#options;
     return this.#inFlight.track(async () => {
@@ -137,6 +169,7 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
       await this.#transcript.appendEvent(sessionID, `${by.name} closed the conversation`);
       const final = { ...closed, lastSeq: this.#open.get(sessionID).lastSeq };
       this.#open.drop(sessionID);
+      this.#options.admission.left(sessionID);
       bus.publish(topics.conversation(sessionID), { type: 'conversation.closed', sessionID, by });
       if (record.status === 'queued') queue.removed(sessionID);
       else this.#router.route();
@@ -240,6 +273,7 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
     const { store, bus, log, presence, queue } = this.#options;
     const assigned = await store.assignConversation(sessionID, agentId, new Date().toISOString());
     if (assigned === null) return null;
+    this.#options.admission.left(sessionID);
     presence.registry.markAssigned(agentId);
     this.#open.update(assigned);
     await this.#transcript.appendEvent(sessionID, `${assigned.agent?.name ?? 'An agent'} joined the conversation`);

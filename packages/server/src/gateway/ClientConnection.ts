@@ -33,6 +33,8 @@ export class ClientConnection implements BusSubscriber {
   readonly #topics = new Set<Topic>();
   #strikes = 0;
   #closed = false;
+  /** Guests only: removed from (or gone from) its call. */
+  #outOfCall = false;
 
   constructor(
     readonly socket: WebSocket,
@@ -63,12 +65,30 @@ export class ClientConnection implements BusSubscriber {
     const party = this.party;
     if (party === null || envelope.exceptParty === party.id) return;
     const frame = envelope.frame;
-    if (this.guestScope && !(frame.type === 'signal' || (frame.type === 'call.updated' && frame.call.callId === this.guestScope.callId))) return;
+    if (this.guestScope) return this.#deliverToGuest(envelope, party, this.guestScope);
     if (frame.type === 'conversation.assigned' || frame.type === 'conversation.updated') {
       if (frame.conversation.status !== 'closed') this.subscribe(topics.conversation(frame.conversation.sessionID));
     }
     this.sendJson(envelope.json);
     if (frame.type === 'conversation.closed') this.unsubscribe(topics.conversation(frame.sessionID));
+  }
+
+  /**
+   * A guest hears its call's changes and signaling, nothing else. Once a change shows it out of the call
+   * (removed, or left) it hears that one and nothing more; its requests are still answered (with refusals).
+   */
+  #deliverToGuest(envelope: Envelope, guest: Party, scope: { callId: string }): void {
+    if (this.#outOfCall) return;
+    const frame = envelope.frame;
+    if (frame.type === 'signal') return this.sendJson(envelope.json);
+    if (frame.type !== 'call.updated' || frame.call.callId !== scope.callId) return;
+    this.sendJson(envelope.json);
+    if (!frame.call.participants.some((p) => p.id === guest.id)) this.outOfCall();
+  }
+
+  /** A guest's connection is no longer in its call: nothing of it reaches the guest any more. */
+  outOfCall(): void {
+    this.#outOfCall = true;
   }
 
   subscribe(topic: Topic): void {

@@ -189,6 +189,8 @@ export class Gateway {
       const live = this.options.calls.liveCall(scope.sessionID);
       const call = live && live.callId === scope.callId && live.participants.some((p) => p.id === party.id) ? live : null;
       connection.send({ type: 'ready', v: PROTOCOL_VERSION, identity: party, conversations: [], guest: { sessionID: scope.sessionID, call } });
+      // Removed or gone: the guest learns its call is over for it, and hears nothing more.
+      if (call === null) connection.outOfCall();
       return;
     }
     if (party.role !== 'agent') {

@@ -34,6 +34,7 @@ export async function handleFrame(
         text: frame.text,
         clientId: frame.clientId,
         info: connection.visitorInfo,
+        address: connection.remote,
       });
       connection.subscribe(topics.conversation(result.conversation.sessionID));
       return result;

@@ -5,7 +5,7 @@ import type {
   ErrorCode,
   HistoryResponse,
 } from '@parley/protocol';
-import { AgentLoginBodySchema, CreateVisitorBodySchema, GuestJoinBodySchema, HistoryQuerySchema, httpStatusFor } from '@parley/protocol';
+import { AgentLoginBodySchema, CreateVisitorBodySchema, GuestJoinBodySchema, HistoryQuerySchema, httpStatusFor, nameKey } from '@parley/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { hashPassword, verifyPassword } from '../auth/password.ts';
@@ -23,7 +23,8 @@ export interface ApiDeps {
   conversations: ConversationService;
   presence: AgentPresence;
   guests: GuestInvites;
-  rateLimit: { rps: number; burst: number };
+  /** Visitor identities one client address may create per minute (VISITORS_PER_IP_PER_MINUTE). */
+  visitorsPerIpPerMinute: number;
 }
 
 /** Sends a coded error with its HTTP status. */
@@ -42,14 +43,19 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
 
 /** The JSON API under /api. */
 export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
-  const visitorLimiter = new IpLimiter(deps.rateLimit.rps, deps.rateLimit.burst * 2);
+  const perMinute = deps.visitorsPerIpPerMinute;
+  // A bucket of a minute's worth, refilled evenly over the minute.
+  const visitorLimiter = new IpLimiter(perMinute / 60, perMinute);
   const loginLimiter = new IpLimiter(1, 10);
   // A hash of a random password, so an unknown email costs the same time as a wrong password.
   const dummyHash = hashPassword(randomUUID());
 
   app.post('/api/visitors', async (request, reply) => {
-    if (!visitorLimiter.take(request.ip)) throw ParleyServerError.rateLimited();
+    if (!visitorLimiter.take(request.ip)) {
+      throw ParleyServerError.rateLimited(`too many new visitors from your address: VISITORS_PER_IP_PER_MINUTE is ${perMinute}`);
+    }
     const body = parse(CreateVisitorBodySchema, request.body);
+    if (body.name !== undefined) await requireNotAnAgentsName(deps.store, body.name);
     const visitor = await deps.store.createVisitor({
       id: randomUUID(),
       name: body.name ?? `Visitor ${randomInt(1000, 10000)}`,
@@ -66,6 +72,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/api/guests', async (request, reply) => {
     if (!guestLimiter.take(request.ip)) throw ParleyServerError.rateLimited();
     const body = parse(GuestJoinBodySchema, request.body);
+    await requireNotAnAgentsName(deps.store, body.name);
     return reply.code(201).send(await deps.guests.redeem(body.token, body.name));
   });
 
@@ -92,6 +99,17 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     const response: HistoryResponse = page;
     return response;
   });
+}
+
+/**
+ * Visitors and guests may not pass for an agent: a name equal to an agent's (compared by `nameKey`: NFKC,
+ * case, white space and invisible characters ignored) is refused with `conflict`.
+ */
+async function requireNotAnAgentsName(store: Store, name: string): Promise<void> {
+  const key = nameKey(name);
+  if ((await store.listAgents()).some((agent) => nameKey(agent.name) === key)) {
+    throw ParleyServerError.conflict(`"${name}" is the name of an agent here; choose another name`);
+  }
 }
 
 async function authenticate(request: FastifyRequest, tokens: TokenService) {

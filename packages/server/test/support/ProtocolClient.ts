@@ -44,14 +44,14 @@ export class ProtocolError extends Error {
 export interface ProtocolClientOptions {
   /** A query string for the socket's URL, without `?` (the bench's bare relay routes by it). */
   query?: string;
+  /** The local address to connect from (e.g. `127.0.0.2`, to come from another loopback address). */
+  localAddress?: string;
   /** Extra headers of the upgrade request (e.g. `origin`). */
   headers?: Record<string, string>;
   /** No frame log and no per-message compression; see the file's header. Default false. */
   lean?: boolean;
   /** Called with every frame that is not the answer to one of this client's requests. */
   onFrame?: (frame: ServerFrame) => void;
-  /** The local address to connect from (e.g. `127.0.0.2`, another visitor's address on loopback). */
-  localAddress?: string;
   /** Bound on the upgrade and on `auth` (ms). Default 5000. */
   connectTimeoutMs?: number;
   /** Bound on each request and each wait (ms), unless a call gives its own. Default 5000. */
