@@ -22,7 +22,15 @@ describe('abuse: a queue flood from one address', () => {
   let server: Awaited<ReturnType<typeof startTestServer>>;
   before(async () => {
     // Per-IP visitor creation limits are someone else's finding: raised here so the flood reaches 1,500.
-    server = await startTestServer({ RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '1000000' });
+    // Every per-address and total cap raised: this test is about what a long queue costs the agents, not the caps
+    // (packages/server/test/abuse/caps.test.ts proves those).
+    server = await startTestServer({
+      RATE_LIMIT_RPS: '100000',
+      RATE_LIMIT_BURST: '1000000',
+      VISITORS_PER_IP_PER_MINUTE: '100000',
+      MAX_QUEUED_PER_IP: '100000',
+      MAX_QUEUED_TOTAL: '100000',
+    });
   });
   after(() => server.stop());
 
