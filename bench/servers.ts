@@ -145,6 +145,8 @@ export function parleyEnv(dataDir: string, conversations: number): Record<string
     // The benchmark floods on purpose; the per-connection limits are for abuse, not for this.
     RATE_LIMIT_RPS: '100000',
     RATE_LIMIT_BURST: '100000',
+    // Every load-generating connection comes from loopback.
+    MAX_CONNECTIONS_PER_IP: '1000000',
     // The server's ceiling is 1000 chats per agent.
     AGENT_MAX_CHATS: String(Math.min(1000, Math.max(5, conversations))),
   };
