@@ -149,6 +149,8 @@ export function parleyEnv(dataDir: string, conversations: number): Record<string
     VISITORS_PER_IP_PER_MINUTE: '1000000',
     MAX_QUEUED_PER_IP: '1000000',
     MAX_QUEUED_TOTAL: '1000000',
+    // Every load-generating connection comes from loopback.
+    MAX_CONNECTIONS_PER_IP: '1000000',
     // The server's ceiling is 1000 chats per agent.
     AGENT_MAX_CHATS: String(Math.min(1000, Math.max(5, conversations))),
   };

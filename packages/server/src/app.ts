@@ -18,7 +18,9 @@ import { Gateway } from './gateway/Gateway.ts';
 import { registerApi } from './http/api.ts';
 import { QueueAdmission } from './conversations/QueueAdmission.ts';
 import { registerCors } from './http/cors.ts';
-import { registerPages } from './http/pages.ts';
+import { registerPages, webSocketOrigins } from './http/pages.ts';
+import { ConnectionCap, capConnections } from './net/ConnectionCap.ts';
+import { ProxyTrust } from './net/ProxyTrust.ts';
 import { AgentPresence } from './routing/AgentPresence.ts';
 import { PresenceRegistry } from './routing/PresenceRegistry.ts';
 import { Queue } from './routing/Queue.ts';
@@ -113,7 +115,21 @@ export async function startServer(config: Config, options: { log?: Logger; store
     baseUrl: () => url,
   });
 
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: false });
+  const limits = config.connections;
+  const trust = new ProxyTrust(limits.trustProxy);
+  const connectionCap = new ConnectionCap(limits.maxConnectionsPerIp);
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    // request.ip is the client behind a trusted proxy, the socket's peer otherwise (the Gateway uses the same rule).
+    trustProxy: (address: string) => trust.isTrusted(address),
+    connectionTimeout: limits.httpIdleTimeoutMs,
+    keepAliveTimeout: limits.httpKeepAliveMs,
+    requestTimeout: limits.httpRequestTimeoutMs,
+    // Headers and request timeouts are enforced by a sweep; once a second keeps them close to their value.
+    http: { headersTimeout: limits.httpHeadersTimeoutMs, connectionsCheckingInterval: 1000 },
+  });
+  capConnections(app.server, connectionCap, trust, (address) => log.warn({ address }, 'connection refused: too many from this address'));
   let allowed: string[] = [];
   const isAllowedOrigin = (origin: string) => allowed.includes(origin);
 
@@ -133,7 +149,9 @@ export async function startServer(config: Config, options: { log?: Logger; store
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ code: 'not_found', message: 'no such route' }));
   registerCors(app, isAllowedOrigin);
   registerApi(app, { store, tokens, conversations, presence, guests, visitorsPerIpPerMinute: config.caps.visitorsPerIpPerMinute });
-  registerPages(app, () => allowed);
+  // Pages connect to this server's own origins (HTTP and WebSocket) and, for SFU calls, to Janus; nowhere else.
+  let connectTo: string[] = [];
+  registerPages(app, () => allowed, () => connectTo);
   app.get('/healthz', async () => ({
     status: 'ok',
     version: '0.1.0',
@@ -153,6 +171,9 @@ export async function startServer(config: Config, options: { log?: Logger; store
     log,
     isAllowedOrigin,
     rateLimit: config.rateLimit,
+    trust,
+    connectionCap,
+    limits,
   });
 
   await app.listen({ port: config.port, host: config.host });
@@ -161,6 +182,8 @@ export async function startServer(config: Config, options: { log?: Logger; store
   url = config.publicUrl ?? `http://${hostForUrl}:${port}`;
   // The server's own origin is always allowed: its pages and the widget's frame connect from it.
   allowed = [...new Set([...(config.allowedOrigins ?? []), ...defaultAllowedOrigins(url)])];
+  const janusOrigin = config.janus ? new URL(config.janus.publicUrl).origin : null;
+  connectTo = [...new Set([...webSocketOrigins(defaultAllowedOrigins(url)), ...(janusOrigin ? [janusOrigin] : [])])];
   log.info({ url, allowedOrigins: allowed }, 'listening');
 
   let closing: Promise<void> | null = null;

@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { parseTrustProxy } from './net/ProxyTrust.ts';
 
 /** Validated server configuration. Built from environment variables by {@link loadConfig}. */
 export interface Config {
@@ -31,6 +32,8 @@ export interface Config {
   janus: { url: string; publicUrl: string; apiSecret: string | null; maxParticipants: number } | null;
   /** Caps against abuse by anonymous parties (docs/security.md, "Caps, text and call rules"). */
   caps: AbuseCaps;
+  /** Connection limits: who is the client behind a proxy, timeouts, per-address and per-identity caps. */
+  connections: ConnectionLimits;
 }
 
 /** Caps against abuse; each refusal names its variable and value. */
@@ -45,6 +48,28 @@ export interface AbuseCaps {
   callRequestsPerMinute: number;
   /** Guest links one call may hand out. */
   guestLinksPerCall: number;
+}
+
+/** Connection limits against idle, slow and multiplied sockets. */
+export interface ConnectionLimits {
+  /** Addresses or CIDRs of the reverse proxies whose X-Forwarded-For is believed (TRUST_PROXY); empty: none. */
+  trustProxy: string[];
+  /** Node's headersTimeout: a request's headers must arrive within this. */
+  httpHeadersTimeoutMs: number;
+  /** Node's requestTimeout: a whole request (headers and body) must arrive within this. */
+  httpRequestTimeoutMs: number;
+  /** An HTTP socket silent this long is closed (fastify's connectionTimeout). */
+  httpIdleTimeoutMs: number;
+  /** An idle keep-alive socket is closed after this. */
+  httpKeepAliveMs: number;
+  /** A WebSocket that has not authenticated within this is closed (4408). */
+  wsAuthTimeoutMs: number;
+  /** An authenticated WebSocket with no frame and no pong for this long is closed (4408). */
+  wsIdleTimeoutMs: number;
+  /** Open TCP connections (HTTP and WebSocket) one client address may hold; the next is refused with 503. */
+  maxConnectionsPerIp: number;
+  /** WebSockets one token (visitor, agent or guest) may hold at once; the next is refused. */
+  maxSocketsPerIdentity: number;
 }
 
 export interface IceServer {
@@ -149,7 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   if (janusPublicUrl !== undefined && janusUrl === undefined) problems.push('JANUS_PUBLIC_URL is set but JANUS_URL is not: expected the URL the server reaches Janus at');
 
-  const config: Config = {
+  const config: Omit<Config, 'connections'> = {
     port,
     host,
     dataDir,
@@ -186,8 +211,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       guestLinksPerCall: int('GUEST_LINKS_PER_CALL', 10, 1, 1000),
     },
   };
+  const connections = readConnectionLimits(read, int, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return { ...config, connections };
+}
+
+function readConnectionLimits(
+  read: (name: string) => string | undefined,
+  int: (name: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+): ConnectionLimits {
+  const trust = parseTrustProxy(read('TRUST_PROXY'));
+  for (const bad of trust.invalid) {
+    problems.push(`TRUST_PROXY: ${JSON.stringify(bad)} is not an IPv4/IPv6 address or CIDR; expected e.g. 127.0.0.1,10.0.0.0/8,::1`);
+  }
+  const seconds = (name: string, fallback: number, max = 3600) => int(name, fallback, 1, max) * 1000;
+  const limits: ConnectionLimits = {
+    trustProxy: trust.entries,
+    httpHeadersTimeoutMs: seconds('HTTP_HEADERS_TIMEOUT_SECONDS', 10),
+    httpRequestTimeoutMs: seconds('HTTP_REQUEST_TIMEOUT_SECONDS', 30),
+    httpIdleTimeoutMs: seconds('HTTP_IDLE_TIMEOUT_SECONDS', 30),
+    httpKeepAliveMs: seconds('HTTP_KEEP_ALIVE_SECONDS', 5),
+    wsAuthTimeoutMs: seconds('WS_AUTH_TIMEOUT_SECONDS', 10),
+    // Above the SDK's 25 s heartbeat with room for one lost beat.
+    wsIdleTimeoutMs: seconds('WS_IDLE_TIMEOUT_SECONDS', 60),
+    maxConnectionsPerIp: int('MAX_CONNECTIONS_PER_IP', 200, 1, 1_000_000),
+    maxSocketsPerIdentity: int('MAX_SOCKETS_PER_IDENTITY', 10, 1, 10_000),
+  };
+  if (limits.httpHeadersTimeoutMs > limits.httpRequestTimeoutMs) {
+    problems.push('HTTP_HEADERS_TIMEOUT_SECONDS: expected at most HTTP_REQUEST_TIMEOUT_SECONDS (the headers are part of the request)');
+  }
+  return limits;
 }
 
 function parseHttpUrl(raw: string): URL | null {

@@ -222,7 +222,7 @@ describe('the queue, accepting, and presence', () => {
 describe('routing under a burst', () => {
   let server: Server;
   before(async () => {
-    server = await startTestServer({ AGENT_MAX_CHATS: '200', RATE_LIMIT_RPS: '1000', RATE_LIMIT_BURST: '1000', VISITORS_PER_IP_PER_MINUTE: '100000', MAX_QUEUED_PER_IP: '1000' });
+    server = await startTestServer({ AGENT_MAX_CHATS: '200', RATE_LIMIT_RPS: '1000', RATE_LIMIT_BURST: '1000', VISITORS_PER_IP_PER_MINUTE: '100000', MAX_QUEUED_PER_IP: '1000', MAX_CONNECTIONS_PER_IP: '1000' });
   });
   after(async () => {
     await server.stop();

@@ -13,6 +13,8 @@ export const CloseCode = {
   tryAgainLater: 1013,
   badProtocol: 4400,
   unauthorized: 4401,
+  /** Silent too long: not authenticated in time, or no frame and no pong within the idle limit. */
+  idle: 4408,
 } as const;
 
 /** A slow reader holding more than this many unsent bytes is cut off (it will reconnect and resync). */
@@ -35,6 +37,7 @@ export class ClientConnection implements BusSubscriber {
   #closed = false;
   /** Guests only: removed from (or gone from) its call. */
   #outOfCall = false;
+  #heardAt = performance.now();
 
   constructor(
     readonly socket: WebSocket,
@@ -99,6 +102,16 @@ export class ClientConnection implements BusSubscriber {
 
   unsubscribe(topic: Topic): void {
     if (this.#topics.delete(topic)) this.bus.unsubscribe(topic, this);
+  }
+
+  /** A frame or a pong arrived: the peer is alive. */
+  heard(): void {
+    this.#heardAt = performance.now();
+  }
+
+  /** Milliseconds since the last frame or pong. */
+  silentForMs(): number {
+    return performance.now() - this.#heardAt;
   }
 
   /** Records a refused frame; returns true when the connection has been closed for abuse. */

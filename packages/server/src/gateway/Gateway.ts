@@ -14,6 +14,9 @@ import { ParleyServerError } from '../errors.ts';
 import type { AgentPresence } from '../routing/AgentPresence.ts';
 import { ClientConnection, CloseCode } from './ClientConnection.ts';
 import { handleFrame } from './handleFrame.ts';
+import type { ConnectionLimits } from '../config.ts';
+import type { ConnectionCap } from '../net/ConnectionCap.ts';
+import type { ProxyTrust } from '../net/ProxyTrust.ts';
 import { TokenBucket } from '../rateLimit/TokenBucket.ts';
 
 export interface GatewayOptions {
@@ -28,11 +31,16 @@ export interface GatewayOptions {
   log: Logger;
   isAllowedOrigin: (origin: string) => boolean;
   rateLimit: { rps: number; burst: number };
+  /** Who the client is behind a proxy (the same rule as the HTTP API's). */
+  trust: ProxyTrust;
+  /** Per-address connection count; the Gateway counts the clients that come through a trusted proxy. */
+  connectionCap: ConnectionCap;
+  limits: Pick<ConnectionLimits, 'wsAuthTimeoutMs' | 'wsIdleTimeoutMs' | 'maxSocketsPerIdentity'>;
 }
 
 /** Bytes above which a frame is refused with `too_large`; above HARD_LIMIT the socket is closed (1009). */
 const HARD_LIMIT_BYTES = 1024 * 1024;
-const AUTH_TIMEOUT_MS = 10_000;
+/** Pings go out at least this often, and at least three times within the idle limit. */
 const HEARTBEAT_MS = 30_000;
 /** Agents work many conversations at once: their buckets are this much larger. */
 const AGENT_FACTOR = 5;
@@ -54,7 +62,7 @@ export class Gateway {
   constructor(private readonly options: GatewayOptions) {
     this.#webSocketServer = new WebSocketServer({ noServer: true, maxPayload: HARD_LIMIT_BYTES, perMessageDeflate: false, clientTracking: false });
     options.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
-    this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS);
+    this.#heartbeat = setInterval(() => this.#beat(), Math.min(HEARTBEAT_MS, Math.ceil(options.limits.wsIdleTimeoutMs / 3)));
     this.#heartbeat.unref();
   }
 
@@ -86,26 +94,33 @@ export class Gateway {
       this.options.log.warn({ origin }, 'websocket refused: origin not allowed');
       return refuse(socket, 403, 'Forbidden');
     }
-    this.#webSocketServer.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+    const { trust, connectionCap } = this.options;
+    const client = trust.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    // A direct client's TCP connection is counted already (capConnections); one behind a proxy is counted here.
+    if (trust.isTrusted(req.socket.remoteAddress)) {
+      if (!connectionCap.acquire(client)) {
+        this.options.log.warn({ address: client }, 'websocket refused: too many connections from this address');
+        return refuse(socket, 503, 'Service Unavailable');
+      }
+      socket.once('close', () => connectionCap.release(client));
+    }
+    this.#webSocketServer.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, client));
   }
 
-  #accept(ws: WebSocket, req: IncomingMessage): void {
+  #accept(ws: WebSocket, client: string): void {
     const { rps, burst } = this.options.rateLimit;
-    const connection = new ClientConnection(ws, this.options.bus, new TokenBucket(rps, burst), req.socket.remoteAddress ?? '?');
+    const connection = new ClientConnection(ws, this.options.bus, new TokenBucket(rps, burst), client);
     this.#connections.add(connection);
-    let alive = true;
     let queue: Promise<void> = Promise.resolve();
+    const authSeconds = Math.round(this.options.limits.wsAuthTimeoutMs / 1000);
     const authTimer = setTimeout(() => {
-      if (connection.party === null) this.#refuseAuth(connection, 'unauthorized', 'no authentication within 10 s');
-    }, AUTH_TIMEOUT_MS);
+      if (connection.party !== null) return;
+      connection.send({ type: 'error', code: 'unauthorized', message: `no authentication within ${authSeconds} s` });
+      connection.close(CloseCode.idle, 'no authentication in time');
+    }, this.options.limits.wsAuthTimeoutMs);
     authTimer.unref();
 
-    ws.on('pong', () => (alive = true));
-    (ws as WebSocket & { isAlive?: () => boolean }).isAlive = () => {
-      const was = alive;
-      alive = false;
-      return was;
-    };
+    ws.on('pong', () => connection.heard());
     ws.on('error', (err) => this.options.log.debug({ err }, 'websocket error'));
     ws.on('close', () => {
       clearTimeout(authTimer);
@@ -119,6 +134,7 @@ export class Gateway {
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       // Frames of one connection are handled in order, one at a time.
+      connection.heard();
       queue = queue.then(() => this.#onFrame(connection, data, isBinary));
     });
   }
@@ -129,9 +145,15 @@ export class Gateway {
     const party = connection.party;
 
     if (!connection.bucket.take() || (party !== null && !this.#identityBucket(party).take())) {
+      if (party === null) {
+        // Before authentication nothing is worth waiting for: answer and close.
+        connection.send({ type: 'error', code: 'rate_limited', message: 'too many frames before authentication' });
+        return connection.close(CloseCode.policy, 'too many frames before authentication');
+      }
       if (!connection.strike()) connection.send({ type: 'error', code: 'rate_limited', message: 'too many frames; slow down' });
       return;
     }
+    if (isBinary && party === null) return this.#refuseAuth(connection, 'unauthorized', 'the first frame must be auth, as text');
     if (isBinary) return this.#refuse(connection, undefined, 'invalid_frame', 'binary frames are not part of the protocol');
     // Oversized frames are refused by size alone, without decoding them.
     const parsed = parseClientFrame(buffer.byteLength > LIMITS.maxFrameBytes ? '' : buffer.toString('utf8'), buffer.byteLength);
@@ -177,6 +199,11 @@ export class Gateway {
   async #ready(connection: ClientConnection, party: Party): Promise<void> {
     const conversations = await this.options.conversations.openConversationsOf(party);
     if (!connection.isOpen) return;
+    const max = this.options.limits.maxSocketsPerIdentity;
+    if ((this.#identityBuckets.get(party.id)?.connections ?? 0) >= max) {
+      connection.send({ type: 'error', code: 'rate_limited', message: `this identity holds ${max} connections already; close one first` });
+      return connection.close(CloseCode.policy, 'too many connections for this identity');
+    }
     connection.party = party;
     connection.bucket.scale(party.role === 'agent' ? AGENT_FACTOR : 1);
     this.#identityBucket(party, true);
@@ -233,17 +260,18 @@ export class Gateway {
     connection.close(CloseCode.unauthorized, message.slice(0, 100));
   }
 
+  /** Closes authenticated connections that sent no frame and no pong within the idle limit; pings the rest. */
   #beat(): void {
+    const idleMs = this.options.limits.wsIdleTimeoutMs;
     for (const connection of this.#connections) {
-      const ws = connection.socket as WebSocket & { isAlive?: () => boolean };
-      if (ws.isAlive && !ws.isAlive()) {
-        ws.terminate();
+      if (connection.party !== null && connection.silentForMs() > idleMs) {
+        connection.close(CloseCode.idle, 'idle; reconnect');
         continue;
       }
       try {
-        ws.ping();
+        connection.socket.ping();
       } catch {
-        ws.terminate();
+        connection.socket.terminate();
       }
     }
   }

@@ -33,17 +33,18 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json; charset=utf-8',
 };
 
-/** No inline script anywhere: chat text can never become code. */
-const PAGE_CSP = cspWith("frame-ancestors 'self'");
-
-function cspWith(frameAncestors: string): string {
+/**
+ * The Content-Security-Policy of a page. No inline script anywhere: chat text can never become code. Pages
+ * connect only to this server (its HTTP and WebSocket origins) and to `connectTo` (e.g. Janus for browsers).
+ */
+function cspWith(frameAncestors: string, connectTo: readonly string[]): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data: blob:",
     "media-src 'self' blob: mediastream:",
-    "connect-src 'self' ws: wss:",
+    `connect-src 'self' ${connectTo.join(' ')}`.trimEnd(),
     frameAncestors,
     "object-src 'none'",
     "base-uri 'none'",
@@ -64,7 +65,12 @@ async function sendFile(reply: FastifyReply, path: string, cache: string) {
   }
 }
 
-function page(reply: FastifyReply, path: string, csp = PAGE_CSP) {
+/** The WebSocket twins of http(s) origins: what a page of this server connects to besides 'self'. */
+export function webSocketOrigins(origins: readonly string[]): string[] {
+  return origins.map((origin) => origin.replace(/^http/, 'ws'));
+}
+
+function pageWith(reply: FastifyReply, path: string, csp: string) {
   reply.header('Content-Security-Policy', csp).header('Referrer-Policy', 'strict-origin-when-cross-origin');
   return sendFile(reply, path, 'no-cache');
 }
@@ -87,7 +93,13 @@ function inside(root: string, rel: string): string | null {
  *   allowed origins may embed (CSP frame-ancestors); `/agent` and `/agent/*` the agent workspace; `/guest` the page a
  *   guest's invitation link opens (its script and styles under `/static/`).
  */
-export function registerPages(app: FastifyInstance, allowedOrigins: () => readonly string[]): void {
+export function registerPages(
+  app: FastifyInstance,
+  allowedOrigins: () => readonly string[],
+  connectTo: () => readonly string[],
+): void {
+  const pageCsp = () => cspWith("frame-ancestors 'self'", connectTo());
+  const page = (reply: FastifyReply, path: string, csp = pageCsp()) => pageWith(reply, path, csp);
   app.get('/', (_request, reply) => page(reply, appOr(`${WIDGET_DIR}demo.html`, 'index.html')));
   app.get('/agent', (_request, reply) => page(reply, appOr(`${AGENT_DIR}index.html`, 'agent.html')));
   // A guest's invitation link opens here; the token rides in the fragment, so it never reaches this route.
@@ -103,7 +115,7 @@ export function registerPages(app: FastifyInstance, allowedOrigins: () => readon
     const path = inside(`${WIDGET_DIR}widget/`, request.params['*']);
     if (path === null) return reply.code(404).send({ code: 'not_found', message: 'no such file' });
     if (!path.endsWith('.html')) return sendFile(reply, path, 'public, max-age=3600');
-    return page(reply, path, cspWith(`frame-ancestors 'self' ${allowedOrigins().join(' ')}`));
+    return page(reply, path, cspWith(`frame-ancestors 'self' ${allowedOrigins().join(' ')}`, connectTo()));
   });
   app.get<{ Params: { '*': string } }>('/static/*', (request, reply) => {
     const path = inside(PUBLIC_DIR, request.params['*']);

@@ -30,6 +30,7 @@ describe('abuse: a queue flood from one address', () => {
       VISITORS_PER_IP_PER_MINUTE: '100000',
       MAX_QUEUED_PER_IP: '100000',
       MAX_QUEUED_TOTAL: '100000',
+      MAX_CONNECTIONS_PER_IP: '100000',
     });
   });
   after(() => server.stop());

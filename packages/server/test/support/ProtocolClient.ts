@@ -52,6 +52,8 @@ export interface ProtocolClientOptions {
   lean?: boolean;
   /** Called with every frame that is not the answer to one of this client's requests. */
   onFrame?: (frame: ServerFrame) => void;
+  /** Answer the server's WebSocket pings (default true); false plays a peer that has gone silent. */
+  autoPong?: boolean;
   /** Bound on the upgrade and on `auth` (ms). Default 5000. */
   connectTimeoutMs?: number;
   /** Bound on each request and each wait (ms), unless a call gives its own. Default 5000. */
@@ -110,6 +112,7 @@ export class ProtocolClient {
       headers: options.headers ?? {},
       handshakeTimeout: timeoutMs,
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      autoPong: options.autoPong ?? true,
       ...(options.lean ? { perMessageDeflate: false } : {}),
     });
     const client = new ProtocolClient(ws, options);
