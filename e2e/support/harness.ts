@@ -98,6 +98,18 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((done) => child.once('exit', () => done()));
 }
 
+/** A system binary for a test: the path in `envVar` when set, else `name` on PATH, else `fallback`. */
+export function systemBinary(name: string, envVar: string, fallback: string): string {
+  const fromEnv = process.env[envVar];
+  if (fromEnv) return fromEnv;
+  const which = spawnSync('which', [name], { encoding: 'utf8' });
+  const found = which.status === 0 ? which.stdout.trim() : '';
+  return found || fallback;
+}
+
+/** The last `lines` lines of a child's output, for a failure message. */
+export const tail = (text: string, lines = 40): string => text.trimEnd().split('\n').slice(-lines).join('\n');
+
 /** Stops a child process the harness started: SIGTERM, SIGKILL if it lingers 5 s; resolves once it exited. */
 export async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

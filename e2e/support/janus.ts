@@ -5,12 +5,12 @@
  * the integration tests, the end-to-end tests and the benchmarks; fails loudly when Janus is missing or
  * does not start, with the tail of what it printed.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { freePort, makeTempDir, removeDir, stopProcess, waitFor } from './harness.ts';
+import { freePort, makeTempDir, removeDir, stopProcess, systemBinary, tail, waitFor } from './harness.ts';
 
 /** Where the configuration to copy lives. */
 const SYSTEM_CONFIG_DIR = process.env.PARLEY_JANUS_CONFIG ?? '/etc/janus';
@@ -41,14 +41,6 @@ export interface JanusServer {
   output(): string;
   /** Stops it (SIGTERM, then SIGKILL if it lingers) and removes its configuration directory. */
   stop(): Promise<void>;
-}
-
-/** The Janus binary: PARLEY_JANUS, else the one on PATH, else Debian's. */
-function janusBinary(): string {
-  if (process.env.PARLEY_JANUS) return process.env.PARLEY_JANUS;
-  const which = spawnSync('which', ['janus'], { encoding: 'utf8' });
-  const found = which.status === 0 ? which.stdout.trim() : '';
-  return found || '/usr/bin/janus';
 }
 
 /**
@@ -122,14 +114,12 @@ export function answersInfo(url: string, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
-const tail = (text: string, lines = 40) => text.trimEnd().split('\n').slice(-lines).join('\n');
-
 /**
  * Starts a Janus on 127.0.0.1 for one test file and resolves once its WebSocket API answers.
  * @throws when Janus is not installed, exits, or does not answer in time (with its output's tail).
  */
 export async function startJanus(opts: { readyTimeoutMs?: number } = {}): Promise<JanusServer> {
-  const binary = janusBinary();
+  const binary = systemBinary('janus', 'PARLEY_JANUS', '/usr/bin/janus');
   if (!existsSync(binary)) {
     throw new Error(
       `Janus is missing at ${binary}. Calls through the SFU are tested against a real Janus and never skipped: ` +

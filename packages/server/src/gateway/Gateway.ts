@@ -278,6 +278,9 @@ export class Gateway {
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {
+  // Node's HTTP server stops listening for errors on a socket it hands to 'upgrade': without a listener, a peer
+  // that resets the connection (HAProxy does, on a refused upgrade) would be an uncaught exception.
+  socket.on('error', () => socket.destroy());
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
 }
 

@@ -4,39 +4,18 @@
  * addresses (127.0.0.x), which Linux routes to the server on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { CallSnapshot, ErrorCode, GuestJoinResponse, ServerFrame } from '@parley/protocol';
-import { createVisitor, postJson } from '../support/http.ts';
-import { ProtocolClient, type ConnectedClient } from '../support/ProtocolClient.ts';
+import type { CallSnapshot, GuestJoinResponse, ServerFrame } from '@parley/protocol';
+import { createVisitor, postJson, postJsonFrom } from '../support/http.ts';
+import { ProtocolClient, refusal, type ConnectedClient } from '../support/ProtocolClient.ts';
 import { newAgent, newVisitor, startTestServer } from '../support/server.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
-/** The code of a refused request ('ok' when it was not refused) and its message. */
-async function refusal(p: Promise<unknown>): Promise<{ code: ErrorCode | 'ok'; message: string }> {
-  try {
-    await p;
-    return { code: 'ok', message: '' };
-  } catch (err) {
-    const e = err as { code?: ErrorCode; message: string };
-    return { code: e.code ?? ('ok' as const), message: e.message };
-  }
-}
 const callUpdate = (test: (call: CallSnapshot) => boolean) => (f: ServerFrame) => f.type === 'call.updated' && test(f.call);
 
 /** POST /api/visitors from a given local address. */
-function createVisitorFrom(baseUrl: string, localAddress: string): Promise<{ status: number; body: { code?: string; message?: string } }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${baseUrl}/api/visitors`, { method: 'POST', localAddress, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { code?: string } }));
-    });
-    req.on('error', reject);
-    req.end('{}');
-  });
-}
+const createVisitorFrom = (baseUrl: string, localAddress: string) => postJsonFrom<{ code?: string; message?: string }>(`${baseUrl}/api/visitors`, {}, localAddress);
 
 /** A visitor whose socket comes from `localAddress`. */
 async function visitorFrom(server: Server, localAddress: string, name = 'Vera'): Promise<ConnectedClient> {

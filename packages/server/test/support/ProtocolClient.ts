@@ -40,6 +40,17 @@ export class ProtocolError extends Error {
   }
 }
 
+/** The code of a refused request (`'ok'` when it was not refused) and its message. */
+export async function refusal(p: Promise<unknown>): Promise<{ code: ErrorFrame['code'] | 'ok'; message: string }> {
+  try {
+    await p;
+    return { code: 'ok', message: '' };
+  } catch (err) {
+    if (err instanceof ProtocolError) return { code: err.code, message: err.message };
+    throw err;
+  }
+}
+
 /** How a client is opened. */
 export interface ProtocolClientOptions {
   /** A query string for the socket's URL, without `?` (the bench's bare relay routes by it). */

@@ -2,12 +2,37 @@
  * The HTTP half of a raw-protocol client: identities and tokens from a Parley server's API, for the
  * integration tests, the e2e specs and the benchmarks. Imports nothing of the server's source.
  */
+import { request as httpRequest } from 'node:http';
 import type { AgentLoginResponse, CreateVisitorResponse } from '@parley/protocol';
 
 /** POSTs JSON; resolves with the status and the parsed body, whatever the status. */
 export async function postJson<T>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as T };
+}
+
+/**
+ * POSTs JSON from a given local address (e.g. `127.0.0.2`, to come from another loopback address, which
+ * `fetch` cannot do), on a connection of its own that is closed after the answer. Resolves with the status
+ * and the parsed body, whatever the status.
+ */
+export function postJsonFrom<T>(url: string, body: unknown, localAddress: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', localAddress, agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as T });
+        } catch {
+          reject(new Error(`POST ${new URL(url).pathname} answered ${res.statusCode} with no JSON: ${text.slice(0, 200)}`));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
 }
 
 /** How long a caller waits out `429 rate_limited` answers (sign-ins are limited per IP address). */
