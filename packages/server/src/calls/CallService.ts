@@ -101,12 +101,14 @@ export class CallService {
 
   answer(party: Party, frame: ClientFrameOf<'call.answer'>): CallSnapshot {
     const call = this.#live(frame.sessionID, frame.callId);
+    call.requireParticipant(party); // who asks comes before the call's state: an outsider learns nothing of it
     this.#run(call, call.apply(frame.accept ? { type: 'accept', by: party } : { type: 'decline', by: party }));
     return call.snapshot();
   }
 
   cancel(party: Party, frame: ClientFrameOf<'call.cancel'>): CallSnapshot {
     const call = this.#live(frame.sessionID, frame.callId);
+    call.requireParticipant(party);
     this.#run(call, call.apply({ type: 'cancel', by: party }));
     return call.snapshot();
   }

@@ -46,10 +46,10 @@ const TABLE: Record<RequestType, readonly Outcome[]> = {
   'guest.invite':                ['ok',        'forbidden', 'ok',        'forbidden', 'ok',        'forbidden', 'forbidden'],
   'call.request':                ['conflict',  'forbidden', 'forbidden', 'forbidden', 'forbidden', 'forbidden', 'forbidden'],
   'call.invite':                 ['forbidden', 'forbidden', 'conflict',  'forbidden', 'forbidden', 'forbidden', 'forbidden'],
-  // Outsiders are refused, but with the call's state (`conflict`) before their role: answer and cancel check
-  // the state first, so an outsider who knows a callId learns the call is past ringing. Refused all the same.
-  'call.answer':                 ['conflict',  'conflict',  'conflict',  'conflict',  'conflict',  'conflict',  'conflict'],
-  'call.cancel':                 ['conflict',  'conflict',  'conflict',  'conflict',  'conflict',  'conflict',  'conflict'],
+  // The world's call is in progress, so its participants' answer or cancel is out of place (`conflict`);
+  // outsiders are refused for who they are before the call's state is looked at, so they learn nothing of it.
+  'call.answer':                 ['conflict',  'forbidden', 'conflict',  'forbidden', 'conflict',  'conflict',  'forbidden'],
+  'call.cancel':                 ['conflict',  'forbidden', 'conflict',  'forbidden', 'conflict',  'conflict',  'forbidden'],
   'call.hangup':                 ['ok',        'forbidden', 'ok',        'forbidden', 'ok',        'ok',        'forbidden'],
   'call.join':                   ['ok',        'forbidden', 'ok',        'forbidden', 'ok',        'ok',        'forbidden'],
   'call.leave':                  ['ok',        'forbidden', 'ok',        'forbidden', 'ok',        'ok',        'forbidden'],
