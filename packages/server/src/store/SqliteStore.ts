@@ -2,29 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import type { Party } from '@parley/protocol';
 import { migrateStoreToLatest } from './migrations.ts';
 import { SqliteMessageAppender } from './SqliteMessageAppender.ts';
-import {
-  agentFromRow,
-  conversationFromRow,
-  messageFromRow,
-  visitorFromRow,
-  visitorInfoToColumn,
-  type ConversationRow,
-  type ParleyDatabase,
-} from './schema.ts';
-import { StoreConflictError } from './Store.ts';
-import type {
-  AgentRecord,
-  AppendMessageInput,
-  AppendMessageResult,
-  ConversationRecord,
-  MessagePage,
-  MessagePageQuery,
-  Store,
-  VisitorRecord,
-} from './Store.ts';
+import type { ParleyDatabase } from './schema.ts';
+import { SqlStore } from './SqlStore.ts';
+import type { AppendMessageInput, AppendMessageResult } from './Store.ts';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -53,24 +35,20 @@ export interface SqliteConnectionSettings {
  * process cannot interleave inside them. appendMessage, the hot path, uses prepared statements and
  * group commit; everything else goes through kysely.
  *
- * Call {@link migrate} before anything else (openSqliteStore does).
+ * Call `migrate` before anything else (openSqliteStore does).
  */
-export class SqliteStore implements Store {
+export class SqliteStore extends SqlStore {
   /** The database file, or ':memory:'. */
   readonly path: string;
   readonly #sqlite: Database.Database;
-  readonly #db: Kysely<ParleyDatabase>;
   /** Prepared once the schema exists (after migrate). */
   #appender: SqliteMessageAppender | null = null;
-  #migrating: Promise<void> | null = null;
-  #closed = false;
 
   /**
    * Opens (creating it and its directory when missing) the database at `path`; ':memory:' for a
    * private in-memory database. Does not migrate.
    */
   constructor(path: string, options: SqliteStoreOptions = {}) {
-    this.path = path;
     if (path !== ':memory:' && path !== '') mkdirSync(dirname(resolve(path)), { recursive: true });
     const sqlite = new Database(path);
     try {
@@ -82,13 +60,14 @@ export class SqliteStore implements Store {
       sqlite.close();
       throw err;
     }
+    super(new Kysely<ParleyDatabase>({ dialect: new SqliteDialect({ database: sqlite }) }));
+    this.path = path;
     this.#sqlite = sqlite;
-    this.#db = new Kysely<ParleyDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
 
   /** The effective pragmas of this connection (for health output and tests). */
   connectionSettings(): SqliteConnectionSettings {
-    this.#assertOpen();
+    this.assertOpen();
     const read = (name: string): unknown => this.#sqlite.pragma(name, { simple: true });
     return {
       journalMode: String(read('journal_mode')),
@@ -100,22 +79,12 @@ export class SqliteStore implements Store {
 
   /**
    * Applies pending migrations in one IMMEDIATE transaction: all or nothing, and a second process
-   * migrating the same file at once waits instead of interleaving. Other calls wait for it.
+   * migrating the same file at once waits instead of interleaving.
    */
-  migrate(): Promise<void> {
-    if (this.#closed) return Promise.reject(closedError());
-    if (this.#migrating === null) {
-      this.#migrating = this.#runMigrations().finally(() => {
-        this.#migrating = null;
-      });
-    }
-    return this.#migrating;
-  }
-
-  async #runMigrations(): Promise<void> {
+  protected async runMigrations(): Promise<void> {
     this.#sqlite.exec('BEGIN IMMEDIATE');
     try {
-      await migrateStoreToLatest(this.#db);
+      await migrateStoreToLatest(this.db);
       this.#sqlite.exec('COMMIT');
     } catch (err) {
       if (this.#sqlite.inTransaction) this.#sqlite.exec('ROLLBACK');
@@ -123,230 +92,17 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Closes the database (WAL is checkpointed). Idempotent; every other method rejects afterwards. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#migrating?.catch(() => undefined);
+  /** Closes the database (WAL is checkpointed). */
+  protected async closeConnection(): Promise<void> {
     // Appends already requested are committed, and answered, before the database goes.
     this.#appender?.flush();
     this.#appender = null;
-    await this.#db.destroy();
+    await this.db.destroy();
   }
 
-  async createAgent(agent: Omit<AgentRecord, 'createdAt'> & { createdAt?: string }): Promise<AgentRecord> {
-    await this.#ready();
-    const record: AgentRecord = {
-      id: agent.id,
-      email: agent.email,
-      name: agent.name,
-      passwordHash: agent.passwordHash,
-      createdAt: agent.createdAt ?? new Date().toISOString(),
-    };
-    try {
-      await this.#db
-        .insertInto('agents')
-        .values({
-          id: record.id,
-          email: record.email,
-          name: record.name,
-          password_hash: record.passwordHash,
-          created_at: record.createdAt,
-        })
-        .execute();
-    } catch (err) {
-      throw asConflict(err, `agent ${record.id} or email ${record.email} already exists`);
-    }
-    return record;
-  }
-
-  async getAgent(id: string): Promise<AgentRecord | null> {
-    await this.#ready();
-    const row = await this.#db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
-    return row === undefined ? null : agentFromRow(row);
-  }
-
-  async getAgentByEmail(email: string): Promise<AgentRecord | null> {
-    await this.#ready();
-    const row = await this.#db
-      .selectFrom('agents')
-      .selectAll()
-      .where((eb) => eb(eb.fn('lower', ['email']), '=', eb.fn('lower', [eb.val(email)])))
-      .executeTakeFirst();
-    return row === undefined ? null : agentFromRow(row);
-  }
-
-  async listAgents(): Promise<AgentRecord[]> {
-    await this.#ready();
-    const rows = await this.#db.selectFrom('agents').selectAll().orderBy('created_at').orderBy('id').execute();
-    return rows.map(agentFromRow);
-  }
-
-  async countAgents(): Promise<number> {
-    await this.#ready();
-    const row = await this.#db
-      .selectFrom('agents')
-      .select((eb) => eb.fn.countAll<number>().as('count'))
-      .executeTakeFirstOrThrow();
-    return Number(row.count);
-  }
-
-  async createVisitor(visitor: Omit<VisitorRecord, 'createdAt'> & { createdAt?: string }): Promise<VisitorRecord> {
-    await this.#ready();
-    const record: VisitorRecord = {
-      id: visitor.id,
-      name: visitor.name,
-      email: visitor.email,
-      createdAt: visitor.createdAt ?? new Date().toISOString(),
-    };
-    try {
-      await this.#db
-        .insertInto('visitors')
-        .values({ id: record.id, name: record.name, email: record.email, created_at: record.createdAt })
-        .execute();
-    } catch (err) {
-      throw asConflict(err, `visitor ${record.id} already exists`);
-    }
-    return record;
-  }
-
-  async getVisitor(id: string): Promise<VisitorRecord | null> {
-    await this.#ready();
-    const row = await this.#db.selectFrom('visitors').selectAll().where('id', '=', id).executeTakeFirst();
-    return row === undefined ? null : visitorFromRow(row);
-  }
-
-  async createConversation(input: Parameters<Store['createConversation']>[0]): Promise<ConversationRecord> {
-    await this.#ready();
-    let row: ConversationRow;
-    try {
-      row = await this.#db
-        .insertInto('conversations')
-        .values({
-          id: input.id,
-          status: 'queued',
-          visitor_id: input.visitorId,
-          visitor_info: visitorInfoToColumn(input.visitorInfo),
-          first_message: input.firstMessage,
-          created_at: input.createdAt,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-    } catch (err) {
-      throw asConflict(err, `conversation ${input.id} already exists`);
-    }
-    return this.#withPartyNames(row);
-  }
-
-  async getConversation(id: string): Promise<ConversationRecord | null> {
-    await this.#ready();
-    const row = await this.#conversations().where('c.id', '=', id).executeTakeFirst();
-    return row === undefined ? null : fromJoinedRow(row);
-  }
-
-  async listOpenConversationsForVisitor(visitorId: string): Promise<ConversationRecord[]> {
-    await this.#ready();
-    const rows = await this.#conversations()
-      .where('c.visitor_id', '=', visitorId)
-      .where('c.status', 'in', ['queued', 'active'])
-      .orderBy('c.created_at')
-      .orderBy('c.id')
-      .execute();
-    return rows.map(fromJoinedRow);
-  }
-
-  async listOpenConversationsForAgent(agentId: string): Promise<ConversationRecord[]> {
-    await this.#ready();
-    const rows = await this.#conversations()
-      .where('c.agent_id', '=', agentId)
-      .where('c.status', '=', 'active')
-      .orderBy('c.created_at')
-      .orderBy('c.id')
-      .execute();
-    return rows.map(fromJoinedRow);
-  }
-
-  async listQueuedConversations(): Promise<ConversationRecord[]> {
-    await this.#ready();
-    const rows = await this.#conversations()
-      .where('c.status', '=', 'queued')
-      .orderBy('c.created_at')
-      .orderBy('c.id')
-      .execute();
-    return rows.map(fromJoinedRow);
-  }
-
-  async countActiveByAgent(): Promise<Map<string, number>> {
-    await this.#ready();
-    const rows = await this.#db
-      .selectFrom('conversations')
-      .select(['agent_id', (eb) => eb.fn.countAll<number>().as('active')])
-      .where('status', '=', 'active')
-      .where('agent_id', 'is not', null)
-      .groupBy('agent_id')
-      .execute();
-    const counts = new Map<string, number>();
-    for (const row of rows) if (row.agent_id !== null) counts.set(row.agent_id, Number(row.active));
-    return counts;
-  }
-
-  async assignConversation(id: string, agentId: string, at: string): Promise<ConversationRecord | null> {
-    await this.#ready();
-    const row = await this.#db
-      .updateTable('conversations')
-      .set({ status: 'active', agent_id: agentId, assigned_at: at })
-      .where('id', '=', id)
-      .where('status', '=', 'queued')
-      .returningAll()
-      .executeTakeFirst();
-    return row === undefined ? null : this.#withPartyNames(row);
-  }
-
-  async closeConversation(id: string, by: Party, at: string): Promise<ConversationRecord | null> {
-    await this.#ready();
-    const row = await this.#db
-      .updateTable('conversations')
-      .set({ status: 'closed', closed_at: at, closed_by_id: by.id, closed_by_role: by.role, closed_by_name: by.name })
-      .where('id', '=', id)
-      .where('status', '!=', 'closed')
-      .returningAll()
-      .executeTakeFirst();
-    return row === undefined ? null : this.#withPartyNames(row);
-  }
-
-  async addConversationMember(input: { sessionID: string; agentId: string; addedById: string; at: string }): Promise<boolean> {
-    await this.#ready();
-    const result = await this.#db
-      .insertInto('conversation_members')
-      .values({ conversation_id: input.sessionID, agent_id: input.agentId, added_by_id: input.addedById, added_at: input.at })
-      .onConflict((oc) => oc.columns(['conversation_id', 'agent_id']).doNothing())
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
-  }
-
-  async listConversationMembers(sessionID: string): Promise<Party[]> {
-    await this.#ready();
-    const rows = await this.#db
-      .selectFrom('conversation_members as m')
-      .innerJoin('agents as a', 'a.id', 'm.agent_id')
-      .select(['a.id', 'a.name'])
-      .where('m.conversation_id', '=', sessionID)
-      .orderBy('m.added_at')
-      .orderBy('a.id')
-      .execute();
-    return rows.map((r) => ({ id: r.id, role: 'agent' as const, name: r.name }));
-  }
-
-  async listOpenConversationsAsMember(agentId: string): Promise<ConversationRecord[]> {
-    await this.#ready();
-    const rows = await this.#conversations()
-      .innerJoin('conversation_members as m', 'm.conversation_id', 'c.id')
-      .where('m.agent_id', '=', agentId)
-      .where('c.status', '=', 'active')
-      .orderBy('c.created_at')
-      .orderBy('c.id')
-      .execute();
-    return rows.map(fromJoinedRow);
+  protected isUniqueViolation(err: unknown): boolean {
+    const code = err instanceof Error && 'code' in err ? err.code : undefined;
+    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
   }
 
   /**
@@ -357,79 +113,8 @@ export class SqliteStore implements Store {
    * @throws Error when the conversation does not exist.
    */
   async appendMessage(input: AppendMessageInput): Promise<AppendMessageResult> {
-    await this.#ready();
+    await this.ready();
     this.#appender ??= new SqliteMessageAppender(this.#sqlite);
     return this.#appender.append(input);
   }
-
-  /** With both afterSeq and beforeSeq: the range between them, oldest first (`more`: newer remain in it). */
-  async listMessages(sessionID: string, query: MessagePageQuery): Promise<MessagePage> {
-    await this.#ready();
-    const limit = Math.max(0, Math.trunc(query.limit));
-    let select = this.#db.selectFrom('messages').selectAll().where('conversation_id', '=', sessionID);
-    if (query.afterSeq !== undefined) select = select.where('seq', '>', query.afterSeq);
-    if (query.beforeSeq !== undefined) select = select.where('seq', '<', query.beforeSeq);
-    // Newer-going pages read up from afterSeq; otherwise read down from the end (or beforeSeq).
-    const ascending = query.afterSeq !== undefined;
-    const rows = await select
-      .orderBy('seq', ascending ? 'asc' : 'desc')
-      .limit(limit + 1)
-      .execute();
-    const more = rows.length > limit;
-    const page = rows.slice(0, limit);
-    if (!ascending) page.reverse();
-    return { messages: page.map(messageFromRow), more };
-  }
-
-  /** Conversations joined with their parties' names. */
-  #conversations() {
-    return this.#db
-      .selectFrom('conversations as c')
-      .innerJoin('visitors as v', 'v.id', 'c.visitor_id')
-      .leftJoin('agents as a', 'a.id', 'c.agent_id')
-      .selectAll('c')
-      .select(['v.name as visitor_name', 'a.name as agent_name']);
-  }
-
-  /** Completes a conversation row (from an INSERT/UPDATE … RETURNING) with its parties' names. */
-  async #withPartyNames(row: ConversationRow): Promise<ConversationRecord> {
-    const visitor = await this.#db
-      .selectFrom('visitors')
-      .select('name')
-      .where('id', '=', row.visitor_id)
-      .executeTakeFirstOrThrow();
-    const agent =
-      row.agent_id === null
-        ? undefined
-        : await this.#db.selectFrom('agents').select('name').where('id', '=', row.agent_id).executeTakeFirst();
-    return conversationFromRow(row, { visitorName: visitor.name, agentName: agent?.name ?? null });
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw closedError();
-  }
-
-  /** Rejects when closed; waits for a migration in progress. */
-  async #ready(): Promise<void> {
-    this.#assertOpen();
-    if (this.#migrating !== null) await this.#migrating;
-    this.#assertOpen();
-  }
-}
-
-function fromJoinedRow(row: ConversationRow & { visitor_name: string; agent_name: string | null }): ConversationRecord {
-  return conversationFromRow(row, { visitorName: row.visitor_name, agentName: row.agent_name });
-}
-
-function closedError(): Error {
-  return new Error('The store is closed');
-}
-
-/** Unique and primary-key violations become StoreConflictError; anything else is returned as is. */
-function asConflict(err: unknown, message: string): unknown {
-  const code = err instanceof Error && 'code' in err ? err.code : undefined;
-  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-    return new StoreConflictError(message, { cause: err });
-  }
-  return err;
 }
