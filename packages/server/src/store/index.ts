@@ -1,3 +1,6 @@
+import { join } from 'node:path';
+import { PostgresStore } from './PostgresStore.ts';
+import type { PostgresStoreOptions } from './PostgresStore.ts';
 import { SqliteStore } from './SqliteStore.ts';
 import type { Store } from './Store.ts';
 
@@ -14,6 +17,8 @@ export type {
 export { StoreConflictError } from './Store.ts';
 export { SqliteStore } from './SqliteStore.ts';
 export type { SqliteConnectionSettings, SqliteStoreOptions } from './SqliteStore.ts';
+export { PostgresStore } from './PostgresStore.ts';
+export type { PostgresStoreOptions } from './PostgresStore.ts';
 export { latestMigrationNames, migrateStoreToLatest, storeMigrationProvider, storeMigrations } from './migrations.ts';
 export type { ParleyDatabase } from './schema.ts';
 
@@ -25,8 +30,79 @@ export type { ParleyDatabase } from './schema.ts';
  * @example
  * const store = await openSqliteStore(join(config.dataDir, 'parley.db'));
  */
-export async function openSqliteStore(path: string): Promise<Store> {
-  const store = new SqliteStore(path);
+export function openSqliteStore(path: string): Promise<Store> {
+  return migrated(new SqliteStore(path));
+}
+
+/**
+ * Connects to the PostgreSQL database at `url` and brings its schema up to date (waiting for
+ * another node that is migrating it).
+ *
+ * @throws when the server cannot be reached, refuses the login, has no such database, or a
+ *   migration fails (the pool is ended again).
+ */
+export function openPostgresStore(url: string, options?: PostgresStoreOptions): Promise<Store> {
+  return migrated(new PostgresStore(url, options));
+}
+
+/** Where the store lives: PostgreSQL at `databaseUrl` when set, else SQLite under `dataDir`. */
+export interface StoreLocation {
+  dataDir: string;
+  databaseUrl: string | null;
+}
+
+/**
+ * Opens the store the configuration names: PostgreSQL when DATABASE_URL is set, else the embedded
+ * SQLite file `parley.db` in DATA_DIR. Migrated and ready.
+ *
+ * @throws Error naming DATABASE_URL (its password hidden) and what went wrong, when PostgreSQL
+ *   cannot be used.
+ */
+export async function openStore(location: StoreLocation): Promise<Store> {
+  if (location.databaseUrl === null) return openSqliteStore(join(location.dataDir, 'parley.db'));
+  try {
+    return await openPostgresStore(location.databaseUrl);
+  } catch (err) {
+    throw new Error(`DATABASE_URL=${redactUrl(location.databaseUrl)}: ${describePostgresError(err)}`, { cause: err });
+  }
+}
+
+/** The URL with its password replaced by `***`, fit for logs and error messages. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password !== '') url.password = '***';
+    return url.href;
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+/** What went wrong connecting to PostgreSQL or migrating it, in words. */
+function describePostgresError(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const message = err instanceof Error ? err.message : String(err);
+  switch (code) {
+    case '3D000':
+      return `the database does not exist (${message}); create it first, e.g. createdb`;
+    case '28P01':
+    case '28000':
+      return `the server refused the login (${message}); check the user name and password`;
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ETIMEDOUT':
+      return `cannot reach the PostgreSQL server (${code}: ${message})`;
+    default:
+      if (/timeout/i.test(message)) return `cannot reach the PostgreSQL server (${message})`;
+      return message;
+  }
+}
+
+/** Migrates `store`, closing it again when that fails. */
+async function migrated(store: Store): Promise<Store> {
   try {
     await store.migrate();
   } catch (err) {

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import type { Party } from '@parley/protocol';
+import { latestMigrationNames, openPostgresStore, openStore } from './index.ts';
+import type { Store } from './index.ts';
+import { at, createConversation, seedParties } from './storeContract.fixtures.ts';
+import { describeStoreContract } from './storeContract.ts';
+
+/*
+ * Runs the Store contract on PostgreSQL, in a database made for this run and dropped after it
+ * (passed or not). PostgreSQL must be reachable: without it this file fails, it is never skipped.
+ * Base URL: PARLEY_TEST_PG_URL, else the local server with trust authentication.
+ */
+
+const baseUrl = process.env['PARLEY_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const runDatabase = `parley_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+/** The URL of `database` on the base URL's server. */
+function urlOf(database: string): string {
+  const url = new URL(baseUrl);
+  url.pathname = `/${database}`;
+  return url.href;
+}
+const runUrl = urlOf(runDatabase);
+
+let admin: pg.Client | null = null;
+/** A client on the run's database, to reset it between tests. */
+let runClient: pg.Client | null = null;
+
+before(async () => {
+  const client = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${baseUrl} (set PARLEY_TEST_PG_URL to another server): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  admin = client;
+  await admin.query(`CREATE DATABASE ${runDatabase}`);
+  runClient = new pg.Client({ connectionString: runUrl });
+  await runClient.connect();
+});
+
+after(async () => {
+  await runClient?.end();
+  if (admin !== null) {
+    await admin.query(`DROP DATABASE IF EXISTS ${runDatabase} WITH (FORCE)`);
+    await admin.end();
+  }
+});
+
+/** Empties the run's database (schema and kysely's bookkeeping included). */
+async function resetDatabase(): Promise<void> {
+  assert.ok(runClient, 'the run database was created');
+  await runClient.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+}
+
+describeStoreContract('PostgresStore', async () => {
+  await resetDatabase();
+  return openPostgresStore(runUrl);
+});
+
+const vera: Party = { id: 'v1', role: 'visitor', name: 'Vera' };
+
+describe('PostgresStore (PostgreSQL specifics)', () => {
+  it('migrates once when several nodes start at the same time', async () => {
+    await resetDatabase();
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(runUrl)));
+    try {
+      assert.ok(runClient);
+      const applied = await runClient.query<{ name: string }>('SELECT name FROM kysely_migration ORDER BY name');
+      assert.deepEqual(
+        applied.rows.map((r) => r.name),
+        [...latestMigrationNames],
+      );
+      await seedParties(stores[0] as Store);
+      assert.equal(await (stores[3] as Store).countAgents(), 2);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('keeps seqs gapless and clientIds unique across stores (nodes) appending at once', async () => {
+    await resetDatabase();
+    const nodes = await Promise.all(Array.from({ length: 3 }, () => openPostgresStore(runUrl)));
+    try {
+      const first = nodes[0] as Store;
+      await seedParties(first);
+      await createConversation(first, 'c1', 1);
+      const sends = [];
+      for (let i = 0; i < 30; i++) {
+        for (const [n, node] of nodes.entries()) {
+          // Every node sends each clientId once: 30 messages stored, the rest duplicates.
+          const input = { id: `m${i}-${n}`, sessionID: 'c1', from: vera, kind: 'text', text: `t${i}`, clientId: `k${i}`, at: at(2) } as const;
+          sends.push(node.appendMessage(input));
+        }
+      }
+      const results = await Promise.all(sends);
+      assert.equal(results.filter((r) => !r.duplicate).length, 30);
+      const page = await first.listMessages('c1', { limit: 100 });
+      assert.deepEqual(
+        page.messages.map((m) => m.seq),
+        Array.from({ length: 30 }, (_, i) => i + 1),
+      );
+      assert.equal(new Set(page.messages.map((m) => m.clientId)).size, 30);
+      assert.equal((await first.getConversation('c1'))?.lastSeq, 30);
+    } finally {
+      await Promise.all(nodes.map((s) => s.close()));
+    }
+  });
+});
+
+describe('openStore (PostgreSQL configuration)', () => {
+  it('stops with DATABASE_URL named when the database does not exist', async () => {
+    const url = urlOf(`${runDatabase}_missing`);
+    await assert.rejects(openStore({ dataDir: '/nonexistent', databaseUrl: url }), (err: Error) => {
+      assert.match(err.message, /^DATABASE_URL=postgres:\/\/.*_missing: the database does not exist/);
+      return true;
+    });
+  });
+
+  it('stops with DATABASE_URL named when nothing listens there, hiding the password', async () => {
+    const url = 'postgres://parley:secret-pass@127.0.0.1:1/parley';
+    await assert.rejects(openStore({ dataDir: '/nonexistent', databaseUrl: url }), (err: Error) => {
+      assert.match(err.message, /^DATABASE_URL=postgres:\/\/parley:\*\*\*@127\.0\.0\.1:1\/parley: cannot reach the PostgreSQL server/);
+      assert.doesNotMatch(err.message, /secret-pass/);
+      return true;
+    });
+  });
+});
