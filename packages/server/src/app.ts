@@ -24,7 +24,7 @@ import { ProxyTrust } from './net/ProxyTrust.ts';
 import { AgentPresence } from './routing/AgentPresence.ts';
 import { PresenceRegistry } from './routing/PresenceRegistry.ts';
 import { Queue } from './routing/Queue.ts';
-import { openSqliteStore } from './store/index.ts';
+import { openStore } from './store/index.ts';
 import type { AgentRecord, Store } from './store/Store.ts';
 import { StoreConflictError } from './store/Store.ts';
 
@@ -61,7 +61,7 @@ export async function createAgent(store: Store, input: { email: string; name: st
 /** Starts Parley with a validated configuration. */
 export async function startServer(config: Config, options: { log?: Logger; store?: Store } = {}): Promise<ParleyServer> {
   const log = options.log ?? pino({ level: config.logLevel, base: { service: 'parley' } });
-  const store = options.store ?? (await openSqliteStore(`${config.dataDir}/parley.db`));
+  const store = options.store ?? (await openStore(config));
   await store.migrate();
   const secret = await loadOrCreateSecret(config.dataDir, config.tokenSecret);
   const tokens = new TokenService(secret);

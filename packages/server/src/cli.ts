@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { createAgent, startServer } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { ParleyServerError } from './errors.ts';
-import { openSqliteStore } from './store/index.ts';
+import { openStore } from './store/index.ts';
 
 const USAGE = `Usage: parley <command>
 
@@ -14,7 +14,8 @@ Commands:
   agent create --email E --name N --password P  create an agent who can sign in to the workspace
   help                                          show this text
 
-Environment: PORT (3000), HOST (127.0.0.1), DATA_DIR (./data), PUBLIC_URL, ALLOWED_ORIGINS,
+Environment: PORT (3000), HOST (127.0.0.1), DATA_DIR (./data), DATABASE_URL (unset: SQLite in
+DATA_DIR; postgres://… for PostgreSQL), PUBLIC_URL, ALLOWED_ORIGINS,
 TOKEN_SECRET, LOG_LEVEL (info), DEMO_AGENT (true), AGENT_MAX_CHATS (5), RATE_LIMIT_RPS (20),
 RATE_LIMIT_BURST (60), ICE_SERVERS, TURN_SECRET, TURN_URLS. See the README for each.`;
 
@@ -122,7 +123,7 @@ async function agentCommand(args: string[]): Promise<number> {
     return 2;
   }
   const cfg = config();
-  const store = await openSqliteStore(`${cfg.dataDir}/parley.db`);
+  const store = await openStore(cfg);
   try {
     await store.migrate();
     const agent = await createAgent(store, { email: values.email!, name: values.name!, password: values.password! });

@@ -3,11 +3,36 @@ import { describe, it } from 'node:test';
 import { ConfigError, defaultAllowedOrigins, loadConfig } from './config.ts';
 
 describe('loadConfig', () => {
+  it('reads DATABASE_URL and refuses a malformed one without repeating its password', () => {
+    const url = 'postgres://parley:pw@db.internal:5432/parley';
+    assert.equal(loadConfig({ DATABASE_URL: url }).databaseUrl, url);
+    assert.equal(loadConfig({ DATABASE_URL: 'postgresql://db/parley' }).databaseUrl, 'postgresql://db/parley');
+    const cases: Array<[string, RegExp]> = [
+      ['postgres://parley:hunter2@[db:5432/parley', /DATABASE_URL: not a URL; expected postgres:\/\/user:password@host:5432\/database/],
+      ['mysql://parley:hunter2@db/parley', /DATABASE_URL: the scheme "mysql" is not postgres/],
+      ['postgres://parley:hunter2@db:5432', /DATABASE_URL: no database name after the host/],
+      ['postgres://parley:hunter2@db:99999/parley', /DATABASE_URL: not a URL/],
+    ];
+    for (const [value, expected] of cases) {
+      assert.throws(
+        () => loadConfig({ DATABASE_URL: value }),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.match(err.message, expected);
+          assert.doesNotMatch(err.message, /hunter2/);
+          return true;
+        },
+        value,
+      );
+    }
+  });
+
   it('has working defaults for the embedded setup', () => {
     const config = loadConfig({}, '/srv/parley');
     assert.equal(config.port, 3000);
     assert.equal(config.host, '127.0.0.1');
     assert.equal(config.dataDir, '/srv/parley/data');
+    assert.equal(config.databaseUrl, null, 'SQLite in DATA_DIR unless DATABASE_URL is set');
     assert.equal(config.publicUrl, 'http://127.0.0.1:3000');
     assert.equal(config.allowedOrigins, null);
     assert.equal(config.demoAgent, true);

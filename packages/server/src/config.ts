@@ -6,6 +6,11 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /**
+   * PostgreSQL connection URL (DATABASE_URL); null: the embedded SQLite database in dataDir.
+   * Holds the password: log it only through store/index.ts's redactUrl.
+   */
+  databaseUrl: string | null;
   /** Public base URL without a trailing slash; null until known when PORT=0 and PUBLIC_URL is unset. */
   publicUrl: string | null;
   /** Origins allowed to use the WebSocket and HTTP API from browsers; null = derive from publicUrl. */
@@ -126,6 +131,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const dataDirRaw = read('DATA_DIR') ?? './data';
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
 
+  const databaseUrl = parseDatabaseUrl(read('DATABASE_URL'), problems);
+
   let publicUrl: string | null = null;
   const publicRaw = read('PUBLIC_URL');
   if (publicRaw !== undefined) {
@@ -178,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     port,
     host,
     dataDir,
+    databaseUrl,
     publicUrl,
     allowedOrigins,
     tokenSecret,
@@ -242,6 +250,35 @@ function readConnectionLimits(
     problems.push('HTTP_HEADERS_TIMEOUT_SECONDS: expected at most HTTP_REQUEST_TIMEOUT_SECONDS (the headers are part of the request)');
   }
   return limits;
+}
+
+/**
+ * A postgres:// (or postgresql://) URL with a host and a database name, or null when unset. Problems
+ * never repeat the value: it may hold a password.
+ */
+function parseDatabaseUrl(raw: string | undefined, problems: string[]): string | null {
+  if (raw === undefined) return null;
+  const expected = 'expected postgres://user:password@host:5432/database (leave it unset for the embedded SQLite in DATA_DIR)';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push(`DATABASE_URL: not a URL; ${expected}`);
+    return null;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    problems.push(`DATABASE_URL: the scheme ${JSON.stringify(url.protocol.slice(0, -1))} is not postgres; ${expected}`);
+    return null;
+  }
+  if (url.hostname === '') {
+    problems.push(`DATABASE_URL: no host; ${expected}`);
+    return null;
+  }
+  if (url.pathname.replace(/^\//, '') === '') {
+    problems.push(`DATABASE_URL: no database name after the host; ${expected}`);
+    return null;
+  }
+  return raw;
 }
 
 function parseHttpUrl(raw: string): URL | null {
