@@ -30,6 +30,9 @@ const MIGRATION_LOCK_KEY = 0x7061726c; // 'parl'
  * this process, appends to one conversation are also sent one after another, so seqs follow call
  * order as on SQLite.
  *
+ * Text columns sort by the database's collation; ties between equal times are broken by id, which
+ * matches SQLite's byte order under a C or C.UTF-8 collation (the PostgreSQL default on Debian).
+ *
  * Call `migrate` before anything else (openPostgresStore does).
  */
 export class PostgresStore extends SqlStore {

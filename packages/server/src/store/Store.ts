@@ -2,8 +2,8 @@ import type { ConversationStatus, Message, Party, VisitorInfo } from '@parley/pr
 
 /*
  * The Store port: everything the domain persists goes through this interface, and nothing in the
- * domain knows which database is behind it. Adapters: SqliteStore (embedded default); a PostgreSQL
- * adapter follows with the same contract and the same tests.
+ * domain knows which database is behind it. Adapters: SqliteStore (embedded default) and
+ * PostgresStore (DATABASE_URL), both passing the same contract (storeContract.ts).
  *
  * Every method is atomic on its own. Methods that race between server nodes (assign, close, append)
  * are compare-and-set in the database, never read-then-write in the process.

@@ -2,8 +2,8 @@ import { Migrator, sql } from 'kysely';
 import type { Kysely, Migration, MigrationProvider, MigrationResultSet } from 'kysely';
 
 /*
- * Versioned schema migrations, shared by every SQL adapter of the Store (SQLite now, PostgreSQL
- * next). They use kysely's schema builder only, so each dialect gets its own DDL; where SQL is
+ * Versioned schema migrations, shared by every SQL adapter of the Store (SQLite and
+ * PostgreSQL). They use kysely's schema builder only, so each dialect gets its own DDL; where SQL is
  * written by hand it is SQL both dialects accept. Migrations are append-only: never edit one that
  * has shipped, add the next `NNNN_name` instead. They receive `Kysely<any>` on purpose: a
  * migration describes the schema as it was then, not as schema.ts describes it now.
