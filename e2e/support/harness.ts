@@ -110,6 +110,66 @@ export function systemBinary(name: string, envVar: string, fallback: string): st
 /** The last `lines` lines of a child's output, for a failure message. */
 export const tail = (text: string, lines = 40): string => text.trimEnd().split('\n').slice(-lines).join('\n');
 
+/** A service a test started and owns: what it printed so far, and `stop` (the process, then its directory). */
+export interface TestDaemon {
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** How {@link startDaemon} starts a service and knows it is ready. */
+export interface DaemonOptions {
+  /** For messages, e.g. `janus`. */
+  name: string;
+  binary: string;
+  args: string[];
+  /** The service's own temporary directory (its configuration), removed by `stop`. */
+  dir: string;
+  /** True once the service answers. */
+  ready: () => Promise<boolean>;
+  /** What `ready` waits for, for the failure message. */
+  what: string;
+  timeoutMs: number;
+  /** How much of its output to keep. Default 100,000 characters. */
+  keepOutput?: number;
+}
+
+/**
+ * Starts `binary args` in the foreground as a child of the test, keeping the tail of its output, and resolves once
+ * `ready()` holds. When it cannot be spawned, exits, or is not ready in time, it is stopped (directory removed)
+ * and the error names the command and ends with the tail of its output.
+ */
+export async function startDaemon(opts: DaemonOptions): Promise<TestDaemon> {
+  const child = spawn(opts.binary, opts.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const keep = opts.keepOutput ?? 100_000;
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-keep)));
+  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-keep)));
+  let spawnError: Error | null = null;
+  child.once('error', (error) => (spawnError = error));
+  const daemon: TestDaemon = {
+    output: () => output,
+    async stop() {
+      await stopProcess(child);
+      await removeDir(opts.dir);
+    },
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (spawnError) throw spawnError;
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${opts.name} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+        return opts.ready();
+      },
+      { timeoutMs: opts.timeoutMs, intervalMs: 50, what: opts.what },
+    );
+  } catch (error) {
+    await daemon.stop();
+    const command = [opts.binary, ...opts.args].join(' ');
+    throw new Error(`${opts.name} did not start (${command}): ${(error as Error).message}\n--- ${opts.name} output (tail) ---\n${tail(output)}`);
+  }
+  return daemon;
+}
+
 /** Stops a child process the harness started: SIGTERM, SIGKILL if it lingers 5 s; resolves once it exited. */
 export async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

@@ -5,12 +5,11 @@
  * the integration tests, the end-to-end tests and the benchmarks; fails loudly when Janus is missing or
  * does not start, with the tail of what it printed.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { freePort, makeTempDir, removeDir, stopProcess, systemBinary, tail, waitFor } from './harness.ts';
+import { freePort, makeTempDir, startDaemon, systemBinary } from './harness.ts';
 
 /** Where the configuration to copy lives. */
 const SYSTEM_CONFIG_DIR = process.env.PARLEY_JANUS_CONFIG ?? '/etc/janus';
@@ -133,38 +132,18 @@ export async function startJanus(opts: { readyTimeoutMs?: number } = {}): Promis
   const port = await freePort();
   await writeConfig(configDir, port);
 
-  const child = spawn(binary, ['-F', configDir, '-C', join(configDir, 'janus.jcfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-200_000)));
-  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-200_000)));
-  let spawnError: Error | null = null;
-  child.once('error', (error) => (spawnError = error));
-
   const url = `ws://127.0.0.1:${port}`;
-  const server: JanusServer = {
-    url,
-    configDir,
-    output: () => output,
-    async stop() {
-      await stopProcess(child);
-      await removeDir(configDir);
-    },
-  };
-
-  try {
-    await waitFor(
-      async () => {
-        if (spawnError) throw spawnError;
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`janus exited (${child.exitCode ?? child.signalCode}) before it answered`);
-        return answersInfo(url);
-      },
-      { timeoutMs: opts.readyTimeoutMs ?? 15_000, intervalMs: 50, what: `Janus at ${url} to answer an info request` },
-    );
-  } catch (error) {
-    await server.stop();
-    throw new Error(`Janus did not start (${binary} -F ${configDir}): ${(error as Error).message}\n--- janus output (tail) ---\n${tail(output)}`);
-  }
-  return server;
+  const daemon = await startDaemon({
+    name: 'janus',
+    binary,
+    args: ['-F', configDir, '-C', join(configDir, 'janus.jcfg')],
+    dir: configDir,
+    ready: () => answersInfo(url),
+    what: `Janus at ${url} to answer an info request`,
+    timeoutMs: opts.readyTimeoutMs ?? 15_000,
+    keepOutput: 200_000,
+  });
+  return { url, configDir, ...daemon };
 }
 
 /** The probe's connection to Janus failed or closed before the answer came: worth trying again. */

@@ -4,12 +4,11 @@
  * `haproxy -db -f <cfg>` in the foreground as a child, and resolves once its port on 127.0.0.1 accepts
  * connections. Fails loudly when HAProxy is missing (`.ci/run` installs it) or exits, with what it printed.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { freePort, makeTempDir, removeDir, stopProcess, systemBinary, tail, waitFor } from '../../../../e2e/support/harness.ts';
+import { freePort, makeTempDir, startDaemon, systemBinary } from '../../../../e2e/support/harness.ts';
 
 /** An HAProxy started by {@link startHaproxy}. */
 export interface Haproxy {
@@ -71,34 +70,14 @@ export async function startHaproxy(backendPort: number, opts: { readyTimeoutMs?:
   const cfg = join(dir, 'haproxy.cfg');
   await writeFile(cfg, config(port, backendPort));
 
-  const child = spawn(binary, ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-100_000)));
-  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-100_000)));
-  let spawnError: Error | null = null;
-  child.once('error', (error) => (spawnError = error));
-
-  const proxy: Haproxy = {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    output: () => output,
-    async stop() {
-      await stopProcess(child);
-      await removeDir(dir);
-    },
-  };
-  try {
-    await waitFor(
-      async () => {
-        if (spawnError) throw spawnError;
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`haproxy exited (${child.exitCode ?? child.signalCode}) before it accepted connections`);
-        return accepts(port);
-      },
-      { timeoutMs: opts.readyTimeoutMs ?? 10_000, intervalMs: 50, what: `HAProxy to accept connections on 127.0.0.1:${port}` },
-    );
-  } catch (error) {
-    await proxy.stop();
-    throw new Error(`HAProxy did not start (${binary} -db -f ${cfg}): ${(error as Error).message}\n--- haproxy output (tail) ---\n${tail(output)}`);
-  }
-  return proxy;
+  const daemon = await startDaemon({
+    name: 'haproxy',
+    binary,
+    args: ['-db', '-f', cfg],
+    dir,
+    ready: () => accepts(port),
+    what: `HAProxy to accept connections on 127.0.0.1:${port}`,
+    timeoutMs: opts.readyTimeoutMs ?? 10_000,
+  });
+  return { url: `http://127.0.0.1:${port}`, port, ...daemon };
 }
