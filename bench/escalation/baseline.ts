@@ -4,28 +4,12 @@
  * go page → Node → other page), and nothing else. Each run measures the accepting page's `start()` to the
  * first decoded remote frame on both pages, with the same probe as the Parley runs.
  */
-import { build } from 'esbuild';
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ROOT, waitFor } from '../../e2e/support/harness.ts';
+import { waitFor } from '../../e2e/support/harness.ts';
+import { pageScript } from '../../e2e/support/media.ts';
 import type { BaselineSignal } from './baselinePage.ts';
 import { FIRST_FRAME_MARK, runTiming, type RunTiming } from './timing.ts';
-
-async function baselineScript(): Promise<string> {
-  const result = await build({
-    entryPoints: [join(ROOT, 'bench/escalation/baselineEntry.ts')],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2020',
-    logLevel: 'silent',
-  });
-  const file = result.outputFiles[0];
-  if (!file) throw new Error('esbuild produced no baseline bundle');
-  return file.text;
-}
 
 /** A blank page on a loopback origin of its own (a secure context, as WebRTC wants). */
 function servePage(): Promise<{ url: string; server: Server }> {
@@ -59,7 +43,7 @@ export interface CallBench {
 
 /** Opens the two baseline pages (devices opened up front); each `run` is one bare WebRTC call. */
 export async function openBaseline(browser: Browser): Promise<CallBench> {
-  const script = await baselineScript();
+  const script = await pageScript('bench/escalation/baselineEntry.ts');
   const { url, server } = await servePage();
   const contexts: BrowserContext[] = [];
   const close = async (): Promise<void> => {

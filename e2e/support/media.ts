@@ -30,23 +30,27 @@ const AUDIO_PACKETS_WINDOW = 50;
 /** Video frames that must be decoded while audio is silent before "audio off" is proven. */
 const VIDEO_FRAMES_WINDOW = 45;
 
-let bundle: Promise<string> | null = null;
-
-/** The in-page tools as one IIFE script (built once per process). */
-export function inPageScript(): Promise<string> {
-  bundle ??= build({
-    entryPoints: [join(ROOT, 'e2e/support/page/index.ts')],
+/** A script for a page (an init script, a baseline page): `entry` (relative to the repository root) bundled as one IIFE. */
+export async function pageScript(entry: string): Promise<string> {
+  const result = await build({
+    entryPoints: [join(ROOT, entry)],
     bundle: true,
     write: false,
     format: 'iife',
     platform: 'browser',
     target: 'es2020',
     logLevel: 'silent',
-  }).then((result) => {
-    const file = result.outputFiles[0];
-    if (!file) throw new Error('esbuild produced no bundle for e2e/support/page/index.ts');
-    return file.text;
   });
+  const file = result.outputFiles[0];
+  if (!file) throw new Error(`esbuild produced no bundle for ${entry}`);
+  return file.text;
+}
+
+let bundle: Promise<string> | null = null;
+
+/** The in-page tools as one IIFE script (built once per process). */
+export function inPageScript(): Promise<string> {
+  bundle ??= pageScript('e2e/support/page/index.ts');
   return bundle;
 }
 
