@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { Party } from '@parley/protocol';
@@ -7,6 +6,7 @@ import { latestMigrationNames, openPostgresStore, openStore } from './index.ts';
 import type { Store } from './index.ts';
 import { at, createConversation, seedParties } from './storeContract.fixtures.ts';
 import { describeStoreContract } from './storeContract.ts';
+import { createTestDatabase, pgUrlOf, type TestDatabase } from '../../test/support/postgres.ts';
 
 /*
  * Runs the Store contract on PostgreSQL, in a database made for this run and dropped after it
@@ -14,42 +14,23 @@ import { describeStoreContract } from './storeContract.ts';
  * Base URL: PARLEY_TEST_PG_URL, else the local server with trust authentication.
  */
 
-const baseUrl = process.env['PARLEY_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const runDatabase = `parley_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-/** The URL of `database` on the base URL's server. */
-function urlOf(database: string): string {
-  const url = new URL(baseUrl);
-  url.pathname = `/${database}`;
-  return url.href;
-}
-const runUrl = urlOf(runDatabase);
-
-let admin: pg.Client | null = null;
+let database: TestDatabase | null = null;
+let runUrl = '';
+let runDatabase = '';
 /** A client on the run's database, to reset it between tests. */
 let runClient: pg.Client | null = null;
 
 before(async () => {
-  const client = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 5000 });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new Error(
-      `PostgreSQL is not reachable at ${baseUrl} (set PARLEY_TEST_PG_URL to another server): ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
-  admin = client;
-  await admin.query(`CREATE DATABASE ${runDatabase}`);
+  database = await createTestDatabase('store');
+  runUrl = database.url;
+  runDatabase = database.name;
   runClient = new pg.Client({ connectionString: runUrl });
   await runClient.connect();
 });
 
 after(async () => {
   await runClient?.end();
-  if (admin !== null) {
-    await admin.query(`DROP DATABASE IF EXISTS ${runDatabase} WITH (FORCE)`);
-    await admin.end();
-  }
+  await database?.drop();
 });
 
 /** Empties the run's database (schema and kysely's bookkeeping included). */
@@ -115,7 +96,7 @@ describe('PostgresStore (PostgreSQL specifics)', () => {
 
 describe('openStore (PostgreSQL configuration)', () => {
   it('stops with DATABASE_URL named when the database does not exist', async () => {
-    const url = urlOf(`${runDatabase}_missing`);
+    const url = pgUrlOf(`${runDatabase}_missing`);
     await assert.rejects(openStore({ dataDir: '/nonexistent', databaseUrl: url }), (err: Error) => {
       assert.match(err.message, /^DATABASE_URL=postgres:\/\/.*_missing: the database does not exist/);
       return true;
