@@ -136,6 +136,11 @@ export class CallPage {
     return this.page.evaluate(() => window.parleyE2E.video() as never);
   }
 
+  /** The session's signaling link state (`connected`, `reconnecting`, …). */
+  connectionState(): Promise<string | null> {
+    return this.page.evaluate(() => window.parleyE2E.connectionState());
+  }
+
   /** Waits until `contact.video.state` is `state`. */
   async waitForVideoState(state: string): Promise<void> {
     let last = '';
@@ -186,7 +191,7 @@ export async function openCallDesk(browser: Browser, cleanup: Cleanup, env: Reco
   const server = await startParley({ env });
   cleanup.add(() => server.stop());
   const account: AgentAccount = { email: `ana${deskCount}@example.test`, name: 'Ana Agent', password: 'correct horse battery' };
-  createAgent(server.dataDir, account);
+  createAgent(server.dataDir, account, env);
   const agent = await CallPage.open(browser, server.url, 'agent');
   cleanup.add(() => agent.party.context.close());
   await agent.connectAgent(account);

@@ -253,13 +253,13 @@ export interface AgentAccount {
   password: string;
 }
 
-/** Creates an agent with `parley agent create` against DATA_DIR=dataDir. Throws with the CLI's output on failure. */
-export function createAgent(dataDir: string, account: AgentAccount): void {
+/** Creates an agent with `parley agent create` against DATA_DIR=dataDir (and DATABASE_URL when `env` has it). Throws with the CLI's output on failure. */
+export function createAgent(dataDir: string, account: AgentAccount, env: Record<string, string> = {}): void {
   assertBuilt();
   const run = spawnSync(
     process.execPath,
     [CLI, 'agent', 'create', '--email', account.email, '--name', account.name, '--password', account.password],
-    { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 20_000 },
+    { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env }, encoding: 'utf8', timeout: 20_000 },
   );
   if (run.status !== 0) {
     throw new Error(`parley agent create failed (status ${run.status}):\n${run.stdout}\n${run.stderr}`);

@@ -24,6 +24,8 @@ interface CallContact {
 
 interface SessionLike {
   id: string;
+  /** The signaling link: connecting, connected, reconnecting, disconnected. */
+  connectionState?: string;
   on(event: string, listener: (...args: unknown[]) => void): () => void;
   disconnect(): void;
 }
@@ -69,6 +71,7 @@ export interface CallDriver {
   /** Answers the latest `videoInvite`. */
   answerInvite(accept: boolean, divID: string, markAs?: string): Promise<ActResult>;
   video(): unknown;
+  connectionState(): string | null;
   transcript(): Array<{ seq: number; kind: string; text: string }>;
   disconnect(): void;
 }
@@ -182,6 +185,7 @@ export function installDriver(): void {
       }
     },
     video: () => plain(contact?.video ?? null),
+    connectionState: () => session?.connectionState ?? null,
     transcript: () => (contact?.messages ?? []).map((m) => ({ seq: m.seq, kind: m.kind, text: m.text })),
     disconnect: () => session?.disconnect(),
   };

@@ -78,11 +78,12 @@ export async function startServer(config: Config, options: { log?: Logger; store
     bus,
     conversations: open,
     transcript,
+    store,
     log,
     ringMs: config.callRingSeconds * 1000,
     graceMs: config.callGraceSeconds * 1000,
     ice: config,
-    media: createMediaTopology(config, log),
+    media: createMediaTopology(config, log, store),
     callRequestsPerMinute: config.caps.callRequestsPerMinute,
     guestLinksPerCall: config.caps.guestLinksPerCall,
   });
@@ -102,8 +103,9 @@ export async function startServer(config: Config, options: { log?: Logger; store
       queuedAtStart: async () => (await store.listQueuedConversations()).map((c) => c.id),
     }),
   });
-  // Conversation → Call: a closing conversation ends its call before its members hear of the close.
-  conversations.on('closed', (event) => calls.conversationClosed(event));
+  // What outlives a node: agents' choices, and the live calls with their deadlines from their stored times.
+  await presence.load();
+  await calls.load();
   let url = '';
   const guests = new GuestInvites({
     invites: new InviteTokens(secret),

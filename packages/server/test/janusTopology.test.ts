@@ -7,7 +7,7 @@ import pino from 'pino';
 import WebSocket from 'ws';
 import { startJanus, type JanusServer } from '../../../e2e/support/janus.ts';
 import { freePort, waitFor } from '../../../e2e/support/harness.ts';
-import { JanusTopology } from '../src/calls/media/JanusTopology.ts';
+import { JanusTopology, type RoomStore } from '../src/calls/media/JanusTopology.ts';
 import { createMediaTopology } from '../src/calls/media/index.ts';
 import { MeshTopology } from '../src/calls/media/MeshTopology.ts';
 import { ParleyServerError } from '../src/errors.ts';
@@ -240,18 +240,45 @@ describe('JanusTopology against a real Janus', () => {
     await topology.close(newCallId());
   });
 
-  it('shutdown destroys every room and closes the connection', async () => {
-    const own = new JanusTopology({ janus: { url: janus.url, publicUrl: janus.url, apiSecret: null, maxParticipants: 4 }, log: silent });
-    const rooms: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const callId = newCallId();
-      await own.open(callId);
-      rooms.push(((await own.access(callId, 'visitor')) as SfuAccess).room);
+  it('shutdown leaves rooms running; the next start uses them again, or makes again the ones Janus lost', async () => {
+    const stored = new Map<string, unknown>();
+    const rooms: RoomStore = {
+      saveCallMedia: async (callId, data) => void stored.set(callId, structuredClone(data)),
+      getCallMedia: async (callId) => stored.get(callId) ?? null,
+      deleteCallMedia: async (callId) => void stored.delete(callId),
+    };
+    const config = { url: janus.url, publicUrl: janus.url, apiSecret: null, maxParticipants: 4 };
+    const first = new JanusTopology({ janus: config, log: silent, rooms });
+    const kept = newCallId();
+    const lost = newCallId();
+    await first.open(kept);
+    await first.open(lost);
+    const before = (await first.access(kept, 'visitor')) as SfuAccess;
+    const lostRoom = ((await first.access(lost, 'visitor')) as SfuAccess).room;
+    await first.shutdown();
+    assert.equal(await exists(before.room), true, 'a node stopping leaves its rooms running');
+    await assert.rejects(first.open(newCallId()), (err: unknown) => err instanceof ParleyServerError && err.code === 'unavailable');
+    // As if Janus had lost that room (restarted): destroyed behind the adapters' backs.
+    const destroyed = await probe.videoroom({ request: 'destroy', room: lostRoom, secret: (stored.get(lost) as { secret: string }).secret });
+    assert.equal(destroyed.videoroom, 'destroyed', JSON.stringify(destroyed));
+
+    const second = new JanusTopology({ janus: config, log: silent, rooms });
+    try {
+      await second.open(kept);
+      const after = (await second.access(kept, 'agent')) as SfuAccess;
+      assert.equal(after.room, before.room, 'the same room is used again');
+      assert.equal(after.pin, before.pin);
+      await second.open(lost);
+      assert.equal(await exists(lostRoom), true, 'a room Janus lost is made again with its id');
+      // The visitor's token from before the restart still admits it.
+      assert.equal((await (await newProbe()).join(before)).videoroom, 'joined');
+      await second.close(kept);
+      assert.equal(await exists(before.room), false);
+      assert.equal(stored.has(kept), false, 'an ended call forgets its room');
+    } finally {
+      await second.close(lost);
+      await second.shutdown();
     }
-    for (const room of rooms) assert.equal(await exists(room), true);
-    await own.shutdown();
-    for (const room of rooms) assert.equal(await exists(room), false);
-    await assert.rejects(own.open(newCallId()), (err: unknown) => err instanceof ParleyServerError && err.code === 'unavailable');
   });
 
   it('reconnects after a drop, and makes again the rooms a restarted Janus lost', async () => {

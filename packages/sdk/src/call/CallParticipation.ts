@@ -65,6 +65,8 @@ export class CallParticipation {
   #view: CallView | null = null;
   #joining = false;
   #closed = false;
+  /** The last state of each link, reported again after a rejoin. */
+  readonly #linkStates = new Map<string, VideoConnectionState>();
   #speakerTimer: ReturnType<typeof setInterval> | null = null;
   #speaker: string | null = null;
   #quietSamples = 0;
@@ -119,6 +121,9 @@ export class CallParticipation {
         if (this.#closed || !this.#transport) return;
         this.#transport.iceServers = iceServers;
         this.#deps.onJoined(call);
+        // The server (perhaps a restarted one) knows nothing of the links that kept running: say how each is.
+        const { sessionID, callId } = this.#deps;
+        for (const [peerId, state] of this.#linkStates) this.#deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
         this.#transport.restartStalled();
       })
       .catch((err: unknown) => this.#reportError('signaling-failed', 'could not rejoin the call', err))
@@ -244,11 +249,15 @@ export class CallParticipation {
       sendSignal: (to: string, signal: LinkSignal) => this.#deps.send({ type: 'signal', sessionID, callId, to, ...signal }),
       onLinkState: (peerId: string, state: VideoConnectionState) => {
         if (this.#closed) return;
+        this.#linkStates.set(peerId, state);
         this.#deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
         this.#deps.onLinkState(peerId, state);
       },
       onRemoteStream: (remoteId: string) => this.#renderRemote(remoteId),
-      onLinkClosed: (remoteId: string) => this.#view?.removeRemote(remoteId),
+      onLinkClosed: (remoteId: string) => {
+        this.#linkStates.delete(remoteId);
+        this.#view?.removeRemote(remoteId);
+      },
     } satisfies ConstructorParameters<typeof PeerMesh>[0];
     return this.#mediaAccess.kind === 'sfu' ? createJanusTransport(this.#mediaAccess, deps) : new PeerMesh(deps);
   }

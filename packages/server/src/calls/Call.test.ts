@@ -12,7 +12,7 @@ const media = { topology: 'mesh' as const, capacity: 3, capacityHint: 'use an SF
 
 function ringing() {
   return Call.begin(
-    { id: 'call', sessionID: 's', action: { type: 'request', by: visitor, useAudio: true, useVideo: false }, visitor, agent, media, ringMs: 1000 },
+    { id: 'call', sessionID: 's', action: { type: 'request', by: visitor, useAudio: true, useVideo: false }, visitor, agent, media, timing: { ringMs: 1000, graceMs: 5000 } },
     undefined,
   );
 }
@@ -92,5 +92,71 @@ describe('Call', () => {
     const call = accepted();
     const change = call.parentClosed(agent);
     assert.deepEqual(change.events[0], { type: 'ended', reason: 'closed', by: agent, durationMs: null });
+  });
+
+  it('keeps its deadlines as state: grace and invitation deadlines come and go with the participants', () => {
+    const call = accepted();
+    assert.deepEqual(call.deadlines(), []);
+    call.join(visitor.id);
+    const now = new Date('2026-01-01T10:00:00Z');
+    call.disconnected(visitor.id, now);
+    assert.deepEqual(
+      call.deadlines().map((d) => [d.name, d.at.toISOString()]),
+      [['grace:v', '2026-01-01T10:00:05.000Z']],
+    );
+    // Losing the connection again does not push the deadline back.
+    assert.equal(call.disconnected(visitor.id, new Date('2026-01-01T10:00:03Z')), null);
+    call.join(visitor.id);
+    assert.deepEqual(call.deadlines(), []);
+    call.invite(colleague, agent);
+    assert.deepEqual(
+      call.deadlines().map((d) => d.name),
+      ['invite:c'],
+    );
+  });
+
+  it('acts on a deadline only once it is due, and only once', () => {
+    const call = accepted();
+    call.join(visitor.id);
+    call.join(agent.id);
+    call.invite(colleague, agent);
+    const [invite] = call.deadlines();
+    assert.ok(invite);
+    assert.equal(call.deadlineReached('invite:c', new Date(invite.at.getTime() - 1)), null, 'not due yet');
+    const change = call.deadlineReached('invite:c', invite.at);
+    assert.deepEqual(change?.events.map((e) => e.type), ['participantLeft']);
+    assert.equal(call.deadlineReached('invite:c', invite.at), null, 'fired twice does nothing');
+    assert.equal(call.participant(colleague.id), undefined);
+  });
+
+  it('expires its ring from the stored time, and ends on the grace deadline of the visitor', () => {
+    const { call } = ringing();
+    assert.ok(call.expiresAt);
+    assert.equal(call.deadlineReached('ring', new Date(call.expiresAt.getTime() - 1)), null);
+    assert.equal(call.deadlineReached('ring', call.expiresAt)?.events[0]?.type, 'ended');
+    const live = accepted();
+    live.join(visitor.id);
+    live.disconnected(visitor.id, new Date(0));
+    const ended = live.deadlineReached('grace:v', new Date(5000));
+    assert.deepEqual(ended?.events.map((e) => e.type), ['ended']);
+    assert.deepEqual(live.deadlines(), []);
+  });
+
+  it('comes back from its store record exactly as it was', () => {
+    const call = accepted();
+    call.join(visitor.id);
+    call.join(agent.id);
+    call.connectionChanged(visitor, 'connected');
+    call.invite(guest, agent);
+    call.takeGuestLink(5);
+    call.disconnected(agent.id);
+    const record = call.toRecord();
+    const restored = Call.fromRecord(JSON.parse(JSON.stringify(record)) as typeof record);
+    assert.deepEqual(restored.snapshot(), call.snapshot());
+    assert.deepEqual(restored.toRecord(new Date(record.updatedAt)), record);
+    assert.equal(restored.revision, call.revision);
+    assert.deepEqual(restored.deadlines(), call.deadlines());
+    assert.equal(record.state, 'active');
+    assert.equal(record.nextDeadlineAt, call.deadlines().map((d) => d.at.toISOString()).sort()[0]);
   });
 });

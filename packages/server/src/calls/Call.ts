@@ -12,6 +12,7 @@ import type {
 import { IDLE_CALL, departureEndsCall, mayRemove, transition } from '@parley/protocol';
 import { inProgress } from '@parley/protocol/call';
 import { ParleyServerError } from '../errors.ts';
+import type { CallRecord } from '../store/Store.ts';
 import type { CallChange, CallEvent, ParticipantExit } from './CallEvent.ts';
 import { kindOf } from './callText.ts';
 
@@ -24,6 +25,35 @@ export interface CallMedia {
   capacityHint: string;
 }
 
+/** How long a call's deadlines run, fixed for its life. */
+export interface CallTiming {
+  /** A request or invitation rings this long; a participant invited into a call in progress has as long to join. */
+  ringMs: number;
+  /** A joined participant may be without a connection this long before it is taken out. */
+  graceMs: number;
+}
+
+/**
+ * A deadline of a call: its ring, or one participant's grace period (reconnecting) or invitation. A deadline
+ * is state, stored with the call; a timer only makes a node act on time, and firing one twice does nothing.
+ */
+export type CallDeadline = 'ring' | `grace:${string}` | `invite:${string}`;
+
+/** The stored form of a call's state beyond the columns of its row (`CallRecord.data`). */
+interface StoredCallData {
+  v: 1;
+  core: CallCore;
+  roles: CallRoles;
+  media: CallMedia;
+  timing: CallTiming;
+  participants: CallParticipant[];
+  guestLinks: number;
+  expiresAt: string | null;
+  startedAt: string | null;
+  /** Participant deadlines (grace, invite) by name, as ISO times. */
+  deadlines: Record<string, string>;
+}
+
 export interface BeginCall {
   id: string;
   sessionID: string;
@@ -33,8 +63,7 @@ export interface BeginCall {
   visitor: Party;
   agent: Party | null;
   media: CallMedia;
-  /** How long it rings before it expires. */
-  ringMs: number;
+  timing: CallTiming;
 }
 
 /**
@@ -42,14 +71,18 @@ export interface BeginCall {
  * its own actions: each method checks who may do what in which state (the pure state machine of the protocol
  * decides the call's state), changes the call, and returns what changed — the events the call service turns
  * into timers, media and transcript lines. A refused action throws ParleyServerError and changes nothing.
- * It does no I/O and holds no timers: its deadline (`expiresAt`) is state, so it can live in a store row.
+ * It does no I/O and holds no timers: its deadlines are state (`deadlines()`), and the whole call is a store
+ * row (`toRecord` / `fromRecord`).
  */
 export class Call {
   #core: CallCore;
   /** Grows with every change (see CallSnapshot.revision); bumped by each method that changes the call. */
   #revision = 1;
   readonly #participants = new Map<string, CallParticipant>();
-  readonly createdAt = new Date();
+  /** Grace periods and invitations running, by deadline name. */
+  readonly #deadlines = new Map<CallDeadline, Date>();
+  createdAt = new Date();
+  /** The ring's deadline, while it rings. */
   expiresAt: Date | null = null;
   /** Guest links made for this call so far. */
   #guestLinks = 0;
@@ -63,8 +96,79 @@ export class Call {
     /** Who answers what: fixed for the call's life. */
     readonly roles: CallRoles,
     readonly media: CallMedia,
+    readonly timing: CallTiming,
   ) {
     this.#core = core;
+  }
+
+  /** The call a store row holds. */
+  static fromRecord(record: CallRecord): Call {
+    const data = record.data as StoredCallData;
+    if (data?.v !== 1) throw new Error(`call ${record.id}: unknown stored format`);
+    const call = new Call(record.id, record.sessionID, data.core, data.roles, data.media, data.timing);
+    call.#revision = record.revision;
+    for (const participant of data.participants) call.#participants.set(participant.id, participant);
+    for (const [name, at] of Object.entries(data.deadlines)) call.#deadlines.set(name as CallDeadline, new Date(at));
+    call.#guestLinks = data.guestLinks;
+    call.createdAt = new Date(record.createdAt);
+    call.expiresAt = data.expiresAt === null ? null : new Date(data.expiresAt);
+    call.startedAt = data.startedAt === null ? null : new Date(data.startedAt);
+    call.endedAt = record.endedAt === null ? null : new Date(record.endedAt);
+    return call;
+  }
+
+  /** The store row of the call as it is now. */
+  toRecord(now = new Date()): CallRecord {
+    const data: StoredCallData = {
+      v: 1,
+      core: this.#core,
+      roles: this.roles,
+      media: this.media,
+      timing: this.timing,
+      participants: [...this.#participants.values()].map((p) => ({ ...p })),
+      guestLinks: this.#guestLinks,
+      expiresAt: this.expiresAt?.toISOString() ?? null,
+      startedAt: this.startedAt?.toISOString() ?? null,
+      deadlines: Object.fromEntries([...this.#deadlines].map(([name, at]) => [name, at.toISOString()])),
+    };
+    const next = this.deadlines().reduce<Date | null>((min, d) => (min === null || d.at < min ? d.at : min), null);
+    return {
+      id: this.id,
+      sessionID: this.sessionID,
+      state: this.#core.state,
+      revision: this.#revision,
+      nextDeadlineAt: next?.toISOString() ?? null,
+      data,
+      createdAt: this.createdAt.toISOString(),
+      updatedAt: now.toISOString(),
+      endedAt: this.endedAt?.toISOString() ?? null,
+    };
+  }
+
+  /** Grows with every change; the store compares it. */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /** Every deadline running: the ring while it rings, grace periods, invitations. */
+  deadlines(): Array<{ name: CallDeadline; at: Date }> {
+    const all = [...this.#deadlines].map(([name, at]) => ({ name, at }));
+    if (this.expiresAt !== null) all.unshift({ name: 'ring', at: this.expiresAt });
+    return all;
+  }
+
+  /**
+   * A deadline came (a timer fired, or a sweep found it): acts when it is still running and due, else does
+   * nothing (null) — so a deadline fired twice, or one met meanwhile, changes nothing.
+   */
+  deadlineReached(name: CallDeadline, now = new Date()): CallChange | null {
+    const at = name === 'ring' ? this.expiresAt : (this.#deadlines.get(name) ?? null);
+    if (at === null || at.getTime() > now.getTime()) return null;
+    if (name === 'ring') return this.apply({ type: 'expire' });
+    const [kind, partyId] = splitDeadline(name);
+    const participant = this.#participants.get(partyId);
+    if (!participant) return null;
+    return kind === 'grace' ? this.graceExpired({ id: participant.id, role: participant.role, name: participant.name }) : this.inviteLapsed(partyId);
   }
 
   /**
@@ -74,9 +178,9 @@ export class Call {
   static begin(input: BeginCall, current: Call | undefined): { call: Call; change: CallChange } {
     const roles: CallRoles = { visitorId: input.visitor.id, agentId: input.agent?.id ?? null };
     const core = check(transition(current ? current.#core : IDLE_CALL, input.action, roles));
-    const call = new Call(input.id, input.sessionID, core, roles, input.media);
+    const call = new Call(input.id, input.sessionID, core, roles, input.media, input.timing);
     for (const party of [input.visitor, ...(input.agent ? [input.agent] : [])]) call.#add(party, null);
-    call.expiresAt = new Date(call.createdAt.getTime() + input.ringMs);
+    call.expiresAt = new Date(call.createdAt.getTime() + input.timing.ringMs);
     const by = input.action.by;
     const event: CallEvent = input.action.type === 'request' ? { type: 'requested', by } : { type: 'invited', by, visitor: input.visitor };
     return { call, change: { events: [event] } };
@@ -145,6 +249,7 @@ export class Call {
     if (after === 'ended') {
       this.endedAt = new Date();
       this.expiresAt = null;
+      this.#deadlines.clear();
       const durationMs = this.startedAt ? this.endedAt.getTime() - this.startedAt.getTime() : null;
       return { events: [{ type: 'ended', reason: this.#core.endReason ?? 'hangup', by: this.#core.endedBy, durationMs }] };
     }
@@ -179,6 +284,8 @@ export class Call {
     const first = !participant.joined;
     participant.joined = true;
     participant.connection = 'connecting';
+    this.#deadlines.delete(`grace:${partyId}`);
+    this.#deadlines.delete(`invite:${partyId}`);
     this.#changed();
     const invitedBy = participant.invitedBy;
     return { events: first && invitedBy ? [{ type: 'participantJoined', participant, invitedBy }] : [] };
@@ -209,6 +316,7 @@ export class Call {
     if (!this.inProgress) throw ParleyServerError.conflict(`the call is ${this.#core.state}`);
     this.requireRoom();
     const participant = this.#add(party, by);
+    this.#deadlines.set(`invite:${party.id}`, new Date(Date.now() + this.timing.ringMs));
     return { events: [{ type: 'participantInvited', participant, by }] };
   }
 
@@ -252,13 +360,24 @@ export class Call {
     return { events: [{ type: 'upgradedToVideo', by: party }] };
   }
 
-  /** A joined participant lost its last connection: it is reconnecting (null when it had not joined). */
-  disconnected(partyId: string): CallChange | null {
+  /**
+   * A joined participant lost its last connection (or the node it was connected to is gone): it is
+   * reconnecting, and its grace period runs unless it runs already. Null when nothing changed.
+   */
+  disconnected(partyId: string, now = new Date()): CallChange | null {
     const participant = this.#participants.get(partyId);
-    if (!participant?.joined) return null;
-    if (participant.connection !== 'reconnecting') this.#changed();
+    if (!participant?.joined || this.ended) return null;
+    const grace: CallDeadline = `grace:${partyId}`;
+    if (participant.connection === 'reconnecting' && this.#deadlines.has(grace)) return null;
     participant.connection = 'reconnecting';
+    if (!this.#deadlines.has(grace)) this.#deadlines.set(grace, new Date(now.getTime() + this.timing.graceMs));
+    this.#changed();
     return { events: [] };
+  }
+
+  /** Joined participants (a restarted node treats each as disconnected until it comes back). */
+  joinedParticipants(): CallParticipant[] {
+    return [...this.#participants.values()].filter((p) => p.joined);
   }
 
   /**
@@ -320,6 +439,8 @@ export class Call {
   /** Takes one participant out of a call that goes on. */
   #remove(participant: CallParticipant, how: ParticipantExit, by: Party | null): CallChange {
     this.#participants.delete(participant.id);
+    this.#deadlines.delete(`grace:${participant.id}`);
+    this.#deadlines.delete(`invite:${participant.id}`);
     this.#changed();
     return { events: [{ type: 'participantLeft', participant, how, by }] };
   }
@@ -331,6 +452,11 @@ export class Call {
   #attendees(): Attendee[] {
     return [...this.#participants.values()].map((p) => ({ id: p.id, role: p.role, joined: p.joined }));
   }
+}
+
+function splitDeadline(name: Exclude<CallDeadline, 'ring'>): ['grace' | 'invite', string] {
+  const colon = name.indexOf(':');
+  return [name.slice(0, colon) as 'grace' | 'invite', name.slice(colon + 1)];
 }
 
 function check(result: ReturnType<typeof transition>): CallCore {

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { CallSnapshot, ClientFrameOf, IceServerInfo, MediaAccess, Party } from '@parley/protocol';
+import type { CallSnapshot, ClientFrameOf, IceServerInfo, MediaAccess, Message, Party } from '@parley/protocol';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/Bus.ts';
 import { topics } from '../bus/topics.ts';
 import type { Config } from '../config.ts';
 import { ParleyServerError } from '../errors.ts';
-import type { ConversationRecord } from '../store/Store.ts';
+import type { AppendMessageInput, ConversationRecord, Store } from '../store/Store.ts';
+import { StoreConflictError } from '../store/Store.ts';
+import { KeyedSerial } from '../events/KeyedSerial.ts';
 import { Call } from './Call.ts';
 import type { CallChange, CallEvent } from './CallEvent.ts';
 import { CallTimers } from './CallTimers.ts';
@@ -20,15 +22,19 @@ export interface CallConversations {
   requireMember(party: Party, sessionID: string): Promise<ConversationRecord>;
 }
 
-/** Where call events are written, in order with the conversation's messages. */
+/** Where call changes are written: in order with the conversation's messages, with their transcript events. */
 export interface CallTranscript {
-  appendEvent(sessionID: string, text: string): Promise<unknown>;
+  commit(sessionID: string, texts: readonly string[], write: (events: AppendMessageInput[]) => Promise<Message[]>): Promise<Message[]>;
 }
+
+/** What calls keep in the store. */
+export type CallStore = Pick<Store, 'commitCall' | 'listLiveCalls' | 'listCalls'>;
 
 export interface CallServiceOptions {
   bus: Bus;
   conversations: CallConversations;
   transcript: CallTranscript;
+  store: CallStore;
   log: Logger;
   /** How long a request or invitation rings before it expires. */
   ringMs: number;
@@ -43,24 +49,63 @@ export interface CallServiceOptions {
   guestLinksPerCall: number;
 }
 
+/** A guest link being redeemed by an admission: recorded with it, once. */
+export interface Redemption {
+  jti: string;
+  expiresAt: Date;
+}
+
 /**
- * Calls: at most one live call per conversation, held in memory by this node. Each {@link Call} applies its
- * own actions and says what changed; this service does the rest — it finds the call, arms and disarms its
- * timers, prepares and releases its media, tells members (`call.updated`) and writes each event to the
- * transcript. The server carries signaling only, relayed between joined participants of the same call.
+ * Calls: at most one live call per conversation. The store holds every call (its state, participants and
+ * deadlines); this node keeps the live ones in memory too, to answer reads and relay signaling without a
+ * query. Each {@link Call} applies its own actions and says what changed; this service runs actions of one
+ * conversation one at a time, writes each change with its transcript events in one transaction (compare-and-set
+ * on the call's revision), and only then tells members (`call.updated`), arms timers for the call's deadlines
+ * and prepares or releases its media. A change the store refuses is undone here too. The server carries
+ * signaling only, relayed between joined participants of the same call.
+ *
+ * A node that starts loads the live calls ({@link load}) and re-arms every deadline from its stored time;
+ * nobody is connected to it yet, so joined participants wait their grace period to come back.
  */
 export class CallService {
   readonly #calls = new Map<string, Call>();
+  /** The revision of each live call as stored. */
+  readonly #stored = new WeakMap<Call, number>();
+  /** Conversations whose call in memory may differ from the store (a write failed): read again before acting. */
+  readonly #unsure = new Set<string>();
+  readonly #serial = new KeyedSerial();
   readonly #timers = new CallTimers();
   /** Per call id: its media is ready (a room, with an SFU); made when the call is accepted. */
   readonly #mediaReady = new Map<string, Promise<void>>();
   readonly #options: CallServiceOptions;
   /** Per conversation: the calls it started in the last minute. */
   readonly #starts: SlidingWindow;
+  #stopping = false;
 
   constructor(options: CallServiceOptions) {
     this.#options = options;
     this.#starts = new SlidingWindow(options.callRequestsPerMinute, 60_000);
+  }
+
+  /** Loads the live calls from the store (a node starting); joined participants count as disconnected. */
+  async load(): Promise<number> {
+    const records = await this.#options.store.listLiveCalls();
+    for (const record of records) {
+      let call: Call;
+      try {
+        call = Call.fromRecord(record);
+      } catch (err) {
+        this.#options.log.error({ err, callId: record.id }, 'a stored call could not be read; it is left as it is');
+        continue;
+      }
+      this.#calls.set(call.sessionID, call);
+      this.#stored.set(call, record.revision);
+      if (call.inProgress) this.#prepareMedia(call);
+      await this.#quietly(call.sessionID, call.id, 'restore', (c) => mergeChanges(c.joinedParticipants().map((p) => c.disconnected(p.id))));
+      this.#syncTimers(call);
+    }
+    if (records.length > 0) this.#options.log.info({ calls: records.length }, 'live calls loaded');
+    return records.length;
   }
 
   /** The live call of a conversation, or null. */
@@ -72,91 +117,92 @@ export class CallService {
   async start(party: Party, frame: ClientFrameOf<'call.request'> | ClientFrameOf<'call.invite'>): Promise<CallSnapshot> {
     const conversation = await this.#options.conversations.requireMember(party, frame.sessionID);
     if (conversation.status === 'closed') throw ParleyServerError.conflict('the conversation is closed');
-    const { media, ringMs, log } = this.#options;
-    const { call, change } = Call.begin(
-      {
-        id: randomUUID(),
-        sessionID: frame.sessionID,
-        action: { type: frame.type === 'call.request' ? 'request' : 'invite', by: party, useAudio: frame.useAudio, useVideo: frame.useVideo },
-        visitor: conversation.visitor,
-        agent: conversation.agent,
-        media: { topology: media.kind, capacity: media.capacity, capacityHint: media.capacityHint },
-        ringMs,
-      },
-      this.#calls.get(frame.sessionID),
-    );
-    // Begun but not yet rung (Call.begin does nothing else): a refusal here leaves no trace.
-    const waitMs = this.#starts.take(frame.sessionID);
-    if (waitMs > 0) {
-      const limit = this.#options.callRequestsPerMinute;
-      throw ParleyServerError.rateLimited(
-        `this conversation started ${limit} calls in the last minute, the most CALL_REQUESTS_PER_MINUTE allows (${limit}); try again in ${Math.ceil(waitMs / 1000)} s`,
+    const { media, ringMs, graceMs, log } = this.#options;
+    return this.#serial.run(frame.sessionID, async () => {
+      const current = await this.#current(frame.sessionID);
+      const { call, change } = Call.begin(
+        {
+          id: randomUUID(),
+          sessionID: frame.sessionID,
+          action: { type: frame.type === 'call.request' ? 'request' : 'invite', by: party, useAudio: frame.useAudio, useVideo: frame.useVideo },
+          visitor: conversation.visitor,
+          agent: conversation.agent,
+          media: { topology: media.kind, capacity: media.capacity, capacityHint: media.capacityHint },
+          timing: { ringMs, graceMs },
+        },
+        current,
       );
-    }
-    this.#calls.set(frame.sessionID, call);
-    this.#run(call, change);
-    log.info({ sessionID: call.sessionID, callId: call.id, by: party.id, kind: call.kind }, 'call started ringing');
-    return call.snapshot();
+      // Begun but not yet stored (Call.begin does nothing else): a refusal here leaves no trace.
+      const waitMs = this.#starts.take(frame.sessionID);
+      if (waitMs > 0) {
+        const limit = this.#options.callRequestsPerMinute;
+        throw ParleyServerError.rateLimited(
+          `this conversation started ${limit} calls in the last minute, the most CALL_REQUESTS_PER_MINUTE allows (${limit}); try again in ${Math.ceil(waitMs / 1000)} s`,
+        );
+      }
+      await this.#save(call, change, null);
+      this.#calls.set(frame.sessionID, call);
+      this.#afterSave(call, change);
+      log.info({ sessionID: call.sessionID, callId: call.id, by: party.id, kind: call.kind }, 'call started ringing');
+      return call.snapshot();
+    });
   }
 
-  answer(party: Party, frame: ClientFrameOf<'call.answer'>): CallSnapshot {
-    const call = this.#live(frame.sessionID, frame.callId);
-    call.requireParticipant(party); // who asks comes before the call's state: an outsider learns nothing of it
-    this.#run(call, call.apply(frame.accept ? { type: 'accept', by: party } : { type: 'decline', by: party }));
-    return call.snapshot();
+  answer(party: Party, frame: ClientFrameOf<'call.answer'>): Promise<CallSnapshot> {
+    return this.#act(frame, (call) => {
+      call.requireParticipant(party); // who asks comes before the call's state: an outsider learns nothing of it
+      return call.apply(frame.accept ? { type: 'accept', by: party } : { type: 'decline', by: party });
+    });
   }
 
-  cancel(party: Party, frame: ClientFrameOf<'call.cancel'>): CallSnapshot {
-    const call = this.#live(frame.sessionID, frame.callId);
-    call.requireParticipant(party);
-    this.#run(call, call.apply({ type: 'cancel', by: party }));
-    return call.snapshot();
+  cancel(party: Party, frame: ClientFrameOf<'call.cancel'>): Promise<CallSnapshot> {
+    return this.#act(frame, (call) => {
+      call.requireParticipant(party);
+      return call.apply({ type: 'cancel', by: party });
+    });
   }
 
   /** Ends the call for everyone, or — for a guest or an added member — leaves it (see {@link Call.hangup}). */
-  hangup(party: Party, frame: ClientFrameOf<'call.hangup'>): CallSnapshot {
-    const call = this.#live(frame.sessionID, frame.callId);
-    this.#run(call, call.hangup(party, frame.reason === 'media-denied'));
-    return call.snapshot();
+  hangup(party: Party, frame: ClientFrameOf<'call.hangup'>): Promise<CallSnapshot> {
+    return this.#act(frame, (call) => call.hangup(party, frame.reason === 'media-denied'));
   }
 
-  /** A participant enters the media session (first time, or again after a reload or reconnect). */
+  /** A participant enters the media session (first time, or again after a reload, a reconnect or a restart). */
   async join(party: Party, frame: ClientFrameOf<'call.join'>): Promise<{ call: CallSnapshot; iceServers: IceServerInfo[]; media: MediaAccess }> {
-    const call = this.#live(frame.sessionID, frame.callId);
-    call.requireJoinable(party);
-    await this.#mediaReady.get(call.id);
-    const media = await this.#options.media.access(call.id, party.id);
-    // The call may have ended, or this participant been removed, while the media was prepared.
-    const change = this.#calls.get(call.sessionID) === call ? call.join(party.id) : null;
-    if (change === null) {
-      void this.#options.media.revoke(call.id, party.id);
-      throw ParleyServerError.conflict('that call is over for you');
+    const before = await this.#serial.run(frame.sessionID, () => this.#live(frame.sessionID, frame.callId));
+    before.requireJoinable(party);
+    await this.#mediaReady.get(before.id);
+    const media = await this.#options.media.access(before.id, party.id);
+    let joined = false;
+    try {
+      // The call may have ended, or this participant been removed, while the media was prepared.
+      const call = await this.#act(frame, (c) => {
+        const change = c === before ? c.join(party.id) : null;
+        if (change === null) throw ParleyServerError.conflict('that call is over for you');
+        return change;
+      });
+      joined = true;
+      return { call, iceServers: iceServersFor(this.#options.ice, party.id), media };
+    } finally {
+      if (!joined) void this.#options.media.revoke(before.id, party.id);
     }
-    this.#timers.disarm(call.id, `grace:${party.id}`);
-    this.#timers.disarm(call.id, `invite:${party.id}`);
-    this.#run(call, change);
-    return { call: call.snapshot(), iceServers: iceServersFor(this.#options.ice, party.id), media };
   }
 
   /** A participant leaves (see {@link Call.leave}). */
-  leave(party: Party, frame: ClientFrameOf<'call.leave'>): CallSnapshot {
-    const call = this.#live(frame.sessionID, frame.callId);
-    this.#run(call, call.leave(party));
-    return call.snapshot();
+  leave(party: Party, frame: ClientFrameOf<'call.leave'>): Promise<CallSnapshot> {
+    return this.#act(frame, (call) => call.leave(party));
   }
 
   /** An agent in the call takes another participant out (removing the visitor ends the call). */
-  remove(party: Party, frame: ClientFrameOf<'call.remove'>): CallSnapshot {
-    const call = this.#live(frame.sessionID, frame.callId);
-    this.#run(call, call.remove(party, frame.participantId));
-    return call.snapshot();
+  remove(party: Party, frame: ClientFrameOf<'call.remove'>): Promise<CallSnapshot> {
+    return this.#act(frame, (call) => call.remove(party, frame.participantId));
   }
 
   /** Invites a member just added to the conversation into its call in progress. Throws `capacity` when full. */
-  inviteMember(sessionID: string, by: Party, agent: Party): void {
+  async inviteMember(sessionID: string, by: Party, agent: Party): Promise<void> {
     const call = this.#calls.get(sessionID);
     if (!call || !call.inProgress || call.participant(agent.id)) return;
-    this.#run(call, call.invite(agent, by));
+    await this.#act({ sessionID, callId: call.id }, (c) => (c.participant(agent.id) ? null : c.invite(agent, by)));
   }
 
   /** The call of a conversation can take one more person (a guest link is about to be made or used). */
@@ -168,20 +214,32 @@ export class CallService {
   }
 
   /** A guest link is about to be made for the call in progress: counts it, or refuses (`capacity`) past GUEST_LINKS_PER_CALL. */
-  takeGuestLink(sessionID: string): void {
-    this.#calls.get(sessionID)?.takeGuestLink(this.#options.guestLinksPerCall);
+  async takeGuestLink(sessionID: string, callId: string): Promise<void> {
+    await this.#act({ sessionID, callId }, (call) => {
+      call.takeGuestLink(this.#options.guestLinksPerCall);
+      return { events: [] };
+    });
   }
 
-  /** A guest redeemed its link: it becomes a participant of the call, and joins with `call.join`. */
-  admitGuest(sessionID: string, callId: string, guest: Party, invitedBy: Party): CallSnapshot {
-    const call = this.#live(sessionID, callId);
-    this.#run(call, call.invite(guest, invitedBy));
-    return call.snapshot();
+  /**
+   * A guest redeemed its link: it becomes a participant of the call, and joins with `call.join`. The link's
+   * redemption is stored with the admission: a link redeemed before (here or on another node) is refused.
+   */
+  async admitGuest(sessionID: string, callId: string, guest: Party, invitedBy: Party, redemption: Redemption): Promise<CallSnapshot> {
+    try {
+      return await this.#act({ sessionID, callId }, (call) => call.invite(guest, invitedBy), { ...redemption, guestId: guest.id });
+    } catch (err) {
+      if (err instanceof StoreConflictError && err.conflict === 'redeemed') {
+        throw new ParleyServerError('invite_used', 'this invitation link was used already; each link admits one person');
+      }
+      throw err;
+    }
   }
 
   /** Relays SDP or ICE to another joined participant of the same call. Never awaits: it is the hot path of setup. */
   signal(party: Party, frame: ClientFrameOf<'signal'>): void {
-    const call = this.#live(frame.sessionID, frame.callId);
+    const call = this.#calls.get(frame.sessionID);
+    if (!call || call.id !== frame.callId) throw ParleyServerError.conflict('that call is over');
     call.requireSignalPath(party, frame.to);
     this.#options.bus.publish(topics.party(frame.to), {
       type: 'signal',
@@ -194,83 +252,149 @@ export class CallService {
   }
 
   /** A participant reports its link state to a peer. The first `connected` makes the call active. */
-  connection(party: Party, frame: ClientFrameOf<'call.connection'>): void {
-    const call = this.#live(frame.sessionID, frame.callId);
-    this.#run(call, call.connectionChanged(party, frame.state));
+  async connection(party: Party, frame: ClientFrameOf<'call.connection'>): Promise<void> {
+    await this.#act(frame, (call) => call.connectionChanged(party, frame.state));
   }
 
   /** A participant says what it sends now (mute, camera off/on, upgrade to video). */
-  media(party: Party, frame: ClientFrameOf<'call.media'>): void {
-    const call = this.#live(frame.sessionID, frame.callId);
-    this.#run(call, call.mediaChanged(party, frame.audio, frame.video));
+  async media(party: Party, frame: ClientFrameOf<'call.media'>): Promise<void> {
+    await this.#act(frame, (call) => call.mediaChanged(party, frame.audio, frame.video));
   }
 
   /** The party's last connection closed: its calls wait the grace period for it to come back. */
   partyOffline(party: Party): void {
+    if (this.#stopping) return; // a node going down leaves its calls as they are; the next start takes over
     for (const call of this.#calls.values()) {
-      const change = call.disconnected(party.id);
-      if (change === null) continue;
-      this.#run(call, change);
-      this.#timers.arm(call.id, `grace:${party.id}`, this.#options.graceMs, () =>
-        this.#quietly(call, 'graceExpired', () => call.graceExpired(party)),
-      );
+      if (!call.participant(party.id)?.joined) continue;
+      void this.#quietly(call.sessionID, call.id, 'disconnected', (c) => c.disconnected(party.id));
     }
   }
 
   /** The conversation closed: its call, if any, ends (reason `closed`). */
-  conversationClosed(event: { sessionID: string; by: Party }): void {
+  async conversationClosed(event: { sessionID: string; by: Party }): Promise<void> {
     this.#starts.forget(event.sessionID);
     const call = this.#calls.get(event.sessionID);
-    if (call) this.#quietly(call, 'conversationClosed', () => call.parentClosed(event.by));
+    if (call) await this.#quietly(call.sessionID, call.id, 'conversationClosed', (c) => c.parentClosed(event.by));
   }
 
-  /** Ends every call (server shutdown); nothing is written. */
+  /**
+   * This node stops (a deploy, SIGTERM): calls are left running in the store and in the media server, for
+   * the next start (or another node) to carry on; changes already asked for are written first.
+   */
   async shutdown(): Promise<void> {
+    this.#stopping = true;
+    await this.#serial.idle();
     this.#timers.disarmAll();
     this.#calls.clear();
     this.#mediaReady.clear();
     await this.#options.media.shutdown();
   }
 
-  // ---------------------------------------------------------------- internals
+// ---------------------------------------------------------------- internals
 
-  #live(sessionID: string, callId: string): Call {
-    const call = this.#calls.get(sessionID);
+  /** The conversation's live call as the store has it (read again after a failed write). */
+  async #current(sessionID: string): Promise<Call | undefined> {
+    if (!this.#unsure.has(sessionID)) return this.#calls.get(sessionID);
+    const stored = (await this.#options.store.listCalls(sessionID)).find((c) => c.state !== 'ended');
+    this.#unsure.delete(sessionID);
+    const previous = this.#calls.get(sessionID);
+    if (previous) this.#timers.disarmCall(previous.id);
+    if (!stored) {
+      this.#calls.delete(sessionID);
+      return undefined;
+    }
+    const call = Call.fromRecord(stored);
+    this.#calls.set(sessionID, call);
+    this.#stored.set(call, stored.revision);
+    this.#syncTimers(call);
+    return call;
+  }
+
+  async #live(sessionID: string, callId: string): Promise<Call> {
+    const call = await this.#current(sessionID);
     if (!call || call.id !== callId) throw ParleyServerError.conflict('that call is over');
     return call;
   }
 
-  /** Members hear what changed; then each event takes effect and is written to the transcript. */
-  #run(call: Call, change: CallChange | null): void {
-    if (change === null) return;
+  /** Applies an action to the live call `callId` of `sessionID`, one at a time per conversation, and stores it. */
+  #act(
+    target: { sessionID: string; callId: string },
+    act: (call: Call) => CallChange | null,
+    redemption?: Redemption & { guestId: string },
+  ): Promise<CallSnapshot> {
+    return this.#serial.run(target.sessionID, async () => {
+      const call = await this.#live(target.sessionID, target.callId);
+      const change = act(call); // a refusal throws here, having changed nothing
+      if (change !== null) {
+        await this.#save(call, change, this.#stored.get(call) ?? null, redemption);
+        this.#afterSave(call, change);
+      }
+      return call.snapshot();
+    });
+  }
+
+  /** Writes the call as it is now with the events of `change`; on failure the change is undone (read again). */
+  async #save(call: Call, change: CallChange, expectedRevision: number | null, redemption?: Redemption & { guestId: string }): Promise<void> {
+    const record = call.toRecord();
+    const texts = change.events.map((event) => callEventText(event, call.kind)).filter((text): text is string => text !== null);
+    try {
+      await this.#options.transcript.commit(call.sessionID, texts, (events) =>
+        this.#options.store.commitCall({
+          call: record,
+          expectedRevision,
+          events,
+          ...(redemption
+            ? { redemption: { jti: redemption.jti, callId: call.id, guestId: redemption.guestId, at: record.updatedAt, expiresAt: redemption.expiresAt.toISOString() } }
+            : {}),
+        }),
+      );
+    } catch (err) {
+      if (expectedRevision !== null) this.#unsure.add(call.sessionID);
+      if (err instanceof StoreConflictError && err.conflict === 'liveCall') throw ParleyServerError.conflict('this conversation has a call already');
+      if (err instanceof StoreConflictError && err.conflict === 'revision') throw ParleyServerError.conflict('the call changed meanwhile; try again');
+      throw err;
+    }
+    this.#stored.set(call, record.revision);
+  }
+
+  /** Once stored: members hear what changed, each event takes effect, and timers follow the call's deadlines. */
+  #afterSave(call: Call, change: CallChange): void {
     for (const event of change.events) this.#takeEffect(call, event);
     this.#options.bus.publish(topics.conversation(call.sessionID), { type: 'call.updated', call: call.snapshot() });
-    for (const event of change.events) {
-      const text = callEventText(event, call.kind);
-      if (text !== null) this.#record(call, text);
+    if (!call.ended) this.#syncTimers(call);
+  }
+
+  /** Arms a timer for every deadline of the call (from its stored time) and disarms the rest. */
+  #syncTimers(call: Call): void {
+    const now = Date.now();
+    const running = call.deadlines();
+    this.#timers.keepOnly(
+      call.id,
+      running.map((d) => d.name),
+    );
+    for (const { name, at } of running) {
+      this.#timers.arm(call.id, name, Math.max(0, at.getTime() - now), () =>
+        void this.#quietly(call.sessionID, call.id, name, (c) => c.deadlineReached(name)),
+      );
     }
+  }
+
+  #prepareMedia(call: Call): void {
+    const ready = this.#options.media.open(call.id);
+    this.#mediaReady.set(call.id, ready);
+    ready.catch((err: unknown) => {
+      this.#options.log.error({ err, callId: call.id }, 'the call media could not be prepared');
+      void this.#quietly(call.sessionID, call.id, 'fail', (c) => c.apply({ type: 'fail' }));
+    });
   }
 
   /** The timers, media and bookkeeping an event asks for. */
   #takeEffect(call: Call, event: CallEvent): void {
-    const { media, ringMs, log } = this.#options;
+    const { media, log } = this.#options;
     switch (event.type) {
-      case 'requested':
-      case 'invited':
-        this.#timers.arm(call.id, 'ring', Math.max(0, (call.expiresAt?.getTime() ?? Date.now()) - Date.now()), () =>
-          this.#quietly(call, 'expire', () => call.apply({ type: 'expire' })),
-        );
+      case 'accepted':
+        this.#prepareMedia(call);
         return;
-      case 'accepted': {
-        this.#timers.disarm(call.id, 'ring');
-        const ready = media.open(call.id);
-        this.#mediaReady.set(call.id, ready);
-        ready.catch((err: unknown) => {
-          log.error({ err, callId: call.id }, 'the call media could not be prepared');
-          this.#quietly(call, 'fail', () => call.apply({ type: 'fail' }));
-        });
-        return;
-      }
       case 'ended': {
         this.#timers.disarmCall(call.id);
         this.#calls.delete(call.sessionID);
@@ -280,19 +404,15 @@ export class CallService {
         log.info({ sessionID: call.sessionID, callId: call.id, reason: event.reason, durationMs: event.durationMs }, 'call ended');
         return;
       }
-      case 'participantInvited': {
-        const id = event.participant.id;
-        this.#timers.arm(call.id, `invite:${id}`, ringMs, () => this.#quietly(call, 'inviteLapsed', () => call.inviteLapsed(id)));
-        return;
-      }
       case 'participantLeft': {
         const id = event.participant.id;
-        this.#timers.disarm(call.id, `grace:${id}`);
-        this.#timers.disarm(call.id, `invite:${id}`);
         void media.revoke(call.id, id);
         log.info({ sessionID: call.sessionID, callId: call.id, partyId: id }, 'participant left the call');
         return;
       }
+      case 'requested':
+      case 'invited':
+      case 'participantInvited':
       case 'started':
       case 'participantJoined':
       case 'upgradedToVideo':
@@ -300,19 +420,20 @@ export class CallService {
     }
   }
 
-  /** For timers and hooks: acts only on a call still live here; a refusal is logged, never thrown. */
-  #quietly(call: Call, what: string, act: () => CallChange | null): void {
-    if (this.#calls.get(call.sessionID) !== call) return;
+  /** For timers and hooks: acts only on a call still live; a refusal or a failed write is logged, never thrown. */
+  async #quietly(sessionID: string, callId: string, what: string, act: (call: Call) => CallChange | null): Promise<void> {
+    if (this.#stopping) return;
     try {
-      this.#run(call, act());
+      await this.#act({ sessionID, callId }, act);
     } catch (err) {
-      this.#options.log.warn({ err, callId: call.id, action: what }, 'call transition refused');
+      if (err instanceof ParleyServerError && err.code === 'conflict') return; // over already
+      this.#options.log.warn({ err, callId, action: what }, 'call transition not applied');
     }
   }
+}
 
-  #record(call: Call, text: string): void {
-    this.#options.transcript
-      .appendEvent(call.sessionID, text)
-      .catch((err: unknown) => this.#options.log.error({ err, sessionID: call.sessionID }, 'could not record a call event'));
-  }
+/** Several changes of one call as one (null when none changed anything). */
+function mergeChanges(changes: Array<CallChange | null>): CallChange | null {
+  const real = changes.filter((c): c is CallChange => c !== null);
+  return real.length === 0 ? null : { events: real.flatMap((c) => c.events) };
 }

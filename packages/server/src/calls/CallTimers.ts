@@ -1,5 +1,7 @@
-/** A timer of a call: its ring, or one participant's grace period (reconnecting) or invitation. */
-export type CallTimer = 'ring' | `grace:${string}` | `invite:${string}`;
+import type { CallDeadline } from './Call.ts';
+
+/** A timer of a call: one per deadline (its ring, a participant's grace period or invitation). */
+export type CallTimer = CallDeadline;
 
 /**
  * The timers this node arms for its calls. The deadlines themselves are call state; a timer only makes this
@@ -28,6 +30,16 @@ export class CallTimers {
     clearTimeout(handle);
     this.#timers.delete(key);
     return true;
+  }
+
+  /** Disarms the timers of one call that are not named in `timers`. */
+  keepOnly(callId: string, timers: readonly CallTimer[]): void {
+    const keep = new Set(timers.map((t) => `${callId}/${t}`));
+    for (const [key, handle] of this.#timers) {
+      if (!key.startsWith(`${callId}/`) || keep.has(key)) continue;
+      clearTimeout(handle);
+      this.#timers.delete(key);
+    }
   }
 
   /** Disarms every timer of one call. */

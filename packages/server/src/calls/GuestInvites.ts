@@ -23,13 +23,11 @@ export interface GuestInvitesOptions {
  * for: it opens nothing after that call ends. Redeeming it (`POST /api/guests`) makes the guest a participant
  * of the call and gives it a guest token that authenticates its WebSocket for that call only.
  *
- * Redeemed link ids are kept in this node's memory until they expire. Calls live in one node's memory too,
- * so a link can never outlive its call here; a multi-node setup needs both shared.
+ * A redemption is recorded in the store in the same transaction as the guest's admission, so a used link
+ * stays used across restarts, and two redemptions at once admit one guest.
  */
 export class GuestInvites {
   readonly #options: GuestInvitesOptions;
-  /** Redeemed link ids → when they expire (ms). */
-  readonly #redeemed = new Map<string, number>();
 
   constructor(options: GuestInvitesOptions) {
     this.#options = options;
@@ -42,7 +40,7 @@ export class GuestInvites {
     if (conversation.status === 'closed') throw ParleyServerError.conflict('the conversation is closed');
     const call = this.#options.calls.requireRoom(sessionID);
     if (!call.participants.some((p) => p.id === party.id)) throw ParleyServerError.forbidden('only participants of the call invite guests to it');
-    this.#options.calls.takeGuestLink(sessionID);
+    await this.#options.calls.takeGuestLink(sessionID, call.callId);
     const { token, expiresAt } = await this.#options.invites.issue({
       jti: randomUUID(),
       sessionID,
@@ -63,19 +61,12 @@ export class GuestInvites {
       throw ParleyServerError.unauthorized('this invitation link is not valid');
     }
     const { jti, sessionID, callId, invitedBy, expiresAt } = verified.claims;
-    this.#prune();
-    if (this.#redeemed.has(jti)) throw new ParleyServerError('invite_used', 'this invitation link was used already; each link admits one person');
     const guest = { id: `guest-${randomUUID()}`, role: 'guest' as const, name };
-    // From the check above to here nothing awaits: two redemptions of one link cannot both pass.
-    this.#options.calls.admitGuest(sessionID, callId, guest, invitedBy);
-    this.#redeemed.set(jti, expiresAt.getTime());
+    // The redemption is stored with the admission, once per link: a second one (here, after a restart or on
+    // another node) is refused with `invite_used`.
+    await this.#options.calls.admitGuest(sessionID, callId, guest, invitedBy, { jti, expiresAt });
     const issued = await this.#options.tokens.issue(guest, undefined, { sessionID, callId });
     this.#options.log.info({ sessionID, callId, guestId: guest.id, invitedBy: invitedBy.id }, 'guest admitted');
     return { guest, token: issued.token, expiresAt: issued.expiresAt, sessionID, callId };
-  }
-
-  #prune(): void {
-    const now = Date.now();
-    for (const [jti, until] of this.#redeemed) if (until < now) this.#redeemed.delete(jti);
   }
 }

@@ -6,7 +6,6 @@ import { requireAgent } from '../auth/roles.ts';
 import type { Bus, BusSubscriber } from '../bus/Bus.ts';
 import { topics } from '../bus/topics.ts';
 import { ParleyServerError } from '../errors.ts';
-import { TypedEmitter } from '../events/TypedEmitter.ts';
 import type { AgentPresence } from '../routing/AgentPresence.ts';
 import type { Queue, QueuePage } from '../routing/Queue.ts';
 import { Router } from '../routing/Router.ts';
@@ -22,12 +21,9 @@ export interface ConversationCalls {
   /** The live call of a conversation, for its snapshot; null when there is none. */
   liveCall(sessionID: string): CallSnapshot | null;
   /** Invites an agent just added to the conversation into its call in progress, if any. Throws (`capacity`) to refuse the addition. */
-  inviteMember(sessionID: string, by: Party, agent: Party): void;
-}
-
-export interface ConversationEvents {
-  /** A conversation closed. Listeners run before its members hear of it, so its call ends first. */
-  closed: [event: { sessionID: string; by: Party }];
+  inviteMember(sessionID: string, by: Party, agent: Party): Promise<void>;
+  /** The conversation closed: its call ends (and is stored) before members hear of the close. */
+  conversationClosed(event: { sessionID: string; by: Party }): Promise<void>;
 }
 
 export interface ConversationServiceOptions {
@@ -50,7 +46,7 @@ export interface ConversationServiceOptions {
  * Authorization lives here: every method takes the acting party and checks it may act. Routing (who gets a
  * waiting conversation) is the {@link Router}'s; the messages themselves are the {@link Transcript}'s.
  */
-export class ConversationService extends TypedEmitter<ConversationEvents> {
+export class ConversationService {
   readonly #options: ConversationServiceOptions;
   readonly #open: OpenConversations;
   readonly #transcript: Transcript;
@@ -60,7 +56,6 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
   readonly #starting = new Map<string, Promise<unknown>>();
 
   constructor(options: ConversationServiceOptions) {
-    super((err, event) => options.log.error({ err, event }, 'conversation listener failed'));
     this.#options = options;
     this.#open = options.open;
     this.#transcript = options.transcript;
@@ -155,7 +150,7 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
     this.#options.bus.publish(topics.conversation(sessionID), { type: 'typing', sessionID, from, typing }, { exceptParty: from.id });
   }
 
-  /** Closes a conversation (its visitor or its agent, as `mayClose` of the protocol says; not an added colleague); its call ends first (`closed` event). */
+  /** Closes a conversation (its visitor or its agent, as `mayClose` of the protocol says; not an added colleague); its call ends first. */
   async close(by: Party, sessionID: string): Promise<ConversationSnapshot> {
     const record = await this.#open.requireMember(by, sessionID);
     const refusal = mayClose(by, { visitorId: record.visitor.id, agentId: record.agent?.id ?? null });
@@ -165,7 +160,7 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
     return this.#inFlight.track(async () => {
       const closed = await store.closeConversation(sessionID, by, new Date().toISOString());
       if (closed === null) throw ParleyServerError.conflict('the conversation is already closed');
-      this.emit('closed', { sessionID, by });
+      await this.#options.calls.conversationClosed({ sessionID, by });
       await this.#transcript.appendEvent(sessionID, `${by.name} closed the conversation`);
       const final = { ...closed, lastSeq: this.#open.get(sessionID).lastSeq };
       this.#open.drop(sessionID);
@@ -245,7 +240,7 @@ export class ConversationService extends TypedEmitter<ConversationEvents> {
     if (presence.presenceOf(agentId) === 'offline') throw ParleyServerError.conflict(`${target.name} is offline`);
     const agent: Party = { id: target.id, role: 'agent', name: target.name };
     return this.#inFlight.track(async () => {
-      calls.inviteMember(sessionID, by, agent); // throws `capacity` before anything changed
+      await calls.inviteMember(sessionID, by, agent); // throws `capacity` before anything changed
       const added = await store.addConversationMember({ sessionID, agentId, addedById: by.id, at: new Date().toISOString() });
       if (added) {
         this.#open.addMember(sessionID, agent);

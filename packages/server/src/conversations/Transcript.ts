@@ -1,7 +1,8 @@
 import type { Message, Party } from '@parley/protocol';
 import type { Bus, BusSubscriber } from '../bus/Bus.ts';
 import { topics } from '../bus/topics.ts';
-import type { AppendMessageResult, Store } from '../store/Store.ts';
+import type { AppendMessageInput, AppendMessageResult, Store } from '../store/Store.ts';
+import { KeyedSerial } from '../events/KeyedSerial.ts';
 import { InFlight } from './InFlight.ts';
 import { SYSTEM_PARTY } from '@parley/protocol/party';
 import { uuidv7 } from './uuidv7.ts';
@@ -19,7 +20,7 @@ export interface TranscriptOptions {
  */
 export class Transcript {
   readonly #options: TranscriptOptions;
-  readonly #chains = new Map<string, Promise<unknown>>();
+  readonly #serial = new KeyedSerial();
   readonly #inFlight = new InFlight();
 
   constructor(options: TranscriptOptions) {
@@ -39,7 +40,7 @@ export class Transcript {
     origin?: BusSubscriber,
   ): Promise<AppendMessageResult> {
     return this.#inFlight.track(() =>
-      this.#serial(sessionID, async () => {
+      this.#serial.run(sessionID, async () => {
         const result = await this.#options.store.appendMessage({
           id: uuidv7(),
           sessionID,
@@ -67,22 +68,28 @@ export class Transcript {
     return (await this.append(sessionID, SYSTEM_PARTY, 'event', text)).message;
   }
 
+  /**
+   * Writes system events together with another change, in order with the conversation's other appends:
+   * `write` stores the change and the given events in one transaction and returns the stored events, which
+   * are then published. Nothing is published when `write` fails.
+   */
+  commit(sessionID: string, texts: readonly string[], write: (events: AppendMessageInput[]) => Promise<Message[]>): Promise<Message[]> {
+    return this.#inFlight.track(() =>
+      this.#serial.run(sessionID, async () => {
+        const at = new Date().toISOString();
+        const events = texts.map((text): AppendMessageInput => ({ id: uuidv7(), sessionID, from: SYSTEM_PARTY, kind: 'event', text, at }));
+        const messages = await write(events);
+        for (const message of messages) {
+          this.#options.onAppended(message);
+          this.#options.bus.publish(topics.conversation(sessionID), { type: 'message', message });
+        }
+        return messages;
+      }),
+    );
+  }
+
   /** Resolves when no append is in progress (for graceful shutdown). */
   idle(): Promise<void> {
     return this.#inFlight.idle();
-  }
-
-  #serial<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.#chains.get(key) ?? Promise.resolve();
-    const result = previous.then(work, work);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#chains.set(key, tail);
-    void tail.then(() => {
-      if (this.#chains.get(key) === tail) this.#chains.delete(key);
-    });
-    return result;
   }
 }

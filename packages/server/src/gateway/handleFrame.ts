@@ -65,7 +65,7 @@ export async function handleFrame(
       return result;
     }
     case 'presence.set': {
-      const result: Answer<'presence.set'> = { presence: presence.choose(party, frame.presence) };
+      const result: Answer<'presence.set'> = { presence: await presence.choose(party, frame.presence) };
       return result;
     }
     case 'agents.list': {
@@ -82,15 +82,15 @@ export async function handleFrame(
       return result;
     }
     case 'call.answer': {
-      const result: Answer<'call.answer'> = { call: calls.answer(party, frame) };
+      const result: Answer<'call.answer'> = { call: await calls.answer(party, frame) };
       return result;
     }
     case 'call.cancel': {
-      const result: Answer<'call.cancel'> = { call: calls.cancel(party, frame) };
+      const result: Answer<'call.cancel'> = { call: await calls.cancel(party, frame) };
       return result;
     }
     case 'call.hangup': {
-      const result: Answer<'call.hangup'> = { call: calls.hangup(party, frame) };
+      const result: Answer<'call.hangup'> = { call: await calls.hangup(party, frame) };
       return result;
     }
     case 'call.join': {
@@ -98,11 +98,11 @@ export async function handleFrame(
       return result;
     }
     case 'call.leave': {
-      const result: Answer<'call.leave'> = { call: calls.leave(party, frame) };
+      const result: Answer<'call.leave'> = { call: await calls.leave(party, frame) };
       return result;
     }
     case 'call.remove': {
-      const result: Answer<'call.remove'> = { call: calls.remove(party, frame) };
+      const result: Answer<'call.remove'> = { call: await calls.remove(party, frame) };
       return result;
     }
     case 'conversation.addParticipant': {
@@ -114,10 +114,10 @@ export async function handleFrame(
       return result;
     }
     case 'call.media':
-      calls.media(party, frame);
+      await calls.media(party, frame);
       return undefined;
     case 'call.connection':
-      calls.connection(party, frame);
+      await calls.connection(party, frame);
       return undefined;
     case 'signal':
       calls.signal(party, frame);

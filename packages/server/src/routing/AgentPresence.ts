@@ -13,7 +13,7 @@ export interface AgentPresenceEvents {
 
 export interface AgentPresenceOptions {
   registry: PresenceRegistry;
-  store: Pick<Store, 'listAgents'>;
+  store: Pick<Store, 'listAgents' | 'setChosenPresence' | 'listChosenPresence'>;
   bus: Bus;
   onListenerError: (err: unknown) => void;
 }
@@ -60,9 +60,15 @@ export class AgentPresence extends TypedEmitter<AgentPresenceEvents> {
     this.#changed(agent, this.#options.registry.disconnected(agent.id));
   }
 
-  /** The agent chooses online or away. */
-  choose(agent: Party, presence: 'online' | 'away'): Presence {
+  /** Reads what every agent chose (a node starting); connections start at none. */
+  async load(): Promise<void> {
+    for (const [agentId, chosen] of await this.#options.store.listChosenPresence()) this.#options.registry.choose(agentId, chosen);
+  }
+
+  /** The agent chooses online or away; the choice is stored, so it lasts across reconnections and restarts. */
+  async choose(agent: Party, presence: 'online' | 'away'): Promise<Presence> {
     requireAgent(agent);
+    await this.#options.store.setChosenPresence(agent.id, presence, new Date().toISOString());
     const change = this.#options.registry.choose(agent.id, presence);
     this.#changed(agent, change);
     return change.after;

@@ -3,7 +3,9 @@ import pg from 'pg';
 import { migrateStoreToLatest } from './migrations.ts';
 import { messageFromRow, type ParleyDatabase } from './schema.ts';
 import { SqlStore } from './SqlStore.ts';
-import type { AppendMessageInput, AppendMessageResult } from './Store.ts';
+import type { Message } from '@parley/protocol';
+import { commitCallWithKysely } from './callCommit.ts';
+import type { AppendMessageInput, AppendMessageResult, CallCommit } from './Store.ts';
 
 /** Options of {@link PostgresStore}. */
 export interface PostgresStoreOptions {
@@ -96,6 +98,11 @@ export class PostgresStore extends SqlStore {
       this.#inFlight.delete(run);
       if (this.#appendChains.get(input.sessionID) === run) this.#appendChains.delete(input.sessionID);
     }
+  }
+
+  async commitCall(commit: CallCommit): Promise<Message[]> {
+    await this.ready();
+    return commitCallWithKysely(this.db, commit, (err) => this.isUniqueViolation(err));
   }
 
   #appendNow(input: AppendMessageInput): Promise<AppendMessageResult> {

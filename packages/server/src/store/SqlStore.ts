@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { Party } from '@parley/protocol';
+import type { Message, Party } from '@parley/protocol';
 import {
   agentFromRow,
+  callFromRow,
   conversationFromRow,
   messageFromRow,
   visitorFromRow,
@@ -14,6 +15,9 @@ import type {
   AgentRecord,
   AppendMessageInput,
   AppendMessageResult,
+  CallCommit,
+  CallRecord,
+  ChosenPresence,
   ConversationRecord,
   MessagePage,
   MessagePageQuery,
@@ -62,6 +66,61 @@ export abstract class SqlStore implements Store {
   /** Whether `err` is this dialect's unique or primary-key violation. */
   protected abstract isUniqueViolation(err: unknown): boolean;
   abstract appendMessage(input: AppendMessageInput): Promise<AppendMessageResult>;
+  abstract commitCall(commit: CallCommit): Promise<Message[]>;
+
+  async getCall(id: string): Promise<CallRecord | null> {
+    await this.ready();
+    const row = await this.db.selectFrom('calls').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? null : callFromRow(row);
+  }
+
+  async listLiveCalls(): Promise<CallRecord[]> {
+    await this.ready();
+    const rows = await this.db.selectFrom('calls').selectAll().where('state', '<>', 'ended').orderBy('created_at').orderBy('id').execute();
+    return rows.map(callFromRow);
+  }
+
+  async listCalls(sessionID: string): Promise<CallRecord[]> {
+    await this.ready();
+    const rows = await this.db.selectFrom('calls').selectAll().where('conversation_id', '=', sessionID).orderBy('created_at').orderBy('id').execute();
+    return rows.map(callFromRow);
+  }
+
+  async saveCallMedia(callId: string, data: unknown): Promise<void> {
+    await this.ready();
+    const row = { call_id: callId, data: JSON.stringify(data), updated_at: new Date().toISOString() };
+    await this.db
+      .insertInto('call_media')
+      .values(row)
+      .onConflict((oc) => oc.column('call_id').doUpdateSet({ data: row.data, updated_at: row.updated_at }))
+      .execute();
+  }
+
+  async getCallMedia(callId: string): Promise<unknown> {
+    await this.ready();
+    const row = await this.db.selectFrom('call_media').select('data').where('call_id', '=', callId).executeTakeFirst();
+    return row === undefined ? null : (JSON.parse(row.data) as unknown);
+  }
+
+  async deleteCallMedia(callId: string): Promise<void> {
+    await this.ready();
+    await this.db.deleteFrom('call_media').where('call_id', '=', callId).execute();
+  }
+
+  async setChosenPresence(agentId: string, presence: ChosenPresence, at: string): Promise<void> {
+    await this.ready();
+    await this.db
+      .insertInto('agent_presence')
+      .values({ agent_id: agentId, chosen: presence, updated_at: at })
+      .onConflict((oc) => oc.column('agent_id').doUpdateSet({ chosen: presence, updated_at: at }))
+      .execute();
+  }
+
+  async listChosenPresence(): Promise<Map<string, ChosenPresence>> {
+    await this.ready();
+    const rows = await this.db.selectFrom('agent_presence').select(['agent_id', 'chosen']).execute();
+    return new Map(rows.map((r) => [r.agent_id, r.chosen]));
+  }
 
   async createAgent(agent: Omit<AgentRecord, 'createdAt'> & { createdAt?: string }): Promise<AgentRecord> {
     await this.ready();

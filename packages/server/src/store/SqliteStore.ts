@@ -3,10 +3,12 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { migrateStoreToLatest } from './migrations.ts';
+import { SqliteCallWriter } from './SqliteCallWriter.ts';
 import { SqliteMessageAppender } from './SqliteMessageAppender.ts';
 import type { ParleyDatabase } from './schema.ts';
 import { SqlStore } from './SqlStore.ts';
-import type { AppendMessageInput, AppendMessageResult } from './Store.ts';
+import type { Message } from '@parley/protocol';
+import type { AppendMessageInput, AppendMessageResult, CallCommit } from './Store.ts';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -43,6 +45,7 @@ export class SqliteStore extends SqlStore {
   readonly #sqlite: Database.Database;
   /** Prepared once the schema exists (after migrate). */
   #appender: SqliteMessageAppender | null = null;
+  #callWriter: SqliteCallWriter | null = null;
 
   /**
    * Opens (creating it and its directory when missing) the database at `path`; ':memory:' for a
@@ -116,5 +119,12 @@ export class SqliteStore extends SqlStore {
     await this.ready();
     this.#appender ??= new SqliteMessageAppender(this.#sqlite);
     return this.#appender.append(input);
+  }
+
+  /** Synchronous, so it runs between two group commits of the appender, never inside one. */
+  async commitCall(commit: CallCommit): Promise<Message[]> {
+    await this.ready();
+    this.#callWriter ??= new SqliteCallWriter(this.#sqlite, (err) => this.isUniqueViolation(err));
+    return this.#callWriter.commit(commit);
   }
 }

@@ -73,10 +73,75 @@ export interface MessagePage {
   more: boolean;
 }
 
-/** Thrown by create methods when a unique key (agent email, ids) already exists. */
+/** What a StoreConflictError ran into. */
+export type StoreConflict =
+  /** A unique key (agent email, an id) exists already. */
+  | 'unique'
+  /** commitCall: the call's stored revision is not the one the change was made on. */
+  | 'revision'
+  /** commitCall: the conversation has another live call. */
+  | 'liveCall'
+  /** commitCall: the guest link was redeemed already. */
+  | 'redeemed';
+
+/** Thrown when a write would break a unique key or a compare-and-set; nothing was written. */
 export class StoreConflictError extends Error {
   override readonly name = 'StoreConflictError';
+  readonly conflict: StoreConflict;
+
+  constructor(message: string, options?: ErrorOptions & { conflict?: StoreConflict }) {
+    super(message, options);
+    this.conflict = options?.conflict ?? 'unique';
+  }
 }
+
+/**
+ * A call as stored: a few columns the store queries by, and the call's whole state as the domain serialised
+ * it (`data`, JSON). One row per call, live or ended (ended rows are the call history); one row lock is all
+ * the state machine needs, whichever node applies an action.
+ */
+export interface CallRecord {
+  id: string;
+  sessionID: string;
+  /** The call's state (`ended` once over); at most one call per conversation is not ended. */
+  state: string;
+  /** Grows with every change; commitCall compares it. */
+  revision: number;
+  /** The earliest deadline of the call (its ring, a grace period, an invitation), null when none. */
+  nextDeadlineAt: string | null;
+  /** Everything else of the call, JSON-able. */
+  data: unknown;
+  createdAt: string;
+  updatedAt: string;
+  endedAt: string | null;
+}
+
+/** A guest link redeemed: each link's id (`jti`) is recorded once. */
+export interface GuestRedemption {
+  jti: string;
+  callId: string;
+  guestId: string;
+  at: string;
+  /** When the link would have expired anyway (a redemption row may be pruned after it). */
+  expiresAt: string;
+}
+
+/** One change of a call, written as a whole or not at all. */
+export interface CallCommit {
+  call: CallRecord;
+  /**
+   * The revision the change was made on (null for a new call). Compare-and-set: when the stored revision
+   * differs, nothing is written and StoreConflictError `revision` is thrown.
+   */
+  expectedRevision: number | null;
+  /** Transcript events of the change, appended to the conversation in the same transaction, in order. */
+  events: AppendMessageInput[];
+  /** A guest link this change redeems; StoreConflictError `redeemed` when it was redeemed before. */
+  redemption?: GuestRedemption;
+}
+
+/** What an agent chose to be while connected. */
+export type ChosenPresence = 'online' | 'away';
 
 export interface Store {
   /** Applies pending migrations. Safe to call on every start. */
@@ -135,4 +200,25 @@ export interface Store {
    */
   appendMessage(input: AppendMessageInput): Promise<AppendMessageResult>;
   listMessages(sessionID: string, query: MessagePageQuery): Promise<MessagePage>;
+
+  /**
+   * Writes a call change and its transcript events in one transaction (see CallCommit); returns the stored
+   * events. A new call is refused (`liveCall`) when its conversation has a live call already.
+   */
+  commitCall(commit: CallCommit): Promise<Message[]>;
+  getCall(id: string): Promise<CallRecord | null>;
+  /** Every call not ended, oldest first (a starting node loads them). */
+  listLiveCalls(): Promise<CallRecord[]>;
+  /** The calls of a conversation, oldest first (its call history). */
+  listCalls(sessionID: string): Promise<CallRecord[]>;
+
+  /** What media a call has (a Janus room: id, PIN, secrets, tokens), JSON-able; replaces what was there. */
+  saveCallMedia(callId: string, data: unknown): Promise<void>;
+  getCallMedia(callId: string): Promise<unknown>;
+  deleteCallMedia(callId: string): Promise<void>;
+
+  /** Keeps an agent's chosen presence (it lasts across reconnections and restarts). */
+  setChosenPresence(agentId: string, presence: ChosenPresence, at: string): Promise<void>;
+  /** Every agent's chosen presence (agents that never chose are absent). */
+  listChosenPresence(): Promise<Map<string, ChosenPresence>>;
 }

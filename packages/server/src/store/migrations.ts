@@ -124,10 +124,76 @@ const conversationMembers: Migration = {
   },
 };
 
+/**
+ * 0003: the state that lets calls outlive a node: calls (live and ended), their media (a Janus room),
+ * redeemed guest links and agents' chosen presence.
+ */
+const callState: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema
+      .createTable('calls')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id'))
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('revision', 'integer', (c) => c.notNull())
+      .addColumn('next_deadline_at', 'text')
+      .addColumn('data', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addColumn('ended_at', 'text')
+      .execute();
+    // At most one live call per conversation, whichever node starts it.
+    await db.schema
+      .createIndex('calls_live_conversation_key')
+      .on('calls')
+      .unique()
+      .column('conversation_id')
+      .where(sql.ref('state'), '<>', 'ended')
+      .execute();
+    // A conversation's call history; live calls a starting node loads; deadlines a sweep finds.
+    await db.schema.createIndex('calls_conversation_created_idx').on('calls').columns(['conversation_id', 'created_at']).execute();
+    await db.schema.createIndex('calls_state_idx').on('calls').columns(['state', 'created_at']).execute();
+    await db.schema.createIndex('calls_next_deadline_idx').on('calls').column('next_deadline_at').execute();
+
+    await db.schema
+      .createTable('call_media')
+      .addColumn('call_id', 'text', (c) => c.primaryKey().references('calls.id'))
+      .addColumn('data', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('guest_redemptions')
+      .addColumn('jti', 'text', (c) => c.primaryKey())
+      .addColumn('call_id', 'text', (c) => c.notNull().references('calls.id'))
+      .addColumn('guest_id', 'text', (c) => c.notNull())
+      .addColumn('redeemed_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('guest_redemptions_call_idx').on('guest_redemptions').column('call_id').execute();
+
+    await db.schema
+      .createTable('agent_presence')
+      .addColumn('agent_id', 'text', (c) => c.primaryKey().references('agents.id'))
+      .addColumn('chosen', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addCheckConstraint('agent_presence_chosen_check', sql`chosen in ('online', 'away')`)
+      .execute();
+  },
+
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.dropTable('agent_presence').execute();
+    await db.schema.dropTable('guest_redemptions').execute();
+    await db.schema.dropTable('call_media').execute();
+    await db.schema.dropTable('calls').execute();
+  },
+};
+
 /** Every migration by name; names sort in the order they apply. */
 export const storeMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': initial,
   '0002_conversation_members': conversationMembers,
+  '0003_call_state': callState,
 });
 
 /** An in-code MigrationProvider over {@link storeMigrations} (no migration files to ship or find). */

@@ -1,6 +1,6 @@
 import type { ConversationStatus, Message, Party, Role, VisitorInfo } from '@parley/protocol';
 import type { Generated, Selectable } from 'kysely';
-import type { AgentRecord, ConversationRecord, VisitorRecord } from './Store.ts';
+import type { AgentRecord, CallRecord, ConversationRecord, VisitorRecord } from './Store.ts';
 
 /*
  * The relational schema behind the Store port, as kysely table types, and the mapping between
@@ -70,6 +70,43 @@ export interface ConversationMembersTable {
   added_at: string;
 }
 
+/** `calls`: every call, live or ended; its state beyond the queried columns is JSON in `data`. */
+export interface CallsTable {
+  id: string;
+  conversation_id: string;
+  state: string;
+  revision: number;
+  next_deadline_at: string | null;
+  /** JSON text. */
+  data: string;
+  created_at: string;
+  updated_at: string;
+  ended_at: string | null;
+}
+
+/** `call_media`: what a call's media adapter made for it (a Janus room), JSON text. */
+export interface CallMediaTable {
+  call_id: string;
+  data: string;
+  updated_at: string;
+}
+
+/** `guest_redemptions`: guest links redeemed, by link id; a second redemption of one id is refused. */
+export interface GuestRedemptionsTable {
+  jti: string;
+  call_id: string;
+  guest_id: string;
+  redeemed_at: string;
+  expires_at: string;
+}
+
+/** `agent_presence`: what each agent chose (online or away); connections are not stored. */
+export interface AgentPresenceTable {
+  agent_id: string;
+  chosen: 'online' | 'away';
+  updated_at: string;
+}
+
 /** The whole database, as kysely sees it. */
 export interface ParleyDatabase {
   agents: AgentsTable;
@@ -77,12 +114,47 @@ export interface ParleyDatabase {
   conversations: ConversationsTable;
   messages: MessagesTable;
   conversation_members: ConversationMembersTable;
+  calls: CallsTable;
+  call_media: CallMediaTable;
+  guest_redemptions: GuestRedemptionsTable;
+  agent_presence: AgentPresenceTable;
 }
 
 export type AgentRow = Selectable<AgentsTable>;
 export type VisitorRow = Selectable<VisitorsTable>;
 export type ConversationRow = Selectable<ConversationsTable>;
 export type MessageRow = Selectable<MessagesTable>;
+export type CallRow = Selectable<CallsTable>;
+
+/** Maps a `calls` row to the port's record. */
+export function callFromRow(row: CallRow): CallRecord {
+  return {
+    id: row.id,
+    sessionID: row.conversation_id,
+    state: row.state,
+    revision: Number(row.revision),
+    nextDeadlineAt: row.next_deadline_at,
+    data: JSON.parse(row.data) as unknown,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    endedAt: row.ended_at,
+  };
+}
+
+/** Maps the port's call record to a `calls` row. */
+export function callToRow(call: CallRecord): CallRow {
+  return {
+    id: call.id,
+    conversation_id: call.sessionID,
+    state: call.state,
+    revision: call.revision,
+    next_deadline_at: call.nextDeadlineAt,
+    data: JSON.stringify(call.data),
+    created_at: call.createdAt,
+    updated_at: call.updatedAt,
+    ended_at: call.endedAt,
+  };
+}
 
 /** Maps an `agents` row to the port's record. */
 export function agentFromRow(row: AgentRow): AgentRecord {

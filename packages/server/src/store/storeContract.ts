@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Party } from '@parley/protocol';
 import { at, createConversation, seedParties } from './storeContract.fixtures.ts';
+import { describeCallContract } from './storeContract.calls.ts';
 import { describeMessageContract } from './storeContract.messages.ts';
 import { StoreConflictError } from './Store.ts';
 import type { Store } from './Store.ts';
@@ -395,5 +396,6 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
     });
 
     describeMessageContract(current);
+    describeCallContract(current);
   });
 }

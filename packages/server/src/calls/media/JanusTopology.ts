@@ -4,10 +4,23 @@ import type { JanodeConnection, JanodeSession } from 'janode';
 import type { VideoRoomHandle } from 'janode/plugins/videoroom';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.ts';
+import type { Store } from '../../store/Store.ts';
 import { ParleyServerError } from '../../errors.ts';
 import type { MediaTopology } from './MediaTopology.ts';
 
 type JanusConfig = NonNullable<Config['janus']>;
+
+/** Where rooms are kept so that they outlive this process (the Store; calls' media rows). */
+export type RoomStore = Pick<Store, 'saveCallMedia' | 'getCallMedia' | 'deleteCallMedia'>;
+
+/** A room as stored: everything needed to use it again, or to make it again the same. */
+interface StoredRoom {
+  kind: 'janus';
+  id: number;
+  pin: string;
+  secret: string;
+  tokens: Record<string, string[]>;
+}
 
 /** A call's VideoRoom, with what only the server knows about it. */
 interface Room {
@@ -51,6 +64,10 @@ const ROOM_EXISTS = 427;
  * tokens this server adds to its `allowed` list — one per participant, removed (and the participant
  * kicked) when it leaves. The connection to Janus is made on first use and again after a drop; rooms
  * Janus lost meanwhile (a restart) are made again with the same id, PIN and tokens.
+ *
+ * Rooms are stored (`rooms`): a Parley that restarts uses the room still running in Janus for a call in
+ * progress, and makes it again the same only when Janus lost it. Stopping this adapter leaves rooms running;
+ * a room goes when its call ends.
  */
 export class JanusTopology implements MediaTopology {
   readonly kind = 'sfu' as const;
@@ -58,6 +75,7 @@ export class JanusTopology implements MediaTopology {
   readonly capacityHint: string;
   readonly #janus: JanusConfig;
   readonly #log: Logger;
+  readonly #store: RoomStore | null;
   readonly #rooms = new Map<string, RoomEntry>();
   #admin: Promise<Admin> | null = null;
   #connected: Admin | null = null;
@@ -66,8 +84,9 @@ export class JanusTopology implements MediaTopology {
   #reconnectDelayMs = RECONNECT_FIRST_MS;
   #shutDown = false;
 
-  constructor({ janus, log }: { janus: JanusConfig; log: Logger }) {
+  constructor({ janus, log, rooms }: { janus: JanusConfig; log: Logger; rooms?: RoomStore }) {
     this.#janus = janus;
+    this.#store = rooms ?? null;
     this.#log = log.child({ component: 'janus' });
     this.capacity = janus.maxParticipants;
     this.capacityHint = `calls through Janus carry up to ${janus.maxParticipants} people; raise JANUS_MAX_PARTICIPANTS to carry more`;
@@ -88,6 +107,7 @@ export class JanusTopology implements MediaTopology {
       throw this.#unavailable('refused a join token for the call', err);
     }
     room.tokens.set(partyId, [...(room.tokens.get(partyId) ?? []), token]);
+    await this.#save(room);
     return { kind: 'sfu', url: this.#janus.publicUrl, room: room.id, pin: room.pin, token, display: partyId };
   }
 
@@ -98,6 +118,7 @@ export class JanusTopology implements MediaTopology {
       const room = await entry.ready;
       const tokens = room.tokens.get(partyId) ?? [];
       room.tokens.delete(partyId);
+      await this.#save(room);
       if (tokens.length > 0) {
         await this.#request('withdraw join tokens', (handle) => handle.allow({ room: room.id, action: 'remove', list: tokens, secret: room.secret }));
       }
@@ -125,15 +146,17 @@ export class JanusTopology implements MediaTopology {
     try {
       await this.#request('destroy a room', (handle) => handle.destroy({ room: room.id, secret: room.secret }));
     } catch (err) {
-      if (janusCode(err) === NO_SUCH_ROOM) return; // gone already (Janus restarted)
-      this.#log.warn({ err, callId }, 'could not destroy the Janus room of a call');
+      if (janusCode(err) !== NO_SUCH_ROOM) this.#log.warn({ err, callId }, 'could not destroy the Janus room of a call');
     }
+    await this.#store?.deleteCallMedia(callId).catch((err: unknown) => this.#log.warn({ err, callId }, 'could not forget the room of a call'));
   }
 
   async shutdown(): Promise<void> {
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = null;
-    await Promise.all([...this.#rooms.keys()].map((callId) => this.close(callId)));
+    // Rooms stay: their calls go on, and the next start (or another node) uses them again.
+    await Promise.allSettled([...this.#rooms.values()].map((entry) => entry.ready));
+    this.#rooms.clear();
     this.#shutDown = true;
     const admin = this.#connected;
     this.#admin = null;
@@ -167,19 +190,49 @@ export class JanusTopology implements MediaTopology {
     return entry.ready;
   }
 
+  /** The stored room of a call, used again when Janus still has it, made again the same when not; else a new one. */
   async #createRoom(callId: string): Promise<Room> {
+    const stored = await this.#load(callId);
+    if (stored) {
+      const { exists } = await this.#request('check a room', (handle) => handle.exists({ room: stored.id })).catch((err: unknown) => {
+        throw this.#unavailable('could not be asked for a room', err);
+      });
+      if (!exists) {
+        try {
+          await this.#request(`make the room of call ${callId} again`, (handle) => handle.message(this.#createBody(stored)));
+        } catch (err) {
+          throw this.#unavailable('refused to make the room of the call again', err);
+        }
+      }
+      this.#log.info({ callId, room: stored.id, reused: exists }, exists ? 'Janus room used again' : 'Janus room made again');
+      return stored;
+    }
     const room: Room = { callId, id: 0, pin: randomSecret(), secret: randomSecret(), tokens: new Map() };
     for (let attempt = 1; ; attempt++) {
       room.id = randomInt(1, 2 ** 47); // a JSON-safe integer; Janus refuses one in use, then another is drawn
       try {
         await this.#request(`create the room of call ${callId}`, (handle) => handle.message(this.#createBody(room)));
         this.#log.debug({ callId, room: room.id }, 'Janus room created');
+        await this.#save(room);
         return room;
       } catch (err) {
         if (janusCode(err) === ROOM_EXISTS && attempt < 5) continue;
         throw this.#unavailable('refused to create a room for the call', err);
       }
     }
+  }
+
+  async #load(callId: string): Promise<Room | null> {
+    const data = (await this.#store?.getCallMedia(callId)) as StoredRoom | null | undefined;
+    if (!data || data.kind !== 'janus') return null;
+    return { callId, id: data.id, pin: data.pin, secret: data.secret, tokens: new Map(Object.entries(data.tokens)) };
+  }
+
+  /** Stores the room as it is now (its tokens change as participants come and go). */
+  async #save(room: Room): Promise<void> {
+    if (!this.#store) return;
+    const data: StoredRoom = { kind: 'janus', id: room.id, pin: room.pin, secret: room.secret, tokens: Object.fromEntries(room.tokens) };
+    await this.#store.saveCallMedia(room.callId, data);
   }
 
   /** The VideoRoom `create` request for `room` (also used to make it again after Janus lost it). */

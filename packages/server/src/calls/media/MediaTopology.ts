@@ -4,7 +4,8 @@ import type { CallTopology, MediaAccess } from '@parley/protocol';
  * The Media port: how a call's media travels. The call service never knows which adapter runs.
  *  - {@link MeshTopology} (embedded default): pages link to each other directly; nothing to set up here.
  *  - JanusTopology (`JANUS_URL`): a Janus VideoRoom per call, made when the call is accepted and destroyed
- *    when it ends; each participant gets a credential for that one room only.
+ *    when it ends (stored, so a restarted node uses it again); each participant gets a credential for that
+ *    one room only.
  * The Parley server never carries media in either case.
  */
 export interface MediaTopology {
@@ -21,6 +22,6 @@ export interface MediaTopology {
   revoke(callId: string, partyId: string): Promise<void>;
   /** The call ended: everything made for it goes. Never throws. */
   close(callId: string): Promise<void>;
-  /** Server shutdown: closes every call's media and the adapter's connections. */
+  /** This node stops: closes the adapter's connections; calls' media keeps running for the next start. */
   shutdown(): Promise<void>;
 }
