@@ -5,6 +5,11 @@
 //   node scripts/test.mjs e2e         *.e2e.ts under e2e/ (headless Chromium)
 // Extra arguments after the suite name filter files by substring.
 //
+// Both stores: the integration suite runs every file that touches the store twice, on SQLite and on PostgreSQL
+// (PARLEY_TEST_STORE=sqlite|postgres, which startTestServer follows), each run labelled `[sqlite] path` or
+// `[postgres] path`. `--store postgres` (or PARLEY_TEST_STORE in the environment) runs one store only. After each
+// suite, any PostgreSQL database its tests made and did not drop is named, dropped, and fails the run.
+//
 // A failure never becomes a hang:
 // - every test and every hook has a timeout (scripts/testDefaults.mjs; a test may set a longer one itself);
 // - a file's process exits when its tests are done even if something it started lingers (`--test-force-exit`),
@@ -13,6 +18,7 @@
 // PARLEY_TEST_TIMEOUT_SCALE (default 1) multiplies every limit, for a slower machine.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { tsImport } from 'tsx/esm/api';
 import { runSuite } from './testRunner.mjs';
 
 const scale = Number(process.env.PARLEY_TEST_TIMEOUT_SCALE ?? 1) || 1;
@@ -42,6 +48,65 @@ const suites = {
   },
 };
 
+const STORES = ['sqlite', 'postgres'];
+
+/**
+ * Integration files that never touch the store (read, not guessed: no server, no loadConfig, no store), so they
+ * run once instead of once per store; the reason says why. Every other file, a new one included, runs on both.
+ */
+const STORELESS = {
+  'packages/server/test/janusTopology.test.ts': 'the Janus media adapter against a real Janus; no server, no store',
+};
+
+/** `--store NAME` taken out of the arguments; else PARLEY_TEST_STORE; else every store. */
+function chosenStores(args) {
+  const at = args.indexOf('--store');
+  const named = at >= 0 ? args.splice(at, 2)[1] : process.env.PARLEY_TEST_STORE?.trim() || undefined;
+  if (named === undefined) return STORES;
+  if (!STORES.includes(named)) {
+    console.error(`unknown store "${named}"; expected one of ${STORES.join(', ')}`);
+    process.exit(2);
+  }
+  return [named];
+}
+
+/**
+ * The runs of a suite, in passes: for the integration suite one pass per store over the files that touch it,
+ * with the storeless files once in the first pass; for the others one pass over their files as they are.
+ */
+function passesOf(name, files, stores) {
+  if (name !== 'integration') return [{ name, store: null, entries: files }];
+  return stores.map((store, i) => ({
+    name: `${name} [${store}]`,
+    store,
+    entries: files
+      .filter((file) => i === 0 || !(file in STORELESS))
+      .map((file) => (file in STORELESS ? { file } : { file, label: `[${store}] ${file}`, env: { PARLEY_TEST_STORE: store } })),
+  }));
+}
+
+/**
+ * Drops the PostgreSQL databases this run's tests made and left (see dropRunDatabases) and returns a failure
+ * line for each, naming the database and the run of the file that made it. When PostgreSQL cannot be reached,
+ * that is a failure only if the suite ran on it; elsewhere nothing can have been left there that we could see.
+ */
+async function leftoverDatabases(results, ranOnPostgres) {
+  const { dropRunDatabases } = await tsImport('../packages/server/test/support/postgres.ts', import.meta.url);
+  let names;
+  try {
+    names = await dropRunDatabases(process.pid);
+  } catch (err) {
+    if (ranOnPostgres) return [`leftover databases not checked: ${err.message}`];
+    console.log(`(leftover databases not checked: ${err.message})`);
+    return [];
+  }
+  const byMark = new Map(results.map((r) => [r.mark, r.label]));
+  return names.map((db) => {
+    const [, runner, file] = /^parley_test_r(\d+)_(\d+)_/.exec(db) ?? [];
+    return `database ${db} left by ${byMark.get(`${runner}-${file}`) ?? 'an unknown file'} (dropped now)`;
+  });
+}
+
 function walk(dir, out = []) {
   for (const name of readdirSync(dir)) {
     if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
@@ -53,6 +118,7 @@ function walk(dir, out = []) {
 }
 
 const [which, ...filters] = process.argv.slice(2);
+const stores = chosenStores(filters);
 const names = which ? [which] : Object.keys(suites);
 const totals = { passed: 0, failed: 0 };
 const failures = [];
@@ -73,17 +139,23 @@ for (const name of names) {
     failures.push(`${name}: no test files found`);
     continue;
   }
-  console.log(
-    `\n== ${name}: ${files.length} file(s), ${suite.concurrency} at a time; ` +
-      `each test ≤ ${suite.testTimeoutMs / 1000} s, each file ≤ ${suite.fileTimeoutMs / 1000} s`,
-  );
-  const started = performance.now();
-  for (const result of await runSuite(name, suite, files)) {
-    totals.passed += result.passed;
-    totals.failed += result.failed;
-    if (!result.ok) failures.push(`${result.file}${result.overran ? ' (killed: ran past its limit)' : ''}`);
+  const passes = passesOf(name, files, stores);
+  const results = [];
+  for (const pass of passes) {
+    console.log(
+      `\n== ${pass.name}: ${pass.entries.length} file(s), ${suite.concurrency} at a time; ` +
+        `each test ≤ ${suite.testTimeoutMs / 1000} s, each file ≤ ${suite.fileTimeoutMs / 1000} s`,
+    );
+    const started = performance.now();
+    for (const result of await runSuite(name, suite, pass.entries)) {
+      totals.passed += result.passed;
+      totals.failed += result.failed;
+      if (!result.ok) failures.push(`${result.label}${result.overran ? ' (killed: ran past its limit)' : ''}`);
+      results.push(result);
+    }
+    timings.push(`${pass.name} ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
-  timings.push(`${name} ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  failures.push(...(await leftoverDatabases(results, passes.some((p) => p.store === 'postgres'))));
 }
 console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed (${timings.join(', ')})`);
 if (failures.length > 0) console.log(`failed files:\n${failures.map((f) => `  ${f}`).join('\n')}`);

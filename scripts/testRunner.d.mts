@@ -1,6 +1,8 @@
 /** How one test file ran (see testRunner.mjs). */
 export interface FileResult {
   file: string;
+  /** PARLEY_TEST_RUN of its process (`<runner pid>-<file number>`), inherited by all it started. */
+  mark: string;
   /** Exited 0 within its limit. */
   ok: boolean;
   /** Killed for running past `fileTimeoutMs`. */
@@ -30,4 +32,11 @@ export interface Suite extends FileLimits {
   concurrency: number;
 }
 
-export function runSuite(name: string, suite: Suite, files: string[]): Promise<FileResult[]>;
+/** One run of a file in a suite: named by `label` (default: the file), with `env` added to its environment. */
+export interface SuiteEntry {
+  file: string;
+  label?: string;
+  env?: Record<string, string>;
+}
+
+export function runSuite(name: string, suite: Suite, files: ReadonlyArray<string | SuiteEntry>): Promise<Array<FileResult & { label: string }>>;

@@ -53,7 +53,8 @@ function killAll(pid, mark) {
   return left;
 }
 
-const count = (out, label) => Number(out.match(new RegExp(`^\\S* ?${label} (\\d+)$`, 'm'))?.[1] ?? 0);
+/** A count from node's closing summary: the last such line, since a file's own output may hold others before it. */
+const count = (out, label) => Number([...out.matchAll(new RegExp(`^\\S* ?${label} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
 
 /** Runs one test file in its own process; resolves with what it printed and how it ended. */
 export function runFile(file, { testTimeoutMs, fileTimeoutMs, env = {}, live = false }) {
@@ -112,6 +113,7 @@ export function runFile(file, { testTimeoutMs, fileTimeoutMs, env = {}, live = f
         child.stderr.destroy();
         resolve({
           file,
+          mark,
           ok: code === 0 && !overran,
           overran,
           code,
@@ -126,22 +128,26 @@ export function runFile(file, { testTimeoutMs, fileTimeoutMs, env = {}, live = f
   });
 }
 
-/** Runs files `concurrency` at a time; output of parallel files is printed whole, one file after another. */
+/**
+ * Runs files `concurrency` at a time; output of parallel files is printed whole, one file after another.
+ * A file may come with a `label` to be named by (e.g. `[postgres] path`) and an `env` of its own, so one
+ * file can run several times in a suite, each run told apart.
+ */
 export async function runSuite(name, suite, files) {
   const live = suite.concurrency === 1;
-  const queue = [...files];
+  const queue = files.map((f) => (typeof f === 'string' ? { file: f } : f));
   const results = [];
   const worker = async () => {
-    for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-      if (live) console.log(`\n-- ${file}`);
-      const result = await runFile(file, { ...suite, env: { PARLEY_TEST_SUITE: name }, live });
-      if (!live) process.stdout.write(`\n-- ${file}\n${result.out}`);
+    for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) {
+      const label = entry.label ?? entry.file;
+      if (live) console.log(`\n-- ${label}`);
+      const result = await runFile(entry.file, { ...suite, env: { PARLEY_TEST_SUITE: name, ...entry.env }, live });
+      if (!live) process.stdout.write(`\n-- ${label}\n${result.out}`);
       const how = result.overran ? 'KILLED (overran)' : result.ok ? 'ok' : `FAILED (exit ${result.code ?? result.signal})`;
-      console.log(`-- ${file}: ${how} in ${(result.ms / 1000).toFixed(1)} s`);
-      results.push(result);
+      console.log(`-- ${label}: ${how} in ${(result.ms / 1000).toFixed(1)} s`);
+      results.push({ ...result, label });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(suite.concurrency, files.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(suite.concurrency, queue.length) }, worker));
   return results;
 }
-

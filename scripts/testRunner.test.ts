@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { runFile } from './testRunner.mjs';
+import { dropRunDatabases } from '../packages/server/test/support/postgres.ts';
+import { runFile, runSuite } from './testRunner.mjs';
 
 // Limits far below the suites' own, so each case ends quickly; none of them is a measurement.
 const limits = { testTimeoutMs: 1_000, fileTimeoutMs: 15_000 };
@@ -48,4 +49,26 @@ test('a process a test left running is killed when its file ends, and named', as
   assert.ok(pid > 0, `the fixture printed its child's pid: ${result.out}`);
   assert.match(result.out, new RegExp(`left 1 process\\(es\\) running; killed: sleep\\[${pid}\\]`));
   assert.equal(alive(pid), false, 'the leaked process is gone');
+});
+
+test('a suite runs one file several times, each with its label and environment, and names each run', async () => {
+  const entries = ['sqlite', 'postgres'].map((store) => ({ file: fixture('env'), label: `[${store}] env`, env: { PARLEY_TEST_STORE: store } }));
+  const results = await runSuite('self-test', { ...limits, concurrency: 2 }, entries);
+  assert.deepEqual(results.map((r) => r.label).sort(), ['[postgres] env', '[sqlite] env']);
+  for (const result of results) {
+    assert.equal(result.ok, true, result.out);
+    const store = /^\[(\w+)\]/.exec(result.label)?.[1];
+    assert.match(result.out, new RegExp(`store=${store} run=${result.mark}\\n`), 'its own environment, and its own mark');
+  }
+  assert.notEqual(results[0]?.mark, results[1]?.mark);
+});
+
+test('a database a file left behind is found by the run that made it, with the mark of that file', async () => {
+  const result = await runFile(fixture('leftoverDatabase'), limits);
+  assert.equal(result.ok, true, result.out);
+  const name = /left database (\w+)/.exec(result.out)?.[1];
+  const [runner, file] = result.mark.split('-');
+  assert.ok(name?.startsWith(`parley_test_r${runner}_${file}_`), `named after the run and the file: ${name}`);
+  assert.deepEqual(await dropRunDatabases(process.pid), [name]);
+  assert.deepEqual(await dropRunDatabases(process.pid), [], 'and dropped');
 });

@@ -43,6 +43,19 @@ describe('parseClientFrame', () => {
     }
   });
 
+  it('refuses U+0000 in any string of a frame (PostgreSQL cannot store it), keeping the request id', () => {
+    for (const bad of [
+      { type: 'message.send', id: 'r1', sessionID: 's\u0000', clientId: 'c1', text: 'hi' },
+      { type: 'message.send', id: 'r1', sessionID: 's', clientId: 'c\u0000', text: 'hi' },
+      { type: 'chat.start', id: 'r1', text: 'hello \u0000 there' },
+    ]) {
+      const result = parse(bad);
+      assert.deepEqual(result.ok ? 'ok' : [result.code, result.id, /U\+0000/.test(result.message)], ['invalid_frame', 'r1', true], JSON.stringify(bad));
+    }
+    const escaped = parse({ type: 'message.send', id: 'r1', sessionID: 's', clientId: 'c1', text: 'a backslash and u0000: \\u0000' });
+    assert.equal(escaped.ok, true, 'the six characters \\u0000 are text, not NUL');
+  });
+
   it('rejects unexpected fields and wrong types', () => {
     for (const bad of [
       { type: 'typing', sessionID: 's', typing: 'yes' },

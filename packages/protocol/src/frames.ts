@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ErrorCode } from './errors.ts';
-import { checkMessageText, LIMITS, PROTOCOL_VERSION } from './limits.ts';
+import { checkMessageText, LIMITS, nulProblem, PROTOCOL_VERSION, type TextProblem } from './limits.ts';
 import type { AgentSummary, ConversationSnapshot, Message, Presence, QueuedConversation } from './model.ts';
 import { SettablePresenceSchema, VisitorInfoSchema } from './model.ts';
 import type { Party } from './party.ts';
@@ -270,12 +270,19 @@ export function parseClientFrame(raw: string, byteLength: number): ParseResult {
     return { ok: false, code: 'too_large', message: `frame is ${byteLength} bytes; the limit is ${LIMITS.maxFrameBytes}` };
   }
   let json: unknown;
+  // Every string of the frame, looked at once while parsing: none may hold U+0000 (see nulProblem).
+  const found: { nul: TextProblem | null } = { nul: null };
+  const lookForNul = (_key: string, value: unknown) => {
+    if (found.nul === null && typeof value === 'string') found.nul = nulProblem('a string in the frame', value);
+    return value;
+  };
   try {
-    json = JSON.parse(raw);
+    json = JSON.parse(raw, lookForNul);
   } catch {
     return { ok: false, code: 'invalid_frame', message: 'frame is not valid JSON' };
   }
   const id = requestIdOf(json);
+  if (found.nul) return withId(found.nul, id);
   const parsed = ClientFrameSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

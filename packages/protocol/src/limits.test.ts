@@ -19,6 +19,7 @@ describe('text rules', () => {
     ['joiners, word joiner, BOM', '\u200c\u200d\u2060\ufeff', 'invalid_frame'],
     ['invisible mixed with white space', ' \u200b \u00ad \u180e ', 'invalid_frame'],
     ['zero-width with one letter', '\u200ba\u200b', null],
+    ['a NUL among visible text', 'a\u0000b', 'invalid_frame'],
   ];
   for (const [name, text, expected] of cases) {
     test(`message: ${name} → ${expected ?? 'ok'}`, () => assert.equal(checkMessageText(text)?.code ?? null, expected));
@@ -32,6 +33,7 @@ describe('text rules', () => {
     assert.equal(checkName('a'.repeat(LIMITS.maxNameChars + 1))?.code, 'too_large');
     assert.equal(checkName('\ud800Ann')?.code, 'invalid_frame');
     assert.equal(checkName('\u200b')?.code, 'invalid_frame');
+    assert.match(checkName('Ann\u0000')?.message ?? '', /name holds U\+0000 \(NUL\) at index 3/);
   });
   test('loneSurrogateAt and isBlank', () => {
     assert.equal(loneSurrogateAt('a😀b'), -1);

@@ -67,9 +67,20 @@ export function isBlank(text: string): boolean {
   return text.replace(INVISIBLE, '').length === 0;
 }
 
+/**
+ * Why a string holding U+0000 (NUL) is refused: PostgreSQL's text cannot store it, so it would be acknowledged on
+ * SQLite and fail on PostgreSQL; refused everywhere, both stores take the same strings.
+ */
+export function nulProblem(what: string, text: string): TextProblem | null {
+  const at = text.indexOf('\u0000');
+  return at === -1 ? null : { ok: false, code: 'invalid_frame', message: `${what} holds U+0000 (NUL) at index ${at}, which cannot be stored` };
+}
+
 function textProblem(what: string, text: string, max: number): TextProblem | null {
   const lone = loneSurrogateAt(text);
   if (lone !== -1) return { ok: false, code: 'invalid_frame', message: `${what} is not well-formed UTF-16: a lone surrogate at index ${lone}` };
+  const nul = nulProblem(what, text);
+  if (nul) return nul;
   if (text.length > max) {
     return { ok: false, code: 'too_large', message: `${what} is ${text.length} UTF-16 code units; the limit is ${max}` };
   }

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { LIMITS, PROTOCOL_VERSION } from '@parley/protocol';
 import { TokenService } from '../src/auth/tokens.ts';
+import { openStore } from '../src/store/index.ts';
 import { newAgent, newVisitor, startTestServer, TEST_SECRET } from './support/server.ts';
 import { postJson } from './support/http.ts';
 import { ProtocolClient } from './support/ProtocolClient.ts';
@@ -164,21 +165,28 @@ describe('bad input and abuse', () => {
 describe('graceful shutdown', () => {
   it('tells clients to come back (goaway, 1012) and keeps every acknowledged message', async () => {
     const server = await startTestServer();
-    const agent = await newAgent(server);
-    const v = await newVisitor(server);
-    const id = (await v.client.request('chat.start', {})).conversation.sessionID;
-    await agent.client.waitFor((f) => f.type === 'conversation.assigned');
-    const sends = Array.from({ length: 20 }, (_, i) => v.client.requestRaw('message.send', { sessionID: id, clientId: `s${i}`, text: `m${i}` }));
-    const acked = (await Promise.all(sends)).filter((f) => f.type === 'result').length;
-    const closing = server.close();
-    const goaway = await v.client.waitFor((f) => f.type === 'goaway');
-    assert.equal(goaway.type === 'goaway' && goaway.reason, 'shutdown');
-    assert.equal(await v.client.waitClose(), 1012);
-    await closing;
-    const { openSqliteStore } = await import('../src/store/index.ts');
-    const store = await openSqliteStore(`${server.dataDir}/parley.db`);
-    const page = await store.listMessages(id, { afterSeq: 0, limit: 100 });
-    assert.equal(page.messages.filter((m) => m.kind === 'text').length, acked);
-    await store.close();
+    try {
+      const agent = await newAgent(server);
+      const v = await newVisitor(server);
+      const id = (await v.client.request('chat.start', {})).conversation.sessionID;
+      await agent.client.waitFor((f) => f.type === 'conversation.assigned');
+      const sends = Array.from({ length: 20 }, (_, i) => v.client.requestRaw('message.send', { sessionID: id, clientId: `s${i}`, text: `m${i}` }));
+      const acked = (await Promise.all(sends)).filter((f) => f.type === 'result').length;
+      const closing = server.close();
+      const goaway = await v.client.waitFor((f) => f.type === 'goaway');
+      assert.equal(goaway.type === 'goaway' && goaway.reason, 'shutdown');
+      assert.equal(await v.client.waitClose(), 1012);
+      await closing;
+      // The server's own store, reopened: SQLite's file or the PostgreSQL database the run chose.
+      const store = await openStore(server);
+      try {
+        const page = await store.listMessages(id, { afterSeq: 0, limit: 100 });
+        assert.equal(page.messages.filter((m) => m.kind === 'text').length, acked);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await server.stop();
+    }
   });
 });

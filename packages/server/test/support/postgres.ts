@@ -38,29 +38,63 @@ export async function connectPgAdmin(): Promise<pg.Client> {
   return client;
 }
 
-/** Makes an empty database `parley_test_<pid>_<random>` (`label` added for reading). */
-export async function createTestDatabase(label = ''): Promise<TestDatabase> {
-  const suffix = label ? `_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}` : '';
-  const name = `parley_test_${process.pid}_${randomBytes(4).toString('hex')}${suffix}`;
+/** Runs `work` on a connection to the base URL, ending the connection after. */
+async function withAdmin<T>(work: (admin: pg.Client) => Promise<T>): Promise<T> {
   const admin = await connectPgAdmin();
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
+    return await work(admin);
   } finally {
     await admin.end();
   }
+}
+
+/** Drops `name`, closing whatever is still connected to it. */
+const dropDatabase = (admin: pg.Client, name: string) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+
+/** Every database a test makes starts with this. */
+export const TEST_DATABASE_PREFIX = 'parley_test_';
+
+/**
+ * The part of a database's name that says which test run made it: under scripts/test.mjs, whose
+ * PARLEY_TEST_RUN is `<runner pid>-<file number>`, `r<runner pid>_<file number>` — the same for every
+ * process of a file, so that the runner finds what its run left behind (dropRunDatabases); outside it,
+ * the process's pid.
+ */
+function runPart(): string {
+  const run = /^(\d+)-(\d+)$/.exec(process.env['PARLEY_TEST_RUN'] ?? '');
+  return run ? `r${run[1]}_${run[2]}` : String(process.pid);
+}
+
+/**
+ * Drops every database still left by the test run of runner `runnerPid` and returns their names: each
+ * test drops its own, so a name here is a test that did not (or a file killed before it could).
+ */
+export function dropRunDatabases(runnerPid: number): Promise<string[]> {
+  const pattern = `${TEST_DATABASE_PREFIX}r${runnerPid}_`.replaceAll('_', '\\_') + '%';
+  return withAdmin(async (admin) => {
+    const found = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname', [pattern]);
+    const names = found.rows.map((r) => r.datname);
+    for (const name of names) await dropDatabase(admin, name);
+    return names;
+  });
+}
+
+/**
+ * Makes an empty database `parley_test_<run>_<random>` (`<run>` as runPart says; `label` added for
+ * reading).
+ */
+export async function createTestDatabase(label = ''): Promise<TestDatabase> {
+  const suffix = label ? `_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}` : '';
+  const name = `${TEST_DATABASE_PREFIX}${runPart()}_${randomBytes(4).toString('hex')}${suffix}`;
+  await withAdmin((admin) => admin.query(`CREATE DATABASE ${name}`));
   let dropped = false;
   return {
     name,
     url: pgUrlOf(name),
     async drop() {
       if (dropped) return;
+      await withAdmin((admin) => dropDatabase(admin, name));
       dropped = true;
-      const client = await connectPgAdmin();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
     },
   };
 }
