@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Party } from '@parley/protocol';
 import {
   agentFromRow,
@@ -53,6 +53,11 @@ export abstract class SqlStore implements Store {
     this.#closed = true;
     await this.#migrating?.catch(() => undefined);
     await this.closeConnection();
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    await sql`select 1`.execute(this.db);
   }
 
   /** Brings the schema to the latest migration, all or nothing. */
