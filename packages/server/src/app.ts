@@ -27,6 +27,8 @@ import { Queue } from './routing/Queue.ts';
 import { openStore } from './store/index.ts';
 import type { AgentRecord, Store } from './store/Store.ts';
 import { StoreConflictError } from './store/Store.ts';
+import { StoreHealth } from './store/StoreHealth.ts';
+import { guardStore } from './store/unavailable.ts';
 
 /** A running Parley server. */
 export interface ParleyServer {
@@ -61,8 +63,16 @@ export async function createAgent(store: Store, input: { email: string; name: st
 /** Starts Parley with a validated configuration. */
 export async function startServer(config: Config, options: { log?: Logger; store?: Store } = {}): Promise<ParleyServer> {
   const log = options.log ?? pino({ level: config.logLevel, base: { service: 'parley' } });
-  const store = options.store ?? (await openStore(config));
+  // The database may go away while running: its failures become `unavailable` errors, and StoreHealth follows it.
+  const health = new StoreHealth({ ping: () => opened.ping(), log });
+  const onIdleError = (err: Error) => {
+    log.warn({ err }, 'an idle database connection failed; it is replaced on demand');
+    health.failed(err);
+  };
+  const opened = options.store ?? (await openStore(config, { onIdleError }));
+  const store = guardStore(opened, (err) => health.failed(err));
   await store.migrate();
+  health.start();
   const secret = await loadOrCreateSecret(config.dataDir, config.tokenSecret);
   const tokens = new TokenService(secret);
   const bus = new InProcessBus((err) => log.error({ err }, 'delivery failed'));
@@ -137,6 +147,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ParleyServerError) {
+      if (err.code === 'unavailable') reply.header('retry-after', '1');
       return reply.code(httpStatusFor(err.code)).send({ code: err.code, message: err.message });
     }
     if (err.statusCode === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -154,12 +165,12 @@ export async function startServer(config: Config, options: { log?: Logger; store
   // Pages connect to this server's own origins (HTTP and WebSocket) and, for SFU calls, to Janus; nowhere else.
   let connectTo: string[] = [];
   registerPages(app, () => allowed, () => connectTo);
-  app.get('/healthz', async () => ({
-    status: 'ok',
-    version: '0.1.0',
-    connections: gateway.connectionCount,
-    uptimeSeconds: Math.round(process.uptime()),
-  }));
+  app.get('/healthz', async (_request, reply) => {
+    const about = { version: '0.1.0', connections: gateway.connectionCount, uptimeSeconds: Math.round(process.uptime()) };
+    const state = health.state;
+    if (state.healthy) return { status: 'ok', ...about };
+    return reply.code(503).send({ status: 'unavailable', reason: `the database is unavailable: ${state.reason}`, since: state.since, ...about });
+  });
 
   const gateway = new Gateway({
     server: app.server,
@@ -204,6 +215,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
         await conversations.drain();
         await httpClosed;
         await bus.close();
+        health.stop();
         await store.close();
         log.info('stopped');
       })();

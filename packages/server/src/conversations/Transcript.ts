@@ -14,6 +14,9 @@ export interface TranscriptOptions {
   onAppended: (message: Message) => void;
 }
 
+/** Failed appends remembered for their retry; beyond this, the oldest are forgotten. */
+const MAX_IN_DOUBT = 10_000;
+
 /**
  * The messages of every conversation: each is stored, then published to the conversation's members. Appends
  * of one conversation run one at a time, so every subscriber sees them in seq order.
@@ -22,6 +25,8 @@ export class Transcript {
   readonly #options: TranscriptOptions;
   readonly #serial = new KeyedSerial();
   readonly #inFlight = new InFlight();
+  /** Appends that failed with their outcome unknown (see {@link append}), by sessionID, sender and clientId. */
+  readonly #inDoubt = new Set<string>();
 
   constructor(options: TranscriptOptions) {
     this.#options = options;
@@ -30,6 +35,10 @@ export class Transcript {
   /**
    * Appends one message, in order with the conversation's other appends, and publishes it. Idempotent on
    * `clientId`. `origin`, the sending connection, is left out of the fan-out: it gets the message in its `result`.
+   *
+   * An append that fails may still have been stored (the connection to the database lost after the commit
+   * reached it). Such a message was never published: the retry of its clientId, which the store answers as a
+   * duplicate, publishes it then, once.
    */
   append(
     sessionID: string,
@@ -41,16 +50,23 @@ export class Transcript {
   ): Promise<AppendMessageResult> {
     return this.#inFlight.track(() =>
       this.#serial.run(sessionID, async () => {
-        const result = await this.#options.store.appendMessage({
-          id: uuidv7(),
-          sessionID,
-          from,
-          kind,
-          text,
-          at: new Date().toISOString(),
-          ...(clientId !== undefined ? { clientId } : {}),
-        });
-        if (!result.duplicate) {
+        const key = clientId === undefined ? null : `${sessionID}\n${from.id}\n${clientId}`;
+        const result = await this.#options.store
+          .appendMessage({
+            id: uuidv7(),
+            sessionID,
+            from,
+            kind,
+            text,
+            at: new Date().toISOString(),
+            ...(clientId !== undefined ? { clientId } : {}),
+          })
+          .catch((err: unknown) => {
+            if (key !== null) this.#doubt(key);
+            throw err;
+          });
+        const unpublished = key !== null && this.#inDoubt.delete(key);
+        if (!result.duplicate || unpublished) {
           this.#options.onAppended(result.message);
           this.#options.bus.publish(
             topics.conversation(sessionID),
@@ -91,5 +107,11 @@ export class Transcript {
   /** Resolves when no append is in progress (for graceful shutdown). */
   idle(): Promise<void> {
     return this.#inFlight.idle();
+  }
+
+  #doubt(key: string): void {
+    // Bounded: the oldest doubts go first (their senders have long retried, or given up).
+    if (this.#inDoubt.size >= MAX_IN_DOUBT) this.#inDoubt.delete(this.#inDoubt.values().next().value as string);
+    this.#inDoubt.add(key);
   }
 }

@@ -135,7 +135,7 @@ export class Gateway {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       // Frames of one connection are handled in order, one at a time.
       connection.heard();
-      queue = queue.then(() => this.#onFrame(connection, data, isBinary));
+      queue = queue.then(() => this.#onFrame(connection, data, isBinary)).catch((err: unknown) => this.#frameFailed(connection, err));
     });
   }
 
@@ -185,10 +185,26 @@ export class Gateway {
       }
     } catch (err) {
       const id = 'id' in frame ? frame.id : undefined;
+      // The server's trouble (the database away) is no fault of the client's: answered, never counted as a strike.
+      if (err instanceof ParleyServerError && err.code === 'unavailable') {
+        return connection.send({ type: 'error', ...(id ? { id } : {}), code: err.code, message: err.message });
+      }
       if (err instanceof ParleyServerError) return this.#refuse(connection, id, err.code, err.message);
       this.options.log.error({ err, type: frame.type }, 'frame failed');
       connection.send({ type: 'error', ...(id ? { id } : {}), code: 'internal', message: 'internal error; it has been logged' });
     }
+  }
+
+  /**
+   * A frame failed outside a request's answer: authentication could not load the identity's conversations
+   * (the database away): the client is told why and asked to reconnect. Nothing escapes to stop the process.
+   */
+  #frameFailed(connection: ClientConnection, err: unknown): void {
+    const unavailable = err instanceof ParleyServerError && err.code === 'unavailable';
+    if (!unavailable) this.options.log.error({ err }, 'frame failed');
+    const message = unavailable ? err.message : 'internal error; it has been logged';
+    connection.send({ type: 'error', code: unavailable ? 'unavailable' : 'internal', message });
+    connection.close(CloseCode.tryAgainLater, unavailable ? 'database unavailable; reconnect' : 'internal error; reconnect');
   }
 
   /**

@@ -1,19 +1,14 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
 import { migrateStoreToLatest } from './migrations.ts';
+import { createPostgresPool, withoutQueryTimeout, type PostgresPoolOptions } from './postgresPool.ts';
 import { messageFromRow, type ParleyDatabase } from './schema.ts';
 import { SqlStore } from './SqlStore.ts';
 import type { Message } from '@parley/protocol';
 import { commitCallWithKysely } from './callCommit.ts';
 import type { AppendMessageInput, AppendMessageResult, CallCommit } from './Store.ts';
 
-/** Options of {@link PostgresStore}. */
-export interface PostgresStoreOptions {
-  /** Most connections in the pool. Default 10. */
-  maxConnections?: number;
-  /** How long opening a connection may take before it fails (ms). Default 10000. */
-  connectTimeoutMs?: number;
-}
+/** Options of {@link PostgresStore}: how its pool connects and how long it waits. */
+export type PostgresStoreOptions = PostgresPoolOptions;
 
 /**
  * Key of the session advisory lock held while migrating: a node never runs a migration another
@@ -44,15 +39,7 @@ export class PostgresStore extends SqlStore {
 
   /** Does not connect: the first query does (migrate, in openPostgresStore). */
   constructor(connectionString: string, options: PostgresStoreOptions = {}) {
-    const pool = new pg.Pool({
-      connectionString,
-      max: options.maxConnections ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    });
-    // An idle connection that the server drops must not crash the process; the next query that
-    // needs a connection reports the problem.
-    pool.on('error', () => undefined);
-    super(new Kysely<ParleyDatabase>({ dialect: new PostgresDialect({ pool }) }));
+    super(new Kysely<ParleyDatabase>({ dialect: new PostgresDialect({ pool: createPostgresPool(connectionString, options) }) }));
   }
 
   /**
@@ -60,14 +47,17 @@ export class PostgresStore extends SqlStore {
    * session advisory lock on one connection so that nodes starting together migrate one at a time.
    */
   protected async runMigrations(): Promise<void> {
-    await this.db.connection().execute(async (conn) => {
-      await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(conn);
-      try {
-        await migrateStoreToLatest(conn);
-      } finally {
-        await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(conn);
-      }
-    });
+    // Unbounded: waiting for another node's migration, or a long one, is no outage.
+    await withoutQueryTimeout(() =>
+      this.db.connection().execute(async (conn) => {
+        await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(conn);
+        try {
+          await migrateStoreToLatest(conn);
+        } finally {
+          await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(conn);
+        }
+      }),
+    );
   }
 
   /** Waits for the appends already requested, then ends the pool. */

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Message, Party } from '@parley/protocol';
 import {
   agentFromRow,
@@ -57,6 +57,11 @@ export abstract class SqlStore implements Store {
     this.#closed = true;
     await this.#migrating?.catch(() => undefined);
     await this.closeConnection();
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    await sql`select 1`.execute(this.db);
   }
 
   /** Brings the schema to the latest migration, all or nothing. */

@@ -148,6 +148,8 @@ export interface Store {
   migrate(): Promise<void>;
   /** Flushes and closes. Further calls fail. */
   close(): Promise<void>;
+  /** Resolves when the database answers a trivial query (for health checks); rejects when it does not. */
+  ping(): Promise<void>;
 
   createAgent(agent: Omit<AgentRecord, 'createdAt'> & { createdAt?: string }): Promise<AgentRecord>;
   getAgent(id: string): Promise<AgentRecord | null>;

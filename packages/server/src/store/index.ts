@@ -53,15 +53,15 @@ export interface StoreLocation {
 
 /**
  * Opens the store the configuration names: PostgreSQL when DATABASE_URL is set, else the embedded
- * SQLite file `parley.db` in DATA_DIR. Migrated and ready.
+ * SQLite file `parley.db` in DATA_DIR. Migrated and ready. `postgres` tunes the PostgreSQL pool.
  *
  * @throws Error naming DATABASE_URL (its password hidden) and what went wrong, when PostgreSQL
  *   cannot be used.
  */
-export async function openStore(location: StoreLocation): Promise<Store> {
+export async function openStore(location: StoreLocation, postgres?: PostgresStoreOptions): Promise<Store> {
   if (location.databaseUrl === null) return openSqliteStore(join(location.dataDir, 'parley.db'));
   try {
-    return await openPostgresStore(location.databaseUrl);
+    return await openPostgresStore(location.databaseUrl, postgres);
   } catch (err) {
     throw new Error(`DATABASE_URL=${redactUrl(location.databaseUrl)}: ${describePostgresError(err)}`, { cause: err });
   }
