@@ -8,7 +8,7 @@ import { ParleyServerError } from '../errors.ts';
 import type { AppendMessageInput, ConversationRecord, Store } from '../store/Store.ts';
 import { StoreConflictError } from '../store/Store.ts';
 import { KeyedSerial } from '../events/KeyedSerial.ts';
-import { Call } from './Call.ts';
+import { Call, type CallDeadline } from './Call.ts';
 import type { CallChange, CallEvent } from './CallEvent.ts';
 import { CallTimers } from './CallTimers.ts';
 import { callEventText } from './callText.ts';
@@ -373,10 +373,19 @@ export class CallService {
       running.map((d) => d.name),
     );
     for (const { name, at } of running) {
-      this.#timers.arm(call.id, name, Math.max(0, at.getTime() - now), () =>
-        void this.#quietly(call.sessionID, call.id, name, (c) => c.deadlineReached(name)),
-      );
+      this.#timers.arm(call.id, name, Math.max(0, at.getTime() - now), () => void this.#deadlineCame(call.sessionID, call.id, name, at));
     }
+  }
+
+  /**
+   * A timer armed for `at` fired. Timers may fire a little before the wall clock reaches `at`, so the deadline
+   * counts as reached at `at` at the latest; whatever deadlines the call still has afterwards are armed again.
+   */
+  async #deadlineCame(sessionID: string, callId: string, name: CallDeadline, at: Date): Promise<void> {
+    const now = new Date(Math.max(Date.now(), at.getTime()));
+    await this.#quietly(sessionID, callId, name, (c) => c.deadlineReached(name, now));
+    const call = this.#calls.get(sessionID);
+    if (call && call.id === callId && !call.ended && !this.#stopping) this.#syncTimers(call);
   }
 
   #prepareMedia(call: Call): void {

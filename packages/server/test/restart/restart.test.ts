@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CallSnapshot, Message, ServerFrame } from '@parley/protocol';
-import { makeTempDir, removeDir, startParley, type ParleyServer } from '../../../../e2e/support/harness.ts';
-import { createAgent } from '../../src/app.ts';
-import { openStore } from '../../src/store/index.ts';
-import { createVisitor, loginAgent, postJson } from '../support/http.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
-import { ProtocolClient, type ConnectedClient } from '../support/ProtocolClient.ts';
-import { TEST_SECRET } from '../support/server.ts';
+import { postJson } from '../support/http.ts';
+import type { ConnectedClient } from '../support/ProtocolClient.ts';
+import { RestartDesk, callIn, eventTexts, restartStores } from './RestartDesk.ts';
 
 /*
  * A Parley process killed (SIGKILL) or stopped (SIGTERM) and started again on the same store and port: what
@@ -16,97 +12,32 @@ import { TEST_SECRET } from '../support/server.ts';
  */
 
 const RING_SECONDS = 6;
-const stores = process.env['PARLEY_TEST_STORE'] ? [process.env['PARLEY_TEST_STORE']] : ['sqlite', 'postgres'];
 
-const callIn = (state: CallSnapshot['state'], callId: string) => (f: ServerFrame) => f.type === 'call.updated' && f.call.state === state && f.call.callId === callId;
 const callOf = (f: ServerFrame): CallSnapshot => {
   if (f.type !== 'call.updated') throw new Error(`not a call update: ${f.type}`);
   return f.call;
 };
 
-for (const storeKind of stores) {
+for (const storeKind of restartStores) {
   describe(`restart on ${storeKind}: nothing acknowledged is lost, calls go on`, () => {
-    let dataDir = '';
-    let database: TestDatabase | null = null;
-    let env: Record<string, string> = {};
-    let port = 0;
-    let server: ParleyServer | null = null;
-    const clients: ProtocolClient[] = [];
-    let agentCount = 0;
-
+    let desk: RestartDesk;
     before(async () => {
-      dataDir = await makeTempDir('parley-restart-');
-      if (storeKind === 'postgres') database = await createTestDatabase('restart');
-      env = {
-        TOKEN_SECRET: TEST_SECRET,
+      desk = await RestartDesk.start(storeKind, {
         CALL_RING_SECONDS: String(RING_SECONDS),
         CALL_GRACE_SECONDS: '20',
         // The burst below sends faster than a person types.
         RATE_LIMIT_RPS: '2000',
         RATE_LIMIT_BURST: '2000',
-        ...(database ? { DATABASE_URL: database.url } : {}),
-      };
-      server = await startParley({ dataDir, env });
-      port = Number(new URL(server.url).port);
+      });
     });
-
     after(async () => {
-      for (const c of clients) c.ws.terminate();
-      await server?.stop();
-      await database?.drop();
-      await removeDir(dataDir);
+      await desk?.stop();
     });
-
-    /** Kills (or stops) the server and starts it again on the same data and port. */
-    async function restart(signal: NodeJS.Signals): Promise<Date> {
-      assert.ok(server);
-      await server.kill(signal);
-      const restartedAt = new Date();
-      server = await startParley({ dataDir, port, env });
-      return restartedAt;
-    }
-
-    async function connect(token: string): Promise<ConnectedClient> {
-      assert.ok(server);
-      const client = await ProtocolClient.connect(server.url, token, { timeoutMs: 10_000 });
-      clients.push(client);
-      return client;
-    }
-
-    /** An agent (made in the store directly) and a visitor in an assigned chat. */
-    async function chat() {
-      for (const c of clients.splice(0)) c.ws.terminate();
-      assert.ok(server);
-      const email = `agent${++agentCount}-${storeKind}@example.test`;
-      const store = await openStore({ dataDir, databaseUrl: database?.url ?? null });
-      try {
-        await createAgent(store, { email, name: `Ann ${agentCount}`, password: 'correct horse battery' });
-      } finally {
-        await store.close();
-      }
-      const agentLogin = await loginAgent(server.url, email, 'correct horse battery');
-      const visitorBody = await createVisitor(server.url, 'Vera');
-      const agent = await connect(agentLogin.token);
-      const visitor = await connect(visitorBody.token);
-      const sessionID = (await visitor.request('chat.start', {})).conversation.sessionID;
-      await agent.waitFor((f) => f.type === 'conversation.assigned' && f.conversation.sessionID === sessionID);
-      return { agent, visitor, sessionID, agentToken: agentLogin.token, visitorToken: visitorBody.token, visitorId: visitorBody.visitor.id, agentId: agentLogin.agent.id };
-    }
-
-    async function activeCall() {
-      const c = await chat();
-      const { call } = await c.visitor.request('call.request', { sessionID: c.sessionID, useAudio: true, useVideo: true });
-      await c.agent.request('call.answer', { sessionID: c.sessionID, callId: call.callId, accept: true });
-      await c.visitor.request('call.join', { sessionID: c.sessionID, callId: call.callId });
-      await c.agent.request('call.join', { sessionID: c.sessionID, callId: call.callId });
-      c.visitor.send({ type: 'call.connection', sessionID: c.sessionID, callId: call.callId, peerId: c.agentId, state: 'connected' });
-      await c.agent.waitFor(callIn('active', call.callId));
-      return { ...c, callId: call.callId };
-    }
-
-    async function events(client: ProtocolClient, sessionID: string): Promise<string[]> {
-      return (await client.request('conversation.sync', { sessionID, afterSeq: 0 })).messages.filter((m) => m.kind === 'event').map((m) => m.text);
-    }
+    const restart = (signal: NodeJS.Signals) => desk.restart(signal);
+    const connect = (token: string) => desk.connect(token);
+    const chat = () => desk.chat();
+    const activeCall = () => desk.activeCall();
+    const events = eventTexts;
 
     for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
       it(`an active call outlives a ${signal}: both find it active, rejoin, mute and end it once`, async () => {
@@ -228,11 +159,10 @@ for (const storeKind of stores) {
     it('a guest link redeemed before a crash stays used, and its guest joins after the restart', async () => {
       const c = await activeCall();
       const link = await c.agent.request('guest.invite', { sessionID: c.sessionID });
-      assert.ok(server);
-      const redeemed = await postJson<{ token: string; guest: { id: string } }>(`${server.url}/api/guests`, { token: link.token, name: 'Gil' });
+      const redeemed = await postJson<{ token: string; guest: { id: string } }>(`${desk.server.url}/api/guests`, { token: link.token, name: 'Gil' });
       assert.equal(redeemed.status, 201);
       await restart('SIGKILL');
-      const again = await postJson<{ code: string }>(`${server.url}/api/guests`, { token: link.token, name: 'Mallory' });
+      const again = await postJson<{ code: string }>(`${desk.server.url}/api/guests`, { token: link.token, name: 'Mallory' });
       assert.equal(again.body.code, 'invite_used', 'a used link stays used across the restart');
       const guest = await connect(redeemed.body.token);
       assert.equal(guest.ready.guest?.call?.callId, c.callId, 'the guest finds its call');
@@ -244,8 +174,7 @@ for (const storeKind of stores) {
     it('two redemptions of one link at once admit one guest', async () => {
       const c = await activeCall();
       const link = await c.agent.request('guest.invite', { sessionID: c.sessionID });
-      assert.ok(server);
-      const url = `${server.url}/api/guests`;
+      const url = `${desk.server.url}/api/guests`;
       const results = await Promise.all([
         postJson<{ code?: string }>(url, { token: link.token, name: 'One' }),
         postJson<{ code?: string }>(url, { token: link.token, name: 'Two' }),
