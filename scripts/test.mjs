@@ -56,6 +56,7 @@ const STORES = ['sqlite', 'postgres'];
  */
 const STORELESS = {
   'packages/server/test/janusTopology.test.ts': 'the Janus media adapter against a real Janus; no server, no store',
+  'packages/server/test/storeOutage.test.ts': 'cuts a TCP proxy in front of PostgreSQL: always on PostgreSQL, whatever the pass',
 };
 
 /** `--store NAME` taken out of the arguments; else PARLEY_TEST_STORE; else every store. */
