@@ -121,6 +121,27 @@ describe('STORE_TABLES', () => {
     assertListed(await postgresCatalog(database.url), 'PostgreSQL');
   });
 
+  it('has no generated keys (serial, identity): a copy keeps key values as they are and would not advance a sequence', async () => {
+    assert.ok(database);
+    await (await openPostgresStore(database.url)).close();
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const generated = await client.query<{ column: string }>(
+        `SELECT table_name || '.' || column_name AS column FROM information_schema.columns
+          WHERE table_schema = current_schema() AND table_name NOT LIKE 'kysely_%'
+            AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')`,
+      );
+      assert.deepEqual(
+        generated.rows.map((r) => r.column),
+        [],
+        'store/copy.ts must set these columns\' sequences after copying before a generated key is added',
+      );
+    } finally {
+      await client.end();
+    }
+  });
+
   it('is checked against a catalog: a table the list does not name fails', () => {
     const catalog: Catalog = new Map(STORE_TABLES.map((t) => [t.name as string, { primaryKey: [...t.primaryKey], references: [] }]));
     catalog.set('call_deadlines', { primaryKey: ['call_id', 'kind'], references: [] });
