@@ -100,24 +100,22 @@ export interface StoreCopyReport extends StoreCopyVerification {
 export async function copyStore(options: StoreCopyOptions): Promise<StoreCopyReport> {
   const pageSize = Math.max(1, Math.trunc(options.pageSize ?? DEFAULT_COPY_PAGE_SIZE));
   const started = performance.now();
-  const source = await openSource(options.source);
-  try {
-    const target = await openTarget(options.targetUrl);
+  return withBothEnds(options.source, options.targetUrl, async (source, target) => {
+    let verification: StoreCopyVerification;
     try {
-      const verification = await readSnapshot(source, (from) =>
+      verification = await readSnapshot(source, (from) =>
         target.database.transaction().execute(async (to) => {
           await lockEmptyTarget(to);
           for (const table of STORE_TABLES) await copyTable(from, to, table, pageSize);
           return verifyTables(from, to);
         }),
       );
-      return { source: source.description, target: redactUrl(options.targetUrl), ...verification, durationMs: performance.now() - started };
-    } finally {
-      await target.close();
+    } catch (err) {
+      if (err instanceof StoreCopyError) throw err;
+      throw new StoreCopyError('copy', `the copy failed and was rolled back: ${(err as Error).message}`, err);
     }
-  } finally {
-    await source.close();
-  }
+    return { source: source.description, target: target.description, ...verification, durationMs: performance.now() - started };
+  });
 }
 
 /**
@@ -126,12 +124,17 @@ export async function copyStore(options: StoreCopyOptions): Promise<StoreCopyRep
  *
  * @throws StoreCopyError 'verification' naming what differs; 'source' or 'target' when one cannot be opened.
  */
-export async function verifyStoreCopy(source: StoreLocation, targetUrl: string): Promise<StoreCopyVerification> {
+export function verifyStoreCopy(source: StoreLocation, targetUrl: string): Promise<StoreCopyVerification> {
+  return withBothEnds(source, targetUrl, (from, to) => readSnapshot(from, (tx) => verifyTables(tx, to.database)));
+}
+
+/** Opens the source, then the target, runs `work` on them and closes both, whatever happens. */
+async function withBothEnds<T>(source: StoreLocation, targetUrl: string, work: (source: CopyEnd, target: CopyEnd) => Promise<T>): Promise<T> {
   const from = await openSource(source);
   try {
     const to = await openTarget(targetUrl);
     try {
-      return await readSnapshot(from, (tx) => verifyTables(tx, to.database));
+      return await work(from, to);
     } finally {
       await to.close();
     }
