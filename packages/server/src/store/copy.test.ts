@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { Party } from '@parley/protocol';
 import { copyStore, StoreCopyError, verifyStoreCopy, type StoreCopyFailure } from './copy.ts';
-import { openPostgresStore, openSqliteStore, type Store } from './index.ts';
+import { openPostgresStore, openSqliteStore, StoreConflictError, type Store } from './index.ts';
 import { at } from './storeContract.fixtures.ts';
 import { STORE_TABLES } from './tables.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
@@ -28,7 +28,8 @@ const system: Party = { id: 'system', role: 'system', name: 'Parley' };
 
 /**
  * Fills `store` like a small installation: 3 agents, 5 visitors, `conversations` conversations
- * (queued, active with members, closed), messages with client ids and events. Ids mix cases and
+ * (queued, active with members, closed), messages with client ids and events, calls (live and
+ * ended) with their media and guest redemptions, and chosen presence. Ids mix cases and
  * punctuation so that byte order and a collation's order differ.
  */
 async function seedInstallation(store: Store, conversations = 12): Promise<Seeded> {
@@ -47,6 +48,8 @@ async function seedInstallation(store: Store, conversations = 12): Promise<Seede
   const ids: string[] = [];
   let messages = 0;
   let members = 0;
+  let calls = 0;
+  let redemptions = 0;
   for (let c = 0; c < conversations; c++) {
     const id = c % 3 === 0 ? `Conv-${c}` : `conv_${c}`;
     const visitor = visitors[c % visitors.length]!;
@@ -66,11 +69,46 @@ async function seedInstallation(store: Store, conversations = 12): Promise<Seede
       await store.addConversationMember({ sessionID: id, agentId: other.id, addedById: agent.id, at: at(32) });
       members += 1;
     }
+    if (c % 2 === 1) {
+      // A call, with its transcript event, media and (every other one) a redeemed guest link; ended when the chat is.
+      const ended = c % 4 === 3;
+      const callId = `call-${id}`;
+      const call = {
+        id: callId,
+        sessionID: id,
+        state: ended ? 'ended' : 'active',
+        revision: 1,
+        nextDeadlineAt: ended ? null : at(35),
+        data: { participants: [visitor.id, agent.id], topology: 'mesh' },
+        createdAt: at(33),
+        updatedAt: at(34),
+        endedAt: ended ? at(39) : null,
+      };
+      const event = { id: `${callId}-started`, sessionID: id, from: system, kind: 'event' as const, text: 'call started', at: at(33) };
+      const redemption = c % 3 === 0 ? { jti: `jti-${c}`, callId, guestId: `guest-${c}`, at: at(34), expiresAt: at(50) } : undefined;
+      await store.commitCall({ call, expectedRevision: null, events: [event], ...(redemption ? { redemption } : {}) });
+      await store.saveCallMedia(callId, { room: 1000 + c, pin: `pin-${c}` });
+      calls += 1;
+      redemptions += redemption ? 1 : 0;
+      messages += 1;
+    }
     if (c % 4 === 3) await store.closeConversation(id, agent, at(40));
   }
+  await store.setChosenPresence(agents[0]!.id, 'away', at(41));
+  await store.setChosenPresence(agents[1]!.id, 'online', at(42));
   return {
     conversations: ids,
-    rows: { agents: agents.length, visitors: visitors.length, conversations, conversation_members: members, messages },
+    rows: {
+      agents: agents.length,
+      visitors: visitors.length,
+      conversations,
+      conversation_members: members,
+      messages,
+      calls,
+      call_media: calls,
+      guest_redemptions: redemptions,
+      agent_presence: 2,
+    },
   };
 }
 
@@ -178,7 +216,25 @@ describe('copyStore', () => {
         assert.deepEqual(await copy.getConversation(id), await source.getConversation(id));
         assert.deepEqual(await copy.listMessages(id, { limit: 100 }), await source.listMessages(id, { limit: 100 }));
         assert.deepEqual(await copy.listConversationMembers(id), await source.listConversationMembers(id));
+        const calls = await source.listCalls(id);
+        assert.deepEqual(await copy.listCalls(id), calls);
+        for (const call of calls) assert.deepEqual(await copy.getCallMedia(call.id), await source.getCallMedia(call.id));
       }
+      assert.deepEqual(await copy.listChosenPresence(), await source.listChosenPresence());
+      const live = await copy.listLiveCalls();
+      assert.deepEqual(live, await source.listLiveCalls());
+      // A guest link redeemed before the copy stays redeemed after it.
+      const call = live.find((c) => c.id === 'call-Conv-9');
+      assert.ok(call, 'conversation 9 has a live call with a redeemed guest link');
+      await assert.rejects(
+        copy.commitCall({
+          call: { ...call, revision: call.revision + 1 },
+          expectedRevision: call.revision,
+          events: [],
+          redemption: { jti: 'jti-9', callId: call.id, guestId: 'another guest', at: at(52), expiresAt: at(60) },
+        }),
+        (err: unknown) => err instanceof StoreConflictError && err.conflict === 'redeemed',
+      );
       const busy = seeded.conversations[3]!; // 9 messages from its visitor and agent, then the join event
       const before = await source.getConversation(busy);
       assert.ok(before);

@@ -1,39 +1,43 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Message, ServerFrame } from '@parley/protocol';
-import { freePort, makeTempDir, removeDir } from '../../../../e2e/support/harness.ts';
+import { freePort } from '../../../../e2e/support/harness.ts';
 import { loadConfig, startServer } from '../../src/index.ts';
+import { STORE_TABLES } from '../../src/store/tables.ts';
 import { createVisitor, loginAgent } from '../support/http.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { ProtocolClient } from '../support/ProtocolClient.ts';
+import { createTestStoreLocation, type TestStoreLocation } from '../support/server.ts';
 import { cliEnv, CLI_TIMEOUT_MS, runCli, startCliServer } from './runCli.ts';
 
 /*
  * `parley db copy` as a newcomer moving off SQLite runs it: chat on the embedded store, stop the
  * server, copy into an empty PostgreSQL database, start on DATABASE_URL; the visitor's old token,
  * the conversation, its seqs and client ids all carry on. Plus the usage errors and the refusal of
- * a target that is not empty.
+ * a target that is not empty. With PARLEY_TEST_STORE=postgres the source is a PostgreSQL database
+ * (moving to another PostgreSQL server).
  */
 
 const PASSWORD = 'Target-pw-never-printed';
 
 describe('parley db copy', () => {
-  let dataDir = '';
+  /** The installation to copy: SQLite in its DATA_DIR, or (PARLEY_TEST_STORE=postgres) a PostgreSQL database. */
+  let source: TestStoreLocation;
   let target: TestDatabase;
   let targetUrl = '';
   let env: Record<string, string>;
 
   before(async () => {
-    dataDir = await makeTempDir('parley-db-copy-');
+    source = await createTestStoreLocation();
     target = await createTestDatabase('dbcopy');
     const url = new URL(target.url);
     url.password = PASSWORD; // trust authentication ignores it; no output may show it
     targetUrl = url.href;
-    env = cliEnv(dataDir);
+    env = cliEnv(source.dataDir, source.env);
   });
 
   after(async () => {
-    await removeDir(dataDir);
+    await source.remove();
     await target.drop();
   });
 
@@ -54,18 +58,18 @@ describe('parley db copy', () => {
     }
   });
 
-  it('copies a SQLite installation that a server then carries on from PostgreSQL', { timeout: 3 * CLI_TIMEOUT_MS }, async () => {
-    // A chat on the embedded store.
-    const sqlite = await startServer(loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }));
+  it('copies an installation (SQLite; PostgreSQL with PARLEY_TEST_STORE=postgres) that a server then carries on from PostgreSQL', { timeout: 3 * CLI_TIMEOUT_MS }, async () => {
+    // A chat on the installation's store.
+    const original = await startServer(loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }));
     let sessionID = '';
     let visitorToken = '';
     let before: Message[] = [];
     try {
-      await sqlite.createAgent({ email: 'ann@example.com', name: 'Ann', password: 'ann long password' });
-      const agent = await ProtocolClient.connect(sqlite.url, (await loginAgent(sqlite.url, 'ann@example.com', 'ann long password')).token);
-      const visitor = await createVisitor(sqlite.url, 'Vera');
+      await original.createAgent({ email: 'ann@example.com', name: 'Ann', password: 'ann long password' });
+      const agent = await ProtocolClient.connect(original.url, (await loginAgent(original.url, 'ann@example.com', 'ann long password')).token);
+      const visitor = await createVisitor(original.url, 'Vera');
       visitorToken = visitor.token;
-      const client = await ProtocolClient.connect(sqlite.url, visitor.token);
+      const client = await ProtocolClient.connect(original.url, visitor.token);
       sessionID = (await client.request('chat.start', { text: 'Hello?', clientId: 'v-0' })).conversation.sessionID;
       await agent.waitFor((f: ServerFrame) => f.type === 'conversation.assigned' && f.conversation.sessionID === sessionID);
       for (let i = 1; i <= 5; i++) {
@@ -76,7 +80,7 @@ describe('parley db copy', () => {
       agent.close();
       client.close();
     } finally {
-      await sqlite.close();
+      await original.close();
     }
     assert.ok(before.length >= 12, 'the opening, 10 messages and the join event');
 
@@ -85,10 +89,14 @@ describe('parley db copy', () => {
     const output = `${copy.stdout}${copy.stderr}`;
     assert.equal(copy.code, 0, output);
     assert.ok(!output.includes(PASSWORD), `the password was printed:\n${output}`);
-    assert.match(copy.stdout, /Copied SQLite .*parley\.db into postgres:\/\/postgres:\*\*\*@.* in \d+\.\d\d s:/);
+    const from = source.databaseUrl === null ? 'SQLite .*parley\\.db' : `postgres://.*/${new URL(source.databaseUrl).pathname.slice(1)}`;
+    assert.match(copy.stdout, new RegExp(`Copied ${from} into postgres://postgres:\\*\\*\\*@.* in \\d+\\.\\d\\d s:`));
     const rows = Object.fromEntries([...copy.stdout.matchAll(/^ {2}(\w+) +(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
-    assert.deepEqual(rows, { agents: 1, visitors: 1, conversations: 1, conversation_members: 0, messages: before.length, total: before.length + 3 });
-    assert.match(copy.stdout, /Verified: the rows of all 5 tables, and the last seq of all 1 conversations, match the source\./);
+    const expected: Record<string, number> = { ...Object.fromEntries(STORE_TABLES.map((t) => [t.name, 0])), agents: 1, visitors: 1, conversations: 1 };
+    expected['messages'] = before.length;
+    expected['total'] = before.length + 3;
+    assert.deepEqual(rows, expected);
+    assert.match(copy.stdout, new RegExp(`Verified: the rows of all ${STORE_TABLES.length} tables, and the last seq of all 1 conversations, match the source\\.`));
 
     // A server on the copy: same token, same transcript, next seq, a retried client id found.
     const { url, process: server } = await startCliServer({ ...env, DATABASE_URL: target.url });
