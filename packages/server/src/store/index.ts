@@ -63,7 +63,7 @@ export async function openStore(location: StoreLocation, postgres?: PostgresStor
   try {
     return await openPostgresStore(location.databaseUrl, postgres);
   } catch (err) {
-    throw new Error(`DATABASE_URL=${redactUrl(location.databaseUrl)}: ${describePostgresError(err)}`, { cause: err });
+    throw new Error(describePostgresUrlError('DATABASE_URL', location.databaseUrl, err), { cause: err });
   }
 }
 
@@ -76,6 +76,14 @@ export function redactUrl(raw: string): string {
   } catch {
     return '(unparseable URL)';
   }
+}
+
+/**
+ * `NAME=<url, password hidden>: what went wrong`, for an error connecting to (or migrating) the
+ * PostgreSQL database at `url`, which came from the setting `name` (DATABASE_URL, `--to`).
+ */
+export function describePostgresUrlError(name: string, url: string, err: unknown): string {
+  return `${name}=${redactUrl(url)}: ${describePostgresError(err)}`;
 }
 
 /** What went wrong connecting to PostgreSQL or migrating it, in words. */
@@ -96,7 +104,13 @@ function describePostgresError(err: unknown): string {
     case 'ETIMEDOUT':
       return `cannot reach the PostgreSQL server (${code}: ${message})`;
     default:
-      if (/timeout/i.test(message)) return `cannot reach the PostgreSQL server (${message})`;
+      if (/timeout/i.test(message)) {
+        return `no answer in time: the server is unreachable or is not a PostgreSQL server (${message})`;
+      }
+      if (/terminated unexpectedly/i.test(message)) {
+        return `the server closed the connection unexpectedly: is it a PostgreSQL server, on that port? (${message})`;
+      }
+      if (/password must be a string/i.test(message)) return `the server asks for a password and the URL has none (${message})`;
       return message;
   }
 }
