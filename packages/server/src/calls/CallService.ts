@@ -349,7 +349,11 @@ export class CallService {
         }),
       );
     } catch (err) {
-      if (expectedRevision !== null) this.#unsure.add(call.sessionID);
+      if (expectedRevision !== null) {
+        // The change stays in memory only: undo it now by reading the call back (or before the next action).
+        this.#unsure.add(call.sessionID);
+        await this.#current(call.sessionID).catch(() => undefined);
+      }
       if (err instanceof StoreConflictError && err.conflict === 'liveCall') throw ParleyServerError.conflict('this conversation has a call already');
       if (err instanceof StoreConflictError && err.conflict === 'revision') throw ParleyServerError.conflict('the call changed meanwhile; try again');
       throw err;
