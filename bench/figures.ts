@@ -45,6 +45,8 @@ export interface MemoryGrowth {
 /** Everything measured for one server. */
 export interface TargetFigures {
   target: BenchTarget;
+  /** PostgreSQL's version and commit settings, for the PostgreSQL target; null otherwise. */
+  databaseSettings: string | null;
   connections: number;
   conversations: number;
   memory: {

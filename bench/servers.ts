@@ -115,8 +115,14 @@ export class ServerProcess {
   }
 }
 
-/** Creates Parley agent accounts with the CLI, one at a time (they share one SQLite file). */
-export function createParleyAgents(dataDir: string, count: number): { email: string; password: string }[] {
+/** Where a measured Parley keeps its data: SQLite under `dataDir`, or PostgreSQL at `databaseUrl` when set. */
+export interface ParleyStorage {
+  dataDir: string;
+  databaseUrl: string | null;
+}
+
+/** Creates Parley agent accounts with the CLI, one at a time (on SQLite they share one file). */
+export function createParleyAgents(storage: ParleyStorage, count: number): { email: string; password: string }[] {
   requireParleyBuild();
   const accounts: { email: string; password: string }[] = [];
   for (let i = 0; i < count; i++) {
@@ -124,7 +130,7 @@ export function createParleyAgents(dataDir: string, count: number): { email: str
     const result = spawnSync(
       process.execPath,
       [PARLEY_CLI, 'agent', 'create', '--email', account.email, '--name', `Bench Agent ${i}`, '--password', account.password],
-      { cwd: ROOT, env: { ...process.env, ...parleyEnv(dataDir, 0) }, encoding: 'utf8', timeout: 30_000 },
+      { cwd: ROOT, env: { ...process.env, ...parleyEnv(storage, 0) }, encoding: 'utf8', timeout: 30_000 },
     );
     if (result.status !== 0) {
       throw new Error(`parley agent create failed (${result.status ?? result.signal}): ${result.stderr || result.stdout}`);
@@ -135,11 +141,13 @@ export function createParleyAgents(dataDir: string, count: number): { email: str
 }
 
 /** The environment Parley runs the benchmark with: loopback, fresh data, no demo, limits out of the way. */
-export function parleyEnv(dataDir: string, conversations: number): Record<string, string> {
+export function parleyEnv(storage: ParleyStorage, conversations: number): Record<string, string> {
   return {
     PORT: '0',
     HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
+    DATA_DIR: storage.dataDir,
+    // Empty means unset, so a DATABASE_URL of the caller's own never turns a SQLite run into something else.
+    DATABASE_URL: storage.databaseUrl ?? '',
     LOG_LEVEL: 'warn',
     DEMO_AGENT: 'false',
     // The benchmark floods on purpose; the per-connection limits are for abuse, not for this.
