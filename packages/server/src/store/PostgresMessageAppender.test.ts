@@ -4,7 +4,8 @@ import pg from 'pg';
 import type { Party } from '@parley/protocol';
 import { openPostgresStore } from './index.ts';
 import type { AppendMessageInput, AppendMessageResult, Store } from './index.ts';
-import { clientKey, planAppends, rowsNotInserted, takeBatch } from './PostgresMessageAppender.ts';
+import { clientKey, outcomesFromStatement, planAppends, rowsNotInserted } from './PostgresAppendStatements.ts';
+import { splitRepeats, takeBatch } from './PostgresMessageAppender.ts';
 import type { MessageRow } from './schema.ts';
 import { at, createConversation, seedParties } from './storeContract.fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
@@ -33,6 +34,33 @@ describe('takeBatch', () => {
     const pending = Array.from({ length: 5 }, (_, n) => ({ input: { sessionID: 'a' }, n }));
     assert.deepEqual(takeBatch(pending, new Set(), 2).map((p) => p.n), [0, 1]);
     assert.deepEqual(pending.map((p) => p.n), [2, 3, 4]);
+  });
+});
+
+describe('outcomesFromStatement', () => {
+  it('builds new messages from their input and seq, duplicates from the stored row, and fails inputs without a row', () => {
+    const inputs = [text('m1', 'c1', 'k1'), text('m2', 'c1', 'k2'), text('m3', 'ghost')];
+    const none = { id: null, from_role: null, from_name: null, kind: null, text: null, at: null };
+    const rows = [
+      { ord: 0, seq: 7, ...none },
+      { ord: 1, seq: 3, id: 'old', from_role: 'visitor' as const, from_name: 'Vera then', kind: 'text' as const, text: 'earlier', at: at(1) },
+    ];
+    const [fresh, dup, ghost] = outcomesFromStatement(inputs, rows);
+    assert.deepEqual(fresh, { message: { id: 'm1', seq: 7, sessionID: 'c1', from: vera, kind: 'text', text: 'text of m1', at: at(5), clientId: 'k1' }, duplicate: false });
+    assert.deepEqual(dup, {
+      message: { id: 'old', seq: 3, sessionID: 'c1', from: { ...vera, name: 'Vera then' }, kind: 'text', text: 'earlier', at: at(1), clientId: 'k2' },
+      duplicate: true,
+    });
+    assert.ok(ghost instanceof Error && /ghost does not exist/.test(ghost.message));
+  });
+});
+
+describe('splitRepeats', () => {
+  it('keeps the first append of each clientId and points its repeats at it', () => {
+    const inputs = [text('m1', 'c1', 'k1'), text('m2', 'c1'), text('m3', 'c1', 'k1'), text('m4', 'c2', 'k1'), text('m5', 'c1')];
+    const { unique, repeatOf } = splitRepeats(inputs);
+    assert.deepEqual(unique.map((i) => i.id), ['m1', 'm2', 'm4', 'm5']);
+    assert.deepEqual(repeatOf, [0, 1, 0, 2, 3]);
   });
 });
 
@@ -108,6 +136,30 @@ describe('PostgresStore batched appends (several nodes)', () => {
     }
   }
 
+  /**
+   * Runs `body` while another connection (standing for another node mid-append) holds the lock on
+   * `sessionID` in an open transaction; `body` commits it (`other.query('COMMIT')`) when it wants.
+   */
+  async function whileLocked(sessionID: string, body: (other: pg.Client) => Promise<void>): Promise<void> {
+    const other = new pg.Client({ connectionString: (database as TestDatabase).url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT id FROM conversations WHERE id = $1 FOR UPDATE', [sessionID]);
+      await body(other);
+    } finally {
+      await other.end();
+    }
+  }
+
+  /** Resolves once a statement on the database waits for a lock. */
+  function someoneWaitsForALock(): Promise<void> {
+    return waitFor(async () => {
+      const waiting = await observer?.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      return (waiting?.rowCount ?? 0) > 0;
+    });
+  }
+
   it('keeps seqs gapless, in each node’s call order, with clientIds stored once, when nodes batch over overlapping conversations in opposite orders', async () => {
     await withNodes(3, async (nodes) => {
       const first = nodes[0] as Store;
@@ -155,11 +207,7 @@ describe('PostgresStore batched appends (several nodes)', () => {
       await seedParties(store);
       await createConversation(store, 'c1', 1);
       await createConversation(store, 'c2', 2);
-      const blocker = new pg.Client({ connectionString: (database as TestDatabase).url });
-      await blocker.connect();
-      try {
-        await blocker.query('BEGIN');
-        await blocker.query(`SELECT id FROM conversations WHERE id = 'c1' FOR UPDATE`);
+      await whileLocked('c1', async (blocker) => {
         let answered = 0;
         const appends = [store.appendMessage(text('m1', 'c1', 'k1')), store.appendMessage(text('m2', 'c2', 'k2'))].map((p) =>
           p.then((result) => {
@@ -167,20 +215,42 @@ describe('PostgresStore batched appends (several nodes)', () => {
             return result;
           }),
         );
-        // The batch waits for the lock on c1 (held by `blocker`); c2's append is in the same transaction.
-        await waitFor(async () => {
-          const waiting = await observer?.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-          return (waiting?.rowCount ?? 0) > 0;
-        });
-        assert.equal(answered, 0, 'nothing is answered while the transaction waits');
+        // The batch waits for the lock on c1 (held by `blocker`); c2's append is in the same batch.
+        await someoneWaitsForALock();
+        assert.equal(answered, 0, 'nothing is answered while the batch waits');
         const visible = await observer?.query('SELECT id FROM messages');
         assert.equal(visible?.rowCount, 0, 'nothing is stored yet');
         await blocker.query('COMMIT');
         const results = await Promise.all(appends);
         assert.deepEqual(results.map((r) => [r.message.sessionID, r.message.seq, r.duplicate]), [['c1', 1, false], ['c2', 1, false]]);
-      } finally {
-        await blocker.end();
-      }
+      });
+    });
+  });
+
+  it('answers as a duplicate a clientId another node stored while the batch waited for its lock, leaving no gap', async () => {
+    await withNodes(1, async ([node]) => {
+      const store = node as Store;
+      await seedParties(store);
+      await createConversation(store, 'c1', 1);
+      // Another node, mid-append: it holds c1's lock and has inserted the message under k1, not committed yet.
+      await whileLocked('c1', async (other) => {
+        await other.query(
+          `INSERT INTO messages (id, conversation_id, seq, from_id, from_role, from_name, kind, text, client_id, at)
+           VALUES ('theirs', 'c1', 1, 'v1', 'visitor', 'Vera', 'text', 'sent through the other node', 'k1', $1)`,
+          [at(5)],
+        );
+        await other.query(`UPDATE conversations SET last_seq = 1 WHERE id = 'c1'`);
+        const retried = store.appendMessage(text('mine', 'c1', 'k1'));
+        const next = store.appendMessage(text('next', 'c1', 'k2'));
+        await someoneWaitsForALock();
+        await other.query('COMMIT');
+        const [dup, fresh] = await Promise.all([retried, next]);
+        assert.deepEqual([dup.duplicate, dup.message.id, dup.message.seq], [true, 'theirs', 1]);
+        assert.deepEqual([fresh.duplicate, fresh.message.seq], [false, 2]);
+        const page = await store.listMessages('c1', { limit: 10 });
+        assert.deepEqual(page.messages.map((m) => [m.id, m.seq]), [['theirs', 1], ['next', 2]]);
+        assert.equal((await store.getConversation('c1'))?.lastSeq, 2);
+      });
     });
   });
 });
