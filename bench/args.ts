@@ -41,7 +41,7 @@ export interface BenchOptions {
 
 const USAGE = `Usage: npm run bench:chat -- [options]
 
-  --visitors N       visitor connections (500)
+  --visitors N       visitor connections (1000: the reference load of the latency target)
   --agents N         agent connections (20)
   --conversations N  conversations carrying load (defaults to --visitors; raises --visitors if larger)
   --seconds S        length of each measured phase (10)
@@ -86,7 +86,7 @@ export function readBenchArgs(argv: string[]): BenchOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
-      visitors: { type: 'string', default: '500' },
+      visitors: { type: 'string', default: '1000' },
       agents: { type: 'string', default: '20' },
       conversations: { type: 'string' },
       seconds: { type: 'string', default: '10' },

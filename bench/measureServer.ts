@@ -44,7 +44,7 @@ export async function measureServer(target: BenchTarget, options: BenchOptions, 
       }
       const storage = { dataDir, databaseUrl: database?.url ?? null };
       log(`creating ${options.agents} agents`);
-      agents = createParleyAgents(storage, options.agents);
+      agents = await createParleyAgents(storage, options.agents);
       const profile = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [];
       server = await ServerProcess.start([...profile, PARLEY_CLI, 'start'], parleyEnv(storage, options.conversations));
     } else {

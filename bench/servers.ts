@@ -1,9 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import type { BuildOptions } from 'esbuild';
+import { createAgent } from '../packages/server/src/app.ts';
+import { openStore } from '../packages/server/src/store/index.ts';
 
 /*
  * The servers under test, each run as a child process so that its memory and CPU are its own:
@@ -121,23 +123,19 @@ export interface ParleyStorage {
   databaseUrl: string | null;
 }
 
-/** Creates Parley agent accounts with the CLI, one at a time (on SQLite they share one file). */
-export function createParleyAgents(storage: ParleyStorage, count: number): { email: string; password: string }[] {
-  requireParleyBuild();
-  const accounts: { email: string; password: string }[] = [];
-  for (let i = 0; i < count; i++) {
-    const account = { email: `bench-agent-${i}@parley.local`, password: `bench-password-${i}-not-secret` };
-    const result = spawnSync(
-      process.execPath,
-      [PARLEY_CLI, 'agent', 'create', '--email', account.email, '--name', `Bench Agent ${i}`, '--password', account.password],
-      { cwd: ROOT, env: { ...process.env, ...parleyEnv(storage, 0) }, encoding: 'utf8', timeout: 30_000 },
-    );
-    if (result.status !== 0) {
-      throw new Error(`parley agent create failed (${result.status ?? result.signal}): ${result.stderr || result.stdout}`);
-    }
-    accounts.push(account);
+/**
+ * Creates Parley agent accounts in the server's store before it starts, the way `parley agent create`
+ * does (the same function, the same store), in this process: one CLI process per agent cost a second each.
+ */
+export async function createParleyAgents(storage: ParleyStorage, count: number): Promise<{ email: string; password: string }[]> {
+  const store = await openStore(storage);
+  try {
+    const accounts = Array.from({ length: count }, (_, i) => ({ email: `bench-agent-${i}@parley.local`, password: `bench-password-${i}-not-secret` }));
+    await Promise.all(accounts.map((account, i) => createAgent(store, { ...account, name: `Bench Agent ${i}` })));
+    return accounts;
+  } finally {
+    await store.close();
   }
-  return accounts;
 }
 
 /** The environment Parley runs the benchmark with: loopback, fresh data, no demo, limits out of the way. */
