@@ -24,11 +24,20 @@ const log = (line: string): void => {
 /** How long an interrupted run waits for its clean-up (dropping its PostgreSQL database) before it exits anyway. */
 const TEARDOWN_TIMEOUT_MS = 10_000;
 
-/** Kills the servers, undoes what the run made outside itself, and exits with `code`. */
-async function abort(code: number): Promise<never> {
-  killAllChildren();
-  for (const problem of await runTeardowns(TEARDOWN_TIMEOUT_MS)) log(`clean-up failed: ${problem}`);
-  process.exit(code);
+let aborting: Promise<never> | null = null;
+
+/**
+ * Kills the servers, undoes what the run made outside itself, and exits with `code`. Once: a signal
+ * also makes the run itself fail (its servers are gone), and that failure must not exit before the
+ * clean-up is done.
+ */
+function abort(code: number): Promise<never> {
+  aborting ??= (async () => {
+    killAllChildren();
+    for (const problem of await runTeardowns(TEARDOWN_TIMEOUT_MS)) log(`clean-up failed: ${problem}`);
+    process.exit(code);
+  })();
+  return aborting;
 }
 
 process.on('exit', killAllChildren);
