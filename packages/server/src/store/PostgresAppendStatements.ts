@@ -6,7 +6,7 @@ import type { AppendMessageInput, AppendMessageResult } from './Store.ts';
 
 /*
  * The SQL that writes a batch of appends (see PostgresMessageAppender): one statement that does it all
- * in one round trip, and a careful transaction for when that statement cannot.
+ * in one round trip, and a careful transaction for the batches that statement cannot write.
  *
  * Both lock the batch's conversations with `SELECT … ORDER BY id FOR UPDATE`: in one fixed order, so two
  * nodes locking overlapping sets wait for each other and never deadlock, and each conversation's
@@ -17,96 +17,53 @@ import type { AppendMessageInput, AppendMessageResult } from './Store.ts';
 /** One append's outcome: its result, or why it failed. */
 export type AppendOutcome = AppendMessageResult | Error;
 
-/** What the one statement returns: a new message's seq, or a stored message under the same clientId. */
-export interface StatementRow {
-  /** Index of the input in the batch. */
-  ord: number;
-  seq: number;
-  /** Null for a message this statement stored; the stored message's columns otherwise. */
-  id: string | null;
-  from_role: MessageRow['from_role'] | null;
-  from_name: string | null;
-  kind: MessageRow['kind'] | null;
-  text: string | null;
-  at: string | null;
-}
-
 /**
- * Writes a batch (no clientId twice) in one statement, autocommitted: it locks the conversations,
- * finds the clientIds stored already, numbers the new messages from each `last_seq` in batch order,
- * inserts them and moves `last_seq` (and the first text message).
+ * Writes a batch (no clientId twice) in one statement, autocommitted: it locks the conversations, inserts
+ * the messages numbered from each `last_seq` in batch order, and moves `last_seq` (and the first text
+ * message). The numbering within the batch is worked out here (planAppends); the statement adds the
+ * `last_seq` it found under the lock, and returns it so that the answers can say the same.
  *
- * The statement reads the stored clientIds with the snapshot it started with. A message that another
- * node committed while this statement waited for its lock is not seen there; inserting it again then
- * violates the unique index on (conversation, sender, clientId), and so would a message id that exists
+ * It does not look for stored clientIds: a retried clientId (rare: a send whose answer was lost)
+ * violates the unique index on (conversation, sender, clientId), as does a message id that exists
  * already. The whole statement then fails, nothing of it is stored, and the result is null: write the
- * batch with appendCarefully.
+ * batch with appendCarefully, which looks clientIds up.
  *
  * @returns one outcome per input, or null when the batch needs the careful path.
  */
 export async function appendInOneStatement(db: Kysely<ParleyDatabase>, inputs: readonly AppendMessageInput[]): Promise<AppendOutcome[] | null> {
-  const column = <T>(pick: (input: AppendMessageInput, ord: number) => T): T[] => inputs.map(pick);
-  let rows: StatementRow[];
+  const sessionIDs = [...new Set(inputs.map((input) => input.sessionID))];
+  // Seqs relative to each conversation's last_seq: the plan as if every conversation were empty.
+  const draft = planAppends(inputs, new Map(sessionIDs.map((id) => [id, 0])), new Map());
+  const column = <K extends keyof MessageRow>(name: K): MessageRow[K][] => draft.rows.map((row) => row[name]);
+  let locked: { id: string; last_seq: number }[];
   try {
-    ({ rows } = await sql<StatementRow>`
-      WITH batch AS (
-        SELECT * FROM unnest(
-          ${column((_, i) => i)}::int[], ${column((i) => i.id)}::text[], ${column((i) => i.sessionID)}::text[],
-          ${column((i) => i.from.id)}::text[], ${column((i) => i.from.role)}::text[], ${column((i) => i.from.name)}::text[],
-          ${column((i) => i.kind)}::text[], ${column((i) => i.text)}::text[], ${column((i) => i.clientId ?? null)}::text[],
-          ${column((i) => i.at)}::text[])
-          AS b(ord, id, conversation_id, from_id, from_role, from_name, kind, text, client_id, at)
-      ), locked AS (
-        SELECT id, last_seq FROM conversations WHERE id = ANY(${[...new Set(column((i) => i.sessionID))]}::text[]) ORDER BY id FOR UPDATE
-      ), stored AS (
-        SELECT b.ord, m.seq, m.id, m.from_role, m.from_name, m.kind, m.text, m.at
-        FROM batch b JOIN messages m ON m.conversation_id = b.conversation_id AND m.from_id = b.from_id AND m.client_id = b.client_id
-      ), fresh AS (
-        SELECT b.*, (l.last_seq + row_number() OVER (PARTITION BY b.conversation_id ORDER BY b.ord))::int AS seq
-        FROM batch b JOIN locked l ON l.id = b.conversation_id
-        WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.ord = b.ord)
+    ({ rows: locked } = await sql<{ id: string; last_seq: number }>`
+      WITH locked AS (
+        SELECT id, last_seq FROM conversations WHERE id = ANY(${sessionIDs}::text[]) ORDER BY id FOR UPDATE
       ), inserted AS (
         INSERT INTO messages (id, conversation_id, seq, from_id, from_role, from_name, kind, text, client_id, at)
-        SELECT id, conversation_id, seq, from_id, from_role, from_name, kind, text, client_id, at FROM fresh
+        SELECT b.id, b.conversation_id, l.last_seq + b.seq, b.from_id, b.from_role, b.from_name, b.kind, b.text, b.client_id, b.at
+        FROM unnest(
+          ${column('id')}::text[], ${column('conversation_id')}::text[], ${column('seq')}::int[], ${column('from_id')}::text[],
+          ${column('from_role')}::text[], ${column('from_name')}::text[], ${column('kind')}::text[], ${column('text')}::text[],
+          ${column('client_id')}::text[], ${column('at')}::text[])
+          AS b(id, conversation_id, seq, from_id, from_role, from_name, kind, text, client_id, at)
+        JOIN locked l ON l.id = b.conversation_id
       ), bumped AS (
-        UPDATE conversations c SET last_seq = f.last_seq, first_message = coalesce(c.first_message, f.first_text)
-        FROM (
-          SELECT conversation_id, max(seq) AS last_seq, (array_agg(text ORDER BY ord) FILTER (WHERE kind = 'text'))[1] AS first_text
-          FROM fresh GROUP BY conversation_id
-        ) f
-        WHERE c.id = f.conversation_id
+        -- Joined with locked, so that no row is locked here before locked has locked it, in order.
+        UPDATE conversations c SET last_seq = l.last_seq + v.added, first_message = coalesce(c.first_message, v.first_text)
+        FROM locked l JOIN unnest(
+          ${draft.conversations.map((c) => c.id)}::text[], ${draft.conversations.map((c) => c.lastSeq)}::int[],
+          ${draft.conversations.map((c) => c.firstText)}::text[]) AS v(id, added, first_text) ON v.id = l.id
+        WHERE c.id = l.id
       )
-      SELECT ord, seq, NULL AS id, NULL AS from_role, NULL AS from_name, NULL AS kind, NULL AS text, NULL AS at FROM fresh
-      UNION ALL
-      SELECT ord, seq, id, from_role, from_name, kind, text, at FROM stored`.execute(db));
+      SELECT id, last_seq FROM locked`.execute(db));
   } catch (error) {
     if (isUniqueViolation(error)) return null;
     throw error;
   }
-  return outcomesFromStatement(inputs, rows);
-}
-
-/** Each input's outcome from the one statement's rows: an input without a row has no conversation. */
-export function outcomesFromStatement(inputs: readonly AppendMessageInput[], rows: readonly StatementRow[]): AppendOutcome[] {
-  const byOrd = new Map(rows.map((row) => [Number(row.ord), row]));
-  return inputs.map((input, ord): AppendOutcome => {
-    const row = byOrd.get(ord);
-    if (row === undefined) return new Error(`conversation ${input.sessionID} does not exist`);
-    const stored = row.id !== null;
-    const message = messageFromRow({
-      id: row.id ?? input.id,
-      conversation_id: input.sessionID,
-      seq: Number(row.seq),
-      from_id: input.from.id,
-      from_role: row.from_role ?? input.from.role,
-      from_name: row.from_name ?? input.from.name,
-      kind: row.kind ?? input.kind,
-      text: row.text ?? input.text,
-      client_id: input.clientId ?? null,
-      at: row.at ?? input.at,
-    });
-    return { message, duplicate: stored };
-  });
+  // The same plan from the seqs found: what was stored. A conversation not locked does not exist.
+  return planAppends(inputs, new Map(locked.map((row) => [row.id, Number(row.last_seq)])), new Map()).results;
 }
 
 /**

@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { Party } from '@parley/protocol';
 import { openPostgresStore } from './index.ts';
 import type { AppendMessageInput, AppendMessageResult, Store } from './index.ts';
-import { clientKey, outcomesFromStatement, planAppends, rowsNotInserted } from './PostgresAppendStatements.ts';
+import { clientKey, planAppends, rowsNotInserted } from './PostgresAppendStatements.ts';
 import { splitRepeats, takeBatch } from './PostgresMessageAppender.ts';
 import type { MessageRow } from './schema.ts';
 import { at, createConversation, seedParties } from './storeContract.fixtures.ts';
@@ -34,24 +34,6 @@ describe('takeBatch', () => {
     const pending = Array.from({ length: 5 }, (_, n) => ({ input: { sessionID: 'a' }, n }));
     assert.deepEqual(takeBatch(pending, new Set(), 2).map((p) => p.n), [0, 1]);
     assert.deepEqual(pending.map((p) => p.n), [2, 3, 4]);
-  });
-});
-
-describe('outcomesFromStatement', () => {
-  it('builds new messages from their input and seq, duplicates from the stored row, and fails inputs without a row', () => {
-    const inputs = [text('m1', 'c1', 'k1'), text('m2', 'c1', 'k2'), text('m3', 'ghost')];
-    const none = { id: null, from_role: null, from_name: null, kind: null, text: null, at: null };
-    const rows = [
-      { ord: 0, seq: 7, ...none },
-      { ord: 1, seq: 3, id: 'old', from_role: 'visitor' as const, from_name: 'Vera then', kind: 'text' as const, text: 'earlier', at: at(1) },
-    ];
-    const [fresh, dup, ghost] = outcomesFromStatement(inputs, rows);
-    assert.deepEqual(fresh, { message: { id: 'm1', seq: 7, sessionID: 'c1', from: vera, kind: 'text', text: 'text of m1', at: at(5), clientId: 'k1' }, duplicate: false });
-    assert.deepEqual(dup, {
-      message: { id: 'old', seq: 3, sessionID: 'c1', from: { ...vera, name: 'Vera then' }, kind: 'text', text: 'earlier', at: at(1), clientId: 'k2' },
-      duplicate: true,
-    });
-    assert.ok(ghost instanceof Error && /ghost does not exist/.test(ghost.message));
   });
 });
 
