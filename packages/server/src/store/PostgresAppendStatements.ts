@@ -26,7 +26,8 @@ export type AppendOutcome = AppendMessageResult | Error;
  * It does not look for stored clientIds: a retried clientId (rare: a send whose answer was lost)
  * violates the unique index on (conversation, sender, clientId), as does a message id that exists
  * already. The whole statement then fails, nothing of it is stored, and the result is null: write the
- * batch with appendCarefully, which looks clientIds up.
+ * batch with appendCarefully, which looks clientIds up. So it does when PostgreSQL chose it as the
+ * victim of a deadlock (see needsCarefulPath).
  *
  * @returns one outcome per input, or null when the batch needs the careful path.
  */
@@ -59,7 +60,7 @@ export async function appendInOneStatement(db: Kysely<ParleyDatabase>, inputs: r
       )
       SELECT id, last_seq FROM locked`.execute(db));
   } catch (error) {
-    if (isUniqueViolation(error)) return null;
+    if (needsCarefulPath(error)) return null;
     throw error;
   }
   // The same plan from the seqs found: what was stored. A conversation not locked does not exist.
@@ -152,8 +153,15 @@ function lockedTransaction(db: Kysely<ParleyDatabase>, inputs: readonly AppendMe
     });
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && error.code === '23505';
+/**
+ * A unique violation (a retried clientId, a taken id), or a deadlock: appends lock conversations in one
+ * order, but another transaction that holds a conversation's row (a foreign key to it) and then wants
+ * another may still deadlock with a batch, and PostgreSQL fails one of the two. Either way, nothing was
+ * stored, and the careful path may write the batch.
+ */
+function needsCarefulPath(error: unknown): boolean {
+  const code = error instanceof Error && 'code' in error ? error.code : undefined;
+  return code === '23505' || code === '40P01';
 }
 
 /** What one batch writes, worked out from what its locks found. */
