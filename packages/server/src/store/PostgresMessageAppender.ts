@@ -39,7 +39,7 @@ interface PendingAppend {
 export class PostgresMessageAppender {
   readonly #db: Kysely<ParleyDatabase>;
   readonly #pending: PendingAppend[] = [];
-  /** Conversations in a transaction now. */
+  /** Conversations in a batch being written now. */
   readonly #busy = new Set<string>();
   readonly #flights = new Set<Promise<void>>();
   #scheduled: ReturnType<typeof setImmediate> | null = null;
@@ -48,7 +48,7 @@ export class PostgresMessageAppender {
     this.#db = db;
   }
 
-  /** Queues an append for this turn's transaction; settles once that transaction committed. */
+  /** Queues an append for this turn's batch; settles once that batch committed. */
   append(input: AppendMessageInput): Promise<AppendMessageResult> {
     return new Promise<AppendMessageResult>((resolve, reject) => {
       this.#pending.push({ input, resolve, reject });
@@ -71,7 +71,7 @@ export class PostgresMessageAppender {
     });
   }
 
-  /** Starts transactions for the pending appends, as many as may fly. */
+  /** Starts writing batches of the pending appends, as many as may fly. */
   #start(): void {
     while (this.#flights.size < MAX_FLIGHTS) {
       const batch = takeBatch(this.#pending, this.#busy, MAX_BATCH);
@@ -137,6 +137,8 @@ export function takeBatch<T extends { input: { sessionID: string } }>(pending: T
     if (batch.length < max && !busy.has(item.input.sessionID)) batch.push(item);
     else waiting.push(item);
   }
-  pending.splice(0, pending.length, ...waiting);
+  // Not splice(…, ...waiting): a long queue would overflow the call's arguments.
+  pending.length = 0;
+  for (const item of waiting) pending.push(item);
   return batch;
 }
