@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchOptions, BenchTarget } from './args.ts';
 import { protocolOf } from './args.ts';
-import type { MemoryReading, TargetFigures } from './figures.ts';
-import { growth, phaseFigures } from './figures.ts';
+import type { DatabaseActivity, MemoryReading, TargetFigures } from './figures.ts';
+import { databaseActivity, growth, phaseFigures } from './figures.ts';
 import { InspectorSession } from './inspector.ts';
 import { LoadGenerator } from './loadGenerator.ts';
-import { createBenchDatabase } from './postgres.ts';
-import type { ProcessSet } from './procStats.ts';
+import { createBenchDatabase, type BenchDatabase } from './postgres.ts';
+import type { CpuShare } from './procStats.ts';
 import { residentBytes, startCpuMeter } from './procStats.ts';
 import { PARLEY_CLI, ServerProcess, createParleyAgents, parleyEnv } from './servers.ts';
 
@@ -53,7 +53,7 @@ export async function measureServer(target: BenchTarget, options: BenchOptions, 
     }
     log(`server pid ${server.pid} at ${server.baseUrl}`);
     try {
-      const figures = await measureRunning(target, server, agents, options, scripts, log, database?.processes);
+      const figures = await measureRunning(target, server, agents, options, scripts, log, database);
       return { ...figures, databaseSettings };
     } finally {
       await server.stop();
@@ -72,7 +72,7 @@ async function measureRunning(
   options: BenchOptions,
   scripts: BenchScripts,
   log: (line: string) => void,
-  database: ProcessSet | undefined,
+  database: BenchDatabase | null,
 ): Promise<Omit<TargetFigures, 'databaseSettings'>> {
   const inspector = await InspectorSession.connect(server.inspectorUrl);
   const readMemory = async (): Promise<MemoryReading> => {
@@ -111,19 +111,19 @@ async function measureRunning(
 
     const warmupMs = Math.min(2_000, (options.seconds * 1000) / 5);
     log(`throughput phase: ${options.seconds} s (+${warmupMs / 1000} s warm-up), window ${options.window}`);
-    let meter = await startCpuMeter(server.pid, database);
+    let meter = await startPhaseMeter(server.pid, database);
     const throughputResults = await load.all({ type: 'throughput', warmupMs, durationMs: options.seconds * 1000, window: options.window });
-    const throughput = phaseFigures(throughputResults, await meter());
+    const throughput = phaseFigures(throughputResults, ...(await meter()));
 
     log(`latency phase: ${options.seconds} s at ${options.rate} msg/s`);
-    meter = await startCpuMeter(server.pid, database);
+    meter = await startPhaseMeter(server.pid, database);
     // Each thread offers its share of the rate, in proportion to its conversations.
     const latencyResults = await load.perThread((plan) => ({
       type: 'latency',
       durationMs: options.seconds * 1000,
       rate: (options.rate * plan.conversations) / options.conversations,
     }));
-    const latency = phaseFigures(latencyResults, await meter());
+    const latency = phaseFigures(latencyResults, ...(await meter()));
     const afterLoad = await readMemory();
 
     await load.all({ type: 'close' });
@@ -141,6 +141,20 @@ async function measureRunning(
     inspector.close();
     await load.terminate();
   }
+}
+
+/** Starts the CPU meter and, on PostgreSQL, the database's counters; call the result at the phase's end. */
+async function startPhaseMeter(serverPid: number, database: BenchDatabase | null): Promise<() => Promise<[CpuShare, DatabaseActivity | null]>> {
+  const before = await database?.counters();
+  const startedAt = performance.now();
+  const cpu = await startCpuMeter(serverPid, database?.processes);
+  return async () => {
+    const share = await cpu();
+    const after = await database?.counters();
+    const seconds = (performance.now() - startedAt) / 1000;
+    const activity = before && after ? databaseActivity(before, after, seconds) : null;
+    return [share, activity];
+  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -19,8 +19,18 @@ export interface BenchDatabase {
   processes: ProcessSet;
   /** The server's version and the settings that bound a commit, in words. */
   describe(): Promise<string>;
+  /** Counters that tell how the database was written, so far (see DatabaseCounters). */
+  counters(): Promise<DatabaseCounters>;
   /** Drops the database (ending whatever is still connected to it) and the admin connection. Safe to call twice. */
   drop(): Promise<void>;
+}
+
+/** Cumulative counters of PostgreSQL's statistics views. */
+export interface DatabaseCounters {
+  /** Transactions committed in the benchmark's database (pg_stat_database; each flushes the WAL). */
+  commits: number;
+  /** WAL flushes to disk by the whole cluster (pg_stat_wal), other databases' included. */
+  walSyncs: number;
 }
 
 /** PostgreSQL's own processes that serve every database of the cluster. */
@@ -62,6 +72,15 @@ export async function createBenchDatabase(): Promise<BenchDatabase> {
     processes: {
       own: () => pids('datname = $1', database.name),
       shared: () => pids('backend_type = ANY($1)', SHARED_BACKEND_TYPES),
+    },
+    async counters() {
+      // A backend reports its counts at most once a second; over a phase of seconds that is close enough.
+      const result = await connected.query<{ commits: string; wal_syncs: string }>(
+        'SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = $1) AS commits, (SELECT wal_sync FROM pg_stat_wal) AS wal_syncs',
+        [database.name],
+      );
+      const row = result.rows[0];
+      return { commits: Number(row?.commits ?? 0), walSyncs: Number(row?.wal_syncs ?? 0) };
     },
     async describe() {
       const names = ['server_version', 'fsync', 'synchronous_commit', 'wal_sync_method', 'commit_delay', 'shared_buffers'];

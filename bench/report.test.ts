@@ -31,6 +31,7 @@ function phase(messagesPerSecond: number, p99Ms: number, cpu: { server: number; 
     errors: 0,
     firstError: null,
     cpu: { server: cpu.server, loadGenerator: 0.3, database: cpu.database ?? 0, databaseShared: 0, machine: 1.5, others: 0.05 },
+    database: cpu.database === undefined ? null : { commitsPerSecond: messagesPerSecond / 4, walSyncsPerSecond: messagesPerSecond / 2 },
     threadUtilisation: [0.3, 0.3],
     maxSendLagMs: 1,
   };
@@ -71,6 +72,9 @@ test('the table puts the stores and the relay side by side with the ratios the t
   const pgCpu = table.split('\n').find((line) => line.startsWith('PostgreSQL backends CPU per message'));
   assert.ok(pgCpu);
   assert.deepEqual(pgCpu.split('|').slice(1, 4).map((cell) => cell.trim()), ['n/a', '50.0 / 100.0', 'n/a']);
+  const commits = table.split('\n').find((line) => line.startsWith('PostgreSQL commits/s'));
+  assert.ok(commits);
+  assert.equal(commits.split('|')[2]?.trim(), '1,750 (4.0) / 500 (4.0)');
 });
 
 test('targets: PostgreSQL against SQLite and p99 on each store; SQLite against the relay', () => {

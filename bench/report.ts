@@ -95,6 +95,14 @@ export function renderTable(results: Results, options: BenchOptions): string {
       ratioOf: (f) => cpuPerMessage(f.throughput, 'server') + cpuPerMessage(f.throughput, 'database'),
     },
     {
+      metric: 'PostgreSQL commits/s, messages per commit (throughput / latency phase)',
+      cell: (f) => (f.target === 'postgres' ? `${commits(f.throughput)} / ${commits(f.latency)}` : 'n/a'),
+    },
+    {
+      metric: "  WAL flushes/s of the whole cluster (other people's included)",
+      cell: (f) => (f.target === 'postgres' ? `${walSyncs(f.throughput)} / ${walSyncs(f.latency)}` : 'n/a'),
+    },
+    {
       metric: 'PostgreSQL background (WAL writer, checkpointer; shared), % of a core',
       cell: (f) => (f.target === 'postgres' ? `${percent(f.throughput.cpu.databaseShared)} / ${percent(f.latency.cpu.databaseShared)}` : 'n/a'),
     },
@@ -243,6 +251,17 @@ export function jsonRecord(results: Results, options: BenchOptions, startedAt: D
  */
 export function cpuPerMessage(phase: PhaseFigures, whose: 'server' | 'database'): number {
   return phase.cpu[whose] / phase.messagesPerSecond;
+}
+
+/** Commits per second and delivered messages per commit, e.g. `1,234 (5.6)`. */
+function commits(phase: PhaseFigures): string {
+  if (!phase.database) return '—';
+  const perCommit = phase.messagesPerSecond / phase.database.commitsPerSecond;
+  return `${whole(phase.database.commitsPerSecond)} (${Number.isFinite(perCommit) ? perCommit.toFixed(1) : '—'})`;
+}
+
+function walSyncs(phase: PhaseFigures): string {
+  return phase.database ? whole(phase.database.walSyncsPerSecond) : '—';
 }
 
 /** Rows of cells as aligned columns with a rule under the first. */
