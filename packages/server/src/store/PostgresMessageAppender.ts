@@ -6,12 +6,15 @@ import type { AppendMessageInput, AppendMessageResult } from './Store.ts';
 /** Most appends written by one statement. */
 const MAX_BATCH = 512;
 /**
- * Most batches being written at once. While one waits for its commit's WAL flush, the next can lock
- * other conversations and insert, and one batch waiting for a lock held by another node does not hold up
- * every other conversation. More would make smaller batches at moderate load, and each batch costs
- * PostgreSQL a parse and a plan. Well under the pool's size, so that other queries find a connection.
+ * Most batches being written at once. One at a time makes the biggest batches: each is everything that
+ * came while the one before was written, and each costs PostgreSQL a parse, a plan and a commit. A second
+ * starts only when that many appends wait (see EXTRA_FLIGHT_BACKLOG): then the first is slow (a big batch,
+ * or a lock held by another node), and the second uses the time. Well under the pool's size, so that
+ * other queries find a connection.
  */
 const MAX_FLIGHTS = 2;
+/** Appends waiting that start another batch while one is being written. */
+const EXTRA_FLIGHT_BACKLOG = 16;
 
 interface PendingAppend {
   input: AppendMessageInput;
@@ -73,7 +76,7 @@ export class PostgresMessageAppender {
 
   /** Starts writing batches of the pending appends, as many as may fly. */
   #start(): void {
-    while (this.#flights.size < MAX_FLIGHTS) {
+    while (this.#flights.size < MAX_FLIGHTS && (this.#flights.size === 0 || this.#pending.length >= EXTRA_FLIGHT_BACKLOG)) {
       const batch = takeBatch(this.#pending, this.#busy, MAX_BATCH);
       if (batch.length === 0) return;
       const sessions = new Set(batch.map((p) => p.input.sessionID));
