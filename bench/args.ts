@@ -1,7 +1,18 @@
 import { parseArgs } from 'node:util';
 
-/** Which servers a run measures. */
-export type BenchTarget = 'parley' | 'relay';
+/** Which servers a run measures: Parley on each store, and the bare relay. */
+export type BenchTarget = 'sqlite' | 'postgres' | 'relay';
+
+/** Every target in the order a run measures them. */
+export const ALL_TARGETS: readonly BenchTarget[] = ['sqlite', 'postgres', 'relay'];
+
+/** The protocol a target speaks: Parley's on either store, or the relay's. */
+export function protocolOf(target: BenchTarget): 'parley' | 'relay' {
+  return target === 'relay' ? 'relay' : 'parley';
+}
+
+/** Seconds of hard time limit per measured server when --timeout is not given. */
+export const TIMEOUT_SECONDS_PER_TARGET = 150;
 
 /** Everything a run of the chat benchmark is configured by. */
 export interface BenchOptions {
@@ -30,7 +41,7 @@ export interface BenchOptions {
 
 const USAGE = `Usage: npm run bench:chat -- [options]
 
-  --visitors N       visitor connections (500)
+  --visitors N       visitor connections (1000: the reference load of the latency target)
   --agents N         agent connections (20)
   --conversations N  conversations carrying load (defaults to --visitors; raises --visitors if larger)
   --seconds S        length of each measured phase (10)
@@ -38,17 +49,44 @@ const USAGE = `Usage: npm run bench:chat -- [options]
   --window N         in-flight messages per conversation in the throughput phase (2)
   --workers N        load generator threads (2)
   --idle-seconds S   idle time before the memory reading (3)
-  --timeout S        hard limit on the whole run (300)
-  --only parley|relay  measure one server only
+  --timeout S        hard limit on the whole run (150 per measured server)
+  --store sqlite|postgres|all
+                     Parley's store: SQLite, PostgreSQL, or both side by side (all)
+  --only parley|relay  measure Parley (on the chosen stores) or the relay only
   --profile DIR      write a CPU profile of the Parley server (node --cpu-prof) into DIR
   --help`;
 
+/** A command line the benchmark cannot run with. */
+export class BenchUsageError extends Error {
+  override readonly name = 'BenchUsageError';
+}
+
 /** Parses the command line; prints usage and exits on --help or a bad value. */
 export function parseBenchArgs(argv: string[]): BenchOptions {
+  let options: BenchOptions | 'help';
+  try {
+    options = readBenchArgs(argv);
+  } catch (error) {
+    console.error(`bench:chat: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (options === 'help') {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  return options;
+}
+
+/**
+ * The options a command line asks for, or 'help'.
+ *
+ * @throws BenchUsageError naming the flag whose value cannot be used.
+ */
+export function readBenchArgs(argv: string[]): BenchOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
-      visitors: { type: 'string', default: '500' },
+      visitors: { type: 'string', default: '1000' },
       agents: { type: 'string', default: '20' },
       conversations: { type: 'string' },
       seconds: { type: 'string', default: '10' },
@@ -56,22 +94,19 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       window: { type: 'string', default: '2' },
       workers: { type: 'string', default: '2' },
       'idle-seconds': { type: 'string', default: '3' },
-      timeout: { type: 'string', default: '300' },
+      timeout: { type: 'string' },
+      store: { type: 'string', default: 'all' },
       only: { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+  if (values.help) return 'help';
   const conversations = count('conversations', values.conversations ?? values.visitors);
   const visitors = Math.max(count('visitors', values.visitors), conversations);
   const agents = count('agents', values.agents);
-  const only = values.only;
-  if (only !== undefined && only !== 'parley' && only !== 'relay') fail(`--only must be parley or relay, not "${only}"`);
+  const targets = chooseTargets(values.store, values.only);
   return {
     visitors,
     agents,
@@ -81,10 +116,20 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     window: count('window', values.window),
     workers: Math.min(count('workers', values.workers), agents),
     idleSeconds: nonNegative('idle-seconds', values['idle-seconds']),
-    timeoutSeconds: positive('timeout', values.timeout),
-    targets: only === undefined ? ['parley', 'relay'] : [only],
+    timeoutSeconds: values.timeout === undefined ? TIMEOUT_SECONDS_PER_TARGET * targets.length : positive('timeout', values.timeout),
+    targets,
     profileDir: values.profile ?? null,
   };
+}
+
+/** The targets of `--store` and `--only`, in measuring order. */
+function chooseTargets(store: string, only: string | undefined): BenchTarget[] {
+  if (store !== 'sqlite' && store !== 'postgres' && store !== 'all') fail(`--store must be sqlite, postgres or all, not "${store}"`);
+  if (only !== undefined && only !== 'parley' && only !== 'relay') fail(`--only must be parley or relay, not "${only}"`);
+  return ALL_TARGETS.filter((target) => {
+    if (target === 'relay') return only !== 'parley';
+    return only !== 'relay' && (store === 'all' || store === target);
+  });
 }
 
 function positive(name: string, raw: string | undefined): number {
@@ -106,6 +151,5 @@ function nonNegative(name: string, raw: string | undefined): number {
 }
 
 function fail(message: string): never {
-  console.error(`bench:chat: ${message}\n\n${USAGE}`);
-  process.exit(2);
+  throw new BenchUsageError(message);
 }

@@ -1,4 +1,5 @@
 import type { BenchTarget } from './args.ts';
+import type { DatabaseCounters } from './postgres.ts';
 import type { CpuShare } from './procStats.ts';
 import type { ThreadResults } from './threadMessages.ts';
 
@@ -19,10 +20,28 @@ export interface PhaseFigures {
   errors: number;
   firstError: string | null;
   cpu: CpuShare;
+  /** How PostgreSQL was written during the phase; null for the other servers. */
+  database: DatabaseActivity | null;
   /** Event-loop utilisation of each load-generator thread (1 = saturated). */
   threadUtilisation: number[];
   /** Latency phase: the worst lag of a send behind its schedule, in ms (shows a saturated generator). */
   maxSendLagMs: number;
+}
+
+/** PostgreSQL's writes over one phase, per second. */
+export interface DatabaseActivity {
+  /** Transactions committed in the benchmark's database. */
+  commitsPerSecond: number;
+  /** WAL flushes of the whole cluster (other databases' included). */
+  walSyncsPerSecond: number;
+}
+
+/** The activity between two readings of the counters, `seconds` apart. */
+export function databaseActivity(before: DatabaseCounters, after: DatabaseCounters, seconds: number): DatabaseActivity {
+  return {
+    commitsPerSecond: (after.commits - before.commits) / seconds,
+    walSyncsPerSecond: (after.walSyncs - before.walSyncs) / seconds,
+  };
 }
 
 /** The server's memory at one moment, in bytes. */
@@ -45,6 +64,8 @@ export interface MemoryGrowth {
 /** Everything measured for one server. */
 export interface TargetFigures {
   target: BenchTarget;
+  /** PostgreSQL's version and commit settings, for the PostgreSQL target; null otherwise. */
+  databaseSettings: string | null;
   connections: number;
   conversations: number;
   memory: {
@@ -78,7 +99,7 @@ export function growth(from: MemoryReading, to: MemoryReading, units: number): M
 }
 
 /** Reduces the threads' results of one phase. */
-export function phaseFigures(results: ThreadResults['throughput'][], cpu: CpuShare): PhaseFigures {
+export function phaseFigures(results: ThreadResults['throughput'][], cpu: CpuShare, database: DatabaseActivity | null): PhaseFigures {
   const total = results.reduce((n, r) => n + r.latencies.length, 0);
   const all = new Float64Array(total);
   let offset = 0;
@@ -100,6 +121,7 @@ export function phaseFigures(results: ThreadResults['throughput'][], cpu: CpuSha
     errors: results.reduce((n, r) => n + r.errors, 0),
     firstError: results.find((r) => r.firstError !== null)?.firstError ?? null,
     cpu,
+    database,
     threadUtilisation: results.map((r) => r.eventLoopUtilisation),
     maxSendLagMs: Math.max(...results.map((r) => r.maxSendLagMs)),
   };

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { BenchTarget } from './args.ts';
+import { protocolOf } from './args.ts';
 import type { FleetPlan } from './fleet.ts';
 import type { ThreadCommand, ThreadReply, ThreadResults } from './threadMessages.ts';
 
@@ -95,7 +96,7 @@ export function splitLoad(shape: LoadShape): FleetPlan[] {
   const plans: FleetPlan[] = [];
   for (let t = 0; t < threads; t++) {
     const agents = shape.agents.filter((_, i) => i % threads === t);
-    plans.push({ target: shape.target, thread: t, baseUrl: shape.baseUrl, agents, visitors: 0, conversations: 0 });
+    plans.push({ target: protocolOf(shape.target), thread: t, baseUrl: shape.baseUrl, agents, visitors: 0, conversations: 0 });
   }
   const total = shape.agents.length;
   let visitorsLeft = shape.visitors;

@@ -2,10 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchOptions, BenchTarget } from './args.ts';
-import type { MemoryReading, TargetFigures } from './figures.ts';
-import { growth, phaseFigures } from './figures.ts';
+import { protocolOf } from './args.ts';
+import type { DatabaseActivity, MemoryReading, TargetFigures } from './figures.ts';
+import { databaseActivity, growth, phaseFigures } from './figures.ts';
 import { InspectorSession } from './inspector.ts';
 import { LoadGenerator } from './loadGenerator.ts';
+import { createBenchDatabase, type BenchDatabase } from './postgres.ts';
+import type { CpuShare } from './procStats.ts';
 import { residentBytes, startCpuMeter } from './procStats.ts';
 import { PARLEY_CLI, ServerProcess, createParleyAgents, parleyEnv } from './servers.ts';
 
@@ -27,27 +30,38 @@ const GC_SETTLE_MS = 300;
 
 /** Runs every phase against one server and returns its figures. */
 export async function measureServer(target: BenchTarget, options: BenchOptions, scripts: BenchScripts, log: (line: string) => void): Promise<TargetFigures> {
-  const dataDir = mkdtempSync(join(tmpdir(), `parley-bench-${target}-`));
+  const database = target === 'postgres' ? await createBenchDatabase() : null;
+  let dataDir: string | null = null;
   try {
+    dataDir = mkdtempSync(join(tmpdir(), `parley-bench-${target}-`));
     let agents: { email: string; password: string }[];
     let server: ServerProcess;
-    if (target === 'parley') {
+    let databaseSettings: string | null = null;
+    if (protocolOf(target) === 'parley') {
+      if (database) {
+        databaseSettings = await database.describe();
+        log(`fresh PostgreSQL database ${database.name} (${databaseSettings})`);
+      }
+      const storage = { dataDir, databaseUrl: database?.url ?? null };
       log(`creating ${options.agents} agents`);
-      agents = createParleyAgents(dataDir, options.agents);
+      agents = await createParleyAgents(storage, options.agents);
       const profile = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [];
-      server = await ServerProcess.start([...profile, PARLEY_CLI, 'start'], parleyEnv(dataDir, options.conversations));
+      server = await ServerProcess.start([...profile, PARLEY_CLI, 'start'], parleyEnv(storage, options.conversations));
     } else {
       agents = Array.from({ length: options.agents }, (_, i) => ({ email: `agent-${i}`, password: '' }));
       server = await ServerProcess.start([scripts.relay], { PORT: '0', HOST: '127.0.0.1' });
     }
     log(`server pid ${server.pid} at ${server.baseUrl}`);
     try {
-      return await measureRunning(target, server, agents, options, scripts, log);
+      const figures = await measureRunning(target, server, agents, options, scripts, log, database);
+      return { ...figures, databaseSettings };
     } finally {
       await server.stop();
     }
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    // The server has stopped (or never started): nothing holds the database any more.
+    await database?.drop();
+    if (dataDir !== null) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -58,7 +72,8 @@ async function measureRunning(
   options: BenchOptions,
   scripts: BenchScripts,
   log: (line: string) => void,
-): Promise<TargetFigures> {
+  database: BenchDatabase | null,
+): Promise<Omit<TargetFigures, 'databaseSettings'>> {
   const inspector = await InspectorSession.connect(server.inspectorUrl);
   const readMemory = async (): Promise<MemoryReading> => {
     const rss = residentBytes(server.pid);
@@ -77,7 +92,7 @@ async function measureRunning(
   });
   try {
     const connections = options.visitors + options.agents;
-    if (target === 'parley') log(`getting ${options.visitors} visitor and ${options.agents} agent tokens over HTTP`);
+    if (protocolOf(target) === 'parley') log(`getting ${options.visitors} visitor and ${options.agents} agent tokens over HTTP`);
     await load.all({ type: 'prepare' });
     await sleep(SETTLE_MS);
     const before = await readMemory();
@@ -96,19 +111,19 @@ async function measureRunning(
 
     const warmupMs = Math.min(2_000, (options.seconds * 1000) / 5);
     log(`throughput phase: ${options.seconds} s (+${warmupMs / 1000} s warm-up), window ${options.window}`);
-    let meter = startCpuMeter(server.pid);
+    let meter = await startPhaseMeter(server.pid, database);
     const throughputResults = await load.all({ type: 'throughput', warmupMs, durationMs: options.seconds * 1000, window: options.window });
-    const throughput = phaseFigures(throughputResults, meter());
+    const throughput = phaseFigures(throughputResults, ...(await meter()));
 
     log(`latency phase: ${options.seconds} s at ${options.rate} msg/s`);
-    meter = startCpuMeter(server.pid);
+    meter = await startPhaseMeter(server.pid, database);
     // Each thread offers its share of the rate, in proportion to its conversations.
     const latencyResults = await load.perThread((plan) => ({
       type: 'latency',
       durationMs: options.seconds * 1000,
       rate: (options.rate * plan.conversations) / options.conversations,
     }));
-    const latency = phaseFigures(latencyResults, meter());
+    const latency = phaseFigures(latencyResults, ...(await meter()));
     const afterLoad = await readMemory();
 
     await load.all({ type: 'close' });
@@ -118,7 +133,7 @@ async function measureRunning(
       conversations: options.conversations,
       memory: { before, idle, chats, afterLoad },
       perConnection: growth(before, idle, connections),
-      perConversation: target === 'parley' ? growth(idle, chats, options.conversations) : { rss: 0, rssAfterGc: 0, heapUsed: 0 },
+      perConversation: protocolOf(target) === 'parley' ? growth(idle, chats, options.conversations) : { rss: 0, rssAfterGc: 0, heapUsed: 0 },
       throughput,
       latency,
     };
@@ -126,6 +141,20 @@ async function measureRunning(
     inspector.close();
     await load.terminate();
   }
+}
+
+/** Starts the CPU meter and, on PostgreSQL, the database's counters; call the result at the phase's end. */
+async function startPhaseMeter(serverPid: number, database: BenchDatabase | null): Promise<() => Promise<[CpuShare, DatabaseActivity | null]>> {
+  const before = await database?.counters();
+  const startedAt = performance.now();
+  const cpu = await startCpuMeter(serverPid, database?.processes);
+  return async () => {
+    const share = await cpu();
+    const after = await database?.counters();
+    const seconds = (performance.now() - startedAt) / 1000;
+    const activity = before && after ? databaseActivity(before, after, seconds) : null;
+    return [share, activity];
+  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -3,15 +3,18 @@ import type { BenchOptions, BenchTarget } from './args.ts';
 import type { PhaseFigures, TargetFigures } from './figures.ts';
 
 /*
- * The benchmark's output: a table with Parley and the bare relay side by side, their ratio, the target
- * and whether it is met; a note on what bounded each phase; and one JSON line for the records.
+ * The benchmark's output: a table with Parley on SQLite, Parley on PostgreSQL and the bare relay side by
+ * side, with the ratios that the targets are about; each target and whether it is met; a note on what
+ * bounded each phase; and one JSON line for the records.
  */
 
-/** The targets from the issue. */
+/** The targets from the issues. */
 export const TARGETS = {
-  /** Durable throughput at least this fraction of the bare relay's. */
+  /** Durable throughput (on SQLite) at least this fraction of the bare relay's. */
   throughputRatio: 0.5,
-  /** Latency p99 below this, at the reference load below. */
+  /** Throughput on PostgreSQL at least this fraction of SQLite's in the same run. */
+  postgresThroughputRatio: 0.6,
+  /** Latency p99 below this, at the reference load below (on either store). */
   p99Ms: 20,
   referenceRate: 2000,
   referenceConversations: 1000,
@@ -19,127 +22,183 @@ export const TARGETS = {
   idleBytesPerConnection: 12 * 1024,
 } as const;
 
-type Results = Partial<Record<BenchTarget, TargetFigures>>;
+export type Results = Partial<Record<BenchTarget, TargetFigures>>;
+
+/** How each target is named in the output. */
+export const TARGET_NAMES: Record<BenchTarget, string> = {
+  sqlite: 'Parley on SQLite',
+  postgres: 'Parley on PostgreSQL',
+  relay: 'bare ws relay',
+};
+
+type Cell = (figures: TargetFigures) => string;
 
 interface Row {
   metric: string;
-  parley: string;
-  relay: string;
-  ratio: string;
-  target: string;
-  met: string;
+  cell: Cell;
+  /** Also shown as PostgreSQL ÷ SQLite and SQLite ÷ relay. */
+  ratioOf?: (figures: TargetFigures) => number;
 }
 
-/** The side-by-side table. */
+/** The side-by-side table of every figure. */
 export function renderTable(results: Results, options: BenchOptions): string {
-  const p = results.parley;
-  const r = results.relay;
-  const atReference = options.rate === TARGETS.referenceRate && options.conversations === TARGETS.referenceConversations;
-  const throughputRatio = p && r ? p.throughput.messagesPerSecond / r.throughput.messagesPerSecond : NaN;
   const rows: Row[] = [
     {
       metric: `throughput, msg/s (closed loop, window ${options.window}, ${options.conversations} conv)`,
-      parley: whole(p?.throughput.messagesPerSecond),
-      relay: whole(r?.throughput.messagesPerSecond),
-      ratio: ratio(throughputRatio),
-      target: `≥ ${TARGETS.throughputRatio}× relay`,
-      met: verdict(Number.isNaN(throughputRatio) ? null : throughputRatio >= TARGETS.throughputRatio),
+      cell: (f) => whole(f.throughput.messagesPerSecond),
+      ratioOf: (f) => f.throughput.messagesPerSecond,
     },
     {
       metric: `latency p50, ms (${options.rate} msg/s offered over ${options.conversations} conv)`,
-      parley: ms(p?.latency.p50Ms),
-      relay: ms(r?.latency.p50Ms),
-      ratio: ratio(divide(p?.latency.p50Ms, r?.latency.p50Ms)),
-      target: '',
-      met: '',
+      cell: (f) => ms(f.latency.p50Ms),
+      ratioOf: (f) => f.latency.p50Ms,
     },
+    { metric: 'latency p99, ms (same load)', cell: (f) => ms(f.latency.p99Ms), ratioOf: (f) => f.latency.p99Ms },
+    { metric: 'latency phase: delivered msg/s / offered', cell: (f) => `${whole(f.latency.messagesPerSecond)} / ${options.rate}` },
     {
-      metric: `latency p99, ms (same load)`,
-      parley: ms(p?.latency.p99Ms),
-      relay: ms(r?.latency.p99Ms),
-      ratio: ratio(divide(p?.latency.p99Ms, r?.latency.p99Ms)),
-      target: `< ${TARGETS.p99Ms} ms at ${TARGETS.referenceRate}/s over ${TARGETS.referenceConversations} conv`,
-      met: verdict(p ? p.latency.p99Ms < TARGETS.p99Ms : null) + (p && !atReference ? ' (other load)' : ''),
-    },
-    {
-      metric: `latency phase: delivered msg/s / offered`,
-      parley: p ? `${whole(p.latency.messagesPerSecond)} / ${options.rate}` : '—',
-      relay: r ? `${whole(r.latency.messagesPerSecond)} / ${options.rate}` : '—',
-      ratio: '',
-      target: '= offered',
-      met: verdict(p ? p.latency.messagesPerSecond >= options.rate * 0.99 && p.latency.lost === 0 : null),
-    },
-    {
-      metric: `idle RSS per connection, KB (${p?.connections ?? r?.connections ?? 0} conn)`,
-      parley: kb(p?.perConnection.rss),
-      relay: kb(r?.perConnection.rss),
-      ratio: ratio(divide(p?.perConnection.rss, r?.perConnection.rss)),
-      target: `≤ ${TARGETS.idleBytesPerConnection / 1024} KB`,
-      met: verdict(p ? p.perConnection.rss <= TARGETS.idleBytesPerConnection : null),
+      metric: `idle RSS per connection, KB (${Object.values(results)[0]?.connections ?? 0} conn)`,
+      cell: (f) => kb(f.perConnection.rss),
+      ratioOf: (f) => f.perConnection.rss,
     },
     {
       metric: '  same, after a forced full GC: RSS / live JS heap, KB',
-      parley: p ? `${kb(p.perConnection.rssAfterGc)} / ${kb(p.perConnection.heapUsed)}` : '—',
-      relay: r ? `${kb(r.perConnection.rssAfterGc)} / ${kb(r.perConnection.heapUsed)}` : '—',
-      ratio: ratio(divide(p?.perConnection.rssAfterGc, r?.perConnection.rssAfterGc)),
-      target: '',
-      met: '',
+      cell: (f) => `${kb(f.perConnection.rssAfterGc)} / ${kb(f.perConnection.heapUsed)}`,
     },
     {
       metric: 'per started conversation: RSS / after GC / live JS heap, KB',
-      parley: p ? `${kb(p.perConversation.rss)} / ${kb(p.perConversation.rssAfterGc)} / ${kb(p.perConversation.heapUsed)}` : '—',
-      relay: r ? 'n/a' : '—',
-      ratio: '',
-      target: '',
-      met: '',
+      cell: (f) => (f.target === 'relay' ? 'n/a' : `${kb(f.perConversation.rss)} / ${kb(f.perConversation.rssAfterGc)} / ${kb(f.perConversation.heapUsed)}`),
     },
-    {
-      metric: 'closed-loop latency p50 / p99, ms (throughput phase)',
-      parley: p ? `${ms(p.throughput.p50Ms)} / ${ms(p.throughput.p99Ms)}` : '—',
-      relay: r ? `${ms(r.throughput.p50Ms)} / ${ms(r.throughput.p99Ms)}` : '—',
-      ratio: '',
-      target: '',
-      met: '',
-    },
+    { metric: 'closed-loop latency p50 / p99, ms (throughput phase)', cell: (f) => `${ms(f.throughput.p50Ms)} / ${ms(f.throughput.p99Ms)}` },
     {
       metric: 'server CPU, % of a core (throughput / latency phase)',
-      parley: p ? `${percent(p.throughput.cpu.server)} / ${percent(p.latency.cpu.server)}` : '—',
-      relay: r ? `${percent(r.throughput.cpu.server)} / ${percent(r.latency.cpu.server)}` : '—',
-      ratio: '',
-      target: '',
-      met: '',
+      cell: (f) => `${percent(f.throughput.cpu.server)} / ${percent(f.latency.cpu.server)}`,
     },
     {
-      metric: 'server CPU time per message, µs (throughput phase)',
-      parley: micros(p && cpuPerMessage(p)),
-      relay: micros(r && cpuPerMessage(r)),
-      ratio: ratio(divide(p && cpuPerMessage(p), r && cpuPerMessage(r))),
-      target: '',
-      met: '',
+      metric: 'PostgreSQL backends CPU, % of a core (same)',
+      cell: (f) => (f.target === 'postgres' ? `${percent(f.throughput.cpu.database)} / ${percent(f.latency.cpu.database)}` : 'n/a'),
+    },
+    {
+      metric: 'server CPU per message, µs (throughput / latency phase)',
+      cell: (f) => `${micros(cpuPerMessage(f.throughput, 'server'))} / ${micros(cpuPerMessage(f.latency, 'server'))}`,
+      ratioOf: (f) => cpuPerMessage(f.throughput, 'server'),
+    },
+    {
+      metric: 'PostgreSQL backends CPU per message, µs (same)',
+      cell: (f) =>
+        f.target === 'postgres'
+          ? `${micros(cpuPerMessage(f.throughput, 'database'))} / ${micros(cpuPerMessage(f.latency, 'database'))}`
+          : 'n/a',
+    },
+    {
+      metric: 'server + PostgreSQL backends CPU per message, µs (throughput phase)',
+      cell: (f) => micros(cpuPerMessage(f.throughput, 'server') + cpuPerMessage(f.throughput, 'database')),
+      ratioOf: (f) => cpuPerMessage(f.throughput, 'server') + cpuPerMessage(f.throughput, 'database'),
+    },
+    {
+      metric: 'PostgreSQL commits/s, messages per commit (throughput / latency phase)',
+      cell: (f) => (f.target === 'postgres' ? `${commits(f.throughput)} / ${commits(f.latency)}` : 'n/a'),
+    },
+    {
+      metric: "  WAL flushes/s of the whole cluster (other people's included)",
+      cell: (f) => (f.target === 'postgres' ? `${walSyncs(f.throughput)} / ${walSyncs(f.latency)}` : 'n/a'),
+    },
+    {
+      metric: 'PostgreSQL background (WAL writer, checkpointer; shared), % of a core',
+      cell: (f) => (f.target === 'postgres' ? `${percent(f.throughput.cpu.databaseShared)} / ${percent(f.latency.cpu.databaseShared)}` : 'n/a'),
     },
     {
       metric: 'load generator CPU, % of a core (throughput / latency)',
-      parley: p ? `${percent(p.throughput.cpu.loadGenerator)} / ${percent(p.latency.cpu.loadGenerator)}` : '—',
-      relay: r ? `${percent(r.throughput.cpu.loadGenerator)} / ${percent(r.latency.cpu.loadGenerator)}` : '—',
-      ratio: '',
-      target: '',
-      met: '',
+      cell: (f) => `${percent(f.throughput.cpu.loadGenerator)} / ${percent(f.latency.cpu.loadGenerator)}`,
     },
     {
       metric: 'error frames / lost messages',
-      parley: p ? `${p.latency.errors} / ${p.throughput.lost + p.latency.lost}` : '—',
-      relay: r ? `${r.latency.errors} / ${r.throughput.lost + r.latency.lost}` : '—',
-      ratio: '',
-      target: '0 / 0',
-      met: verdict(p ? p.latency.errors === 0 && p.throughput.lost + p.latency.lost === 0 : null),
+      cell: (f) => `${f.latency.errors} / ${f.throughput.lost + f.latency.lost}`,
     },
   ];
-  const header: Row = { metric: 'metric', parley: 'parley', relay: 'bare ws relay', ratio: 'ratio', target: 'target', met: 'met?' };
-  const columns = Object.keys(header) as (keyof Row)[];
-  const widths = columns.map((c) => Math.max(...[header, ...rows].map((row) => row[c].length)));
-  const line = (row: Row): string => columns.map((c, i) => row[c].padEnd(widths[i] ?? 0)).join(' | ').trimEnd();
-  const rule = widths.map((w) => '-'.repeat(w)).join('-|-');
-  return [line(header), rule, ...rows.map(line)].join('\n');
+  const header = ['metric', TARGET_NAMES.sqlite, TARGET_NAMES.postgres, TARGET_NAMES.relay, 'postgres ÷ sqlite', 'sqlite ÷ relay'];
+  const lines = rows.map((row) => {
+    const value = (target: BenchTarget): string => {
+      const figures = results[target];
+      return figures ? row.cell(figures) : '—';
+    };
+    const ratioOf = (a: BenchTarget, b: BenchTarget): string => {
+      const fa = results[a];
+      const fb = results[b];
+      return row.ratioOf && fa && fb ? ratio(row.ratioOf(fa) / row.ratioOf(fb)) : '';
+    };
+    return [row.metric, value('sqlite'), value('postgres'), value('relay'), ratioOf('postgres', 'sqlite'), ratioOf('sqlite', 'relay')];
+  });
+  return renderColumns([header, ...lines]);
+}
+
+/** One target of the issues, as this run measured it. */
+export interface TargetCheck {
+  /** What is promised, in words. */
+  target: string;
+  /** What this run measured. */
+  measured: string;
+  /** null: not measured in this run (a side is missing). */
+  met: boolean | null;
+  /** Why the verdict does not settle the target, when it does not (another load than the target's). */
+  caveat: string | null;
+}
+
+/** Every target that applies to the measured servers, with this run's figure and verdict. */
+export function targetChecks(results: Results, options: BenchOptions): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const atReference = options.rate === TARGETS.referenceRate && options.conversations === TARGETS.referenceConversations;
+  const otherLoad = atReference ? null : `measured at ${options.rate} msg/s over ${options.conversations} conv, not the reference load`;
+  const { sqlite, postgres, relay } = results;
+  for (const figures of [sqlite, postgres]) {
+    if (!figures) continue;
+    const name = TARGET_NAMES[figures.target];
+    checks.push({
+      target: `${name}: latency p99 < ${TARGETS.p99Ms} ms at ${TARGETS.referenceRate} msg/s over ${TARGETS.referenceConversations} conv`,
+      measured: `${ms(figures.latency.p99Ms)} ms`,
+      met: figures.latency.p99Ms < TARGETS.p99Ms,
+      caveat: otherLoad,
+    });
+    checks.push({
+      target: `${name}: delivers the offered rate, nothing lost, no error frame`,
+      measured: `${whole(figures.latency.messagesPerSecond)} of ${options.rate} msg/s; ${figures.throughput.lost + figures.latency.lost} lost, ${figures.latency.errors} errors`,
+      met: figures.latency.messagesPerSecond >= options.rate * 0.99 && figures.throughput.lost + figures.latency.lost === 0 && figures.latency.errors === 0,
+      caveat: null,
+    });
+    checks.push({
+      target: `${name}: idle RSS ≤ ${TARGETS.idleBytesPerConnection / 1024} KB per connection`,
+      measured: `${kb(figures.perConnection.rss)} KB`,
+      met: figures.perConnection.rss <= TARGETS.idleBytesPerConnection,
+      caveat: null,
+    });
+  }
+  if (sqlite || postgres) {
+    const pair = sqlite && postgres ? postgres.throughput.messagesPerSecond / sqlite.throughput.messagesPerSecond : NaN;
+    checks.push({
+      target: `${TARGET_NAMES.postgres}: throughput ≥ ${TARGETS.postgresThroughputRatio}× SQLite's in the same run`,
+      measured: Number.isNaN(pair) ? 'not measured' : ratio(pair),
+      met: Number.isNaN(pair) ? null : pair >= TARGETS.postgresThroughputRatio,
+      caveat: null,
+    });
+  }
+  const durable = sqlite ?? postgres;
+  if (durable) {
+    const r = relay ? durable.throughput.messagesPerSecond / relay.throughput.messagesPerSecond : NaN;
+    checks.push({
+      target: `${TARGET_NAMES[durable.target]}: throughput ≥ ${TARGETS.throughputRatio}× the bare relay's`,
+      measured: Number.isNaN(r) ? 'not measured' : ratio(r),
+      met: Number.isNaN(r) ? null : r >= TARGETS.throughputRatio,
+      caveat: null,
+    });
+  }
+  return checks;
+}
+
+/** The targets as lines: verdict, target, measured figure. */
+export function renderTargets(checks: TargetCheck[]): string {
+  return renderColumns([
+    ['met?', 'target', 'measured'],
+    ...checks.map((c) => [verdict(c.met), c.target, c.measured + (c.caveat ? ` (${c.caveat})` : '')]),
+  ]);
 }
 
 /** One sentence per measured phase on what bounded it. */
@@ -147,27 +206,30 @@ export function bottleneckNotes(results: Results): string[] {
   const notes: string[] = [];
   for (const figures of Object.values(results)) {
     for (const phase of ['throughput', 'latency'] as const) {
-      notes.push(`${figures.target} ${phase}: ${describeBound(figures[phase], phase)}`);
+      notes.push(`${TARGET_NAMES[figures.target]}, ${phase}: ${describeBound(figures[phase], phase)}`);
     }
   }
   return notes;
 }
 
 function describeBound(figures: PhaseFigures, phase: 'throughput' | 'latency'): string {
-  const { server, loadGenerator, machine, others } = figures.cpu;
+  const { server, loadGenerator, database, databaseShared, machine, others } = figures.cpu;
   const threads = figures.threadUtilisation.map((u) => u.toFixed(2)).join('/');
   const cores = availableParallelism();
-  const facts = `server ${percent(server)} of a core, load generator ${percent(loadGenerator)} (thread event loops ${threads} busy), other processes ${percent(others)}; machine ${machine.toFixed(2)} of ${cores} cores`;
+  const postgres = database + databaseShared > 0 ? `, PostgreSQL ${percent(database)} (+${percent(databaseShared)} shared background)` : '';
+  const facts =
+    `server ${percent(server)} of a core${postgres}, load generator ${percent(loadGenerator)} (thread event loops ${threads} busy), ` +
+    `other processes ${percent(others)}; machine ${machine.toFixed(2)} of ${cores} cores`;
   const bounds: string[] = [];
   if (server >= 0.85) bounds.push("the server's single event loop (≈ one full core)");
   if (figures.threadUtilisation.some((u) => u >= 0.85)) bounds.push('a saturated load-generator thread');
-  if (machine >= cores * 0.85) bounds.push(`the machine (${cores} cores shared by server and load generator)`);
+  if (machine >= cores * 0.85) bounds.push(`the machine (${cores} cores shared by server, database and load generator)`);
   const disturbed = others >= 0.2 ? ` Other processes took ${percent(others)} of a core: these figures are disturbed; rerun on a quiet machine.` : '';
   if (phase === 'latency') {
     const lag = figures.maxSendLagMs >= 5 ? `; the sender lagged its schedule by up to ${ms(figures.maxSendLagMs)} ms` : '';
     return `${facts}${lag}.${disturbed}`;
   }
-  const bound = bounds.length > 0 ? bounds.join(' and ') : 'nothing saturated (latency-bound closed loop: raise --window)';
+  const bound = bounds.length > 0 ? bounds.join(' and ') : 'nothing saturated (a latency-bound closed loop: waiting on commits or round trips)';
   return `${facts} → bounded by ${bound}.${disturbed}`;
 }
 
@@ -179,33 +241,53 @@ export function jsonRecord(results: Results, options: BenchOptions, startedAt: D
     machine: { cores: availableParallelism(), memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, busyCoresBeforeRun: loadBefore },
     options,
     results,
+    targets: targetChecks(results, options),
   });
 }
 
-/** Server CPU seconds per delivered message: a cost that does not depend on how hard the load generator pushed. */
-function cpuPerMessage(figures: TargetFigures): number {
-  return figures.throughput.cpu.server / figures.throughput.messagesPerSecond;
+/**
+ * CPU seconds per delivered message of the server or of PostgreSQL's backends: a cost that does not
+ * depend on how hard the load generator pushed.
+ */
+export function cpuPerMessage(phase: PhaseFigures, whose: 'server' | 'database'): number {
+  return phase.cpu[whose] / phase.messagesPerSecond;
 }
 
-function micros(seconds: number | undefined): string {
-  return seconds === undefined || !Number.isFinite(seconds) ? '—' : (seconds * 1e6).toFixed(1);
+/** Commits per second and delivered messages per commit, e.g. `1,234 (5.6)`. */
+function commits(phase: PhaseFigures): string {
+  if (!phase.database) return '—';
+  const perCommit = phase.messagesPerSecond / phase.database.commitsPerSecond;
+  return `${whole(phase.database.commitsPerSecond)} (${Number.isFinite(perCommit) ? perCommit.toFixed(1) : '—'})`;
 }
 
-function divide(a: number | undefined, b: number | undefined): number {
-  return a === undefined || b === undefined ? NaN : a / b;
+function walSyncs(phase: PhaseFigures): string {
+  return phase.database ? whole(phase.database.walSyncsPerSecond) : '—';
 }
 
-function whole(n: number | undefined): string {
-  return n === undefined ? '—' : Math.round(n).toLocaleString('en-US');
+/** Rows of cells as aligned columns with a rule under the first. */
+function renderColumns(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length)));
+  const line = (row: string[]): string => row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ').trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('-|-');
+  const [header, ...rest] = rows;
+  return [line(header ?? []), rule, ...rest.map(line)].join('\n');
 }
 
-function ms(n: number | undefined): string {
-  if (n === undefined || Number.isNaN(n)) return '—';
+function micros(seconds: number): string {
+  return Number.isFinite(seconds) ? (seconds * 1e6).toFixed(1) : '—';
+}
+
+function whole(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function ms(n: number): string {
+  if (Number.isNaN(n)) return '—';
   return n < 10 ? n.toFixed(2) : n.toFixed(1);
 }
 
-function kb(bytes: number | undefined): string {
-  return bytes === undefined ? '—' : (bytes / 1024).toFixed(1);
+function kb(bytes: number): string {
+  return (bytes / 1024).toFixed(1);
 }
 
 function ratio(n: number): string {

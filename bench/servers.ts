@@ -1,9 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import type { BuildOptions } from 'esbuild';
+import { createAgent } from '../packages/server/src/app.ts';
+import { openStore } from '../packages/server/src/store/index.ts';
 
 /*
  * The servers under test, each run as a child process so that its memory and CPU are its own:
@@ -115,31 +117,35 @@ export class ServerProcess {
   }
 }
 
-/** Creates Parley agent accounts with the CLI, one at a time (they share one SQLite file). */
-export function createParleyAgents(dataDir: string, count: number): { email: string; password: string }[] {
-  requireParleyBuild();
-  const accounts: { email: string; password: string }[] = [];
-  for (let i = 0; i < count; i++) {
-    const account = { email: `bench-agent-${i}@parley.local`, password: `bench-password-${i}-not-secret` };
-    const result = spawnSync(
-      process.execPath,
-      [PARLEY_CLI, 'agent', 'create', '--email', account.email, '--name', `Bench Agent ${i}`, '--password', account.password],
-      { cwd: ROOT, env: { ...process.env, ...parleyEnv(dataDir, 0) }, encoding: 'utf8', timeout: 30_000 },
-    );
-    if (result.status !== 0) {
-      throw new Error(`parley agent create failed (${result.status ?? result.signal}): ${result.stderr || result.stdout}`);
-    }
-    accounts.push(account);
+/** Where a measured Parley keeps its data: SQLite under `dataDir`, or PostgreSQL at `databaseUrl` when set. */
+export interface ParleyStorage {
+  dataDir: string;
+  databaseUrl: string | null;
+}
+
+/**
+ * Creates Parley agent accounts in the server's store before it starts, the way `parley agent create`
+ * does (the same function, the same store), in this process: one CLI process per agent cost a second each.
+ */
+export async function createParleyAgents(storage: ParleyStorage, count: number): Promise<{ email: string; password: string }[]> {
+  const store = await openStore(storage);
+  try {
+    const accounts = Array.from({ length: count }, (_, i) => ({ email: `bench-agent-${i}@parley.local`, password: `bench-password-${i}-not-secret` }));
+    await Promise.all(accounts.map((account, i) => createAgent(store, { ...account, name: `Bench Agent ${i}` })));
+    return accounts;
+  } finally {
+    await store.close();
   }
-  return accounts;
 }
 
 /** The environment Parley runs the benchmark with: loopback, fresh data, no demo, limits out of the way. */
-export function parleyEnv(dataDir: string, conversations: number): Record<string, string> {
+export function parleyEnv(storage: ParleyStorage, conversations: number): Record<string, string> {
   return {
     PORT: '0',
     HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
+    DATA_DIR: storage.dataDir,
+    // Empty means unset, so a DATABASE_URL of the caller's own never turns a SQLite run into something else.
+    DATABASE_URL: storage.databaseUrl ?? '',
     LOG_LEVEL: 'warn',
     DEMO_AGENT: 'false',
     // The benchmark floods on purpose; the per-connection limits are for abuse, not for this.

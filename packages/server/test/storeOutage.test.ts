@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { PROTOCOL_VERSION, type Message, type ServerFrame } from '@parley/protocol';
 import { createTestDatabase, PG_BASE_URL, type TestDatabase } from './support/postgres.ts';
 import { newAgent, newVisitor, startTestServer } from './support/server.ts';
-import { ProtocolClient, type ConnectedClient } from './support/ProtocolClient.ts';
+import { ProtocolClient, ProtocolError, type ConnectedClient } from './support/ProtocolClient.ts';
 import { createVisitor, loginAgent, postJson } from './support/http.ts';
 import { TcpProxy } from './support/TcpProxy.ts';
 
@@ -91,23 +91,26 @@ describe('PostgreSQL going away while running, and coming back', () => {
     const refused: string[] = [];
     const clientIdOf = (i: number) => `burst-${i}`;
 
-    // The whole burst goes out at once; the proxy is cut from within the stream of answers.
-    await Promise.all(
-      Array.from({ length: BURST }, async (_, i) => {
-        const clientId = clientIdOf(i);
-        const answer = await visitor.requestRaw('message.send', { sessionID, clientId, text: `burst ${i}` }, 30_000);
-        if (answer.type === 'result') {
-          acked.set(clientId, (answer.data as { message: Message }).message);
-          // The next COMMIT reaches PostgreSQL and its answer is lost: that message is stored, yet refused.
-          if (acked.size === CUT_AFTER_ACKS) proxy.cutAfter('commit');
-        } else {
-          assert.equal(answer.type, 'error');
-          assert.equal(answer.type === 'error' && answer.code, 'unavailable', JSON.stringify(answer));
-          assert.match(answer.type === 'error' ? answer.message : '', /database is unavailable/);
-          refused.push(clientId);
-        }
-      }),
-    );
+    // The burst goes out in waves (appends of one event-loop turn are written as one batch); the proxy is cut
+    // from within the stream of answers.
+    const send = async (i: number) => {
+      const clientId = clientIdOf(i);
+      const answer = await visitor.requestRaw('message.send', { sessionID, clientId, text: `burst ${i}` }, 30_000);
+      if (answer.type === 'result') {
+        acked.set(clientId, (answer.data as { message: Message }).message);
+        // The next batch's statement reaches PostgreSQL and its answer is lost: what it wrote is stored, yet refused.
+        if (acked.size === CUT_AFTER_ACKS) proxy.cutAfter('INSERT INTO messages');
+      } else {
+        assert.equal(answer.type, 'error');
+        assert.equal(answer.type === 'error' && answer.code, 'unavailable', JSON.stringify(answer));
+        assert.match(answer.type === 'error' ? answer.message : '', /database is unavailable/);
+        refused.push(clientId);
+      }
+    };
+    const WAVE = 10;
+    for (let start = 0; start < BURST; start += WAVE) {
+      await Promise.all(Array.from({ length: Math.min(WAVE, BURST - start) }, (_, k) => send(start + k)));
+    }
     assert.ok(acked.size >= CUT_AFTER_ACKS, `acknowledged before the cut: ${acked.size}`);
     assert.ok(refused.length > 0, 'some messages were refused while the database was away');
     assert.equal(acked.size + refused.length, BURST);
@@ -234,7 +237,8 @@ describe('PostgreSQL going away while running, and coming back', () => {
     assert.equal(stalled.type === 'error' && stalled.code, 'unavailable', JSON.stringify(stalled));
 
     await healthBecomes(server, 200);
-    const retried = await visitor.request('message.send', { sessionID, clientId: 'quiet-1', text: 'anyone?' }, 30_000);
+    // A connection the pool held through the stall may fail once more; a client sends again, as the SDK does.
+    const retried = await sendUntilStored(visitor, { sessionID, clientId: 'quiet-1', text: 'anyone?' });
     await agent.waitFor((f) => f.type === 'message' && f.message.clientId === 'quiet-1', 30_000);
     const stored = await server.store.listMessages(sessionID, { afterSeq: 0, limit: 100 });
     const copies = stored.messages.filter((m) => m.clientId === 'quiet-1');
@@ -242,9 +246,21 @@ describe('PostgreSQL going away while running, and coming back', () => {
     assert.equal(copies[0]!.id, retried.message.id);
     assert.equal(agent.messages(sessionID).filter((m) => m.clientId === 'quiet-1').length, 1, 'heard once');
     // The connections given up on were dropped: the pool works on fresh ones.
-    const after = await visitor.request('message.send', { sessionID, clientId: 'quiet-2', text: 'there you are' }, 30_000);
+    const after = await sendUntilStored(visitor, { sessionID, clientId: 'quiet-2', text: 'there you are' });
     assert.equal(after.message.seq, retried.message.seq + 1);
     visitor.close();
     agent.close();
   });
 });
+
+/** Sends a message, again with the same clientId after `unavailable` (at most 10 times), as the SDK's outbox does. */
+async function sendUntilStored(client: ProtocolClient, body: { sessionID: string; clientId: string; text: string }) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.request('message.send', body, 30_000);
+    } catch (err) {
+      if (!(err instanceof ProtocolError) || err.frame.code !== 'unavailable' || attempt >= 10) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
