@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sql, type Kysely } from 'kysely';
-import { describePostgresUrlError, redactUrl, type StoreLocation } from './index.ts';
+import { describePostgresUrlError, embeddedStorePath, redactUrl, type StoreLocation } from './index.ts';
 import { PostgresStore } from './PostgresStore.ts';
 import { SqliteStore } from './SqliteStore.ts';
 import type { SqlStore } from './SqlStore.ts';
@@ -176,7 +175,7 @@ async function openSource(location: StoreLocation): Promise<CopyEnd> {
       describe: (err) => describePostgresUrlError('DATABASE_URL', url, err),
     });
   }
-  const path = join(location.dataDir, 'parley.db');
+  const path = embeddedStorePath(location.dataDir);
   if (!existsSync(path)) {
     throw new StoreCopyError(
       'source',

@@ -28,7 +28,7 @@ export type { ParleyDatabase } from './schema.ts';
  *
  * @throws when the file cannot be opened or a migration fails (the database is closed again).
  * @example
- * const store = await openSqliteStore(join(config.dataDir, 'parley.db'));
+ * const store = await openSqliteStore(embeddedStorePath(config.dataDir));
  */
 export function openSqliteStore(path: string): Promise<Store> {
   return migrated(new SqliteStore(path));
@@ -45,6 +45,11 @@ export function openPostgresStore(url: string, options?: PostgresStoreOptions): 
   return migrated(new PostgresStore(url, options));
 }
 
+/** The embedded store's file in a data directory (DATA_DIR). */
+export function embeddedStorePath(dataDir: string): string {
+  return join(dataDir, 'parley.db');
+}
+
 /** Where the store lives: PostgreSQL at `databaseUrl` when set, else SQLite under `dataDir`. */
 export interface StoreLocation {
   dataDir: string;
@@ -59,7 +64,7 @@ export interface StoreLocation {
  *   cannot be used.
  */
 export async function openStore(location: StoreLocation, postgres?: PostgresStoreOptions): Promise<Store> {
-  if (location.databaseUrl === null) return openSqliteStore(join(location.dataDir, 'parley.db'));
+  if (location.databaseUrl === null) return openSqliteStore(embeddedStorePath(location.dataDir));
   try {
     return await openPostgresStore(location.databaseUrl, postgres);
   } catch (err) {

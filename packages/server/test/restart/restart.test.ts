@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CallSnapshot, Message, ServerFrame } from '@parley/protocol';
 import { postJson } from '../support/http.ts';
-import type { ConnectedClient } from '../support/ProtocolClient.ts';
 import { RestartDesk, callIn, eventTexts, restartStores } from './RestartDesk.ts';
 
 /*
@@ -118,7 +117,7 @@ for (const storeKind of restartStores) {
       await restarting;
       const ackedBeforeCrash = acked.size;
       assert.ok(ackedBeforeCrash > 0 && ackedBeforeCrash < total, `the kill came mid-burst (${ackedBeforeCrash} of ${total} acknowledged)`);
-      const visitor = await connectWhenUp(c.visitorToken);
+      const visitor = await connect(c.visitorToken); // the restart has finished: the server answers
       for (let i = 0; i < total; i++) {
         const clientId = `burst-${i}`;
         if (acked.has(clientId)) continue;
@@ -143,18 +142,6 @@ for (const storeKind of restartStores) {
         assert.equal(stored.find((m) => m.clientId === clientId)?.seq, message.seq, `${clientId} kept the seq it was acknowledged with`);
       }
     });
-
-    /** Connects once the restarted server answers (a burst's restart runs in the background). */
-    async function connectWhenUp(token: string): Promise<ConnectedClient> {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await connect(token);
-        } catch (err) {
-          if (attempt > 100) throw err;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
-    }
 
     it('a guest link redeemed before a crash stays used, and its guest joins after the restart', async () => {
       const c = await activeCall();
