@@ -166,7 +166,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
   let connectTo: string[] = [];
   registerPages(app, () => allowed, () => connectTo);
   app.get('/healthz', async (_request, reply) => {
-    const about = { version: '0.1.0', connections: gateway.connectionCount, uptimeSeconds: Math.round(process.uptime()) };
+    const about = { version: '0.1.0', node: config.nodeId, connections: gateway.connectionCount, uptimeSeconds: Math.round(process.uptime()) };
     const state = health.state;
     if (state.healthy) return { status: 'ok', ...about };
     return reply.code(503).send({ status: 'unavailable', reason: `the database is unavailable: ${state.reason}`, since: state.since, ...about });

@@ -27,12 +27,37 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads REDIS_URL and NODE_ID for many nodes, and refuses what cannot work', () => {
+    const db = 'postgres://db/parley';
+    const config = loadConfig({ DATABASE_URL: db, REDIS_URL: 'redis://:s3cret@cache:6379/2', NODE_ID: 'web-1' });
+    assert.equal(config.redisUrl, 'redis://:s3cret@cache:6379/2');
+    assert.equal(config.nodeId, 'web-1');
+    assert.deepEqual(config.cluster, { heartbeatMs: 2000, deadAfterMs: 6000 });
+    assert.match(loadConfig({}).nodeId, /^[A-Za-z0-9._-]+-\d+-[0-9a-f]{4}$/, 'a node id is made up when NODE_ID is unset');
+    assert.notEqual(loadConfig({}).nodeId, loadConfig({}).nodeId, 'two made-up ids differ');
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ REDIS_URL: 'redis://cache:6379' }, /REDIS_URL is set but DATABASE_URL is not/],
+      [{ DATABASE_URL: db, REDIS_URL: 'http://:s3cret@cache' }, /REDIS_URL: the scheme "http" is not redis/],
+      [{ DATABASE_URL: db, REDIS_URL: 'redis://:s3cret@[cache' }, /REDIS_URL: not a URL/],
+      [{ NODE_ID: 'web 1' }, /NODE_ID="web 1": expected 1 to 64 letters/],
+      [{ NODE_HEARTBEAT_MS: '2000', NODE_DEAD_MS: '3000' }, /NODE_DEAD_MS: expected at least twice NODE_HEARTBEAT_MS/],
+    ];
+    for (const [env, expected] of cases) {
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => err instanceof ConfigError && expected.test(err.message) && !/s3cret/.test(err.message),
+        JSON.stringify(env),
+      );
+    }
+  });
+
   it('has working defaults for the embedded setup', () => {
     const config = loadConfig({}, '/srv/parley');
     assert.equal(config.port, 3000);
     assert.equal(config.host, '127.0.0.1');
     assert.equal(config.dataDir, '/srv/parley/data');
     assert.equal(config.databaseUrl, null, 'SQLite in DATA_DIR unless DATABASE_URL is set');
+    assert.equal(config.redisUrl, null, 'one node unless REDIS_URL is set');
     assert.equal(config.publicUrl, 'http://127.0.0.1:3000');
     assert.equal(config.allowedOrigins, null);
     assert.equal(config.demoAgent, true);

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { parseTrustProxy } from './net/ProxyTrust.ts';
 
@@ -11,6 +13,15 @@ export interface Config {
    * Holds the password: log it only through store/index.ts's redactUrl.
    */
   databaseUrl: string | null;
+  /**
+   * Redis URL (REDIS_URL): the bus between the nodes of one deployment; null: this node is the deployment.
+   * Needs DATABASE_URL (the nodes share PostgreSQL). Log it only through redactUrl: it may hold a password.
+   */
+  redisUrl: string | null;
+  /** This node's id in the deployment (NODE_ID; made up from the host name and pid when unset). */
+  nodeId: string;
+  /** How often this node writes its heartbeat, and after how long without one a node counts as dead. */
+  cluster: { heartbeatMs: number; deadAfterMs: number };
   /** Public base URL without a trailing slash; null until known when PORT=0 and PUBLIC_URL is unset. */
   publicUrl: string | null;
   /** Origins allowed to use the WebSocket and HTTP API from browsers; null = derive from publicUrl. */
@@ -132,6 +143,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
 
   const databaseUrl = parseDatabaseUrl(read('DATABASE_URL'), problems);
+  const redisUrl = parseRedisUrl(read('REDIS_URL'), problems);
+  if (redisUrl !== null && databaseUrl === null) {
+    problems.push('REDIS_URL is set but DATABASE_URL is not: the nodes of one deployment share PostgreSQL (set DATABASE_URL=postgres://…)');
+  }
+  const nodeId = read('NODE_ID') ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '').slice(0, 40) || 'node'}-${process.pid}-${randomBytes(2).toString('hex')}`;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) problems.push(`NODE_ID=${JSON.stringify(nodeId.slice(0, 80))}: expected 1 to 64 letters, digits, '.', '_' or '-'`);
+  const heartbeatMs = int('NODE_HEARTBEAT_MS', 2000, 100, 60_000);
+  const deadAfterMs = int('NODE_DEAD_MS', 6000, 300, 600_000);
+  if (deadAfterMs < 2 * heartbeatMs) problems.push('NODE_DEAD_MS: expected at least twice NODE_HEARTBEAT_MS (a node must miss two heartbeats to count as dead)');
 
   let publicUrl: string | null = null;
   const publicRaw = read('PUBLIC_URL');
@@ -158,7 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 
   const tokenSecret = read('TOKEN_SECRET') ?? null;
   if (tokenSecret !== null && tokenSecret.length < 32) {
-    problems.push('TOKEN_SECRET: expected at least 32 characters (leave it unset to have one generated in DATA_DIR)');
+    problems.push('TOKEN_SECRET: expected at least 32 characters (leave it unset to have one generated and kept in the database)');
   }
 
   const logRaw = read('LOG_LEVEL') ?? 'info';
@@ -186,6 +206,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     host,
     dataDir,
     databaseUrl,
+    redisUrl,
+    nodeId,
+    cluster: { heartbeatMs, deadAfterMs },
     publicUrl,
     allowedOrigins,
     tokenSecret,
@@ -276,6 +299,28 @@ function parseDatabaseUrl(raw: string | undefined, problems: string[]): string |
   }
   if (url.pathname.replace(/^\//, '') === '') {
     problems.push(`DATABASE_URL: no database name after the host; ${expected}`);
+    return null;
+  }
+  return raw;
+}
+
+/** A redis:// or rediss:// URL with a host, or null when unset. Problems never repeat the value (a password). */
+function parseRedisUrl(raw: string | undefined, problems: string[]): string | null {
+  if (raw === undefined) return null;
+  const expected = 'expected redis://[:password@]host:6379[/db] or rediss://… (leave it unset for a single node)';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push(`REDIS_URL: not a URL; ${expected}`);
+    return null;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    problems.push(`REDIS_URL: the scheme ${JSON.stringify(url.protocol.slice(0, -1))} is not redis; ${expected}`);
+    return null;
+  }
+  if (url.hostname === '') {
+    problems.push(`REDIS_URL: no host; ${expected}`);
     return null;
   }
   return raw;
