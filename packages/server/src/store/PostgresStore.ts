@@ -83,6 +83,23 @@ export class PostgresStore extends SqlStore {
     return this.#appender.append(input);
   }
 
+  /**
+   * The lock is a session advisory lock on a connection of its own, so `fn` may use the pool freely; a node that
+   * dies holding it loses its connection, and PostgreSQL releases the lock. Callers of one node queue in memory first.
+   */
+  override withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return super.withLock(name, () =>
+      this.db.connection().execute(async (conn) => {
+        await sql`select pg_advisory_lock(hashtext(${`parley:${name}`}))`.execute(conn);
+        try {
+          return await fn();
+        } finally {
+          await sql`select pg_advisory_unlock(hashtext(${`parley:${name}`}))`.execute(conn);
+        }
+      }),
+    );
+  }
+
   async commitCall(commit: CallCommit): Promise<Message[]> {
     await this.ready();
     return commitCallWithKysely(this.db, commit, (err) => this.isUniqueViolation(err));

@@ -11,6 +11,7 @@ import {
   type ParleyDatabase,
 } from './schema.ts';
 import { StoreConflictError } from './Store.ts';
+import { KeyedSerial } from '../events/KeyedSerial.ts';
 import type {
   AgentRecord,
   AppendMessageInput,
@@ -18,9 +19,11 @@ import type {
   CallCommit,
   CallRecord,
   ChosenPresence,
+  ConversationPosition,
   ConversationRecord,
   MessagePage,
   MessagePageQuery,
+  NodeRecord,
   Store,
   VisitorRecord,
 } from './Store.ts';
@@ -125,6 +128,131 @@ export abstract class SqlStore implements Store {
     await this.ready();
     const rows = await this.db.selectFrom('agent_presence').select(['agent_id', 'chosen']).execute();
     return new Map(rows.map((r) => [r.agent_id, r.chosen]));
+  }
+
+  async beatNode(node: { id: string; url: string; startedAt: string }, at: string): Promise<boolean> {
+    await this.ready();
+    const updated = await this.db.updateTable('nodes').set({ heartbeat_at: at, url: node.url }).where('id', '=', node.id).executeTakeFirst();
+    if (Number(updated.numUpdatedRows) > 0) return true;
+    await this.db
+      .insertInto('nodes')
+      .values({ id: node.id, url: node.url, started_at: node.startedAt, heartbeat_at: at })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: at, url: node.url }))
+      .execute();
+    return false;
+  }
+
+  async listNodes(since: string): Promise<NodeRecord[]> {
+    await this.ready();
+    const rows = await this.db.selectFrom('nodes').selectAll().where('heartbeat_at', '>=', since).orderBy('started_at').orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, url: r.url, startedAt: r.started_at, heartbeatAt: r.heartbeat_at }));
+  }
+
+  async reapDeadNodes(before: string): Promise<Array<{ nodeId: string; parties: Party[] }>> {
+    await this.ready();
+    return this.db.transaction().execute(async (tx) => {
+      // Deleting is what claims a dead node: a second reaper at once waits on the rows, then finds them gone.
+      const dead = (await tx.deleteFrom('nodes').where('heartbeat_at', '<', before).returning('id').execute()).map((r) => r.id);
+      if (dead.length === 0) return [];
+      const rows = await tx.deleteFrom('node_parties').where('node_id', 'in', dead).returning(['node_id', 'party_id', 'party_role', 'party_name']).execute();
+      return dead.map((nodeId) => ({
+        nodeId,
+        parties: rows.filter((r) => r.node_id === nodeId).map((r) => ({ id: r.party_id, role: r.party_role, name: r.party_name })),
+      }));
+    });
+  }
+
+  async setNodeParty(nodeId: string, party: Party, connections: number, at: string): Promise<void> {
+    await this.ready();
+    if (connections <= 0) {
+      await this.db.deleteFrom('node_parties').where('node_id', '=', nodeId).where('party_id', '=', party.id).execute();
+      return;
+    }
+    await this.db
+      .insertInto('node_parties')
+      .values({ node_id: nodeId, party_id: party.id, party_role: party.role, party_name: party.name, connections, since: at })
+      .onConflict((oc) => oc.columns(['node_id', 'party_id']).doUpdateSet({ connections }))
+      .execute();
+  }
+
+  async replaceNodeParties(nodeId: string, parties: ReadonlyArray<{ party: Party; connections: number }>, at: string): Promise<void> {
+    await this.ready();
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('node_parties').where('node_id', '=', nodeId).execute();
+      const rows = parties
+        .filter((p) => p.connections > 0)
+        .map(({ party, connections }) => ({ node_id: nodeId, party_id: party.id, party_role: party.role, party_name: party.name, connections, since: at }));
+      for (let i = 0; i < rows.length; i += 500) await tx.insertInto('node_parties').values(rows.slice(i, i + 500)).execute();
+    });
+  }
+
+  async partyNodes(partyId: string): Promise<string[]> {
+    await this.ready();
+    const rows = await this.db.selectFrom('node_parties').select('node_id').where('party_id', '=', partyId).orderBy('node_id').execute();
+    return rows.map((r) => r.node_id);
+  }
+
+  async listConnectedAgents(): Promise<Map<string, string[]>> {
+    await this.ready();
+    const rows = await this.db.selectFrom('node_parties').select(['party_id', 'node_id']).where('party_role', '=', 'agent').orderBy('party_id').orderBy('node_id').execute();
+    const agents = new Map<string, string[]>();
+    for (const r of rows) agents.set(r.party_id, [...(agents.get(r.party_id) ?? []), r.node_id]);
+    return agents;
+  }
+
+  async setting(name: string, make: () => string, at: string): Promise<string> {
+    await this.ready();
+    const existing = await this.db.selectFrom('settings').select('value').where('name', '=', name).executeTakeFirst();
+    if (existing !== undefined) return existing.value;
+    await this.db.insertInto('settings').values({ name, value: make(), created_at: at }).onConflict((oc) => oc.column('name').doNothing()).execute();
+    // Whoever wrote first, every node reads the same value.
+    const stored = await this.db.selectFrom('settings').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+    return stored.value;
+  }
+
+  async listDueCalls(before: string, limit: number): Promise<Array<{ id: string; sessionID: string }>> {
+    await this.ready();
+    const rows = await this.db
+      .selectFrom('calls')
+      .select(['id', 'conversation_id'])
+      .where('state', '<>', 'ended')
+      .where('next_deadline_at', '<=', before)
+      .orderBy('next_deadline_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: r.id, sessionID: r.conversation_id }));
+  }
+
+  async conversationPositions(sessionIDs: readonly string[], callsSince: string): Promise<Map<string, ConversationPosition>> {
+    await this.ready();
+    const positions = new Map<string, ConversationPosition>();
+    for (let i = 0; i < sessionIDs.length; i += 500) {
+      const ids = sessionIDs.slice(i, i + 500);
+      const conversations = await this.db.selectFrom('conversations').select(['id', 'last_seq']).where('id', 'in', ids).execute();
+      for (const c of conversations) positions.set(c.id, { lastSeq: Number(c.last_seq), call: null });
+      const calls = await this.db
+        .selectFrom('calls')
+        .select(['id', 'conversation_id', 'revision', 'updated_at'])
+        .where('conversation_id', 'in', ids)
+        .where('updated_at', '>=', callsSince)
+        .orderBy('updated_at')
+        .orderBy('id')
+        .execute();
+      // The latest change of each conversation's calls wins (rows come oldest first).
+      for (const call of calls) {
+        const position = positions.get(call.conversation_id);
+        if (position) position.call = { id: call.id, revision: Number(call.revision) };
+      }
+    }
+    return positions;
+  }
+
+  readonly #localLocks = new KeyedSerial();
+
+  /** One process holds the database (SQLite): a lock in memory is the deployment's. PostgreSQL overrides it. */
+  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    await this.ready();
+    return this.#localLocks.run(name, fn);
   }
 
   async createAgent(agent: Omit<AgentRecord, 'createdAt'> & { createdAt?: string }): Promise<AgentRecord> {

@@ -140,6 +140,21 @@ export interface CallCommit {
   redemption?: GuestRedemption;
 }
 
+/** One node of the deployment, as its heartbeat row has it. */
+export interface NodeRecord {
+  id: string;
+  url: string;
+  startedAt: string;
+  heartbeatAt: string;
+}
+
+/** Where a conversation stands: its last message, and the latest change of its calls. */
+export interface ConversationPosition {
+  lastSeq: number;
+  /** The call changed most recently (null when none changed since the time asked about), with its revision. */
+  call: { id: string; revision: number } | null;
+}
+
 /** What an agent chose to be while connected. */
 export type ChosenPresence = 'online' | 'away';
 
@@ -223,4 +238,32 @@ export interface Store {
   setChosenPresence(agentId: string, presence: ChosenPresence, at: string): Promise<void>;
   /** Every agent's chosen presence (agents that never chose are absent). */
   listChosenPresence(): Promise<Map<string, ChosenPresence>>;
+
+  // ---- the nodes of one deployment (a single node is a deployment of one)
+
+  /** Writes a node's heartbeat. Returns false when its row was gone (it had been reaped as dead) and was written anew. */
+  beatNode(node: { id: string; url: string; startedAt: string }, at: string): Promise<boolean>;
+  /** Nodes whose heartbeat is at or after `since`, oldest first. */
+  listNodes(since: string): Promise<NodeRecord[]>;
+  /**
+   * Removes the nodes whose last heartbeat is before `before`, with their party rows, in one transaction, and
+   * returns what was removed. Of several callers at once, each dead node is returned to one only.
+   */
+  reapDeadNodes(before: string): Promise<Array<{ nodeId: string; parties: Party[] }>>;
+  /** How many connections of `party` a node holds; 0 removes the row. */
+  setNodeParty(nodeId: string, party: Party, connections: number, at: string): Promise<void>;
+  /** Replaces every party row of a node (a node that was counted dead writes what it holds again). */
+  replaceNodeParties(nodeId: string, parties: ReadonlyArray<{ party: Party; connections: number }>, at: string): Promise<void>;
+  /** The nodes holding connections of a party. */
+  partyNodes(partyId: string): Promise<string[]>;
+  /** Connected agents, each with the nodes holding its connections. */
+  listConnectedAgents(): Promise<Map<string, string[]>>;
+  /** A setting made once for every node: the stored value, or `make()`'s, stored, when there was none (first writer wins). */
+  setting(name: string, make: () => string, at: string): Promise<string>;
+  /** Live calls with a deadline at or before `before`, soonest first. */
+  listDueCalls(before: string, limit: number): Promise<Array<{ id: string; sessionID: string }>>;
+  /** Where each conversation stands: last seq, and its call changed at or after `callsSince`. Unknown ids are absent. */
+  conversationPositions(sessionIDs: readonly string[], callsSince: string): Promise<Map<string, ConversationPosition>>;
+  /** Runs `fn` holding the deployment-wide lock `name` (routing): one holder at a time, whichever node. */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }

@@ -189,11 +189,57 @@ const callState: Migration = {
   },
 };
 
+/**
+ * 0004: what the nodes of one deployment share besides the conversations: the nodes themselves (a heartbeat each),
+ * which parties each node holds connections of (so a survivor can tell who lost their last connection when a node
+ * dies), and settings made once for every node (the token-signing secret).
+ */
+const manyNodes: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema
+      .createTable('nodes')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('started_at', 'text', (c) => c.notNull())
+      .addColumn('heartbeat_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('nodes_heartbeat_idx').on('nodes').column('heartbeat_at').execute();
+
+    await db.schema
+      .createTable('node_parties')
+      .addColumn('node_id', 'text', (c) => c.notNull())
+      .addColumn('party_id', 'text', (c) => c.notNull())
+      .addColumn('party_role', 'text', (c) => c.notNull())
+      .addColumn('party_name', 'text', (c) => c.notNull())
+      .addColumn('connections', 'integer', (c) => c.notNull())
+      .addColumn('since', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('node_parties_pkey', ['node_id', 'party_id'])
+      .addCheckConstraint('node_parties_connections_check', sql`connections > 0`)
+      .execute();
+    // Is this party connected anywhere; which agents are connected.
+    await db.schema.createIndex('node_parties_party_idx').on('node_parties').column('party_id').execute();
+
+    await db.schema
+      .createTable('settings')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+  },
+
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.dropTable('settings').execute();
+    await db.schema.dropTable('node_parties').execute();
+    await db.schema.dropTable('nodes').execute();
+  },
+};
+
 /** Every migration by name; names sort in the order they apply. */
 export const storeMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': initial,
   '0002_conversation_members': conversationMembers,
   '0003_call_state': callState,
+  '0004_many_nodes': manyNodes,
 });
 
 /** An in-code MigrationProvider over {@link storeMigrations} (no migration files to ship or find). */

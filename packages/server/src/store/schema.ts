@@ -107,6 +107,31 @@ export interface AgentPresenceTable {
   updated_at: string;
 }
 
+/** `nodes`: the nodes of the deployment, each with its last heartbeat; a node without one for a while is dead. */
+export interface NodesTable {
+  id: string;
+  url: string;
+  started_at: string;
+  heartbeat_at: string;
+}
+
+/** `node_parties`: the parties a node holds connections of, with how many (rows of a dead node are reaped). */
+export interface NodePartiesTable {
+  node_id: string;
+  party_id: string;
+  party_role: Role;
+  party_name: string;
+  connections: number;
+  since: string;
+}
+
+/** `settings`: values made once for the whole deployment (the token-signing secret). */
+export interface SettingsTable {
+  name: string;
+  value: string;
+  created_at: string;
+}
+
 /** The whole database, as kysely sees it. */
 export interface ParleyDatabase {
   agents: AgentsTable;
@@ -118,6 +143,9 @@ export interface ParleyDatabase {
   call_media: CallMediaTable;
   guest_redemptions: GuestRedemptionsTable;
   agent_presence: AgentPresenceTable;
+  nodes: NodesTable;
+  node_parties: NodePartiesTable;
+  settings: SettingsTable;
 }
 
 export type AgentRow = Selectable<AgentsTable>;

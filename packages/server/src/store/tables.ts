@@ -29,6 +29,9 @@ export const STORE_TABLES = [
   { name: 'call_media', primaryKey: ['call_id'] },
   { name: 'guest_redemptions', primaryKey: ['jti'] },
   { name: 'agent_presence', primaryKey: ['agent_id'] },
+  { name: 'nodes', primaryKey: ['id'] },
+  { name: 'node_parties', primaryKey: ['node_id', 'party_id'] },
+  { name: 'settings', primaryKey: ['name'] },
 ] as const satisfies readonly StoreTable[];
 
 /** Fails to compile while a table of ParleyDatabase is missing from STORE_TABLES (it names the table). */
