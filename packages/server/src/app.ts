@@ -3,9 +3,15 @@ import Fastify, { type FastifyError } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { httpStatusFor } from '@parley/protocol';
 import { hashPassword } from './auth/password.ts';
-import { loadOrCreateSecret } from './auth/secret.ts';
+import { loadOrCreateSharedSecret } from './auth/secret.ts';
 import { InviteTokens, TokenService } from './auth/tokens.ts';
+import { randomUUID } from 'node:crypto';
+import type { Bus } from './bus/Bus.ts';
 import { InProcessBus } from './bus/InProcessBus.ts';
+import { RedisBus } from './bus/RedisBus.ts';
+import { conversationOf } from './bus/topics.ts';
+import { Call } from './calls/Call.ts';
+import { NodeRegistry } from './cluster/NodeRegistry.ts';
 import { defaultAllowedOrigins, type Config } from './config.ts';
 import { CallService } from './calls/CallService.ts';
 import { GuestInvites } from './calls/GuestInvites.ts';
@@ -60,6 +66,37 @@ export async function createAgent(store: Store, input: { email: string; name: st
   }
 }
 
+/**
+ * Connects to the deployment's bus. Its channels are named after the deployment (an id made once in the
+ * database), so deployments sharing one Redis never hear each other.
+ */
+async function startRedisBus(config: Config, store: Store, log: Logger): Promise<Bus> {
+  const deployment = await store.setting('deployment_id', () => randomUUID(), new Date().toISOString());
+  const bus = new RedisBus({
+    url: config.redisUrl as string,
+    nodeId: config.nodeId,
+    prefix: `parley:${deployment}:`,
+    log,
+    onDeliveryError: (err) => log.error({ err }, 'delivery failed'),
+    catchUp: {
+      messagesAfter: (sessionID, afterSeq) => store.listMessages(sessionID, { afterSeq, limit: 200 }),
+      positions: (ids) => store.conversationPositions(ids, new Date(Date.now() - 15 * 60_000).toISOString()),
+      async callSnapshot(callId) {
+        const record = await store.getCall(callId);
+        return record === null ? null : Call.fromRecord(record).snapshot();
+      },
+    },
+  });
+  try {
+    await bus.start();
+  } catch (err) {
+    await bus.close();
+    throw new ParleyServerError('unavailable', `the bus (REDIS_URL) could not be reached: ${(err as Error).message}`);
+  }
+  log.info({ node: config.nodeId }, 'joined the deployment over Redis');
+  return bus;
+}
+
 /** Starts Parley with a validated configuration. */
 export async function startServer(config: Config, options: { log?: Logger; store?: Store } = {}): Promise<ParleyServer> {
   const log = options.log ?? pino({ level: config.logLevel, base: { service: 'parley' } });
@@ -73,15 +110,17 @@ export async function startServer(config: Config, options: { log?: Logger; store
   const store = guardStore(opened, (err) => health.failed(err));
   await store.migrate();
   health.start();
-  const secret = await loadOrCreateSecret(config.dataDir, config.tokenSecret);
+  const secret = await loadOrCreateSharedSecret(store, config.dataDir, config.tokenSecret);
   const tokens = new TokenService(secret);
-  const bus = new InProcessBus((err) => log.error({ err }, 'delivery failed'));
+  const clustered = config.redisUrl !== null;
+  const bus = clustered ? await startRedisBus(config, store, log) : new InProcessBus((err) => log.error({ err }, 'delivery failed'));
   const open = new OpenConversations(store);
-  const transcript = new Transcript({ store, bus, onAppended: (message) => open.noteSeq(message.sessionID, message.seq) });
+  const transcript = new Transcript({ store, bus, onAppended: (message) => open.noteSeq(message.sessionID, message.seq), crashAt: config.crashAt });
   const presence = new AgentPresence({
     registry: new PresenceRegistry(),
     store,
     bus,
+    nodeId: config.nodeId,
     onListenerError: (err) => log.error({ err }, 'presence listener failed'),
   });
   const calls = new CallService({
@@ -96,6 +135,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
     media: createMediaTopology(config, log, store),
     callRequestsPerMinute: config.caps.callRequestsPerMinute,
     guestLinksPerCall: config.caps.guestLinksPerCall,
+    clustered,
   });
   const conversations = new ConversationService({
     store,
@@ -113,10 +153,41 @@ export async function startServer(config: Config, options: { log?: Logger; store
       queuedAtStart: async () => (await store.listQueuedConversations()).map((c) => c.id),
     }),
   });
+  // Other nodes' changes reach this node's caches: what they changed is read again from the store.
+  bus.observe({
+    remote(topic, frame) {
+      const sessionID = conversationOf(topic);
+      if (sessionID === null) return;
+      if (frame.type === 'message') open.noteSeq(sessionID, frame.message.seq);
+      else if (frame.type === 'call.updated') calls.changedElsewhere(sessionID);
+      else if (frame.type === 'conversation.updated' || frame.type === 'conversation.closed') open.changedElsewhere(sessionID);
+    },
+    recovered() {
+      open.everythingChangedElsewhere();
+      calls.everythingChangedElsewhere();
+      void presence.refresh().catch((err: unknown) => log.warn({ err }, 'presence could not be read again'));
+    },
+    announced(event) {
+      if (event.kind === 'presence') void presence.refresh().catch((err: unknown) => log.warn({ err }, 'presence could not be read again'));
+    },
+  });
+  // This node among the deployment's: a heartbeat, and whoever reaps a dead node settles its parties.
+  const nodes = new NodeRegistry({
+    store,
+    nodeId: config.nodeId,
+    url: () => url,
+    heartbeatMs: config.cluster.heartbeatMs,
+    deadAfterMs: config.cluster.deadAfterMs,
+    log,
+    async partyGone(party) {
+      await calls.partyOffline(party);
+      if (party.role === 'agent') presence.goneEverywhere(party);
+    },
+    tick: () => presence.refresh(),
+  });
   // What outlives a node: agents' choices, and the live calls with their deadlines from their stored times.
   await presence.load();
   await calls.load();
-  let url = '';
   const guests = new GuestInvites({
     invites: new InviteTokens(secret),
     tokens,
@@ -127,6 +198,13 @@ export async function startServer(config: Config, options: { log?: Logger; store
     baseUrl: () => url,
   });
 
+  let url = '';
+  await nodes.start();
+  // Deadlines set by any node (it may be dead) are applied by every node's sweep; twice does nothing.
+  const sweeper = clustered
+    ? setInterval(() => void calls.sweepDeadlines().catch((err: unknown) => log.warn({ err }, 'the deadline sweep failed')), Math.min(1000, config.cluster.heartbeatMs))
+    : null;
+  sweeper?.unref();
   const limits = config.connections;
   const trust = new ProxyTrust(limits.trustProxy);
   const connectionCap = new ConnectionCap(limits.maxConnectionsPerIp);
@@ -168,8 +246,12 @@ export async function startServer(config: Config, options: { log?: Logger; store
   app.get('/healthz', async (_request, reply) => {
     const about = { version: '0.1.0', node: config.nodeId, connections: gateway.connectionCount, uptimeSeconds: Math.round(process.uptime()) };
     const state = health.state;
-    if (state.healthy) return { status: 'ok', ...about };
-    return reply.code(503).send({ status: 'unavailable', reason: `the database is unavailable: ${state.reason}`, since: state.since, ...about });
+    const busHealth = bus.health();
+    if (!state.healthy) {
+      return reply.code(503).send({ status: 'unavailable', reason: `the database is unavailable: ${state.reason}`, since: state.since, ...about });
+    }
+    if (!busHealth.connected) return reply.code(503).send({ status: 'unavailable', reason: `the bus is unavailable: ${busHealth.reason}`, ...about });
+    return { status: 'ok', ...about };
   });
 
   const gateway = new Gateway({
@@ -181,6 +263,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
     guests,
     tokens,
     bus,
+    nodes,
     log,
     isAllowedOrigin,
     rateLimit: config.rateLimit,
@@ -209,6 +292,8 @@ export async function startServer(config: Config, options: { log?: Logger; store
     createAgent: (input) => createAgent(store, input),
     close() {
       closing ??= (async () => {
+        if (sweeper) clearInterval(sweeper);
+        await nodes.stop();
         const httpClosed = app.close();
         await gateway.shutdown();
         await calls.shutdown();

@@ -22,6 +22,11 @@ export interface Config {
   nodeId: string;
   /** How often this node writes its heartbeat, and after how long without one a node counts as dead. */
   cluster: { heartbeatMs: number; deadAfterMs: number };
+  /**
+   * For the tests of losing a node only (PARLEY_TEST_CRASH_AT=point:marker): the process kills itself at that
+   * point of appending a text message containing the marker. Null otherwise.
+   */
+  crashAt: { point: 'beforeCommit' | 'afterCommit' | 'afterPublish'; marker: string } | null;
   /** Public base URL without a trailing slash; null until known when PORT=0 and PUBLIC_URL is unset. */
   publicUrl: string | null;
   /** Origins allowed to use the WebSocket and HTTP API from browsers; null = derive from publicUrl. */
@@ -149,6 +154,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   const nodeId = read('NODE_ID') ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '').slice(0, 40) || 'node'}-${process.pid}-${randomBytes(2).toString('hex')}`;
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) problems.push(`NODE_ID=${JSON.stringify(nodeId.slice(0, 80))}: expected 1 to 64 letters, digits, '.', '_' or '-'`);
+  let crashAt: Config['crashAt'] = null;
+  const crashRaw = read('PARLEY_TEST_CRASH_AT');
+  if (crashRaw !== undefined) {
+    const match = /^(beforeCommit|afterCommit|afterPublish):(\S{8,})$/.exec(crashRaw);
+    if (match) crashAt = { point: match[1] as NonNullable<Config['crashAt']>['point'], marker: match[2] as string };
+    else problems.push('PARLEY_TEST_CRASH_AT: expected beforeCommit|afterCommit|afterPublish:<marker of at least 8 characters> (a test hook; leave it unset)');
+  }
   const heartbeatMs = int('NODE_HEARTBEAT_MS', 2000, 100, 60_000);
   const deadAfterMs = int('NODE_DEAD_MS', 6000, 300, 600_000);
   if (deadAfterMs < 2 * heartbeatMs) problems.push('NODE_DEAD_MS: expected at least twice NODE_HEARTBEAT_MS (a node must miss two heartbeats to count as dead)');
@@ -209,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     redisUrl,
     nodeId,
     cluster: { heartbeatMs, deadAfterMs },
+    crashAt,
     publicUrl,
     allowedOrigins,
     tokenSecret,

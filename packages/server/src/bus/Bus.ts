@@ -28,6 +28,37 @@ export interface BusSubscriber {
   deliver(envelope: Envelope): void;
 }
 
+/** News one node gives the others, beside the frames: a cache elsewhere should read the store again. */
+export type ClusterEvent =
+  /** An agent's connections or choice changed on the announcing node. */
+  { kind: 'presence'; agentId: string };
+
+/** What caches and monitors hear of the bus beside the frames of their own topics. */
+export interface BusObserver {
+  /** A frame published on another node reached this one (it is delivered to local subscribers right after). */
+  remote?(topic: Topic, frame: ServerFrame): void;
+  /** The bus was away and is back: frames of other nodes may have been lost meanwhile. */
+  recovered?(): void;
+  /** Another node announced something. */
+  announced?(event: ClusterEvent): void;
+}
+
+/** How the bus is doing, for /healthz and /metrics. */
+export interface BusHealth {
+  /** False while frames cannot reach the other nodes. */
+  connected: boolean;
+  /** Why not, when not connected. */
+  reason: string | null;
+  /** The last round trip of a frame through the bus and back, in ms; null before the first. */
+  roundTripMs: number | null;
+  published: number;
+  received: number;
+  /** Frames that did not leave this node (the bus away), and frames of other nodes found missing and read from the store. */
+  dropped: number;
+  /** Messages a receiver found missing (a seq gap or a position check) and read from the store. */
+  recoveredFromStore: number;
+}
+
 export interface Bus {
   /** Publishes a frame the topic carries. */
   publish<F extends ServerFrame>(topic: Topic<F>, frame: NoInfer<F>, options?: PublishOptions): void;
@@ -35,5 +66,11 @@ export interface Bus {
   unsubscribe(topic: Topic, subscriber: BusSubscriber): void;
   /** Number of local subscribers of a topic. */
   localSubscribers(topic: Topic): number;
+  /** Tells every other node (never this one). Lossy, like frames. */
+  announce(event: ClusterEvent): void;
+  observe(observer: BusObserver): void;
+  health(): BusHealth;
+  /** Resolves once the frames published so far have left this node (or failed to). */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }

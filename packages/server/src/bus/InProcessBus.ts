@@ -1,44 +1,47 @@
 import type { ServerFrame } from '@parley/protocol';
-import type { Bus, BusSubscriber, Envelope, PublishOptions, Topic } from './Bus.ts';
+import type { Bus, BusHealth, BusSubscriber, PublishOptions, Topic } from './Bus.ts';
+import { LocalTopics } from './LocalTopics.ts';
 
 /** The embedded default: topics live in this process only. */
 export class InProcessBus implements Bus {
-  readonly #topics = new Map<string, Set<BusSubscriber>>();
+  readonly #local: LocalTopics;
+  #published = 0;
 
-  constructor(private readonly onDeliveryError: (err: unknown) => void = () => {}) {}
+  constructor(onDeliveryError: (err: unknown) => void = () => {}) {
+    this.#local = new LocalTopics(onDeliveryError);
+  }
 
   publish<F extends ServerFrame>(topic: Topic<F>, frame: NoInfer<F>, options: PublishOptions = {}): void {
-    const subscribers = this.#topics.get(topic);
-    if (!subscribers || subscribers.size === 0) return;
-    const envelope: Envelope = { frame, json: JSON.stringify(frame), ...options };
-    for (const subscriber of [...subscribers]) {
-      if (subscriber === options.exceptSubscriber) continue;
-      try {
-        subscriber.deliver(envelope);
-      } catch (err) {
-        this.onDeliveryError(err);
-      }
-    }
+    this.#published++;
+    if (this.#local.count(topic) === 0) return;
+    this.#local.deliver(topic, { frame, json: JSON.stringify(frame), ...options });
   }
 
   subscribe(topic: Topic, subscriber: BusSubscriber): void {
-    let set = this.#topics.get(topic);
-    if (!set) this.#topics.set(topic, (set = new Set()));
-    set.add(subscriber);
+    this.#local.add(topic, subscriber);
   }
 
   unsubscribe(topic: Topic, subscriber: BusSubscriber): void {
-    const set = this.#topics.get(topic);
-    if (!set) return;
-    set.delete(subscriber);
-    if (set.size === 0) this.#topics.delete(topic);
+    this.#local.remove(topic, subscriber);
   }
 
   localSubscribers(topic: Topic): number {
-    return this.#topics.get(topic)?.size ?? 0;
+    return this.#local.count(topic);
   }
 
+  /** There are no other nodes. */
+  announce(): void {}
+
+  /** Nothing comes from elsewhere, and the bus is never away. */
+  observe(): void {}
+
+  health(): BusHealth {
+    return { connected: true, reason: null, roundTripMs: null, published: this.#published, received: 0, dropped: 0, recoveredFromStore: 0 };
+  }
+
+  async flush(): Promise<void> {}
+
   async close(): Promise<void> {
-    this.#topics.clear();
+    this.#local.clear();
   }
 }

@@ -34,3 +34,8 @@ export const topics = {
   /** Every connected agent. */
   agents: topic<AgentsFrame>('agents'),
 } as const;
+
+/** The conversation a topic is of, or null for another topic. */
+export function conversationOf(topic: string): string | null {
+  return topic.startsWith('conv:') ? topic.slice('conv:'.length) : null;
+}

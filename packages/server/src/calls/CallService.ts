@@ -28,7 +28,7 @@ export interface CallTranscript {
 }
 
 /** What calls keep in the store. */
-export type CallStore = Pick<Store, 'commitCall' | 'listLiveCalls' | 'listCalls'>;
+export type CallStore = Pick<Store, 'commitCall' | 'listLiveCalls' | 'listCalls' | 'listDueCalls'>;
 
 export interface CallServiceOptions {
   bus: Bus;
@@ -47,7 +47,15 @@ export interface CallServiceOptions {
   callRequestsPerMinute: number;
   /** Guest links one call may hand out (GUEST_LINKS_PER_CALL). */
   guestLinksPerCall: number;
+  /**
+   * Other nodes change calls too (REDIS_URL): every action reads the call from the store first, a write that
+   * lost a race with another node is applied again to what won, and a starting node leaves participants as they are.
+   */
+  clustered?: boolean;
 }
+
+/** Attempts of one action when other nodes keep changing the call meanwhile. */
+const MAX_ATTEMPTS = 5;
 
 /** A guest link being redeemed by an admission: recorded with it, once. */
 export interface Redemption {
@@ -101,7 +109,11 @@ export class CallService {
       this.#calls.set(call.sessionID, call);
       this.#stored.set(call, record.revision);
       if (call.inProgress) this.#prepareMedia(call);
-      await this.#quietly(call.sessionID, call.id, 'restore', (c) => mergeChanges(c.joinedParticipants().map((p) => c.disconnected(p.id))));
+      // Alone, a node that starts knows nobody is connected. Among others, the node that held a participant's
+      // connections says so, or its reaper does when it died (NodeRegistry).
+      if (!this.#options.clustered) {
+        await this.#quietly(call.sessionID, call.id, 'restore', (c) => mergeChanges(c.joinedParticipants().map((p) => c.disconnected(p.id))));
+      }
       this.#syncTimers(call);
     }
     if (records.length > 0) this.#options.log.info({ calls: records.length }, 'live calls loaded');
@@ -177,7 +189,7 @@ export class CallService {
     try {
       // The call may have ended, or this participant been removed, while the media was prepared.
       const call = await this.#act(frame, (c) => {
-        const change = c === before ? c.join(party.id) : null;
+        const change = c.id === before.id && c.participant(party.id) ? c.join(party.id) : null;
         if (change === null) throw ParleyServerError.conflict('that call is over for you');
         return change;
       });
@@ -261,13 +273,48 @@ export class CallService {
     await this.#act(frame, (call) => call.mediaChanged(party, frame.audio, frame.video));
   }
 
-  /** The party's last connection closed: its calls wait the grace period for it to come back. */
-  partyOffline(party: Party): void {
+  /** The party has no connection left (on any node): its calls wait the grace period for it to come back. */
+  async partyOffline(party: Party): Promise<void> {
     if (this.#stopping) return; // a node going down leaves its calls as they are; the next start takes over
-    for (const call of this.#calls.values()) {
-      if (!call.participant(party.id)?.joined) continue;
-      void this.#quietly(call.sessionID, call.id, 'disconnected', (c) => c.disconnected(party.id));
+    // Among many nodes this one may not hold the party's calls at hand: the store has them all.
+    const calls = this.#options.clustered ? (await this.#options.store.listLiveCalls()).map((r) => Call.fromRecord(r)) : [...this.#calls.values()];
+    await Promise.all(
+      calls
+        .filter((call) => call.participant(party.id)?.joined)
+        .map((call) => this.#quietly(call.sessionID, call.id, 'disconnected', (c) => c.disconnected(party.id))),
+    );
+  }
+
+  /**
+   * Applies the deadlines that are past in the store, whichever node set them (it may be dead): ring, grace and
+   * invitation expiries. Run every second or so on every node; a deadline applied twice does nothing the second time.
+   */
+  async sweepDeadlines(graceMs = 500): Promise<number> {
+    if (this.#stopping) return 0;
+    const now = Date.now();
+    const due = await this.#options.store.listDueCalls(new Date(now - graceMs).toISOString(), 100);
+    for (const { id, sessionID } of due) {
+      await this.#quietly(sessionID, id, 'sweep', (c) => {
+        const at = new Date(Math.max(Date.now(), now));
+        return mergeChanges(c.deadlines().filter((d) => d.at.getTime() <= at.getTime()).map((d) => c.deadlineReached(d.name, at)));
+      });
     }
+    return due.length;
+  }
+
+  /**
+   * Another node changed a call of a conversation this node serves: the call at hand is read again, so that
+   * snapshots and the signaling path follow.
+   */
+  changedElsewhere(sessionID: string): void {
+    if (this.#stopping) return;
+    this.#unsure.add(sessionID);
+    void this.#serial.run(sessionID, () => this.#current(sessionID)).catch(() => undefined);
+  }
+
+  /** The bus was away: any call at hand may have changed elsewhere meanwhile. */
+  everythingChangedElsewhere(): void {
+    for (const sessionID of this.#calls.keys()) this.changedElsewhere(sessionID);
   }
 
   /** The conversation closed: its call, if any, ends (reason `closed`). */
@@ -294,7 +341,7 @@ export class CallService {
 
   /** The conversation's live call as the store has it (read again after a failed write). */
   async #current(sessionID: string): Promise<Call | undefined> {
-    if (!this.#unsure.has(sessionID)) return this.#calls.get(sessionID);
+    if (!this.#unsure.has(sessionID) && !this.#options.clustered) return this.#calls.get(sessionID);
     const stored = (await this.#options.store.listCalls(sessionID)).find((c) => c.state !== 'ended');
     this.#unsure.delete(sessionID);
     const previous = this.#calls.get(sessionID);
@@ -323,13 +370,22 @@ export class CallService {
     redemption?: Redemption & { guestId: string },
   ): Promise<CallSnapshot> {
     return this.#serial.run(target.sessionID, async () => {
-      const call = await this.#live(target.sessionID, target.callId);
-      const change = act(call); // a refusal throws here, having changed nothing
-      if (change !== null) {
-        await this.#save(call, change, this.#stored.get(call) ?? null, redemption);
-        this.#afterSave(call, change);
+      for (let attempt = 1; ; attempt++) {
+        const call = await this.#live(target.sessionID, target.callId);
+        const change = act(call); // a refusal throws here, having changed nothing
+        if (change !== null) {
+          try {
+            await this.#save(call, change, this.#stored.get(call) ?? null, redemption);
+          } catch (err) {
+            // Another node changed the call between the read and the write: apply the action to what it wrote.
+            const lostRace = err instanceof ParleyServerError && err.code === 'conflict' && err.message === CHANGED_MEANWHILE;
+            if (lostRace && this.#options.clustered && attempt < MAX_ATTEMPTS) continue;
+            throw err;
+          }
+          this.#afterSave(call, change);
+        }
+        return call.snapshot();
       }
-      return call.snapshot();
     });
   }
 
@@ -355,7 +411,7 @@ export class CallService {
         await this.#current(call.sessionID).catch(() => undefined);
       }
       if (err instanceof StoreConflictError && err.conflict === 'liveCall') throw ParleyServerError.conflict('this conversation has a call already');
-      if (err instanceof StoreConflictError && err.conflict === 'revision') throw ParleyServerError.conflict('the call changed meanwhile; try again');
+      if (err instanceof StoreConflictError && err.conflict === 'revision') throw ParleyServerError.conflict(CHANGED_MEANWHILE);
       throw err;
     }
     this.#stored.set(call, record.revision);
@@ -444,6 +500,8 @@ export class CallService {
     }
   }
 }
+
+const CHANGED_MEANWHILE = 'the call changed meanwhile; try again';
 
 /** Several changes of one call as one (null when none changed anything). */
 function mergeChanges(changes: Array<CallChange | null>): CallChange | null {

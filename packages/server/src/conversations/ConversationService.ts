@@ -64,6 +64,8 @@ export class ConversationService {
       presence: options.presence.registry,
       maxChats: options.agentMaxChats,
       assign: async (sessionID, agentId) => (await this.#assign(sessionID, agentId)) !== null,
+      lock: (pass) => options.store.withLock('routing', pass),
+      refresh: () => options.presence.refresh(),
       log: options.log,
     });
     options.presence.on('online', () => this.#router.route());

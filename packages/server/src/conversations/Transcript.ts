@@ -12,6 +12,17 @@ export interface TranscriptOptions {
   bus: Bus;
   /** A new message was stored (before members hear of it). */
   onAppended: (message: Message) => void;
+  /**
+   * For the tests of losing a node: the process kills itself (SIGKILL) at `point` of appending a text message
+   * that contains `marker`. Set only through PARLEY_TEST_CRASH_AT (see config.ts); null in production.
+   */
+  crashAt?: CrashPoint | null;
+}
+
+/** Where appending a message can be made to kill the process: before its commit, after it, after its publish. */
+export interface CrashPoint {
+  point: 'beforeCommit' | 'afterCommit' | 'afterPublish';
+  marker: string;
 }
 
 /** Failed appends remembered for their retry; beyond this, the oldest are forgotten. */
@@ -51,6 +62,8 @@ export class Transcript {
     return this.#inFlight.track(() =>
       this.#serial.run(sessionID, async () => {
         const key = clientId === undefined ? null : `${sessionID}\n${from.id}\n${clientId}`;
+        const crash = this.#crashFor(kind, text);
+        if (crash === 'beforeCommit') die();
         const result = await this.#options.store
           .appendMessage({
             id: uuidv7(),
@@ -65,6 +78,7 @@ export class Transcript {
             if (key !== null) this.#doubt(key);
             throw err;
           });
+        if (crash === 'afterCommit') die();
         const unpublished = key !== null && this.#inDoubt.delete(key);
         if (!result.duplicate || unpublished) {
           this.#options.onAppended(result.message);
@@ -73,6 +87,10 @@ export class Transcript {
             { type: 'message', message: result.message },
             origin ? { exceptSubscriber: origin } : {},
           );
+        }
+        if (crash === 'afterPublish') {
+          await this.#options.bus.flush();
+          die();
         }
         return result;
       }),
@@ -109,9 +127,19 @@ export class Transcript {
     return this.#inFlight.idle();
   }
 
+  #crashFor(kind: Message['kind'], text: string): CrashPoint['point'] | null {
+    const crash = this.#options.crashAt;
+    return crash && kind === 'text' && text.includes(crash.marker) ? crash.point : null;
+  }
+
   #doubt(key: string): void {
     // Bounded: the oldest doubts go first (their senders have long retried, or given up).
     if (this.#inDoubt.size >= MAX_IN_DOUBT) this.#inDoubt.delete(this.#inDoubt.values().next().value as string);
     this.#inDoubt.add(key);
   }
+}
+
+function die(): never {
+  process.kill(process.pid, 'SIGKILL');
+  throw new Error('unreachable: the process was killed');
 }

@@ -18,6 +18,7 @@ import type { ConnectionLimits } from '../config.ts';
 import type { ConnectionCap } from '../net/ConnectionCap.ts';
 import type { ProxyTrust } from '../net/ProxyTrust.ts';
 import { TokenBucket } from '../rateLimit/TokenBucket.ts';
+import type { NodeRegistry } from '../cluster/NodeRegistry.ts';
 
 export interface GatewayOptions {
   server: Server;
@@ -28,6 +29,8 @@ export interface GatewayOptions {
   guests: GuestInvites;
   tokens: TokenService;
   bus: Bus;
+  /** This node's share of the deployment's connections: who is connected where. */
+  nodes: Pick<NodeRegistry, 'connected' | 'disconnected'>;
   log: Logger;
   isAllowedOrigin: (origin: string) => boolean;
   rateLimit: { rps: number; burst: number };
@@ -128,8 +131,10 @@ export class Gateway {
       connection.detach();
       const party = connection.party;
       if (party !== null) {
-        if (this.#releaseIdentityBucket(party.id)) this.options.calls.partyOffline(party);
+        this.#releaseIdentityBucket(party.id);
         if (party.role === 'agent') this.options.presence.disconnected(party);
+        // Its last connection anywhere closing puts the party's calls into their grace period (NodeRegistry).
+        this.options.nodes.disconnected(party);
       }
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -223,6 +228,7 @@ export class Gateway {
     connection.party = party;
     connection.bucket.scale(party.role === 'agent' ? AGENT_FACTOR : 1);
     this.#identityBucket(party, true);
+    this.options.nodes.connected(party);
     connection.subscribe(topics.party(party.id));
     for (const c of conversations) connection.subscribe(topics.conversation(c.sessionID));
     const scope = connection.guestScope;

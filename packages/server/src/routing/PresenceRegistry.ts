@@ -1,17 +1,36 @@
 import type { Presence } from '@parley/protocol';
 
 /**
- * Agents' presence on this node: what each agent chose (online or away) and how many connections it has.
- * An agent with no connection is offline whatever it chose; its choice is remembered for its next connection.
+ * Agents' presence as this node knows it: what each agent chose (online or away), how many connections it has
+ * here, and on how many other nodes it is connected (as the store last said). An agent with no connection
+ * anywhere is offline whatever it chose; its choice is remembered for its next connection.
  */
 export class PresenceRegistry {
   readonly #chosen = new Map<string, 'online' | 'away'>();
   readonly #connections = new Map<string, number>();
+  /** Per agent: other nodes holding its connections. */
+  readonly #elsewhere = new Map<string, number>();
   readonly #lastAssignedAt = new Map<string, number>();
 
   presenceOf(agentId: string): Presence {
-    if ((this.#connections.get(agentId) ?? 0) === 0) return 'offline';
+    if ((this.#connections.get(agentId) ?? 0) === 0 && (this.#elsewhere.get(agentId) ?? 0) === 0) return 'offline';
     return this.#chosen.get(agentId) ?? 'online';
+  }
+
+  /** Connections of the agent on this node. */
+  localConnections(agentId: string): number {
+    return this.#connections.get(agentId) ?? 0;
+  }
+
+  /** What the store says of the other nodes: per agent, how many hold its connections; agents absent have none. */
+  setElsewhere(nodesPerAgent: ReadonlyMap<string, number>): void {
+    this.#elsewhere.clear();
+    for (const [agentId, nodes] of nodesPerAgent) if (nodes > 0) this.#elsewhere.set(agentId, nodes);
+  }
+
+  /** The agent has no connection on another node (its last one there closed, or that node died). */
+  goneElsewhere(agentId: string): void {
+    this.#elsewhere.delete(agentId);
   }
 
   /** The presence an agent has once connected: what it last chose, online by default. */
@@ -48,8 +67,8 @@ export class PresenceRegistry {
     return this.#lastAssignedAt.get(agentId) ?? 0;
   }
 
-  /** Ids of agents with at least one connection. */
+  /** Ids of agents with at least one connection, here or elsewhere. */
   connectedAgents(): string[] {
-    return [...this.#connections.keys()];
+    return [...new Set([...this.#connections.keys(), ...this.#elsewhere.keys()])];
   }
 }

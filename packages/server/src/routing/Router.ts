@@ -10,12 +10,19 @@ export interface RouterOptions {
   maxChats: number;
   /** Assigns a waiting conversation to an agent; false when it was no longer waiting. */
   assign: (sessionID: string, agentId: string) => Promise<boolean>;
+  /** Runs a pass holding the deployment's routing lock: one pass at a time on all nodes. */
+  lock: (pass: () => Promise<void>) => Promise<void>;
+  /** Reads again who is connected on other nodes, before a pass picks. */
+  refresh: () => Promise<void>;
   log: Logger;
 }
 
 /**
  * Offers waiting conversations to free agents (see {@link pickAgent} for who gets one), one routing pass at
- * a time. Triggers that arrive while a pass is queued share it, so a burst of new chats costs one pass.
+ * a time in the whole deployment: a pass holds the routing lock, and reads the agents' loads and presence
+ * inside it, so two nodes never pick from the same stale counts (and the assignment itself is a
+ * compare-and-set: a conversation is never assigned twice). Triggers that arrive while a pass is queued share
+ * it, so a burst of new chats costs one pass.
  */
 export class Router {
   readonly #options: RouterOptions;
@@ -34,7 +41,10 @@ export class Router {
     this.#pass = this.#pass
       .then(async () => {
         this.#pending = false;
-        await this.#routeWaiting();
+        await this.#options.lock(async () => {
+          await this.#options.refresh();
+          await this.#routeWaiting();
+        });
       })
       .catch((err: unknown) => {
         this.#pending = false;

@@ -148,11 +148,19 @@ export abstract class SqlStore implements Store {
     return rows.map((r) => ({ id: r.id, url: r.url, startedAt: r.started_at, heartbeatAt: r.heartbeat_at }));
   }
 
-  async reapDeadNodes(before: string): Promise<Array<{ nodeId: string; parties: Party[] }>> {
+  async reapDeadNodes(before: string, alsoNodeId?: string): Promise<Array<{ nodeId: string; parties: Party[] }>> {
     await this.ready();
     return this.db.transaction().execute(async (tx) => {
       // Deleting is what claims a dead node: a second reaper at once waits on the rows, then finds them gone.
-      const dead = (await tx.deleteFrom('nodes').where('heartbeat_at', '<', before).returning('id').execute()).map((r) => r.id);
+      const dead = (
+        await tx
+          .deleteFrom('nodes')
+          .where((eb) => (alsoNodeId === undefined ? eb('heartbeat_at', '<', before) : eb.or([eb('heartbeat_at', '<', before), eb('id', '=', alsoNodeId)])))
+          .returning('id')
+          .execute()
+      ).map((r) => r.id);
+      // A node's own earlier run may have left party rows without a node row (killed between the two writes).
+      if (alsoNodeId !== undefined && !dead.includes(alsoNodeId)) dead.push(alsoNodeId);
       if (dead.length === 0) return [];
       const rows = await tx.deleteFrom('node_parties').where('node_id', 'in', dead).returning(['node_id', 'party_id', 'party_role', 'party_name']).execute();
       return dead.map((nodeId) => ({

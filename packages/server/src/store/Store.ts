@@ -246,10 +246,11 @@ export interface Store {
   /** Nodes whose heartbeat is at or after `since`, oldest first. */
   listNodes(since: string): Promise<NodeRecord[]>;
   /**
-   * Removes the nodes whose last heartbeat is before `before`, with their party rows, in one transaction, and
-   * returns what was removed. Of several callers at once, each dead node is returned to one only.
+   * Removes the nodes whose last heartbeat is before `before` (and the node `alsoNodeId`, whatever its heartbeat:
+   * a node starting reaps its own earlier run), with their party rows, in one transaction, and returns what was
+   * removed. Of several callers at once, each dead node is returned to one only.
    */
-  reapDeadNodes(before: string): Promise<Array<{ nodeId: string; parties: Party[] }>>;
+  reapDeadNodes(before: string, alsoNodeId?: string): Promise<Array<{ nodeId: string; parties: Party[] }>>;
   /** How many connections of `party` a node holds; 0 removes the row. */
   setNodeParty(nodeId: string, party: Party, connections: number, at: string): Promise<void>;
   /** Replaces every party row of a node (a node that was counted dead writes what it holds again). */

@@ -9,7 +9,7 @@ import type { Party } from '@parley/protocol';
 import { copyStore, StoreCopyError, verifyStoreCopy, type StoreCopyFailure } from './copy.ts';
 import { openPostgresStore, openSqliteStore, StoreConflictError, type Store } from './index.ts';
 import { at } from './storeContract.fixtures.ts';
-import { STORE_TABLES } from './tables.ts';
+import { COPIED_TABLES } from './tables.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 
 /*
@@ -96,6 +96,10 @@ async function seedInstallation(store: Store, conversations = 12): Promise<Seede
   }
   await store.setChosenPresence(agents[0]!.id, 'away', at(41));
   await store.setChosenPresence(agents[1]!.id, 'online', at(42));
+  // The deployment's settings travel with the data (the token secret keeps tokens valid); who is connected does not.
+  await store.setting('token_secret', () => `secret-${conversations}-0123456789abcdef0123456789`, at(43));
+  await store.beatNode({ id: 'node-a', url: 'http://127.0.0.1:3000', startedAt: at(43) }, at(44));
+  await store.setNodeParty('node-a', agents[0]!, 2, at(44));
   return {
     conversations: ids,
     rows: {
@@ -108,6 +112,7 @@ async function seedInstallation(store: Store, conversations = 12): Promise<Seede
       call_media: calls,
       guest_redemptions: redemptions,
       agent_presence: 2,
+      settings: 1,
     },
   };
 }
@@ -116,7 +121,7 @@ async function seedInstallation(store: Store, conversations = 12): Promise<Seede
 function sqliteRows(path: string): Record<string, unknown[]> {
   const db = new Database(path, { readonly: true });
   try {
-    return Object.fromEntries(STORE_TABLES.map((t) => [t.name, sortRows(db.prepare(`SELECT * FROM ${t.name}`).all())]));
+    return Object.fromEntries(COPIED_TABLES.map((t) => [t.name, sortRows(db.prepare(`SELECT * FROM ${t.name}`).all())]));
   } finally {
     db.close();
   }
@@ -128,7 +133,7 @@ async function postgresRows(url: string): Promise<Record<string, unknown[]>> {
   await client.connect();
   try {
     const out: Record<string, unknown[]> = {};
-    for (const t of STORE_TABLES) out[t.name] = sortRows((await client.query(`SELECT * FROM ${t.name}`)).rows);
+    for (const t of COPIED_TABLES) out[t.name] = sortRows((await client.query(`SELECT * FROM ${t.name}`)).rows);
     return out;
   } finally {
     await client.end();
@@ -148,14 +153,14 @@ async function rowCounts(url: string): Promise<Record<string, number>> {
   await client.connect();
   try {
     const out: Record<string, number> = {};
-    for (const t of STORE_TABLES) out[t.name] = Number((await client.query(`SELECT count(*) AS n FROM ${t.name}`)).rows[0].n);
+    for (const t of COPIED_TABLES) out[t.name] = Number((await client.query(`SELECT count(*) AS n FROM ${t.name}`)).rows[0].n);
     return out;
   } finally {
     await client.end();
   }
 }
 
-const noRows = Object.fromEntries(STORE_TABLES.map((t) => [t.name, 0]));
+const noRows = Object.fromEntries(COPIED_TABLES.map((t) => [t.name, 0]));
 
 /** Asserts that `work` rejects with a StoreCopyError of `reason` whose message matches `pattern`. */
 async function assertCopyError(work: Promise<unknown>, reason: StoreCopyFailure, pattern: RegExp): Promise<StoreCopyError> {

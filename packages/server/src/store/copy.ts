@@ -5,12 +5,12 @@ import { describePostgresUrlError, embeddedStorePath, redactUrl, type StoreLocat
 import { PostgresStore } from './PostgresStore.ts';
 import { SqliteStore } from './SqliteStore.ts';
 import type { SqlStore } from './SqlStore.ts';
-import { STORE_TABLES, type StoreTable } from './tables.ts';
+import { COPIED_TABLES, type StoreTable } from './tables.ts';
 
 /*
  * `parley db copy`: copies a whole store (the embedded SQLite file, or the PostgreSQL database
  * DATABASE_URL names) into an empty PostgreSQL database, table by table in the order of
- * STORE_TABLES, rows as they are (ids, seqs, client ids, times), so that a server started on the
+ * COPIED_TABLES, rows as they are (ids, seqs, client ids, times), so that a server started on the
  * target carries on where the source stopped.
  *
  * All of it is one transaction on the target, verified before it commits: a failure at any point
@@ -72,7 +72,7 @@ export interface TableCount {
 
 /** What a verification compared. */
 export interface StoreCopyVerification {
-  /** Rows per table, equal on both sides, in the order of STORE_TABLES. */
+  /** Rows per table, equal on both sides, in the order of COPIED_TABLES. */
   tables: TableCount[];
   /** Conversations whose last seq (stored and of their messages) matched. */
   conversations: number;
@@ -105,7 +105,7 @@ export async function copyStore(options: StoreCopyOptions): Promise<StoreCopyRep
       verification = await readSnapshot(source, (from) =>
         target.database.transaction().execute(async (to) => {
           await lockEmptyTarget(to);
-          for (const table of STORE_TABLES) await copyTable(from, to, table, pageSize);
+          for (const table of COPIED_TABLES) await copyTable(from, to, table, pageSize);
           return verifyTables(from, to);
         }),
       );
@@ -231,12 +231,12 @@ function readSnapshot<T>(source: CopyEnd, work: (from: Kysely<any>) => Promise<T
 async function lockEmptyTarget(to: Kysely<any>): Promise<void> {
   await sql`set local lock_timeout = ${sql.lit(TARGET_LOCK_TIMEOUT)}`.execute(to);
   try {
-    await sql`lock table ${sql.join(STORE_TABLES.map((t) => sql.table(t.name)))} in exclusive mode`.execute(to);
+    await sql`lock table ${sql.join(COPIED_TABLES.map((t) => sql.table(t.name)))} in exclusive mode`.execute(to);
   } catch (err) {
     throw new StoreCopyError('target', `cannot lock the target's tables (is a server using it?): ${(err as Error).message}`, err);
   }
   const filled: string[] = [];
-  for (const table of STORE_TABLES) {
+  for (const table of COPIED_TABLES) {
     const row = await to.selectFrom(table.name).select(sql`1`.as('one')).limit(1).executeTakeFirst();
     if (row !== undefined) filled.push(table.name);
   }
@@ -339,7 +339,7 @@ const DIFFERENCES_SHOWN = 5;
 async function verifyTables(from: Kysely<any>, to: Kysely<any>): Promise<StoreCopyVerification> {
   const tables: TableCount[] = [];
   const differences: string[] = [];
-  for (const table of STORE_TABLES) {
+  for (const table of COPIED_TABLES) {
     const [rows, copied] = [await countRows(from, table.name), await countRows(to, table.name)];
     if (rows !== copied) differences.push(`table ${table.name} has ${rows} rows in the source and ${copied} in the target`);
     tables.push({ table: table.name, rows });

@@ -16,6 +16,8 @@ export interface StoreTable {
   name: keyof ParleyDatabase & string;
   /** The primary key's columns, in the key's order: rows are paged by them (keyset pagination). */
   primaryKey: readonly string[];
+  /** What is connected where right now: it means nothing in another database, so a copy leaves it out. */
+  transient?: true;
 }
 
 /** The store's tables, parents before children. */
@@ -29,8 +31,8 @@ export const STORE_TABLES = [
   { name: 'call_media', primaryKey: ['call_id'] },
   { name: 'guest_redemptions', primaryKey: ['jti'] },
   { name: 'agent_presence', primaryKey: ['agent_id'] },
-  { name: 'nodes', primaryKey: ['id'] },
-  { name: 'node_parties', primaryKey: ['node_id', 'party_id'] },
+  { name: 'nodes', primaryKey: ['id'], transient: true },
+  { name: 'node_parties', primaryKey: ['node_id', 'party_id'], transient: true },
   { name: 'settings', primaryKey: ['name'] },
 ] as const satisfies readonly StoreTable[];
 
@@ -38,3 +40,6 @@ export const STORE_TABLES = [
 type UnlistedTables = Exclude<keyof ParleyDatabase, (typeof STORE_TABLES)[number]['name']>;
 const everyTableListed: [UnlistedTables] extends [never] ? true : { unlisted: Exclude<keyof ParleyDatabase, (typeof STORE_TABLES)[number]['name']> } = true;
 void everyTableListed;
+
+/** The tables `parley db copy` copies: every table but the transient ones. */
+export const COPIED_TABLES: readonly StoreTable[] = STORE_TABLES.filter((t: StoreTable) => t.transient !== true);

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Message, ServerFrame } from '@parley/protocol';
 import { freePort } from '../../../../e2e/support/harness.ts';
 import { loadConfig, startServer } from '../../src/index.ts';
-import { STORE_TABLES } from '../../src/store/tables.ts';
+import { COPIED_TABLES } from '../../src/store/tables.ts';
 import { createVisitor, loginAgent } from '../support/http.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { ProtocolClient } from '../support/ProtocolClient.ts';
@@ -92,11 +92,11 @@ describe('parley db copy', () => {
     const from = source.databaseUrl === null ? 'SQLite .*parley\\.db' : `postgres://.*/${new URL(source.databaseUrl).pathname.slice(1)}`;
     assert.match(copy.stdout, new RegExp(`Copied ${from} into postgres://postgres:\\*\\*\\*@.* in \\d+\\.\\d\\d s:`));
     const rows = Object.fromEntries([...copy.stdout.matchAll(/^ {2}(\w+) +(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
-    const expected: Record<string, number> = { ...Object.fromEntries(STORE_TABLES.map((t) => [t.name, 0])), agents: 1, visitors: 1, conversations: 1 };
+    const expected: Record<string, number> = { ...Object.fromEntries(COPIED_TABLES.map((t) => [t.name, 0])), agents: 1, visitors: 1, conversations: 1 };
     expected['messages'] = before.length;
     expected['total'] = before.length + 3;
     assert.deepEqual(rows, expected);
-    assert.match(copy.stdout, new RegExp(`Verified: the rows of all ${STORE_TABLES.length} tables, and the last seq of all 1 conversations, match the source\\.`));
+    assert.match(copy.stdout, new RegExp(`Verified: the rows of all ${COPIED_TABLES.length} tables, and the last seq of all 1 conversations, match the source\\.`));
 
     // A server on the copy: same token, same transcript, next seq, a retried client id found.
     const { url, process: server } = await startCliServer({ ...env, DATABASE_URL: target.url });
