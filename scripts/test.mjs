@@ -61,6 +61,9 @@ const STORELESS = {
   'packages/server/test/cli/postgresCommands.test.ts': 'runs the CLI against a PostgreSQL database it makes, whatever the pass',
 };
 
+/** The tests of many nodes (test/cluster/) always run on PostgreSQL and Redis, the only store nodes can share. */
+const isStoreless = (file) => file in STORELESS || file.startsWith('packages/server/test/cluster/');
+
 /** `--store NAME` taken out of the arguments; else PARLEY_TEST_STORE; else every store. */
 function chosenStores(args) {
   const at = args.indexOf('--store');
@@ -83,8 +86,8 @@ function passesOf(name, files, stores) {
     name: `${name} [${store}]`,
     store,
     entries: files
-      .filter((file) => i === 0 || !(file in STORELESS))
-      .map((file) => (file in STORELESS ? { file } : { file, label: `[${store}] ${file}`, env: { PARLEY_TEST_STORE: store } })),
+      .filter((file) => i === 0 || !isStoreless(file))
+      .map((file) => (isStoreless(file) ? { file } : { file, label: `[${store}] ${file}`, env: { PARLEY_TEST_STORE: store } })),
   }));
 }
 

@@ -107,7 +107,11 @@ export class OpenConversations {
     if (record.status !== 'closed') {
       this.#records.set(sessionID, record);
       this.#members.set(sessionID, members);
-    } else this.drop(sessionID); // closed (elsewhere): no longer kept
+    } else if (this.#records.has(sessionID)) {
+      // Closed (perhaps elsewhere): what is at hand says so. It is not dropped here, since an action in progress
+      // may still read it; the close's own path drops it.
+      this.#records.set(sessionID, record);
+    }
     return { record, members };
   }
 }

@@ -54,6 +54,7 @@ export class AgentPresence extends TypedEmitter<AgentPresenceEvents> {
   /** Every agent, with its presence (the `agents.list` request). */
   async list(agent: Party): Promise<AgentSummary[]> {
     requireAgent(agent);
+    await this.refresh(); // who is connected on other nodes, as of now
     return (await this.#options.store.listAgents()).map((a) => ({ id: a.id, name: a.name, presence: this.presenceOf(a.id) }));
   }
 
