@@ -62,7 +62,11 @@ export interface BusHealth {
 export interface Bus {
   /** Publishes a frame the topic carries. */
   publish<F extends ServerFrame>(topic: Topic<F>, frame: NoInfer<F>, options?: PublishOptions): void;
-  subscribe(topic: Topic, subscriber: BusSubscriber): void;
+  /**
+   * `position`, for a conversation: the last seq the subscriber has or reads itself (its snapshot's `lastSeq`);
+   * this node's ordered delivery of the conversation's messages starts after it when it had none yet.
+   */
+  subscribe(topic: Topic, subscriber: BusSubscriber, position?: number): void;
   unsubscribe(topic: Topic, subscriber: BusSubscriber): void;
   /** Number of local subscribers of a topic. */
   localSubscribers(topic: Topic): number;

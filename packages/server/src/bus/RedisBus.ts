@@ -119,7 +119,11 @@ export class RedisBus implements Bus {
     this.#send(`${this.#options.prefix}t:${topic}`, `${this.#options.nodeId}\n${options.exceptParty ?? ''}\n${json}`);
   }
 
-  subscribe(topic: Topic, subscriber: BusSubscriber): void {
+  subscribe(topic: Topic, subscriber: BusSubscriber, position?: number): void {
+    if (position !== undefined && topic.startsWith(CONVERSATION)) {
+      const feed = this.#feed(topic);
+      feed.lastSeq ??= position;
+    }
     if (this.#local.add(topic, subscriber) && !this.#closed) {
       this.#sub.subscribe(`${this.#options.prefix}t:${topic}`).catch((err: unknown) => this.#options.log.warn({ err, topic }, 'bus subscription failed'));
     }

@@ -70,7 +70,7 @@ export class ClientConnection implements BusSubscriber {
     const frame = envelope.frame;
     if (this.guestScope) return this.#deliverToGuest(envelope, party, this.guestScope);
     if (frame.type === 'conversation.assigned' || frame.type === 'conversation.updated') {
-      if (frame.conversation.status !== 'closed') this.subscribe(topics.conversation(frame.conversation.sessionID));
+      if (frame.conversation.status !== 'closed') this.subscribe(topics.conversation(frame.conversation.sessionID), frame.conversation.lastSeq);
     }
     this.sendJson(envelope.json);
     if (frame.type === 'conversation.closed') this.unsubscribe(topics.conversation(frame.sessionID));
@@ -94,10 +94,11 @@ export class ClientConnection implements BusSubscriber {
     this.#outOfCall = true;
   }
 
-  subscribe(topic: Topic): void {
+  /** `position`: for a conversation, the last seq of the snapshot this connection has (see Bus.subscribe). */
+  subscribe(topic: Topic, position?: number): void {
     if (this.#closed || this.#topics.has(topic)) return;
     this.#topics.add(topic);
-    this.bus.subscribe(topic, this);
+    this.bus.subscribe(topic, this, position);
   }
 
   unsubscribe(topic: Topic): void {

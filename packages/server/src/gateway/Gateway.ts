@@ -230,7 +230,7 @@ export class Gateway {
     this.#identityBucket(party, true);
     this.options.nodes.connected(party);
     connection.subscribe(topics.party(party.id));
-    for (const c of conversations) connection.subscribe(topics.conversation(c.sessionID));
+    for (const c of conversations) connection.subscribe(topics.conversation(c.sessionID), c.lastSeq);
     const scope = connection.guestScope;
     if (scope) {
       // A guest hears its call's changes and nothing else of the conversation (ClientConnection filters).

@@ -36,7 +36,7 @@ export async function handleFrame(
         info: connection.visitorInfo,
         address: connection.remote,
       });
-      connection.subscribe(topics.conversation(result.conversation.sessionID));
+      connection.subscribe(topics.conversation(result.conversation.sessionID), result.conversation.lastSeq);
       return result;
     }
     case 'message.send': {
@@ -52,7 +52,7 @@ export async function handleFrame(
     }
     case 'conversation.sync': {
       const result: Answer<'conversation.sync'> = await conversations.sync(party, frame.sessionID, frame.afterSeq);
-      if (result.conversation.status !== 'closed') connection.subscribe(topics.conversation(frame.sessionID));
+      if (result.conversation.status !== 'closed') connection.subscribe(topics.conversation(frame.sessionID), result.conversation.lastSeq);
       return result;
     }
     case 'queue.list': {
@@ -61,7 +61,7 @@ export async function handleFrame(
     }
     case 'conversation.accept': {
       const result: Answer<'conversation.accept'> = { conversation: await conversations.accept(party, frame.sessionID) };
-      connection.subscribe(topics.conversation(frame.sessionID));
+      connection.subscribe(topics.conversation(frame.sessionID), result.conversation.lastSeq);
       return result;
     }
     case 'presence.set': {
