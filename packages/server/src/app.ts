@@ -165,6 +165,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
     recovered() {
       open.everythingChangedElsewhere();
       calls.everythingChangedElsewhere();
+      void gateway.catchUpAgents();
       void presence.refresh().catch((err: unknown) => log.warn({ err }, 'presence could not be read again'));
     },
     announced(event) {

@@ -105,6 +105,10 @@ export class ClientConnection implements BusSubscriber {
     if (this.#topics.delete(topic)) this.bus.unsubscribe(topic, this);
   }
 
+  isSubscribed(topic: Topic): boolean {
+    return this.#topics.has(topic);
+  }
+
   /** A frame or a pong arrived: the peer is alive. */
   heard(): void {
     this.#heardAt = performance.now();

@@ -88,6 +88,26 @@ export class Gateway {
     this.#webSocketServer.close();
   }
 
+  /**
+   * The bus was away: assignments made on other nodes meanwhile may not have reached this node's agents. Each
+   * connected agent's conversations are read again, and those it did not hear of are handed to it now.
+   */
+  async catchUpAgents(): Promise<void> {
+    for (const connection of [...this.#connections]) {
+      const party = connection.party;
+      if (party === null || party.role !== 'agent' || connection.guestScope || !connection.isOpen) continue;
+      try {
+        for (const conversation of await this.options.conversations.openConversationsOf(party)) {
+          if (connection.isSubscribed(topics.conversation(conversation.sessionID))) continue;
+          connection.send({ type: 'conversation.assigned', conversation });
+          connection.subscribe(topics.conversation(conversation.sessionID), conversation.lastSeq);
+        }
+      } catch (err) {
+        this.options.log.warn({ err, agentId: party.id }, 'an agent could not be caught up after the bus came back');
+      }
+    }
+  }
+
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== this.options.path) return refuse(socket, 404, 'Not Found');

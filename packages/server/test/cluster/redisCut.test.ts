@@ -79,7 +79,16 @@ describe('losing Redis for a while', { timeout: 120_000 }, () => {
     await visitor.client.waitFor((f) => f.type === 'message' && f.message.text === 'a cut 9', 10_000);
     await agent.client.waitFor((f) => f.type === 'message' && f.message.text === 'v cut 9', 10_000);
 
+    // While cut, a chat started on the other node goes to the agent on the cut node (least busy): it hears of it
+    // once the bus is back, even though that frame was lost.
+    const second = await newAgent(a, 'Cy');
+    const late = await newVisitor(b, 'Di');
+    const lateId = (await late.client.request('chat.start', { text: 'during the cut' })).conversation.sessionID;
+    await eventually('the chat assigned in the store', async () => ((await b.store.getConversation(lateId))?.agent?.id === second.agent.id ? true : null));
+
     proxy.restore();
+    const caughtUp = await second.client.waitFor(isAssigned(lateId), 15_000);
+    assert.equal(caughtUp.type === 'conversation.assigned' && caughtUp.conversation.agent?.id, second.agent.id);
     await eventually('the cut node healthy again', async () => ((await health(a)).status === 200 ? true : null));
     for (let i = 0; i < 10; i++) {
       await visitor.client.request('message.send', { sessionID: id, clientId: `v-after-${i}`, text: `v after ${i}` });
@@ -95,7 +104,6 @@ describe('losing Redis for a while', { timeout: 120_000 }, () => {
       const lost = expected.filter((s) => !heard.seqs.has(s));
       assert.deepEqual({ lost, doubled: heard.doubled, reordered: heard.reordered }, { lost: [], doubled: 0, reordered: 0 }, who);
     }
-    agent.client.close();
-    visitor.client.close();
+    for (const c of [agent.client, visitor.client, second.client, late.client]) c.close();
   });
 });
