@@ -255,6 +255,24 @@ export abstract class SqlStore implements Store {
     return positions;
   }
 
+  async countLive(): Promise<{ conversations: { queued: number; active: number }; calls: Record<string, number> }> {
+    await this.ready();
+    const conversations = await this.db
+      .selectFrom('conversations')
+      .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('status', '<>', 'closed')
+      .groupBy('status')
+      .execute();
+    const calls = await this.db
+      .selectFrom('calls')
+      .select(['state', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('state', '<>', 'ended')
+      .groupBy('state')
+      .execute();
+    const count = (status: string) => Number(conversations.find((r) => r.status === status)?.n ?? 0);
+    return { conversations: { queued: count('queued'), active: count('active') }, calls: Object.fromEntries(calls.map((r) => [r.state, Number(r.n)])) };
+  }
+
   readonly #localLocks = new KeyedSerial();
 
   /** One process holds the database (SQLite): a lock in memory is the deployment's. PostgreSQL overrides it. */

@@ -265,6 +265,8 @@ export interface Store {
   listDueCalls(before: string, limit: number): Promise<Array<{ id: string; sessionID: string }>>;
   /** Where each conversation stands: last seq, and its call changed at or after `callsSince`. Unknown ids are absent. */
   conversationPositions(sessionIDs: readonly string[], callsSince: string): Promise<Map<string, ConversationPosition>>;
+  /** Open conversations of the deployment by status, and live calls by state (for /metrics). */
+  countLive(): Promise<{ conversations: { queued: number; active: number }; calls: Record<string, number> }>;
   /** Runs `fn` holding the deployment-wide lock `name` (routing): one holder at a time, whichever node. */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }
