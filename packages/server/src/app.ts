@@ -22,6 +22,7 @@ import { Transcript } from './conversations/Transcript.ts';
 import { ParleyServerError } from './errors.ts';
 import { Gateway } from './gateway/Gateway.ts';
 import { registerApi } from './http/api.ts';
+import { Metrics, registerMetrics } from './http/metrics.ts';
 import { QueueAdmission } from './conversations/QueueAdmission.ts';
 import { registerCors } from './http/cors.ts';
 import { registerPages, webSocketOrigins } from './http/pages.ts';
@@ -107,15 +108,39 @@ export async function startServer(config: Config, options: { log?: Logger; store
     health.failed(err);
   };
   const opened = options.store ?? (await openStore(config, { onIdleError }));
-  const store = guardStore(opened, (err) => health.failed(err));
+  let storeErrors = 0;
+  const store = guardStore(opened, (err) => {
+    storeErrors++;
+    health.failed(err);
+  });
   await store.migrate();
   health.start();
   const secret = await loadOrCreateSharedSecret(store, config.dataDir, config.tokenSecret);
   const tokens = new TokenService(secret);
   const clustered = config.redisUrl !== null;
   const bus = clustered ? await startRedisBus(config, store, log) : new InProcessBus((err) => log.error({ err }, 'delivery failed'));
+  const metrics = new Metrics(
+    {
+      nodeId: config.nodeId,
+      version: '0.1.0',
+      connections: () => gateway.connectionCount,
+      openConversations: async () => (await store.countLive()).conversations,
+      callsByState: async () => (await store.countLive()).calls,
+      bus: () => bus.health(),
+      store: () => ({ healthy: health.state.healthy, errors: storeErrors }),
+    },
+    { onSourceError: (source, err) => log.warn({ err, source }, 'a metrics source failed; left out of this scrape') },
+  );
   const open = new OpenConversations(store);
-  const transcript = new Transcript({ store, bus, onAppended: (message) => open.noteSeq(message.sessionID, message.seq), crashAt: config.crashAt });
+  const transcript = new Transcript({
+    store,
+    bus,
+    onAppended: (message) => {
+      open.noteSeq(message.sessionID, message.seq);
+      metrics.messageStored(message.kind);
+    },
+    crashAt: config.crashAt,
+  });
   const presence = new AgentPresence({
     registry: new PresenceRegistry(),
     store,
@@ -168,6 +193,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
       void gateway.catchUpAgents();
       void presence.refresh().catch((err: unknown) => log.warn({ err }, 'presence could not be read again'));
     },
+    roundTrip: (ms) => metrics.observeBusRoundTrip(ms),
     announced(event) {
       if (event.kind === 'presence') void presence.refresh().catch((err: unknown) => log.warn({ err }, 'presence could not be read again'));
     },
@@ -244,6 +270,9 @@ export async function startServer(config: Config, options: { log?: Logger; store
   // Pages connect to this server's own origins (HTTP and WebSocket) and, for SFU calls, to Janus; nowhere else.
   let connectTo: string[] = [];
   registerPages(app, () => allowed, () => connectTo);
+  // Each node's own figures: loopback, or the addresses METRICS_ALLOW names.
+  const metricsTrust = new ProxyTrust(config.metricsAllow);
+  registerMetrics(app, metrics, { allow: (ip) => metricsTrust.isTrusted(ip) });
   app.get('/healthz', async (_request, reply) => {
     const about = { version: '0.1.0', node: config.nodeId, connections: gateway.connectionCount, uptimeSeconds: Math.round(process.uptime()) };
     const state = health.state;
@@ -266,6 +295,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
     bus,
     nodes,
     log,
+    onFrame: () => metrics.frameReceived(),
     isAllowedOrigin,
     rateLimit: config.rateLimit,
     trust,

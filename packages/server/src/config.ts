@@ -27,6 +27,8 @@ export interface Config {
    * point of appending a text message containing the marker. Null otherwise.
    */
   crashAt: { point: 'beforeCommit' | 'afterCommit' | 'afterPublish'; marker: string } | null;
+  /** Addresses or CIDRs besides loopback that may read GET /metrics (METRICS_ALLOW); empty: loopback only. */
+  metricsAllow: string[];
   /** Public base URL without a trailing slash; null until known when PORT=0 and PUBLIC_URL is unset. */
   publicUrl: string | null;
   /** Origins allowed to use the WebSocket and HTTP API from browsers; null = derive from publicUrl. */
@@ -161,6 +163,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     if (match) crashAt = { point: match[1] as NonNullable<Config['crashAt']>['point'], marker: match[2] as string };
     else problems.push('PARLEY_TEST_CRASH_AT: expected beforeCommit|afterCommit|afterPublish:<marker of at least 8 characters> (a test hook; leave it unset)');
   }
+  const metricsAllow = parseTrustProxy(read('METRICS_ALLOW'));
+  for (const bad of metricsAllow.invalid) {
+    problems.push(`METRICS_ALLOW: ${JSON.stringify(bad)} is not an IPv4/IPv6 address or CIDR; expected e.g. 10.0.0.0/8,fd00::/8`);
+  }
   const heartbeatMs = int('NODE_HEARTBEAT_MS', 2000, 100, 60_000);
   const deadAfterMs = int('NODE_DEAD_MS', 6000, 300, 600_000);
   if (deadAfterMs < 2 * heartbeatMs) problems.push('NODE_DEAD_MS: expected at least twice NODE_HEARTBEAT_MS (a node must miss two heartbeats to count as dead)');
@@ -222,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     nodeId,
     cluster: { heartbeatMs, deadAfterMs },
     crashAt,
+    metricsAllow: metricsAllow.entries,
     publicUrl,
     allowedOrigins,
     tokenSecret,

@@ -41,6 +41,8 @@ export interface BusObserver {
   recovered?(): void;
   /** Another node announced something. */
   announced?(event: ClusterEvent): void;
+  /** A frame made the round trip through the bus and back to this node, in `ms`. */
+  roundTrip?(ms: number): void;
 }
 
 /** How the bus is doing, for /healthz and /metrics. */

@@ -216,7 +216,9 @@ export class RedisBus implements Bus {
     if (this.#closed || message.byteLength > MAX_PAYLOAD_BYTES) return;
     if (channel === this.#pingChannel) {
       const sentAt = Number(message.toString());
-      if (Number.isFinite(sentAt)) this.#roundTripMs = performance.now() - sentAt;
+      if (!Number.isFinite(sentAt)) return;
+      this.#roundTripMs = performance.now() - sentAt;
+      for (const o of this.#observers) o.roundTrip?.(this.#roundTripMs);
       return;
     }
     try {

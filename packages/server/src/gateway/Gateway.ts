@@ -38,6 +38,8 @@ export interface GatewayOptions {
   trust: ProxyTrust;
   /** Per-address connection count; the Gateway counts the clients that come through a trusted proxy. */
   connectionCap: ConnectionCap;
+  /** Every frame a client sends (for /metrics). */
+  onFrame?: () => void;
   limits: Pick<ConnectionLimits, 'wsAuthTimeoutMs' | 'wsIdleTimeoutMs' | 'maxSocketsPerIdentity'>;
 }
 
@@ -160,6 +162,7 @@ export class Gateway {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       // Frames of one connection are handled in order, one at a time.
       connection.heard();
+      this.options.onFrame?.();
       queue = queue.then(() => this.#onFrame(connection, data, isBinary)).catch((err: unknown) => this.#frameFailed(connection, err));
     });
   }

@@ -61,6 +61,20 @@ describe('two nodes of one deployment', { timeout: 120_000 }, () => {
     visitor.client.close();
   });
 
+  it('each node answers /metrics with its own figures, the bus connected, and /healthz names it', async () => {
+    const visitor = await newVisitor(a, 'Metra');
+    await visitor.client.request('chat.start', { text: 'counted' });
+    const text = await (await fetch(`${a.url}/metrics`)).text();
+    assert.match(text, /^parley_bus_connected\{node="node-a"\} 1$/m);
+    assert.match(text, /^parley_connections\{node="node-a"\} [1-9]\d*$/m);
+    assert.match(text, /^parley_messages_stored_total\{kind="text",node="node-a"\} [1-9]\d*$/m);
+    assert.match(text, /^parley_conversations\{status="queued",node="node-a"\} \d+$/m);
+    assert.match(text, /^parley_store_up\{node="node-a"\} 1$/m);
+    const health = (await (await fetch(`${b.url}/healthz`)).json()) as { status: string; node: string };
+    assert.deepEqual([health.status, health.node], ['ok', 'node-b']);
+    visitor.client.close();
+  });
+
   it('presence is one for the deployment, and an agent going offline on one node is seen on the other', async () => {
     const watcher = await newAgent(a, 'Watcher');
     const other = await newAgent(b, 'Other');
