@@ -140,6 +140,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
       metrics.messageStored(message.kind);
     },
     crashAt: config.crashAt,
+    republishDuplicates: clustered,
   });
   const presence = new AgentPresence({
     registry: new PresenceRegistry(),

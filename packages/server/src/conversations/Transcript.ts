@@ -17,6 +17,11 @@ export interface TranscriptOptions {
    * that contains `marker`. Set only through PARLEY_TEST_CRASH_AT (see config.ts); null in production.
    */
   crashAt?: CrashPoint | null;
+  /**
+   * Publish a resent message the store answers as a duplicate (many nodes): its first append may have been on a
+   * node that died before publishing it. Receivers keep each seq once, so publishing twice costs nothing more.
+   */
+  republishDuplicates?: boolean;
 }
 
 /** Where appending a message can be made to kill the process: before its commit, after it, after its publish. */
@@ -79,7 +84,7 @@ export class Transcript {
             throw err;
           });
         if (crash === 'afterCommit') die();
-        const unpublished = key !== null && this.#inDoubt.delete(key);
+        const unpublished = (key !== null && this.#inDoubt.delete(key)) || this.#options.republishDuplicates === true;
         if (!result.duplicate || unpublished) {
           this.#options.onAppended(result.message);
           this.#options.bus.publish(
