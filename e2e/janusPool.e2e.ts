@@ -3,6 +3,7 @@
  * publish and receive there. That instance is killed (SIGKILL) mid-call. Both pages, by themselves, join the
  * call again, reach the other instance and publish there; the video each receives advances again (frames
  * decoded rising, the remote <video> playing on). The call was never ended meanwhile, and ends once after.
+ * With both instances killed, the call of two goes on peer-to-peer.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -17,7 +18,8 @@ const spec = browserOnly();
 
 const publishedAt = (joins: JanusJoin[], url: string) => joins.filter((j) => j.ptype === 'publisher' && j.url === url);
 
-test('a Janus of the pool killed mid-call: both pages join again on the other by themselves and the video flows again', async (t) => {
+/** Two Janus, a server with both in JANUS_URL, a visitor and an agent in a conversation, their Janus joins recorded. */
+async function poolDesk() {
   const pool: JanusServer[] = [];
   for (let i = 0; i < 2; i++) {
     const janus = await startJanus();
@@ -25,12 +27,27 @@ test('a Janus of the pool killed mid-call: both pages join again on the other by
     pool.push(janus);
   }
   const desk = await openCallDesk(spec.browser, spec.cleanup, { JANUS_URL: pool.map((j) => j.url).join(',') });
-  const { visitor, agent } = desk;
   await reloadRecordingJoins(desk);
-  const since = { visitor: await visitor.eventCount(), agent: await agent.eventCount() };
+  const since = { visitor: await desk.visitor.eventCount(), agent: await desk.agent.eventCount() };
+  const endedEvents = async (side: CallPage) => (await side.events()).slice(since[side.label as 'visitor' | 'agent']).filter((e) => e.name === 'videoEnded');
+  return { pool, desk, since, endedEvents };
+}
+
+const flowing = (side: CallPage, other: CallPage, what: string) => waitForMediaFlowing(side.page, { remoteId: other.id, what, timeoutMs: 30_000 });
+
+/** Both pages were told by the server, in a `call.updated`, that the call's media moved (the `moves`th time). */
+async function assertToldMoved(pages: CallPage[], moves: number): Promise<void> {
+  for (const side of pages) {
+    const told = (await timeline(side.page)).filter((e) => e.what.startsWith('ws:recv call.updated active') && e.detail?.includes(`"mediaMoved":${moves}`));
+    assert.ok(told.length > 0, `${side.label} was told by the server that the call's media moved`);
+  }
+}
+
+test('a Janus of the pool killed mid-call: both pages join again on the other by themselves and the video flows again', async (t) => {
+  const { pool, desk, since, endedEvents } = await poolDesk();
+  const { visitor, agent } = desk;
 
   await escalate(desk);
-  const flowing = (side: CallPage, other: CallPage, what: string) => waitForMediaFlowing(side.page, { remoteId: other.id, what, timeoutMs: 30_000 });
   await flowing(visitor, agent, 'before: agent → visitor');
   await flowing(agent, visitor, 'before: visitor → agent');
   const firstJoin = (await janusJoins(visitor.page)).find((j) => j.ptype === 'publisher');
@@ -49,10 +66,7 @@ test('a Janus of the pool killed mid-call: both pages join again on the other by
     });
   }
   t.diagnostic(`kill → both pages published to the survivor: ${Date.now() - killedAt} ms`);
-  for (const side of [visitor, agent]) {
-    const told = (await timeline(side.page)).filter((e) => e.what.startsWith('ws:recv call.updated active') && e.detail?.includes('"mediaMoved":1'));
-    assert.ok(told.length > 0, `${side.label} was told by the server that the call's media moved`);
-  }
+  await assertToldMoved([visitor, agent], 1);
   const afterVisitor = await flowing(visitor, agent, 'after the move: agent → visitor');
   const afterAgent = await flowing(agent, visitor, 'after the move: visitor → agent');
   t.diagnostic(`kill → media flowing again both ways: ${Date.now() - killedAt} ms`);
@@ -76,7 +90,6 @@ test('a Janus of the pool killed mid-call: both pages join again on the other by
     'the survivor holds both participants, publishing',
   );
 
-  const endedEvents = async (side: CallPage) => (await side.events()).slice(since[side.label as 'visitor' | 'agent']).filter((e) => e.name === 'videoEnded');
   for (const side of [visitor, agent]) assert.deepEqual(await endedEvents(side), [], `${side.label}: the call went on`);
   await visitor.actOk('endVideo');
   await visitor.waitForEvent('videoEnded', { since: since.visitor });
@@ -88,6 +101,45 @@ test('a Janus of the pool killed mid-call: both pages join again on the other by
   assert.deepEqual(
     // The browser reports each failed attempt to reach the dead instance; nothing else may go wrong.
     [...visitor.errors, ...agent.errors].filter((e) => !e.includes(`WebSocket connection to '${victim.url}/' failed`)),
+    [],
+    deskErrors(desk),
+  );
+});
+
+test('with every Janus of the pool killed, the call of two goes on peer-to-peer by itself', async (t) => {
+  const { pool, desk, since, endedEvents } = await poolDesk();
+  const { visitor, agent } = desk;
+  await escalate(desk);
+  await flowing(visitor, agent, 'through Janus: agent → visitor');
+  await flowing(agent, visitor, 'through Janus: visitor → agent');
+  const joinsBefore = (await janusJoins(visitor.page)).length + (await janusJoins(agent.page)).length;
+
+  await Promise.all(pool.map((janus) => janus.kill('SIGKILL')));
+  const killedAt = Date.now();
+  const intoVisitor = await flowing(visitor, agent, 'peer-to-peer: agent → visitor');
+  const intoAgent = await flowing(agent, visitor, 'peer-to-peer: visitor → agent');
+  t.diagnostic(`both Janus killed → media flowing again peer-to-peer both ways: ${Date.now() - killedAt} ms`);
+  for (const flow of [intoVisitor, intoAgent]) assert.ok(flow.after.videoFramesDecoded > flow.before.videoFramesDecoded, 'frames decoded rise again');
+  await assertToldMoved([visitor, agent], 1);
+  for (const side of [visitor, agent]) {
+    assert.equal((await sampleInbound(side.page)).peerConnections, 1, `${side.label}: one peer-to-peer connection`);
+    const relayed = (await timeline(side.page)).filter((e) => e.what.startsWith('ws:recv signal'));
+    assert.ok(relayed.length > 0, `${side.label}: the link was set up through the Parley server`);
+  }
+  assert.equal((await janusJoins(visitor.page)).length + (await janusJoins(agent.page)).length, joinsBefore, 'no Janus joined since');
+  await screenshot(visitor.page, 'janus-pool-02-visitor-peer-to-peer');
+
+  for (const side of [visitor, agent]) assert.deepEqual(await endedEvents(side), [], `${side.label}: the call went on`);
+  await visitor.actOk('endVideo');
+  await visitor.waitForEvent('videoEnded', { since: since.visitor });
+  await agent.waitForEvent('videoEnded', { since: since.agent });
+  await waitFor(async () => (await sampleInbound(visitor.page)).peerConnections === 0 && (await sampleInbound(agent.page)).peerConnections === 0, {
+    what: 'the peer-to-peer connections to close',
+  });
+  for (const side of [visitor, agent]) assert.equal((await endedEvents(side)).length, 1, `${side.label}: the call ended once`);
+  const dead = pool.map((janus) => `WebSocket connection to '${janus.url}/' failed`);
+  assert.deepEqual(
+    [...visitor.errors, ...agent.errors].filter((e) => !dead.some((d) => e.includes(d))),
     [],
     deskErrors(desk),
   );

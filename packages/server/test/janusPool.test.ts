@@ -171,16 +171,35 @@ describe('a Janus pool of two real Janus processes', () => {
     await node1.close(quiet);
   });
 
-  it('with no instance left, the room cannot be made anywhere: open fails as unavailable, naming every JANUS_URL', async () => {
+  it('with no instance left, a call of two goes on peer-to-peer; a bigger call and a new one are refused, naming every JANUS_URL', async () => {
     const [e, f] = await Promise.all([janus(), janus()]);
-    const pool = topology(poolOf(e, f));
-    await pool.open(newCallId());
+    const rooms = sharedRooms();
+    const pool = topology(poolOf(e, f), rooms);
+    const moved: Array<[string, number]> = [];
+    pool.onMoved((callId, moves) => moved.push([callId, moves]));
+    const pair = newCallId();
+    const group = newCallId();
+    for (const [callId, parties] of [
+      [pair, ['visitor', 'agent']],
+      [group, ['visitor', 'agent', 'guest']],
+    ] as const) {
+      await pool.open(callId);
+      for (const party of parties) sfu(await pool.access(callId, party));
+    }
     await Promise.all([e.kill('SIGKILL'), f.kill('SIGKILL')]);
-    await waitFor(() => pool.instances.every((i) => i.health === 'down'), { timeoutMs: 20_000, what: 'both instances down' });
-    await assert.rejects(pool.open(newCallId()), (err: Error & { code?: string }) => {
+    await waitFor(() => pool.instances.every((i) => i.health === 'down') && moved.length > 0, { timeoutMs: 20_000, what: 'both instances down, and the call of two moved' });
+    assert.deepEqual(moved, [[pair, 1]], 'only the call of two moved');
+    assert.deepEqual(await pool.access(pair, 'visitor'), { kind: 'mesh' }, 'peer-to-peer now');
+    assert.equal((rooms.stored.get(pair) as { instance: string }).instance, 'peer-to-peer', 'stored so, for every node');
+    const refusal = (err: Error & { code?: string }) => {
       assert.equal(err.code, 'unavailable');
       assert.ok(err.message.includes(e.url) && err.message.includes(f.url), err.message);
       return true;
-    });
+    };
+    await assert.rejects(pool.access(group, 'guest'), refusal);
+    await assert.rejects(pool.open(newCallId()), refusal);
+    await pool.revoke(pair, 'agent'); // never throws
+    await pool.close(pair);
+    assert.equal(rooms.stored.has(pair), false, 'the ended call forgets its media');
   });
 });

@@ -34,6 +34,13 @@ for (const store of restartStores) {
       await Promise.allSettled([a?.stop(), b?.stop()]);
     });
 
+    it("pages may connect to every instance of the pool (the CSP's connect-src)", async () => {
+      const response = await fetch(`${desk.server.url}/guest`);
+      const csp = response.headers.get('content-security-policy') ?? '';
+      const connectSrc = csp.split(';').find((d) => d.trim().startsWith('connect-src')) ?? '';
+      for (const janus of [a, b]) assert.ok(connectSrc.split(' ').includes(new URL(janus.url).origin), `${janus.url} in ${connectSrc}`);
+    });
+
     it('the call gets a room on the other instance, its participants join again there, and it ends once', async () => {
       const c = await desk.activeCall();
       const first = sfu(c.visitorJoin.media);

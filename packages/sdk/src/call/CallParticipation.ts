@@ -15,6 +15,8 @@ const SPEAKING_LEVEL = 0.02;
 const QUIET_SAMPLES = 4;
 /** Least time between two joins asked for because the media server could not be reached (its access may have changed). */
 const UNREACHABLE_REJOIN_MS = 3000;
+/** Signals kept for links not made yet (before the devices opened, or while the media goes through an SFU). */
+const MAX_EARLY_SIGNALS = 200;
 
 /** Who sends what. */
 export interface Sending {
@@ -177,11 +179,15 @@ export class CallParticipation {
     this.#watchSpeakers(this.#transport.remoteIds.length >= 2);
   }
 
-  /** A signal from a remote participant. */
+  /**
+   * A signal from a remote participant. Kept while there are no peer-to-peer links to give it to: before the
+   * devices opened, or while this page's media goes through Janus and the other's already went peer-to-peer
+   * (no Janus left), until this page's access follows.
+   */
   receive(from: string, signal: LinkSignal): void {
     if (this.#closed) return;
-    if (this.#transport) this.#transport.receive(from, signal);
-    else this.#earlySignals.push({ from, signal });
+    if (this.#transport && this.#mediaAccess.kind === 'mesh') this.#transport.receive(from, signal);
+    else if (this.#earlySignals.length < MAX_EARLY_SIGNALS) this.#earlySignals.push({ from, signal });
   }
 
   /** Turns the camera on (opening it again) or off (releasing it). Audio is untouched. */

@@ -45,6 +45,11 @@ interface Room {
   moves: number;
 }
 
+/** What a room's `instance` says when the call fell back to peer-to-peer (no Janus was left for it). */
+const PEER_TO_PEER = 'peer-to-peer';
+/** Most participants a call may have to fall back to peer-to-peer. */
+const PEER_TO_PEER_MAX = 2;
+
 /** VideoRoom error codes this adapter tells apart. */
 const NO_SUCH_ROOM = 426;
 const ROOM_EXISTS = 427;
@@ -61,8 +66,9 @@ const ROOM_EXISTS = 427;
  * instance goes down, each room there that this node knows is made on another healthy instance with the
  * same id (another when taken), PIN, secret and tokens, stored, and `onMoved` listeners are told: the call's
  * participants must join again, for the new instance's URL. Under the store's lock one node moves a room;
- * the others find it moved. With no healthy instance left, rooms wait: on the instance's return they are
- * made again there (or on whichever instance comes up first).
+ * the others find it moved. With no healthy instance left, a call of two falls back to peer-to-peer (its
+ * participants are told the same way, and get `{ kind: 'mesh' }`) for the rest of the call; bigger calls
+ * wait: on the instance's return their rooms are made again there (or on whichever instance comes up first).
  *
  * Rooms are stored (`rooms`): a Parley that restarts uses the room still running in Janus for a call in
  * progress, and makes it again the same only when Janus lost it. Stopping this adapter leaves rooms running;
@@ -120,6 +126,7 @@ export class JanusTopology implements MediaTopology {
     return this.#serial.run(callId, async () => {
       const room = await this.#ensure(callId);
       await this.#refresh(room);
+      if (room.instance === PEER_TO_PEER) return { kind: 'mesh' };
       const token = randomSecret();
       let instance = this.#instanceOf(room);
       for (let attempt = 1; ; attempt++) {
@@ -175,7 +182,9 @@ export class JanusTopology implements MediaTopology {
         this.#rooms.delete(callId);
         if (!room) return;
         const instance = this.#instanceOf(room);
-        if (instance && instance.health !== 'down') {
+        if (room.instance === PEER_TO_PEER) {
+          // nothing was made on Janus for it
+        } else if (instance && instance.health !== 'down') {
           try {
             await instance.request('destroy a room', (handle) => handle.destroy({ room: room.id, secret: room.secret }));
           } catch (err) {
@@ -205,7 +214,7 @@ export class JanusTopology implements MediaTopology {
     const known = this.#rooms.get(callId);
     if (known) {
       const instance = this.#instanceOf(known);
-      if (instance && instance.health !== 'down') return known;
+      if (known.instance === PEER_TO_PEER || (instance && instance.health !== 'down')) return known;
       await this.#relocate(known);
       return known;
     }
@@ -225,6 +234,7 @@ export class JanusTopology implements MediaTopology {
 
   /** A stored room: used again where it is, made again there when Janus lost it, or moved when its instance is down. */
   async #resume(room: Room): Promise<Room> {
+    if (room.instance === PEER_TO_PEER) return room;
     const instance = this.#instanceOf(room);
     for (let attempt = 1; instance && instance.health !== 'down'; attempt++) {
       try {
@@ -290,7 +300,8 @@ export class JanusTopology implements MediaTopology {
   /**
    * The room's instance is down, or gone from JANUS_URL: the room is made on another healthy instance, under
    * the store's lock for the call — unless another node did so meanwhile — and listeners are told.
-   * @throws ParleyServerError `unavailable` when no instance can take it (the room waits for one to come up).
+   * With no instance left, a call of two falls back to peer-to-peer instead.
+   * @throws ParleyServerError `unavailable` when no instance can take a bigger call (its room waits for one to come up).
    */
   async #relocate(room: Room): Promise<void> {
     const movesBefore = room.moves;
@@ -298,25 +309,37 @@ export class JanusTopology implements MediaTopology {
     await this.#locked(room.callId, async () => {
       await this.#refresh(room, false);
       const at = this.#instanceOf(room);
-      if (room.instance !== bad && at && at.health !== 'down') return; // another node moved it
+      if (room.instance !== bad && (room.instance === PEER_TO_PEER || (at && at.health !== 'down'))) return; // another node moved it
       const left = { id: room.id, secret: room.secret, instance: room.instance };
-      await this.#place(room, at, true);
+      try {
+        await this.#place(room, at, true);
+      } catch (err) {
+        // No Janus left at all: a call of two goes on peer-to-peer.
+        if (room.tokens.size > PEER_TO_PEER_MAX || this.#pool.candidates(() => 0).length > 0) throw err;
+        room.instance = PEER_TO_PEER;
+      }
       room.moves++;
       await this.#save(room);
       this.#orphan(left.instance, left);
-      this.#log.warn({ callId: room.callId, from: left.instance, to: room.instance, room: room.id, moves: room.moves }, 'Janus room moved to another instance');
+      this.#log.warn(
+        { callId: room.callId, from: left.instance, to: room.instance, room: room.id, moves: room.moves },
+        room.instance === PEER_TO_PEER ? 'no Janus left: the call falls back to peer-to-peer' : 'Janus room moved to another instance',
+      );
     });
     if (room.moves > movesBefore) this.#tellMoved(room);
   }
 
-  /** An instance's health changed: rooms on one that went down move; one that came up takes rooms left without an instance. */
+  /**
+   * An instance's health changed: every room whose instance is down (or gone) is moved — to one that came up,
+   * or away from one that went down; with none left a call of two goes peer-to-peer.
+   */
   #healthChanged(instance: JanusInstance, health: JanusHealth): void {
     if (this.#shutDown) return;
     if (health === 'up') this.#destroyOrphans(instance);
     for (const room of this.#rooms.values()) {
+      if (room.instance === PEER_TO_PEER) continue; // stays so until the call ends
       const at = this.#instanceOf(room);
-      const stranded = health === 'down' ? at === instance : health === 'up' && at !== instance && (!at || at.health === 'down');
-      if (stranded) this.#moveLater(room.callId);
+      if (!at || at.health === 'down') this.#moveLater(room.callId);
     }
   }
 
@@ -325,7 +348,7 @@ export class JanusTopology implements MediaTopology {
       this.#serial.run(callId, async () => {
         const room = this.#rooms.get(callId);
         const at = room && this.#instanceOf(room);
-        if (!room || this.#shutDown || (at && at.health !== 'down')) return;
+        if (!room || this.#shutDown || room.instance === PEER_TO_PEER || (at && at.health !== 'down')) return;
         await this.#relocate(room).catch((err: unknown) =>
           this.#log.warn({ err: messageOf(err), callId }, 'the Janus room of a call could not be moved; it waits for an instance to come up'),
         );
