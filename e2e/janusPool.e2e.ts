@@ -18,8 +18,11 @@ const spec = browserOnly();
 
 const publishedAt = (joins: JanusJoin[], url: string) => joins.filter((j) => j.ptype === 'publisher' && j.url === url);
 
-/** Two Janus, a server with both in JANUS_URL, a visitor and an agent in a conversation, their Janus joins recorded. */
-async function poolDesk() {
+/**
+ * Two Janus, a server with both in JANUS_URL, a visitor and an agent in a conversation (their Janus joins
+ * recorded) and a video call between them, its media flowing both ways through Janus.
+ */
+async function poolCall() {
   const pool: JanusServer[] = [];
   for (let i = 0; i < 2; i++) {
     const janus = await startJanus();
@@ -30,10 +33,15 @@ async function poolDesk() {
   await reloadRecordingJoins(desk);
   const since = { visitor: await desk.visitor.eventCount(), agent: await desk.agent.eventCount() };
   const endedEvents = async (side: CallPage) => (await side.events()).slice(since[side.label as 'visitor' | 'agent']).filter((e) => e.name === 'videoEnded');
+  await escalate(desk);
+  await flowing(desk.visitor, desk.agent, 'through Janus: agent → visitor');
+  await flowing(desk.agent, desk.visitor, 'through Janus: visitor → agent');
   return { pool, desk, since, endedEvents };
 }
 
-const flowing = (side: CallPage, other: CallPage, what: string) => waitForMediaFlowing(side.page, { remoteId: other.id, what, timeoutMs: 30_000 });
+function flowing(side: CallPage, other: CallPage, what: string) {
+  return waitForMediaFlowing(side.page, { remoteId: other.id, what, timeoutMs: 30_000 });
+}
 
 /** Both pages were told by the server, in a `call.updated`, that the call's media moved (the `moves`th time). */
 async function assertToldMoved(pages: CallPage[], moves: number): Promise<void> {
@@ -44,12 +52,8 @@ async function assertToldMoved(pages: CallPage[], moves: number): Promise<void> 
 }
 
 test('a Janus of the pool killed mid-call: both pages join again on the other by themselves and the video flows again', async (t) => {
-  const { pool, desk, since, endedEvents } = await poolDesk();
+  const { pool, desk, since, endedEvents } = await poolCall();
   const { visitor, agent } = desk;
-
-  await escalate(desk);
-  await flowing(visitor, agent, 'before: agent → visitor');
-  await flowing(agent, visitor, 'before: visitor → agent');
   const firstJoin = (await janusJoins(visitor.page)).find((j) => j.ptype === 'publisher');
   assert.ok(firstJoin, 'the visitor published to a Janus');
   const victim = pool.find((j) => j.url === firstJoin.url);
@@ -107,11 +111,8 @@ test('a Janus of the pool killed mid-call: both pages join again on the other by
 });
 
 test('with every Janus of the pool killed, the call of two goes on peer-to-peer by itself', async (t) => {
-  const { pool, desk, since, endedEvents } = await poolDesk();
+  const { pool, desk, since, endedEvents } = await poolCall();
   const { visitor, agent } = desk;
-  await escalate(desk);
-  await flowing(visitor, agent, 'through Janus: agent → visitor');
-  await flowing(agent, visitor, 'through Janus: visitor → agent');
   const joinsBefore = (await janusJoins(visitor.page)).length + (await janusJoins(agent.page)).length;
 
   await Promise.all(pool.map((janus) => janus.kill('SIGKILL')));
