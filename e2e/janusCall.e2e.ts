@@ -8,48 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { deskErrors, escalate, openCallDesk } from './support/callParties.ts';
 import { browserAndJanus } from './support/fixture.ts';
 import { screenshot, waitFor } from './support/harness.ts';
 import { videoroomRequest } from './support/janus.ts';
+import { janusJoins, reloadRecordingJoins, roomParticipants } from './support/janusJoins.ts';
 import { renderedCall, sampleInbound, sdkCallStats, timeline, waitForMediaFlowing, type TimelineEntry } from './support/media.ts';
 
 const spec = browserAndJanus();
-
-/** A VideoRoom `join` a page sent to Janus. */
-interface JanusJoin {
-  request: 'join';
-  ptype: 'publisher' | 'subscriber';
-  room: number;
-  display?: string;
-  token?: string;
-  pin?: string;
-}
-
-/** Records the VideoRoom joins the page sends over its Janus WebSocket (installed before the page's scripts). */
-async function recordJanusJoins(page: Page): Promise<void> {
-  await page.addInitScript(() => {
-    const joins: unknown[] = [];
-    (window as unknown as { janusJoins: unknown[] }).janusJoins = joins;
-    const send = WebSocket.prototype.send;
-    WebSocket.prototype.send = function (this: WebSocket, data: string | ArrayBufferLike | Blob | ArrayBufferView) {
-      if (typeof data === 'string' && this.protocol === 'janus-protocol') {
-        try {
-          const message = JSON.parse(data) as { body?: { request?: string } };
-          if (message.body?.request === 'join') joins.push(message.body);
-        } catch {
-          // not JSON: not ours to read
-        }
-      }
-      return send.call(this, data);
-    };
-  });
-}
-
-function janusJoins(page: Page): Promise<JanusJoin[]> {
-  return page.evaluate(() => (window as unknown as { janusJoins: JanusJoin[] }).janusJoins.slice());
-}
 
 /** Milliseconds from the latest offer applied (Janus's, to the subscribing connection) to the first decoded frame. */
 function offerToFirstFrameMs(entries: TimelineEntry[]): number | null {
@@ -62,15 +28,7 @@ test('a 1:1 call through Janus: media flows both ways through the SFU, and the r
   const desk = await openCallDesk(spec.browser, spec.cleanup, { JANUS_URL: spec.janus.url });
   const { visitor, agent } = desk;
   // The pages are loaded already; the join recorder applies from the next navigation, so load them again.
-  for (const side of [visitor, agent]) {
-    await recordJanusJoins(side.page);
-    await side.load();
-  }
-  await visitor.connectVisitor();
-  await agent.connectAgent(desk.account);
-  await waitFor(async () => (await agent.sessionID()) === desk.sessionID && (await visitor.sessionID()) === desk.sessionID, {
-    what: 'both pages back in the conversation',
-  });
+  await reloadRecordingJoins(desk);
 
   await escalate(desk);
   const intoVisitor = await waitForMediaFlowing(visitor.page, { remoteId: agent.id, what: 'through Janus: agent → visitor' });
@@ -119,9 +77,8 @@ test('a 1:1 call through Janus: media flows both ways through the SFU, and the r
     const relayed = (await timeline(side.page)).filter((e) => e.what.startsWith('ws:send signal') || e.what.startsWith('ws:recv signal'));
     assert.deepEqual(relayed, [], `${side.label}: no SDP or candidates relayed by the Parley server`);
   }
-  const { participants } = await videoroomRequest(spec.janus.url, { request: 'listparticipants', room });
   assert.deepEqual(
-    (participants as Array<{ display: string; publisher: boolean }>).map((p) => [p.display, p.publisher]).sort(),
+    await roomParticipants(spec.janus.url, room),
     [
       [agent.id, true],
       [visitor.id, true],

@@ -56,6 +56,7 @@ const STORES = ['sqlite', 'postgres'];
  */
 const STORELESS = {
   'packages/server/test/janusTopology.test.ts': 'the Janus media adapter against a real Janus; no server, no store',
+  'packages/server/test/janusPool.test.ts': 'the Janus media adapter against two real Janus processes; no server, no store',
   'packages/server/test/storeOutage.test.ts': 'cuts a TCP proxy in front of PostgreSQL: always on PostgreSQL, whatever the pass',
   'packages/server/test/cli/badDatabaseUrl.test.ts': 'runs the CLI with the bad DATABASE_URLs it names, whatever the pass',
   'packages/server/test/cli/postgresCommands.test.ts': 'runs the CLI against a PostgreSQL database it makes, whatever the pass',

@@ -114,6 +114,8 @@ export const tail = (text: string, lines = 40): string => text.trimEnd().split('
 export interface TestDaemon {
   output(): string;
   stop(): Promise<void>;
+  /** Sends `signal` (SIGKILL: a crash) and resolves once it exited; its directory stays until `stop`. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** How {@link startDaemon} starts a service and knows it is ready. */
@@ -151,6 +153,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<TestDaemon> {
     async stop() {
       await stopProcess(child);
       await removeDir(opts.dir);
+    },
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited(child);
     },
   };
   try {

@@ -40,6 +40,8 @@ export interface JanusServer {
   output(): string;
   /** Stops it (SIGTERM, then SIGKILL if it lingers) and removes its configuration directory. */
   stop(): Promise<void>;
+  /** Kills it with `signal` (default SIGKILL: a crash) and resolves once it exited; `stop` still cleans up. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /**

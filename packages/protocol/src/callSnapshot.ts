@@ -66,6 +66,12 @@ export interface CallSnapshot {
   endedAt: string | null;
   endReason: CallEndReason | null;
   endedBy: Party | null;
+  /**
+   * Only on the `call.updated` that announces it: the call's media moved (its Janus instance died and the
+   * room is now on another), this many times so far. A participant whose media was set up before must send
+   * `call.join` again for the new {@link MediaAccess}, and publish there.
+   */
+  mediaMoved?: number;
 }
 
 /** An RTCIceServer as handed to participants. */

@@ -310,8 +310,8 @@ export async function startServer(config: Config, options: { log?: Logger; store
   url = config.publicUrl ?? `http://${hostForUrl}:${port}`;
   // The server's own origin is always allowed: its pages and the widget's frame connect from it.
   allowed = [...new Set([...(config.allowedOrigins ?? []), ...defaultAllowedOrigins(url)])];
-  const janusOrigin = config.janus ? new URL(config.janus.publicUrl).origin : null;
-  connectTo = [...new Set([...webSocketOrigins(defaultAllowedOrigins(url)), ...(janusOrigin ? [janusOrigin] : [])])];
+  const janusOrigins = (config.janus?.instances ?? []).map((instance) => new URL(instance.publicUrl).origin);
+  connectTo = [...new Set([...webSocketOrigins(defaultAllowedOrigins(url)), ...janusOrigins])];
   log.info({ url, allowedOrigins: allowed }, 'listening');
 
   let closing: Promise<void> | null = null;

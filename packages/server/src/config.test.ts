@@ -115,9 +115,9 @@ describe('loadConfig', () => {
     assert.equal(embedded.meshMaxParticipants, 4);
     assert.equal(embedded.guestInviteMinutes, 15);
     const sfu = loadConfig({ JANUS_URL: 'ws://127.0.0.1:8188', JANUS_PUBLIC_URL: 'wss://janus.example.com', JANUS_MAX_PARTICIPANTS: '20', GUEST_INVITE_MINUTES: '5' });
-    assert.deepEqual(sfu.janus, { url: 'ws://127.0.0.1:8188', publicUrl: 'wss://janus.example.com', apiSecret: null, maxParticipants: 20 });
+    assert.deepEqual(sfu.janus, { instances: [{ url: 'ws://127.0.0.1:8188', publicUrl: 'wss://janus.example.com' }], apiSecret: null, maxParticipants: 20 });
     assert.equal(sfu.guestInviteMinutes, 5);
-    assert.equal(loadConfig({ JANUS_URL: 'ws://j:8188' }).janus?.publicUrl, 'ws://j:8188', 'browsers use JANUS_URL unless told otherwise');
+    assert.equal(loadConfig({ JANUS_URL: 'ws://j:8188' }).janus?.instances[0]?.publicUrl, 'ws://j:8188', 'browsers use JANUS_URL unless told otherwise');
     try {
       loadConfig({ JANUS_URL: 'http://janus', JANUS_PUBLIC_URL: 'nope', MESH_MAX_PARTICIPANTS: '9', GUEST_INVITE_MINUTES: '0' });
       assert.fail('expected ConfigError');
@@ -132,5 +132,40 @@ describe('loadConfig', () => {
   it('allows the localhost twin of a loopback public URL by default', () => {
     assert.deepEqual(defaultAllowedOrigins('http://127.0.0.1:3000').sort(), ['http://127.0.0.1:3000', 'http://localhost:3000']);
     assert.deepEqual(defaultAllowedOrigins('https://chat.example.com'), ['https://chat.example.com']);
+  });
+
+  it('a Janus pool: JANUS_URL lists the instances, JANUS_PUBLIC_URL the same ones in order; mismatches, duplicates and bad URLs refused', () => {
+    const pool = loadConfig({ JANUS_URL: 'ws://10.0.0.1:8188, ws://10.0.0.2:8188,', JANUS_PUBLIC_URL: 'wss://janus-a.example.com,wss://janus-b.example.com' });
+    assert.deepEqual(pool.janus?.instances, [
+      { url: 'ws://10.0.0.1:8188', publicUrl: 'wss://janus-a.example.com' },
+      { url: 'ws://10.0.0.2:8188', publicUrl: 'wss://janus-b.example.com' },
+    ]);
+    assert.deepEqual(
+      loadConfig({ JANUS_URL: 'ws://a:8188,wss://b:8989' }).janus?.instances,
+      [
+        { url: 'ws://a:8188', publicUrl: 'ws://a:8188' },
+        { url: 'wss://b:8989', publicUrl: 'wss://b:8989' },
+      ],
+      'browsers use each JANUS_URL unless told otherwise',
+    );
+    const problems = (env: Record<string, string>): string => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        assert.ok(err instanceof ConfigError);
+        return err.problems.join('\n');
+      }
+      return assert.fail(`expected ConfigError for ${JSON.stringify(env)}`);
+    };
+    assert.match(problems({ JANUS_URL: 'ws://a:8188,ws://b:8188', JANUS_PUBLIC_URL: 'wss://a.example.com' }), /JANUS_PUBLIC_URL names 1 URL\(s\) but JANUS_URL 2/);
+    assert.match(problems({ JANUS_URL: 'ws://a:8188', JANUS_PUBLIC_URL: 'wss://a.example.com,wss://b.example.com' }), /JANUS_PUBLIC_URL names 2 URL\(s\) but JANUS_URL 1/);
+    assert.match(problems({ JANUS_URL: 'ws://a:8188,ws://A:8188/' }), /JANUS_URL: "ws:\/\/A:8188\/" is listed twice/);
+    assert.match(problems({ JANUS_URL: 'ws://a:8188,ws://b:8188', JANUS_PUBLIC_URL: 'wss://j.example.com,wss://j.example.com' }), /JANUS_PUBLIC_URL: "wss:\/\/j.example.com" is listed twice/);
+    const bad = problems({ JANUS_URL: 'ws://a:8188,http://b:8188,ws://', JANUS_PUBLIC_URL: 'wss://a.example.com,nope,wss://c.example.com' });
+    assert.match(bad, /JANUS_URL: "http:\/\/b:8188" is not a ws:\/\/ or wss:\/\/ URL/);
+    assert.match(bad, /JANUS_URL: "ws:\/\/" is not a ws:\/\/ or wss:\/\/ URL/);
+    assert.match(bad, /JANUS_PUBLIC_URL: "nope" is not a ws:\/\/ or wss:\/\/ URL/);
+    assert.doesNotMatch(bad, /ws:\/\/a:8188"/, 'the good entries are not named');
+    assert.match(problems({ JANUS_URL: ' , ' }), /JANUS_URL: expected at least one ws:\/\/ or wss:\/\/ URL/);
   });
 });

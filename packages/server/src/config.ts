@@ -49,10 +49,11 @@ export interface Config {
   /** Most people in a peer-to-peer call (each page sends its media to every other one). */
   meshMaxParticipants: number;
   /**
-   * Janus VideoRoom SFU for calls, when JANUS_URL is set; null: calls are peer-to-peer (up to 4 people).
-   * `url` is where the server reaches Janus's WebSocket API; `publicUrl` where browsers reach it.
+   * Janus VideoRoom SFUs for calls, when JANUS_URL is set; null: calls are peer-to-peer (up to 4 people).
+   * `instances` is the pool (JANUS_URL, comma-separated), in order: `url` is where the server reaches an
+   * instance's WebSocket API, `publicUrl` where browsers reach it (JANUS_PUBLIC_URL, same order; default `url`).
    */
-  janus: { url: string; publicUrl: string; apiSecret: string | null; maxParticipants: number } | null;
+  janus: { instances: Array<{ url: string; publicUrl: string }>; apiSecret: string | null; maxParticipants: number } | null;
   /** Caps against abuse by anonymous parties (docs/security.md, "Caps, text and call rules"). */
   caps: AbuseCaps;
   /** Connection limits: who is the client behind a proxy, timeouts, per-address and per-identity caps. */
@@ -212,12 +213,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (turnSecret !== undefined && turnUrls.length === 0) problems.push('TURN_SECRET is set but TURN_URLS is empty: expected the TURN server URLs');
   if (turnSecret === undefined && turnUrls.length > 0) problems.push('TURN_URLS is set but TURN_SECRET is not: expected the shared secret of the TURN server');
 
-  const janusUrl = read('JANUS_URL');
-  const janusPublicUrl = read('JANUS_PUBLIC_URL');
-  for (const [name, value] of [['JANUS_URL', janusUrl], ['JANUS_PUBLIC_URL', janusPublicUrl]] as const) {
-    if (value !== undefined && !/^wss?:\/\/[^\s]+$/.test(value)) problems.push(`${name}=${JSON.stringify(value)}: expected a ws:// or wss:// URL of Janus's WebSocket API`);
-  }
+  // The Janus pool: one ws(s):// URL per instance, comma-separated; JANUS_PUBLIC_URL names the same instances in order.
+  const janusUrls = (name: 'JANUS_URL' | 'JANUS_PUBLIC_URL'): string[] | undefined => {
+    const raw = read(name);
+    if (raw === undefined) return undefined;
+    const urls = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const seen = new Set<string>();
+    for (const item of urls) {
+      let url: URL | null = null;
+      try {
+        url = new URL(item);
+      } catch {
+        // reported below
+      }
+      if (url === null || (url.protocol !== 'ws:' && url.protocol !== 'wss:') || url.hostname === '' || /\s/.test(item)) {
+        problems.push(`${name}: ${JSON.stringify(item)} is not a ws:// or wss:// URL of Janus's WebSocket API (one per instance, comma-separated)`);
+      } else if (seen.has(url.href)) {
+        problems.push(`${name}: ${JSON.stringify(item)} is listed twice; each Janus instance once`);
+      } else seen.add(url.href);
+    }
+    if (urls.length === 0) problems.push(`${name}: expected at least one ws:// or wss:// URL`);
+    return urls;
+  };
+  const janusUrl = janusUrls('JANUS_URL');
+  const janusPublicUrl = janusUrls('JANUS_PUBLIC_URL');
   if (janusPublicUrl !== undefined && janusUrl === undefined) problems.push('JANUS_PUBLIC_URL is set but JANUS_URL is not: expected the URL the server reaches Janus at');
+  if (janusUrl !== undefined && janusPublicUrl !== undefined && janusUrl.length > 0 && janusPublicUrl.length !== janusUrl.length) {
+    problems.push(
+      `JANUS_PUBLIC_URL names ${janusPublicUrl.length} URL(s) but JANUS_URL ${janusUrl.length}: expected one public URL per instance, in the same order (or leave JANUS_PUBLIC_URL unset)`,
+    );
+  }
 
   const config: Omit<Config, 'connections'> = {
     port,
@@ -248,8 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     janus:
       janusUrl !== undefined
         ? {
-            url: janusUrl,
-            publicUrl: janusPublicUrl ?? janusUrl,
+            instances: janusUrl.map((url, i) => ({ url, publicUrl: janusPublicUrl?.[i] ?? url })),
             apiSecret: read('JANUS_API_SECRET') ?? null,
             maxParticipants: int('JANUS_MAX_PARTICIPANTS', 12, 2, 100),
           }

@@ -136,7 +136,7 @@ describe('JanusTopology against a real Janus', () => {
 
   before(async () => {
     janus = await startJanus();
-    topology = new JanusTopology({ janus: { url: janus.url, publicUrl: 'ws://janus.example.test:8188', apiSecret: null, maxParticipants: 6 }, log: silent });
+    topology = new JanusTopology({ janus: { instances: [{ url: janus.url, publicUrl: 'ws://janus.example.test:8188' }], apiSecret: null, maxParticipants: 6 }, log: silent });
     probe = await newProbe();
   });
   after(async () => {
@@ -149,7 +149,7 @@ describe('JanusTopology against a real Janus', () => {
 
   it('chooses the adapter from the configuration', () => {
     assert.ok(createMediaTopology({ janus: null, meshMaxParticipants: 4 }, silent) instanceof MeshTopology);
-    const sfu = createMediaTopology({ janus: { url: janus.url, publicUrl: janus.url, apiSecret: null, maxParticipants: 9 }, meshMaxParticipants: 4 }, silent);
+    const sfu = createMediaTopology({ janus: { instances: [{ url: janus.url, publicUrl: janus.url }], apiSecret: null, maxParticipants: 9 }, meshMaxParticipants: 4 }, silent);
     assert.ok(sfu instanceof JanusTopology);
     assert.equal(sfu.kind, 'sfu');
     assert.equal(sfu.capacity, 9);
@@ -247,7 +247,7 @@ describe('JanusTopology against a real Janus', () => {
       getCallMedia: async (callId) => stored.get(callId) ?? null,
       deleteCallMedia: async (callId) => void stored.delete(callId),
     };
-    const config = { url: janus.url, publicUrl: janus.url, apiSecret: null, maxParticipants: 4 };
+    const config = { instances: [{ url: janus.url, publicUrl: janus.url }], apiSecret: null, maxParticipants: 4 };
     const first = new JanusTopology({ janus: config, log: silent, rooms });
     const kept = newCallId();
     const lost = newCallId();
@@ -283,7 +283,7 @@ describe('JanusTopology against a real Janus', () => {
 
   it('reconnects after a drop, and makes again the rooms a restarted Janus lost', async () => {
     const relay = await startRelay(portOf(janus.url));
-    const own = new JanusTopology({ janus: { url: relay.url, publicUrl: relay.url, apiSecret: null, maxParticipants: 4 }, log: silent });
+    const own = new JanusTopology({ janus: { instances: [{ url: relay.url, publicUrl: relay.url }], apiSecret: null, maxParticipants: 4 }, log: silent });
     const second = await startJanus();
     try {
       const callId = newCallId();
@@ -315,7 +315,7 @@ describe('JanusTopology against a real Janus', () => {
 
   it('an unreachable JANUS_URL makes open fail as unavailable, naming JANUS_URL', async () => {
     const url = `ws://127.0.0.1:${await freePort()}`;
-    const down = new JanusTopology({ janus: { url, publicUrl: url, apiSecret: null, maxParticipants: 4 }, log: silent });
+    const down = new JanusTopology({ janus: { instances: [{ url, publicUrl: url }], apiSecret: null, maxParticipants: 4 }, log: silent });
     await assert.rejects(down.open(newCallId()), (err: unknown) => {
       assert.ok(err instanceof ParleyServerError, String(err));
       assert.equal(err.code, 'unavailable');

@@ -206,6 +206,8 @@ export class Call {
       if (!isStale(prev, next)) this.#call = next;
       return;
     }
+    // The call's media moved: heeded even on a snapshot older than the last one seen (the move is news still).
+    if (next.mediaMoved !== undefined && prev?.callId === next.callId && inProgress(next.state)) participationOf(this.#phase)?.mediaMoved(next.mediaMoved);
     if (isStale(prev, next)) return;
     const same = prev !== null && prev.callId === next.callId;
     if (!same && prev && isLive(prev.state)) this.#teardown({ reason: 'failed' });

@@ -13,6 +13,10 @@ const SPEAKER_SAMPLE_MS = 500;
 /** Audio level (0..1) from which a participant counts as speaking. */
 const SPEAKING_LEVEL = 0.02;
 const QUIET_SAMPLES = 4;
+/** Least time between two joins asked for because the media server could not be reached (its access may have changed). */
+const UNREACHABLE_REJOIN_MS = 3000;
+/** Signals kept for links not made yet (before the devices opened, or while the media goes through an SFU). */
+const MAX_EARLY_SIGNALS = 200;
 
 /** Who sends what. */
 export interface Sending {
@@ -64,6 +68,11 @@ export class CallParticipation {
   #earlySignals: Array<{ from: string; signal: LinkSignal }> = [];
   #view: CallView | null = null;
   #joining = false;
+  /** A join for fresh media access was asked for while another join was under way: made once that one is done. */
+  #joinAgain = false;
+  /** The moves of the call's media this page followed (`call.updated` with `mediaMoved`). */
+  #mediaMoves = 0;
+  #unreachableRejoinAt = -Infinity;
   #closed = false;
   /** The last state of each link, reported again after a rejoin. */
   readonly #linkStates = new Map<string, VideoConnectionState>();
@@ -106,9 +115,7 @@ export class CallParticipation {
         this.participantsChanged();
       })
       .catch((err: unknown) => this.#reportError('signaling-failed', 'could not join the call', err))
-      .finally(() => {
-        this.#joining = false;
-      });
+      .finally(() => this.#joined());
   }
 
   /** The signaling reconnected: join again, then restart ICE on links that are not connected. */
@@ -117,19 +124,51 @@ export class CallParticipation {
     this.#joining = true;
     this.#deps
       .request('call.join', { sessionID: this.#deps.sessionID, callId: this.#deps.callId })
-      .then(({ call, iceServers }) => {
+      .then(({ call, iceServers, media }) => {
         if (this.#closed || !this.#transport) return;
         this.#transport.iceServers = iceServers;
         this.#deps.onJoined(call);
+        if (!sameMedia(media, this.#mediaAccess)) return this.#switchMedia(media);
         // The server (perhaps a restarted one) knows nothing of the links that kept running: say how each is.
         const { sessionID, callId } = this.#deps;
         for (const [peerId, state] of this.#linkStates) this.#deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
         this.#transport.restartStalled();
       })
       .catch((err: unknown) => this.#reportError('signaling-failed', 'could not rejoin the call', err))
-      .finally(() => {
-        this.#joining = false;
-      });
+      .finally(() => this.#joined());
+  }
+
+  /**
+   * The call's media moved (its Janus died; the room is on another one now): join again for the new access,
+   * then publish and subscribe there. `moves` counts the moves so far; one already followed is ignored.
+   */
+  mediaMoved(moves: number): void {
+    if (moves <= this.#mediaMoves || this.#closed) return;
+    this.#mediaMoves = moves;
+    this.#renewAccess();
+  }
+
+  /** Joins again (now, or after the join under way) for the media access as it is now. */
+  #renewAccess(): void {
+    if (this.#closed) return;
+    if (this.#joining) this.#joinAgain = true;
+    else this.rejoin();
+  }
+
+  #joined(): void {
+    this.#joining = false;
+    if (!this.#joinAgain) return;
+    this.#joinAgain = false;
+    this.#renewAccess();
+  }
+
+  /** The media is somewhere else now: the old transport goes, a new one reaches the new place and publishes there. */
+  #switchMedia(media: MediaAccess): void {
+    this.#transport?.close();
+    this.#mediaAccess = media;
+    this.#transport = this.#createTransport();
+    for (const { from, signal } of this.#earlySignals.splice(0)) this.#transport.receive(from, signal);
+    this.participantsChanged();
   }
 
   /** Participants joined, left or changed media: links and drawing follow. */
@@ -140,11 +179,15 @@ export class CallParticipation {
     this.#watchSpeakers(this.#transport.remoteIds.length >= 2);
   }
 
-  /** A signal from a remote participant. */
+  /**
+   * A signal from a remote participant. Kept while there are no peer-to-peer links to give it to: before the
+   * devices opened, or while this page's media goes through Janus and the other's already went peer-to-peer
+   * (no Janus left), until this page's access follows.
+   */
   receive(from: string, signal: LinkSignal): void {
     if (this.#closed) return;
-    if (this.#transport) this.#transport.receive(from, signal);
-    else this.#earlySignals.push({ from, signal });
+    if (this.#transport && this.#mediaAccess.kind === 'mesh') this.#transport.receive(from, signal);
+    else if (this.#earlySignals.length < MAX_EARLY_SIGNALS) this.#earlySignals.push({ from, signal });
   }
 
   /** Turns the camera on (opening it again) or off (releasing it). Audio is untouched. */
@@ -258,6 +301,13 @@ export class CallParticipation {
         this.#linkStates.delete(remoteId);
         this.#view?.removeRemote(remoteId);
       },
+      // The media server could not be reached again: if its room moved, a join tells where to (at most every few seconds).
+      onUnreachable: () => {
+        const now = Date.now();
+        if (this.#closed || now - this.#unreachableRejoinAt < UNREACHABLE_REJOIN_MS) return;
+        this.#unreachableRejoinAt = now;
+        this.#renewAccess();
+      },
     } satisfies ConstructorParameters<typeof PeerMesh>[0];
     return this.#mediaAccess.kind === 'sfu' ? createJanusTransport(this.#mediaAccess, deps) : new PeerMesh(deps);
   }
@@ -299,4 +349,10 @@ export class CallParticipation {
     const detail = cause instanceof Error ? `: ${cause.message}` : '';
     this.#deps.onError({ code, message: message + detail, cause });
   }
+}
+
+/** Two accesses reach the same media (the same Janus room, or both peer-to-peer); join tokens may differ. */
+function sameMedia(a: MediaAccess, b: MediaAccess): boolean {
+  if (a.kind === 'mesh' || b.kind === 'mesh') return a.kind === b.kind;
+  return a.url === b.url && a.room === b.room && a.pin === b.pin;
 }

@@ -19,6 +19,8 @@ export interface MediaTransportDeps {
   onRemoteStream(remoteId: string, stream: MediaStreamLike | null): void;
   /** The media of a participant that left is gone. */
   onLinkClosed(remoteId: string): void;
+  /** The media server (SFU) could not be reached again after a drop: the call's media may have moved elsewhere. */
+  onUnreachable?(): void;
 }
 
 /**

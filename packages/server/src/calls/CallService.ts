@@ -93,6 +93,7 @@ export class CallService {
   constructor(options: CallServiceOptions) {
     this.#options = options;
     this.#starts = new SlidingWindow(options.callRequestsPerMinute, 60_000);
+    options.media.onMoved?.((callId, moves) => this.#mediaMoved(callId, moves));
   }
 
   /** Loads the live calls from the store (a node starting); joined participants count as disconnected. */
@@ -338,6 +339,20 @@ export class CallService {
   }
 
 // ---------------------------------------------------------------- internals
+
+  /**
+   * The call's media moved (its Janus died; the room is on another instance now): members hear it in a
+   * `call.updated` marked `mediaMoved`, and joined participants join again for the new access. Nothing is
+   * stored: the call itself did not change. Only a node holding the call tells (a node that moved a room of
+   * a call it does not hold leaves that to the participants' own reconnection).
+   */
+  #mediaMoved(callId: string, moves: number): void {
+    if (this.#stopping) return;
+    const call = [...this.#calls.values()].find((c) => c.id === callId);
+    if (!call || !call.inProgress) return;
+    this.#options.log.info({ sessionID: call.sessionID, callId, moves }, 'call media moved; participants join again');
+    this.#options.bus.publish(topics.conversation(call.sessionID), { type: 'call.updated', call: { ...call.snapshot(), mediaMoved: moves } });
+  }
 
   /** The conversation's live call as the store has it (read again after a failed write). */
   async #current(sessionID: string): Promise<Call | undefined> {

@@ -289,7 +289,7 @@ describe('JanusTransport over a fake Janus', () => {
     return { kind: 'sfu', url: 'ws://janus.test', room: janus.room.id, pin: janus.room.pin, token, display: id };
   }
 
-  function openPage(id: string, opts: { kinds?: Array<'audio' | 'video'>; access?: SfuAccess; linkFailAfterMs?: number } = {}): Page {
+  function openPage(id: string, opts: { kinds?: Array<'audio' | 'video'>; access?: SfuAccess; linkFailAfterMs?: number; onUnreachable?: () => void } = {}): Page {
     const media = new FakeMediaHandler(network);
     const local = new FakeStream((opts.kinds ?? ['audio', 'video']).map((k) => new FakeTrack(k)));
     const states: Page['states'] = [];
@@ -306,6 +306,7 @@ describe('JanusTransport over a fake Janus', () => {
         onLinkState: (remoteId, state) => states.push([remoteId, state]),
         onRemoteStream: (remoteId, stream) => streams.set(remoteId, stream),
         onLinkClosed: (remoteId) => closedLinks.push(remoteId),
+        ...(opts.onUnreachable ? { onUnreachable: opts.onUnreachable } : {}),
       },
       janus.connect,
     );
@@ -434,6 +435,21 @@ describe('JanusTransport over a fake Janus', () => {
     assert.deepEqual(a.states.slice(aBefore), [['visitor-1', 'reconnecting'], ['visitor-1', 'connected']]);
     assert.deepEqual(b.states.slice(bBefore), [['agent-1', 'reconnecting'], ['agent-1', 'connected']]);
     assert.ok(warnings.some((w) => String(w[0]).includes('reconnecting')));
+  });
+
+  it('while Janus cannot be reached again after a drop, each failed attempt says so (the room may have moved)', async () => {
+    let unreachable = 0;
+    const a = openPage('agent-1', { onUnreachable: () => unreachable++ });
+    await until(() => janus.publishers().length === 1, 'published');
+    assert.equal(unreachable, 0, 'not while Janus answers');
+    janus.down = true;
+    janus.dropAll();
+    await until(() => unreachable >= 2, 'two failed reconnections told');
+    janus.down = false;
+    await until(() => janus.publishers().length === 1, 'published again once Janus is back');
+    const told = unreachable;
+    a.transport.restartStalled();
+    assert.equal(unreachable, told, 'no more once reconnected');
   });
 
   it('a remote that never publishes fails after linkFailAfterMs; being kicked stops quietly', async () => {

@@ -190,6 +190,7 @@ export class JanusTransport implements MediaTransport {
         return;
       }
       this.lost(generation, err instanceof Error ? err.message : String(err));
+      this.deps.onUnreachable?.(); // perhaps the room moved to another Janus: the participation may ask where
     } finally {
       if (generation === this.generation) this.connecting = false;
     }
