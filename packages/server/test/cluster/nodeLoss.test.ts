@@ -27,6 +27,21 @@ async function reconnect(url: string, token: string, timeoutMs = 20_000): Promis
   }
 }
 
+/** An agent on node 2 and a visitor on node 1 in one conversation, the agent assigned. */
+async function chatAcross(cluster: Cluster, name: string) {
+  const [node1, node2] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+  const email = `${name.toLowerCase()}@example.test`;
+  cluster.createAgent({ email, name, password: 'correct horse battery' });
+  const login = await loginAgent(node2.url, email, 'correct horse battery');
+  const agent = await ProtocolClient.connect(node2.url, login.token);
+  const identity = await createVisitor(cluster.url, `Visitor of ${name}`);
+  const visitor: ConnectedClient = await ProtocolClient.connect(node1.url, identity.token);
+  const id = (await visitor.request('chat.start', { text: 'hello' })).conversation.sessionID;
+  const assigned = await agent.waitFor(isAssigned(id), 10_000);
+  const history = assigned.type === 'conversation.assigned' ? assigned.conversation.lastSeq : 0;
+  return { login, agent, identity, visitor, id, history };
+}
+
 function tally(heard: Message[], expected: number[]) {
   const seqs = heard.map((m) => m.seq);
   const set = new Set(seqs);
@@ -47,18 +62,11 @@ describe('losing a node', { timeout: 240_000 }, () => {
     it(`SIGKILL ${point}: the visitor resumes through the balancer on the other node; nothing lost, doubled or reordered`, async () => {
       const marker = `crash-${point}-marker`;
       // Only node 1 dies at the point; the resend lands on node 2, which stores (or finds) it normally.
-      const cluster = await startCluster({ nodes: 2, nodeEnv: (i) => (i === 0 ? { PARLEY_TEST_CRASH_AT: `${point}:${marker}` } : {}) });
+      const cluster = await startCluster({ nodes: 2, nodeEnv: (i): Record<string, string> => (i === 0 ? { PARLEY_TEST_CRASH_AT: `${point}:${marker}` } : {}) });
       clusters.push(cluster);
-      const [node1, node2] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
       try {
-        cluster.createAgent({ email: 'ana@example.test', name: 'Ana', password: 'correct horse battery' });
-        const login = await loginAgent(node2.url, 'ana@example.test', 'correct horse battery');
-        const agent = await ProtocolClient.connect(node2.url, login.token);
-        const identity = await createVisitor(cluster.url, 'Vik');
-        let visitor: ConnectedClient = await ProtocolClient.connect(node1.url, identity.token);
-        const id = (await visitor.request('chat.start', { text: 'hello' })).conversation.sessionID;
-        const assigned = await agent.waitFor(isAssigned(id), 10_000);
-        const history = assigned.type === 'conversation.assigned' ? assigned.conversation.lastSeq : 0;
+        const { login, agent, identity, id, history, ...opened } = await chatAcross(cluster, 'Ana');
+        let visitor = opened.visitor;
         for (let i = 0; i < 10; i++) await visitor.request('message.send', { sessionID: id, clientId: `before-${i}`, text: `before ${i}` });
 
         // The crash: this message's append kills node 1 at the chosen point; no answer comes.
@@ -100,15 +108,9 @@ describe('losing a node', { timeout: 240_000 }, () => {
   it('a call whose visitor was on the killed node stays up, the visitor re-joins elsewhere, and it ends once', async () => {
     const cluster = await startCluster({ nodes: 2, env: { CALL_GRACE_SECONDS: '8' } });
     clusters.push(cluster);
-    const [node1, node2] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
     try {
-      cluster.createAgent({ email: 'cal@example.test', name: 'Cal', password: 'correct horse battery' });
-      const login = await loginAgent(node2.url, 'cal@example.test', 'correct horse battery');
-      const agent = await ProtocolClient.connect(node2.url, login.token);
-      const identity = await createVisitor(cluster.url, 'Vee');
-      let visitor: ConnectedClient = await ProtocolClient.connect(node1.url, identity.token);
-      const id = (await visitor.request('chat.start', { text: 'call?' })).conversation.sessionID;
-      await agent.waitFor(isAssigned(id), 10_000);
+      const { login, agent, identity, id, ...opened } = await chatAcross(cluster, 'Cal');
+      let visitor = opened.visitor;
       const { call } = await visitor.request('call.request', { sessionID: id, useAudio: true, useVideo: true });
       await agent.request('call.answer', { sessionID: id, callId: call.callId, accept: true });
       await visitor.request('call.join', { sessionID: id, callId: call.callId });
