@@ -135,6 +135,7 @@ export class NodeRegistry {
     const dead = await store.reapDeadNodes(before, alsoNodeId);
     for (const { nodeId, parties } of dead) {
       if (nodeId !== this.#options.nodeId) this.#reaped++;
+      else if (parties.length === 0) continue;
       log.info({ node: nodeId, parties: parties.length }, nodeId === this.#options.nodeId ? 'an earlier run of this node was reaped' : 'a node is dead: its connections are gone');
       for (const party of parties) {
         if (this.#held.has(party.id)) continue;
