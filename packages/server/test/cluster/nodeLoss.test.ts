@@ -144,4 +144,39 @@ describe('losing a node', { timeout: 240_000 }, () => {
       throw new Error(`${(err as Error).message}\n${cluster.describe()}`, { cause: err });
     }
   });
+
+  it("a killed node's agents show offline once it is counted dead, unless they reconnected elsewhere", async () => {
+    const cluster = await startCluster({ nodes: 2 });
+    clusters.push(cluster);
+    const [node1, node2] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+    try {
+      const signIn = async (name: string, url: string) => {
+        const email = `${name.toLowerCase()}@example.test`;
+        cluster.createAgent({ email, name, password: 'correct horse battery' });
+        const login = await loginAgent(cluster.url, email, 'correct horse battery');
+        return { login, client: await ProtocolClient.connect(url, login.token) };
+      };
+      const watcher = await signIn('Wendy', node1.url);
+      const gone = await signIn('Gus', node2.url);
+      const moved = await signIn('Mo', node2.url);
+      const killedAt = Date.now();
+      await cluster.kill(1);
+      const back = await reconnect(cluster.url, moved.login.token); // Mo comes back through the balancer, on node 1
+      const offline = await watcher.client.waitFor(
+        (f) => f.type === 'presence.changed' && f.agent.id === gone.login.agent.id && f.agent.presence === 'offline',
+        15_000,
+      );
+      assert.ok(offline);
+      console.log(`# the dead node's agent showed offline ${Date.now() - killedAt} ms after the kill (NODE_DEAD_MS 2000)`);
+      await new Promise((r) => setTimeout(r, 1000));
+      const movedOffline = watcher.client.frames.filter((f) => f.type === 'presence.changed' && f.agent.id === moved.login.agent.id && f.agent.presence === 'offline');
+      assert.equal(movedOffline.length, 0, 'the agent that reconnected elsewhere never showed offline');
+      const list = await watcher.client.request('agents.list', {});
+      assert.equal(list.agents.find((a) => a.id === moved.login.agent.id)?.presence, 'online');
+      assert.equal(list.agents.find((a) => a.id === gone.login.agent.id)?.presence, 'offline');
+      for (const c of [watcher.client, back.client]) c.close();
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${cluster.describe()}`, { cause: err });
+    }
+  });
 });
