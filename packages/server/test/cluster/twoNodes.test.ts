@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ServerFrame } from '@parley/protocol';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import { postJson } from '../support/http.ts';
 import { newAgent, newVisitor, startTestServer, type TestServer } from '../support/server.ts';
 
 const REDIS_URL = process.env['PARLEY_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -118,6 +119,25 @@ describe('two nodes of one deployment', { timeout: 120_000 }, () => {
     const events = (await visitor.client.request('conversation.sync', { sessionID: id, afterSeq: 0 })).messages.map((m) => m.text);
     assert.equal(events.filter((t) => /call started/.test(t)).length, 1);
     assert.equal(events.filter((t) => /call ended/.test(t)).length, 1);
+    agent.client.close();
+    visitor.client.close();
+  });
+
+  it('a guest link redeemed on both nodes at once admits one guest', async () => {
+    const agent = await newAgent(b, 'Gail');
+    const visitor = await newVisitor(a, 'Gil');
+    const id = (await visitor.client.request('chat.start', { text: 'guest?' })).conversation.sessionID;
+    await agent.client.waitFor(isAssigned(id));
+    const { call } = await visitor.client.request('call.request', { sessionID: id, useAudio: true, useVideo: true });
+    await agent.client.request('call.answer', { sessionID: id, callId: call.callId, accept: true });
+    const invite = await agent.client.request('guest.invite', { sessionID: id });
+    const redeem = (server: TestServer, name: string) => postJson<{ code?: string }>(`${server.url}/api/guests`, { token: invite.token, name });
+    const answers = await Promise.all([redeem(a, 'Ann'), redeem(b, 'Ben')]);
+    assert.equal(answers.filter((r) => r.status < 300).length, 1, `one admitted: ${JSON.stringify(answers.map((r) => r.status))}`);
+    assert.deepEqual(answers.filter((r) => r.status >= 300).map((r) => r.body.code), ['invite_used']);
+    const stored = await a.store.getCall(call.callId);
+    const participants = (stored?.data as { participants: Array<{ role: string }> }).participants;
+    assert.equal(participants.filter((p) => p.role === 'guest').length, 1, 'one guest in the stored call');
     agent.client.close();
     visitor.client.close();
   });
