@@ -128,6 +128,8 @@ describe('SqliteStore (SQLite specifics)', () => {
         'index conversations_status_created_idx',
         'index conversations_visitor_status_idx',
         'index guest_redemptions_call_idx',
+        'index node_parties_party_idx',
+        'index nodes_heartbeat_idx',
         'table agent_presence',
         'table agents',
         'table call_media',
@@ -136,6 +138,9 @@ describe('SqliteStore (SQLite specifics)', () => {
         'table conversations',
         'table guest_redemptions',
         'table messages',
+        'table node_parties',
+        'table nodes',
+        'table settings',
         'table visitors',
       ],
     );
