@@ -39,10 +39,14 @@ async function resetDatabase(): Promise<void> {
   await runClient.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
 }
 
-describeStoreContract('PostgresStore', async () => {
-  await resetDatabase();
-  return openPostgresStore(runUrl);
-});
+describeStoreContract(
+  'PostgresStore',
+  async () => {
+    await resetDatabase();
+    return openPostgresStore(runUrl);
+  },
+  { openNode: () => openPostgresStore(runUrl) },
+);
 
 const vera: Party = { id: 'v1', role: 'visitor', name: 'Vera' };
 

@@ -183,13 +183,24 @@ export abstract class SqlStore implements Store {
       .execute();
   }
 
+  /**
+   * A party named twice is refused before anything is written. It must not fail inside the transaction: on
+   * SQLite that transaction shares the one connection with commitCall and the appender, whose synchronous
+   * transactions run inside it (as savepoints) when they come meanwhile, and a rollback would undo them too,
+   * acknowledged as they are.
+   */
   async replaceNodeParties(nodeId: string, parties: ReadonlyArray<{ party: Party; connections: number }>, at: string): Promise<void> {
     await this.ready();
+    const named = new Set<string>();
+    for (const { party } of parties) {
+      if (named.has(party.id)) throw new Error(`replaceNodeParties: party ${party.id} is named twice for node ${nodeId}`);
+      named.add(party.id);
+    }
+    const rows = parties
+      .filter((p) => p.connections > 0)
+      .map(({ party, connections }) => ({ node_id: nodeId, party_id: party.id, party_role: party.role, party_name: party.name, connections, since: at }));
     await this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('node_parties').where('node_id', '=', nodeId).execute();
-      const rows = parties
-        .filter((p) => p.connections > 0)
-        .map(({ party, connections }) => ({ node_id: nodeId, party_id: party.id, party_role: party.role, party_name: party.name, connections, since: at }));
       for (let i = 0; i < rows.length; i += 500) await tx.insertInto('node_parties').values(rows.slice(i, i + 500)).execute();
     });
   }

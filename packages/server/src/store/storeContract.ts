@@ -4,6 +4,7 @@ import type { Party } from '@parley/protocol';
 import { at, createConversation, seedParties } from './storeContract.fixtures.ts';
 import { describeCallContract } from './storeContract.calls.ts';
 import { describeMessageContract } from './storeContract.messages.ts';
+import { describeNodeContract } from './storeContract.nodes.ts';
 import { StoreConflictError } from './Store.ts';
 import type { Store } from './Store.ts';
 
@@ -16,8 +17,17 @@ import type { Store } from './Store.ts';
  * Only the Store port is used here, never an adapter's internals.
  */
 
+/** How an adapter's database is shared, for the parts of the contract that race between nodes. */
+export interface StoreContractOptions {
+  /**
+   * Opens another store on the database of the store `open` made last, as another node would (closed by the
+   * test). Only for adapters several processes share as one deployment (PostgreSQL).
+   */
+  openNode?: () => Promise<Store>;
+}
+
 /** Runs the Store contract against stores made by `open` (each fresh, migrated and empty). */
-export function describeStoreContract(name: string, open: () => Promise<Store>): void {
+export function describeStoreContract(name: string, open: () => Promise<Store>, options: StoreContractOptions = {}): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     beforeEach(async () => {
@@ -397,5 +407,6 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
 
     describeMessageContract(current);
     describeCallContract(current);
+    describeNodeContract(current, options.openNode);
   });
 }
