@@ -7,7 +7,7 @@ import { SqliteCallWriter } from './SqliteCallWriter.ts';
 import { SqliteMessageAppender } from './SqliteMessageAppender.ts';
 import type { ParleyDatabase } from './schema.ts';
 import { SqlStore } from './SqlStore.ts';
-import type { Message } from '@parley/protocol';
+import type { Message, Party } from '@parley/protocol';
 import type { AppendMessageInput, AppendMessageResult, CallCommit } from './Store.ts';
 
 /** Options of {@link SqliteStore}. */
@@ -126,5 +126,46 @@ export class SqliteStore extends SqlStore {
     await this.ready();
     this.#callWriter ??= new SqliteCallWriter(this.#sqlite, (err) => this.isUniqueViolation(err));
     return this.#callWriter.commit(commit);
+  }
+
+  /*
+   * The two multi-statement writes of the nodes' rows, as synchronous better-sqlite3 transactions: a kysely
+   * transaction would stay open across awaits on the one connection this store shares with the message appender
+   * and the call writer, whose writes would then land inside it (and a nested BEGIN would fail).
+   */
+
+  override async reapDeadNodes(before: string, alsoNodeId?: string): Promise<Array<{ nodeId: string; parties: Party[] }>> {
+    await this.ready();
+    return this.#sqlite.transaction(() => {
+      const dead = (
+        this.#sqlite.prepare('DELETE FROM nodes WHERE heartbeat_at < ? OR id = ? RETURNING id').all(before, alsoNodeId ?? null) as Array<{ id: string }>
+      ).map((r) => r.id);
+      if (alsoNodeId !== undefined && !dead.includes(alsoNodeId)) dead.push(alsoNodeId);
+      const take = this.#sqlite.prepare('DELETE FROM node_parties WHERE node_id = ? RETURNING party_id, party_role, party_name');
+      return dead.map((nodeId) => ({
+        nodeId,
+        parties: (take.all(nodeId) as Array<{ party_id: string; party_role: Party['role']; party_name: string }>).map((r) => ({
+          id: r.party_id,
+          role: r.party_role,
+          name: r.party_name,
+        })),
+      }));
+    })();
+  }
+
+  override async replaceNodeParties(nodeId: string, parties: ReadonlyArray<{ party: Party; connections: number }>, at: string): Promise<void> {
+    await this.ready();
+    const named = new Set<string>();
+    for (const { party } of parties) {
+      if (named.has(party.id)) throw new Error(`replaceNodeParties: party ${party.id} is named twice for node ${nodeId}`);
+      named.add(party.id);
+    }
+    const insert = this.#sqlite.prepare(
+      'INSERT INTO node_parties (node_id, party_id, party_role, party_name, connections, since) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.#sqlite.transaction(() => {
+      this.#sqlite.prepare('DELETE FROM node_parties WHERE node_id = ?').run(nodeId);
+      for (const { party, connections } of parties) if (connections > 0) insert.run(nodeId, party.id, party.role, party.name, connections, at);
+    })();
   }
 }
