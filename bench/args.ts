@@ -63,18 +63,56 @@ export class BenchUsageError extends Error {
 
 /** Parses the command line; prints usage and exits on --help or a bad value. */
 export function parseBenchArgs(argv: string[]): BenchOptions {
-  let options: BenchOptions | 'help';
+  return parseCommandLine('bench:chat', USAGE, readBenchArgs, argv);
+}
+
+/** Reads a benchmark's command line with `read`; prints `usage` and exits on --help (0) or a bad value (2). */
+export function parseCommandLine<T>(bench: string, usage: string, read: (argv: string[]) => T | 'help', argv: string[]): T {
+  let options: T | 'help';
   try {
-    options = readBenchArgs(argv);
+    options = read(argv);
   } catch (error) {
-    console.error(`bench:chat: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    console.error(`${bench}: ${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
     process.exit(2);
   }
   if (options === 'help') {
-    console.log(USAGE);
+    console.log(usage);
     process.exit(0);
   }
   return options;
+}
+
+/** The flags that shape the chat load, with their defaults (bench:chat's and bench:cluster's). */
+export const LOAD_FLAGS = {
+  visitors: { type: 'string', default: '1000' },
+  agents: { type: 'string', default: '20' },
+  conversations: { type: 'string' },
+  seconds: { type: 'string', default: '10' },
+  rate: { type: 'string', default: '2000' },
+  window: { type: 'string', default: '2' },
+  workers: { type: 'string', default: '2' },
+} as const;
+
+/** The shape of the chat load: connections, conversations, and the two phases. */
+export type LoadOptions = Pick<BenchOptions, 'visitors' | 'agents' | 'conversations' | 'seconds' | 'rate' | 'window' | 'workers'>;
+
+/**
+ * The load the LOAD_FLAGS values ask for: --conversations defaults to --visitors and raises it when larger,
+ * and there are never more load threads than agents.
+ * @throws BenchUsageError naming the flag whose value cannot be used.
+ */
+export function readLoadOptions(values: { [K in keyof typeof LOAD_FLAGS]?: string | undefined }): LoadOptions {
+  const conversations = count('conversations', values.conversations ?? values.visitors);
+  const agents = count('agents', values.agents);
+  return {
+    visitors: Math.max(count('visitors', values.visitors), conversations),
+    agents,
+    conversations,
+    seconds: positive('seconds', values.seconds),
+    rate: positive('rate', values.rate),
+    window: count('window', values.window),
+    workers: Math.min(count('workers', values.workers), agents),
+  };
 }
 
 /**
@@ -86,13 +124,7 @@ export function readBenchArgs(argv: string[]): BenchOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
-      visitors: { type: 'string', default: '1000' },
-      agents: { type: 'string', default: '20' },
-      conversations: { type: 'string' },
-      seconds: { type: 'string', default: '10' },
-      rate: { type: 'string', default: '2000' },
-      window: { type: 'string', default: '2' },
-      workers: { type: 'string', default: '2' },
+      ...LOAD_FLAGS,
       'idle-seconds': { type: 'string', default: '3' },
       timeout: { type: 'string' },
       store: { type: 'string', default: 'all' },
@@ -103,18 +135,9 @@ export function readBenchArgs(argv: string[]): BenchOptions | 'help' {
     strict: true,
   });
   if (values.help) return 'help';
-  const conversations = count('conversations', values.conversations ?? values.visitors);
-  const visitors = Math.max(count('visitors', values.visitors), conversations);
-  const agents = count('agents', values.agents);
   const targets = chooseTargets(values.store, values.only);
   return {
-    visitors,
-    agents,
-    conversations,
-    seconds: positive('seconds', values.seconds),
-    rate: positive('rate', values.rate),
-    window: count('window', values.window),
-    workers: Math.min(count('workers', values.workers), agents),
+    ...readLoadOptions(values),
     idleSeconds: nonNegative('idle-seconds', values['idle-seconds']),
     timeoutSeconds: values.timeout === undefined ? TIMEOUT_SECONDS_PER_TARGET * targets.length : positive('timeout', values.timeout),
     targets,
@@ -132,19 +155,22 @@ function chooseTargets(store: string, only: string | undefined): BenchTarget[] {
   });
 }
 
-function positive(name: string, raw: string | undefined): number {
+/** A flag's value as a number above zero. @throws BenchUsageError naming the flag. */
+export function positive(name: string, raw: string | undefined): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) fail(`--${name} must be a positive number, not "${raw}"`);
   return n;
 }
 
+/** A flag's value as a whole number above zero. @throws BenchUsageError naming the flag. */
 function count(name: string, raw: string | undefined): number {
   const n = positive(name, raw);
   if (!Number.isInteger(n)) fail(`--${name} must be a whole number, not "${raw}"`);
   return n;
 }
 
-function nonNegative(name: string, raw: string | undefined): number {
+/** A flag's value as a number, zero or more. @throws BenchUsageError naming the flag. */
+export function nonNegative(name: string, raw: string | undefined): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0) fail(`--${name} must be zero or more, not "${raw}"`);
   return n;

@@ -5,8 +5,8 @@ import type { TargetFigures } from './figures.ts';
 import { measureServer } from './measureServer.ts';
 import { machineLoad } from './procStats.ts';
 import { TARGET_NAMES, bottleneckNotes, jsonRecord, renderTable, renderTargets, targetChecks } from './report.ts';
-import { buildBenchScripts, killAllChildren, requireParleyBuild } from './servers.ts';
-import { runTeardowns } from './teardown.ts';
+import { benchLog, guardRun } from './runGuard.ts';
+import { buildBenchScripts, requireParleyBuild } from './servers.ts';
 
 /*
  * `npm run bench:chat`: many conversations over real sockets on loopback, against Parley on SQLite, Parley
@@ -17,40 +17,8 @@ import { runTeardowns } from './teardown.ts';
 
 const options = parseBenchArgs(process.argv.slice(2));
 const startedAt = new Date();
-const log = (line: string): void => {
-  process.stderr.write(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
-};
-
-/** How long an interrupted run waits for its clean-up (dropping its PostgreSQL database) before it exits anyway. */
-const TEARDOWN_TIMEOUT_MS = 10_000;
-
-let aborting: Promise<never> | null = null;
-
-/**
- * Kills the servers, undoes what the run made outside itself, and exits with `code`. Once: a signal
- * also makes the run itself fail (its servers are gone), and that failure must not exit before the
- * clean-up is done.
- */
-function abort(code: number): Promise<never> {
-  aborting ??= (async () => {
-    killAllChildren();
-    for (const problem of await runTeardowns(TEARDOWN_TIMEOUT_MS)) log(`clean-up failed: ${problem}`);
-    process.exit(code);
-  })();
-  return aborting;
-}
-
-process.on('exit', killAllChildren);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping`);
-    void abort(130);
-  });
-}
-const hardStop = setTimeout(() => {
-  log(`hard timeout of ${options.timeoutSeconds} s reached; killing the servers`);
-  void abort(3);
-}, options.timeoutSeconds * 1000);
+const log = benchLog('bench', startedAt);
+const guard = guardRun(options.timeoutSeconds, log);
 
 try {
   if (options.targets.some((target) => protocolOf(target) === 'parley')) requireParleyBuild();
@@ -78,9 +46,9 @@ try {
   for (const note of bottleneckNotes(results)) console.log(`- ${note}`);
   console.log('');
   console.log(jsonRecord(results, options, startedAt, loadBefore));
-  clearTimeout(hardStop);
+  guard.finish();
 } catch (error) {
   log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  clearTimeout(hardStop);
-  await abort(1);
+  guard.finish();
+  await guard.abort(1);
 }

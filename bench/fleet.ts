@@ -29,7 +29,20 @@ export interface ChatFleet {
   send(conversation: number, clientId: string, text: string): void;
   /** Where deliveries are reported; the workload sets it. */
   onDelivered: DeliveryListener;
+  /**
+   * The order of deliveries since the last call (duplicated and out-of-order frames, by the server's seq);
+   * absent where the protocol has no seq (the bare relay).
+   */
+  takeOrder?(): OrderCounts;
   close(): Promise<void>;
+}
+
+/** Deliveries that broke a conversation's order, as the receiving side saw them. */
+export interface OrderCounts {
+  /** A seq received again on the same connection. */
+  duplicated: number;
+  /** A seq received after a later one. */
+  reordered: number;
 }
 
 /** What the coordinator gives a load-generator thread. */
@@ -37,8 +50,10 @@ export interface FleetPlan {
   target: 'parley' | 'relay';
   /** Index of this thread, used to keep ids unique across threads. */
   thread: number;
-  /** `http://127.0.0.1:PORT` of the server under test. */
+  /** `http://127.0.0.1:PORT` of the server under test (the visitors' node when `agentBaseUrl` is set). */
   baseUrl: string;
+  /** Where the agents sign in and connect, when not at `baseUrl` (another node of the same deployment). */
+  agentBaseUrl?: string;
   /** Agents this thread drives (Parley: accounts created beforehand; relay: only the names matter). */
   agents: { email: string; password: string }[];
   /** Visitor connections this thread opens. */

@@ -14,6 +14,8 @@ import type { ThreadCommand, ThreadReply, ThreadResults } from './threadMessages
 export interface LoadShape {
   target: BenchTarget;
   baseUrl: string;
+  /** Where the agents connect, when not at `baseUrl` (another node of the same deployment). */
+  agentBaseUrl?: string;
   agents: { email: string; password: string }[];
   visitors: number;
   conversations: number;
@@ -96,7 +98,8 @@ export function splitLoad(shape: LoadShape): FleetPlan[] {
   const plans: FleetPlan[] = [];
   for (let t = 0; t < threads; t++) {
     const agents = shape.agents.filter((_, i) => i % threads === t);
-    plans.push({ target: protocolOf(shape.target), thread: t, baseUrl: shape.baseUrl, agents, visitors: 0, conversations: 0 });
+    const agentBaseUrl = shape.agentBaseUrl === undefined ? {} : { agentBaseUrl: shape.agentBaseUrl };
+    plans.push({ target: protocolOf(shape.target), thread: t, baseUrl: shape.baseUrl, ...agentBaseUrl, agents, visitors: 0, conversations: 0 });
   }
   const total = shape.agents.length;
   let visitorsLeft = shape.visitors;

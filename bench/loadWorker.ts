@@ -2,8 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { ChatFleet, FleetPlan } from './fleet.ts';
 import { ParleyFleet } from './parleyFleet.ts';
 import { RelayFleet } from './relayFleet.ts';
-import type { ThreadCommand, ThreadReply, ThreadResults } from './threadMessages.ts';
-import { runLatency, runThroughput } from './workload.ts';
+import type { PhaseExtras, ThreadCommand, ThreadReply, ThreadResults } from './threadMessages.ts';
+import { runLatency, runThroughput, type PhaseResult } from './workload.ts';
 
 /*
  * Entry of one load-generator thread: builds its fleet from the plan in `workerData` and runs the
@@ -29,6 +29,12 @@ port.on('message', (command: ThreadCommand) => {
   );
 });
 
+/** A phase's result with the fleet's error frames and, where it has seqs, the order of what it heard during the phase. */
+function withExtras(result: PhaseResult): PhaseResult & PhaseExtras {
+  const order = fleet.takeOrder?.();
+  return { ...result, errors: fleet.errors.count, firstError: fleet.errors.first, ...(order ? { order } : {}) };
+}
+
 async function execute(command: ThreadCommand): Promise<ThreadResults[ThreadCommand['type']]> {
   switch (command.type) {
     case 'prepare':
@@ -43,14 +49,10 @@ async function execute(command: ThreadCommand): Promise<ThreadResults[ThreadComm
     case 'goOnline':
       await fleet.goOnline();
       return null;
-    case 'throughput': {
-      const result = await runThroughput(fleet, command);
-      return { ...result, errors: fleet.errors.count, firstError: fleet.errors.first };
-    }
-    case 'latency': {
-      const result = await runLatency(fleet, command);
-      return { ...result, errors: fleet.errors.count, firstError: fleet.errors.first };
-    }
+    case 'throughput':
+      return withExtras(await runThroughput(fleet, command));
+    case 'latency':
+      return withExtras(await runLatency(fleet, command));
     case 'close':
       await fleet.close();
       return null;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchOptions, BenchTarget } from './args.ts';
 import { protocolOf } from './args.ts';
-import type { DatabaseActivity, MemoryReading, TargetFigures } from './figures.ts';
+import type { DatabaseActivity, MemoryReading, PhaseFigures, TargetFigures } from './figures.ts';
 import { databaseActivity, growth, phaseFigures } from './figures.ts';
 import { InspectorSession } from './inspector.ts';
 import { LoadGenerator } from './loadGenerator.ts';
@@ -11,6 +11,7 @@ import { createBenchDatabase, type BenchDatabase } from './postgres.ts';
 import type { CpuShare } from './procStats.ts';
 import { residentBytes, startCpuMeter } from './procStats.ts';
 import { PARLEY_CLI, ServerProcess, createParleyAgents, parleyEnv } from './servers.ts';
+import type { ThreadResults } from './threadMessages.ts';
 
 /*
  * Measures one server: start it as a child, open the connections and read the idle memory, start the
@@ -109,21 +110,7 @@ async function measureRunning(
     await sleep(SETTLE_MS);
     const chats = await readMemory();
 
-    const warmupMs = Math.min(2_000, (options.seconds * 1000) / 5);
-    log(`throughput phase: ${options.seconds} s (+${warmupMs / 1000} s warm-up), window ${options.window}`);
-    let meter = await startPhaseMeter(server.pid, database);
-    const throughputResults = await load.all({ type: 'throughput', warmupMs, durationMs: options.seconds * 1000, window: options.window });
-    const throughput = phaseFigures(throughputResults, ...(await meter()));
-
-    log(`latency phase: ${options.seconds} s at ${options.rate} msg/s`);
-    meter = await startPhaseMeter(server.pid, database);
-    // Each thread offers its share of the rate, in proportion to its conversations.
-    const latencyResults = await load.perThread((plan) => ({
-      type: 'latency',
-      durationMs: options.seconds * 1000,
-      rate: (options.rate * plan.conversations) / options.conversations,
-    }));
-    const latency = phaseFigures(latencyResults, ...(await meter()));
+    const { throughput, latency } = await runLoadPhases(load, options, () => startPhaseMeter(server.pid, database), log);
     const afterLoad = await readMemory();
 
     await load.all({ type: 'close' });
@@ -143,11 +130,50 @@ async function measureRunning(
   }
 }
 
-/** Starts the CPU meter and, on PostgreSQL, the database's counters; call the result at the phase's end. */
-async function startPhaseMeter(serverPid: number, database: BenchDatabase | null): Promise<() => Promise<[CpuShare, DatabaseActivity | null]>> {
+/** What a phase meter reads at the end of its phase. */
+export type PhaseMeter = () => Promise<[CpuShare, DatabaseActivity | null]>;
+
+/** The two measured phases over a connected load whose conversations are started, with their raw thread results. */
+export interface LoadPhases {
+  throughput: PhaseFigures;
+  latency: PhaseFigures;
+  throughputResults: ThreadResults['throughput'][];
+  latencyResults: ThreadResults['latency'][];
+}
+
+/** Runs the throughput phase, then the latency phase, each measured by a meter `startMeter` starts. */
+export async function runLoadPhases(
+  load: LoadGenerator,
+  options: Pick<BenchOptions, 'seconds' | 'window' | 'rate' | 'conversations'>,
+  startMeter: () => Promise<PhaseMeter>,
+  log: (line: string) => void,
+): Promise<LoadPhases> {
+  const warmupMs = Math.min(2_000, (options.seconds * 1000) / 5);
+  log(`throughput phase: ${options.seconds} s (+${warmupMs / 1000} s warm-up), window ${options.window}`);
+  let meter = await startMeter();
+  const throughputResults = await load.all({ type: 'throughput', warmupMs, durationMs: options.seconds * 1000, window: options.window });
+  const throughput = phaseFigures(throughputResults, ...(await meter()));
+
+  log(`latency phase: ${options.seconds} s at ${options.rate} msg/s`);
+  meter = await startMeter();
+  // Each thread offers its share of the rate, in proportion to its conversations.
+  const latencyResults = await load.perThread((plan) => ({
+    type: 'latency',
+    durationMs: options.seconds * 1000,
+    rate: (options.rate * plan.conversations) / options.conversations,
+  }));
+  const latency = phaseFigures(latencyResults, ...(await meter()));
+  return { throughput, latency, throughputResults, latencyResults };
+}
+
+/**
+ * Starts the CPU meter (the server, the processes of `also` by name) and, on PostgreSQL, the database's
+ * counters; call the result at the phase's end.
+ */
+export async function startPhaseMeter(serverPid: number, database: BenchDatabase | null, also: Record<string, number> = {}): Promise<PhaseMeter> {
   const before = await database?.counters();
   const startedAt = performance.now();
-  const cpu = await startCpuMeter(serverPid, database?.processes);
+  const cpu = await startCpuMeter(serverPid, database?.processes, also);
   return async () => {
     const share = await cpu();
     const after = await database?.counters();

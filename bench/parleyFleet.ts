@@ -1,13 +1,16 @@
 import type { ConversationSnapshot, ServerFrame } from '@parley/protocol';
 import { createVisitor, loginAgent } from '../packages/server/test/support/http.ts';
 import { ProtocolClient, type ConnectedClient } from '../packages/server/test/support/ProtocolClient.ts';
-import type { ChatFleet, DeliveryListener, FleetPlan } from './fleet.ts';
+import type { ChatFleet, DeliveryListener, FleetPlan, OrderCounts } from './fleet.ts';
 import { closeClients, condition, forEachLimited } from './fleet.ts';
+import { SeqTally } from './seqTally.ts';
 
 /*
  * A fleet speaking Parley's raw wire protocol: tokens over HTTP, `auth` on every socket, `chat.start`
  * from the visitors, and `message.send` for the load. A message counts as delivered when the agent's
- * socket receives its `message` frame, i.e. once it was stored, acknowledged and fanned out.
+ * socket receives its `message` frame, i.e. once it was stored, acknowledged and fanned out. The agents may
+ * sit on another node of the same deployment than the visitors (`agentBaseUrl`); each agent socket's seqs are
+ * tallied, so a frame heard twice or out of order is counted.
  * Every socket is a lean ProtocolClient: no frame log, frames straight to the handlers below.
  */
 
@@ -45,6 +48,8 @@ export class ParleyFleet implements ChatFleet {
   /** Sessions the server gave to an agent of another thread (a setup failure). */
   readonly #strays = new Set<string>();
   readonly #assignedWaiters = new Map<string, () => void>();
+  /** The seqs the agents' sockets heard, per conversation (one agent per conversation). */
+  readonly #order = new SeqTally<string>();
   #onSetupProgress: () => void = () => undefined;
 
   constructor(plan: FleetPlan) {
@@ -55,7 +60,7 @@ export class ParleyFleet implements ChatFleet {
 
   async prepare(): Promise<void> {
     await forEachLimited(this.#plan.agents, HTTP_CONCURRENCY, async (account) => {
-      const body = await loginAgent(this.#plan.baseUrl, account.email, account.password, PATIENCE);
+      const body = await loginAgent(this.#agentBaseUrl, account.email, account.password, PATIENCE);
       this.#agents.push({ id: body.agent.id, token: body.token, client: null });
     });
     const names = Array.from({ length: this.#plan.visitors }, (_, i) => `Visitor ${this.#plan.thread}-${i}`);
@@ -67,12 +72,12 @@ export class ParleyFleet implements ChatFleet {
 
   async connect(): Promise<void> {
     await forEachLimited(this.#agents, CONNECT_CONCURRENCY, async (agent) => {
-      agent.client = await this.#authenticate(agent.token, (frame) => this.#onAgentFrame(frame));
+      agent.client = await this.#authenticate(this.#agentBaseUrl, agent.token, (frame) => this.#onAgentFrame(frame));
     });
     // Routing must not pick these agents while another thread starts its conversations (see startChats).
     await this.#setPresence('away');
     await forEachLimited(this.#visitors, CONNECT_CONCURRENCY, async (visitor) => {
-      visitor.client = await this.#authenticate(visitor.token, (frame) => this.#onVisitorFrame(frame));
+      visitor.client = await this.#authenticate(this.#plan.baseUrl, visitor.token, (frame) => this.#onVisitorFrame(frame));
     });
   }
 
@@ -120,6 +125,10 @@ export class ParleyFleet implements ChatFleet {
     visitor.client.send({ type: 'message.send', id: clientId, sessionID: visitor.sessionID, clientId, text });
   }
 
+  takeOrder(): OrderCounts {
+    return this.#order.take();
+  }
+
   close(): Promise<void> {
     return closeClients([...this.#agents, ...this.#visitors].flatMap((party) => (party.client ? [party.client] : [])));
   }
@@ -129,6 +138,7 @@ export class ParleyFleet implements ChatFleet {
     switch (frame.type) {
       case 'message': {
         const { message } = frame;
+        if (this.#conversationBySession.has(message.sessionID)) this.#order.see(message.sessionID, message.seq);
         if (message.kind !== 'text' || message.from.role !== 'visitor' || message.clientId === undefined) return;
         const conversation = this.#conversationBySession.get(message.sessionID);
         if (conversation !== undefined) this.onDelivered(conversation, message.clientId);
@@ -179,8 +189,12 @@ export class ParleyFleet implements ChatFleet {
     return this.#conversationBySession.size >= this.conversations;
   }
 
-  #authenticate(token: string, onFrame: (frame: ServerFrame) => void): Promise<ConnectedClient> {
-    return ProtocolClient.connect(this.#plan.baseUrl, token, { lean: true, onFrame, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+  get #agentBaseUrl(): string {
+    return this.#plan.agentBaseUrl ?? this.#plan.baseUrl;
+  }
+
+  #authenticate(baseUrl: string, token: string, onFrame: (frame: ServerFrame) => void): Promise<ConnectedClient> {
+    return ProtocolClient.connect(baseUrl, token, { lean: true, onFrame, connectTimeoutMs: CONNECT_TIMEOUT_MS });
   }
 
   #connected(party: { client: ConnectedClient | null }): ConnectedClient {

@@ -53,6 +53,8 @@ export interface CpuShare {
   machine: number;
   /** Everything else on the machine (other processes, kernel work not charged to a process). */
   others: number;
+  /** The further processes the meter was asked to follow (another node, Redis), by name; not counted in `others`. */
+  also?: Record<string, number>;
 }
 
 /** Lists the pids of a set of processes that may come and go during a phase (PostgreSQL backends). */
@@ -66,24 +68,30 @@ export interface ProcessSet {
 /** How often a process set is listed again during a phase, to see backends that start or end in it. */
 const PROCESS_SET_POLL_MS = 500;
 
-/** Starts measuring CPU shares; call the returned function at the end of the phase. */
-export async function startCpuMeter(serverPid: number, database?: ProcessSet): Promise<() => Promise<CpuShare>> {
+/**
+ * Starts measuring CPU shares; call the returned function at the end of the phase. `also` names further
+ * processes to follow (pid by name), reported in `also`.
+ */
+export async function startCpuMeter(serverPid: number, database?: ProcessSet, also: Record<string, number> = {}): Promise<() => Promise<CpuShare>> {
   const own = database ? await ProcessSetMeter.start(() => database.own()) : null;
   const shared = database ? await ProcessSetMeter.start(() => database.shared()) : null;
   const startedAt = process.hrtime.bigint();
   const server0 = cpuSeconds(serverPid);
   const self0 = cpuSeconds(process.pid);
+  const also0 = Object.entries(also).map(([name, pid]) => ({ name, pid, seconds: cpuSeconds(pid) }));
   const machine0 = machineCpuSeconds();
   return async () => {
     const wall = Number(process.hrtime.bigint() - startedAt) / 1e9;
     const machine1 = machineCpuSeconds();
     const server = (cpuSeconds(serverPid) - server0) / wall;
     const loadGenerator = (cpuSeconds(process.pid) - self0) / wall;
+    const followed = Object.fromEntries(also0.map(({ name, pid, seconds }) => [name, (cpuSeconds(pid) - seconds) / wall]));
     const databaseCpu = ((await own?.stop()) ?? 0) / wall;
     const databaseShared = ((await shared?.stop()) ?? 0) / wall;
     const machine = (machine1.busy - machine0.busy) / wall;
-    const others = Math.max(0, machine - server - loadGenerator - databaseCpu - databaseShared);
-    return { server, loadGenerator, database: databaseCpu, databaseShared, machine, others };
+    const followedTotal = Object.values(followed).reduce((a, b) => a + b, 0);
+    const others = Math.max(0, machine - server - loadGenerator - databaseCpu - databaseShared - followedTotal);
+    return { server, loadGenerator, database: databaseCpu, databaseShared, machine, others, ...(also0.length > 0 ? { also: followed } : {}) };
   };
 }
 

@@ -4,6 +4,7 @@ import type { BenchOptions, BenchTarget } from './args.ts';
 import type { PhaseFigures, TargetFigures } from './figures.ts';
 import { CpuLedger } from './procStats.ts';
 import { cpuPerMessage, renderTable, targetChecks, type Results } from './report.ts';
+import { fakePhase } from './testFixtures.ts';
 
 const options: BenchOptions = {
   visitors: 1000,
@@ -19,23 +20,7 @@ const options: BenchOptions = {
   profileDir: null,
 };
 
-function phase(messagesPerSecond: number, p99Ms: number, cpu: { server: number; database?: number }): PhaseFigures {
-  return {
-    messagesPerSecond,
-    p50Ms: p99Ms / 4,
-    p99Ms,
-    maxMs: p99Ms * 2,
-    sent: messagesPerSecond * 10,
-    delivered: messagesPerSecond * 10,
-    lost: 0,
-    errors: 0,
-    firstError: null,
-    cpu: { server: cpu.server, loadGenerator: 0.3, database: cpu.database ?? 0, databaseShared: 0, machine: 1.5, others: 0.05 },
-    database: cpu.database === undefined ? null : { commitsPerSecond: messagesPerSecond / 4, walSyncsPerSecond: messagesPerSecond / 2 },
-    threadUtilisation: [0.3, 0.3],
-    maxSendLagMs: 1,
-  };
-}
+const phase = fakePhase;
 
 function figures(target: BenchTarget, throughput: PhaseFigures, latency: PhaseFigures): TargetFigures {
   const reading = { rss: 0, rssAfterGc: 0, heapUsed: 0 };

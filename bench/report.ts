@@ -31,18 +31,17 @@ export const TARGET_NAMES: Record<BenchTarget, string> = {
   relay: 'bare ws relay',
 };
 
-type Cell = (figures: TargetFigures) => string;
-
-interface Row {
+/** One row of a side-by-side table: a metric, its cell for one server's figures, and what its ratios divide. */
+export interface Row<F = TargetFigures> {
   metric: string;
-  cell: Cell;
-  /** Also shown as PostgreSQL ÷ SQLite and SQLite ÷ relay. */
-  ratioOf?: (figures: TargetFigures) => number;
+  cell: (figures: F) => string;
+  /** Also shown as ratios between servers (PostgreSQL ÷ SQLite and SQLite ÷ relay here). */
+  ratioOf?: (figures: F) => number;
 }
 
-/** The side-by-side table of every figure. */
-export function renderTable(results: Results, options: BenchOptions): string {
-  const rows: Row[] = [
+/** The first rows of every chat table: throughput, then latency at the offered rate. */
+export function loadRows<F extends { throughput: PhaseFigures; latency: PhaseFigures }>(options: Pick<BenchOptions, 'window' | 'conversations' | 'rate'>): Row<F>[] {
+  return [
     {
       metric: `throughput, msg/s (closed loop, window ${options.window}, ${options.conversations} conv)`,
       cell: (f) => whole(f.throughput.messagesPerSecond),
@@ -55,6 +54,13 @@ export function renderTable(results: Results, options: BenchOptions): string {
     },
     { metric: 'latency p99, ms (same load)', cell: (f) => ms(f.latency.p99Ms), ratioOf: (f) => f.latency.p99Ms },
     { metric: 'latency phase: delivered msg/s / offered', cell: (f) => `${whole(f.latency.messagesPerSecond)} / ${options.rate}` },
+  ];
+}
+
+/** The side-by-side table of every figure. */
+export function renderTable(results: Results, options: BenchOptions): string {
+  const rows: Row[] = [
+    ...loadRows<TargetFigures>(options),
     {
       metric: `idle RSS per connection, KB (${Object.values(results)[0]?.connections ?? 0} conn)`,
       cell: (f) => kb(f.perConnection.rss),
@@ -254,7 +260,7 @@ export function cpuPerMessage(phase: PhaseFigures, whose: 'server' | 'database')
 }
 
 /** Commits per second and delivered messages per commit, e.g. `1,234 (5.6)`. */
-function commits(phase: PhaseFigures): string {
+export function commits(phase: PhaseFigures): string {
   if (!phase.database) return '—';
   const perCommit = phase.messagesPerSecond / phase.database.commitsPerSecond;
   return `${whole(phase.database.commitsPerSecond)} (${Number.isFinite(perCommit) ? perCommit.toFixed(1) : '—'})`;
@@ -265,7 +271,7 @@ function walSyncs(phase: PhaseFigures): string {
 }
 
 /** Rows of cells as aligned columns with a rule under the first. */
-function renderColumns(rows: string[][]): string {
+export function renderColumns(rows: string[][]): string {
   const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length)));
   const line = (row: string[]): string => row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ').trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('-|-');
@@ -273,15 +279,15 @@ function renderColumns(rows: string[][]): string {
   return [line(header ?? []), rule, ...rest.map(line)].join('\n');
 }
 
-function micros(seconds: number): string {
+export function micros(seconds: number): string {
   return Number.isFinite(seconds) ? (seconds * 1e6).toFixed(1) : '—';
 }
 
-function whole(n: number): string {
+export function whole(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-function ms(n: number): string {
+export function ms(n: number): string {
   if (Number.isNaN(n)) return '—';
   return n < 10 ? n.toFixed(2) : n.toFixed(1);
 }
@@ -290,11 +296,11 @@ function kb(bytes: number): string {
   return (bytes / 1024).toFixed(1);
 }
 
-function ratio(n: number): string {
+export function ratio(n: number): string {
   return Number.isFinite(n) ? `${n.toFixed(2)}×` : '—';
 }
 
-function percent(fraction: number): string {
+export function percent(fraction: number): string {
   return `${Math.round(fraction * 100)}%`;
 }
 

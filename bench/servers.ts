@@ -102,6 +102,27 @@ export class ServerProcess {
     });
   }
 
+  /** Calls `listener` with each chunk the child prints from now on (stdout and stderr); returns how to stop. */
+  onOutput(listener: (text: string) => void): () => void {
+    const onData = (chunk: Buffer): void => listener(chunk.toString());
+    this.#child.stdout?.on('data', onData);
+    this.#child.stderr?.on('data', onData);
+    return () => {
+      this.#child.stdout?.off('data', onData);
+      this.#child.stderr?.off('data', onData);
+    };
+  }
+
+  /** Kills the server at once (SIGKILL), as a crash would; resolves once it has exited. */
+  kill(): Promise<void> {
+    const child = this.#child;
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
   /** Asks the server to stop (SIGTERM), and kills it if it has not exited in time. */
   stop(): Promise<void> {
     const child = this.#child;

@@ -1,3 +1,4 @@
+import type { OrderCounts } from './fleet.ts';
 import type { PhaseResult } from './workload.ts';
 
 /*
@@ -21,9 +22,17 @@ export interface ThreadResults {
   connect: null;
   startChats: null;
   goOnline: null;
-  throughput: PhaseResult & { errors: number; firstError: string | null };
-  latency: PhaseResult & { errors: number; firstError: string | null };
+  throughput: PhaseResult & PhaseExtras;
+  latency: PhaseResult & PhaseExtras;
   close: null;
+}
+
+/** What a thread adds to a phase's result: error frames, and the order of deliveries where the protocol has a seq. */
+export interface PhaseExtras {
+  errors: number;
+  firstError: string | null;
+  /** Absent for the bare relay (no seq). */
+  order?: OrderCounts;
 }
 
 /** Thread → coordinator. */
