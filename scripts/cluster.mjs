@@ -4,7 +4,11 @@
 // A deployment of Parley on this machine, to try many nodes: N nodes (node1…nodeN on ports 3001…) sharing this
 // machine's PostgreSQL and Redis, behind HAProxy on --port (3000) configured from deploy/haproxy.cfg. Open the
 // printed URLs through the balancer; `kill -9` a node's pid to see its clients carry on elsewhere (it is started
-// again after --restart-after seconds, 5 by default; 0 leaves it down). Ctrl-C stops everything.
+// again after --restart-after seconds, 5 by default; 0 leaves it down). HAProxy's stats page on 127.0.0.1:--stats-port
+// (8404) shows which nodes it counts up. Ctrl-C (or SIGTERM) stops everything: the nodes gracefully, and HAProxy.
+//
+// Each node and HAProxy run in a process group of their own, so that Ctrl-C reaches only this script, which then
+// stops each of them once (a node given SIGINT by the terminal and SIGTERM by us would exit without its graceful stop).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -18,10 +22,11 @@ const CLI = join(ROOT, 'packages/server/dist/cli.js');
 
 function usage(problem) {
   if (problem) console.error(`npm run cluster: ${problem}\n`);
-  console.error(`Usage: npm run cluster -- [--nodes N] [--port P] [--database-url postgres://…] [--redis-url redis://…] [--restart-after S]
+  console.error(`Usage: npm run cluster -- [--nodes N] [--port P] [--stats-port P] [--database-url postgres://…] [--redis-url redis://…] [--restart-after S]
 
   --nodes N          how many Parley nodes (default 2, at most 9)
   --port P           the balancer's port on 127.0.0.1 (default 3000); nodes listen on P+1…P+N
+  --stats-port P     HAProxy's stats page on 127.0.0.1 (default 8404; 0: none)
   --database-url     PostgreSQL shared by the nodes (default DATABASE_URL, else postgres://postgres@127.0.0.1:5432/parley_cluster,
                      made if missing)
   --redis-url        Redis, the bus between the nodes (default REDIS_URL, else redis://127.0.0.1:6379)
@@ -33,6 +38,7 @@ function parseArgs(argv) {
   const options = {
     nodes: 2,
     port: 3000,
+    statsPort: 8404,
     databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/parley_cluster',
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     restartAfter: 5,
@@ -48,6 +54,7 @@ function parseArgs(argv) {
     if (flag === '--help' || flag === '-h') usage();
     else if (flag === '--nodes') options.nodes = number();
     else if (flag === '--port') options.port = number();
+    else if (flag === '--stats-port') options.statsPort = number();
     else if (flag === '--restart-after') options.restartAfter = number();
     else if (flag === '--database-url' && value) (options.databaseUrl = value), i++;
     else if (flag === '--redis-url' && value) (options.redisUrl = value), i++;
@@ -55,8 +62,16 @@ function parseArgs(argv) {
   }
   if (options.nodes < 1 || options.nodes > 9) usage('--nodes: expected 1 to 9');
   if (options.port < 1 || options.port + options.nodes > 65535) usage('--port: out of range');
+  if (options.statsPort > 65535 || (options.statsPort >= options.port && options.statsPort <= options.port + options.nodes)) {
+    usage('--stats-port: out of range, or one of the ports of the balancer and the nodes');
+  }
   return options;
 }
+
+/** What to say when node1 printed no demo agent: the database has agents that this checkout's data/ did not make. */
+const noDemoAgent = () =>
+  `(this database has agents already, made from another data directory; add one with\n` +
+  `                      DATABASE_URL=${redact(options.databaseUrl)} npx parley agent create --email you@example.com --name You --password '…')`;
 
 const redact = (url) => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 
@@ -135,8 +150,11 @@ if (!haproxyBinary) {
 }
 
 const balancerUrl = `http://127.0.0.1:${options.port}`;
+/** Running children by name (node1…, haproxy). */
 const children = new Map();
 let stopping = false;
+/** Every node was healthy once: from then on a node that exits is reported (and started again), not fatal. */
+let started = false;
 
 function startNode(index) {
   const name = `node${index + 1}`;
@@ -159,6 +177,7 @@ function startNode(index) {
       DEMO_AGENT: index === 0 ? (process.env.DEMO_AGENT ?? 'true') : 'false',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   prefixed(name, child.stdout, process.stdout);
   prefixed(name, child.stderr, process.stderr);
@@ -166,6 +185,11 @@ function startNode(index) {
   child.once('exit', (code, signal) => {
     if (stopping || children.get(name) !== child) return;
     children.delete(name);
+    if (!started) {
+      console.error(`[cluster] ${name} (pid ${child.pid}) exited (${signal ?? code}) while starting; see its lines above`);
+      void stopAll(1);
+      return;
+    }
     console.log(`[cluster] ${name} (pid ${child.pid}) exited (${signal ?? code}); the others carry on${options.restartAfter > 0 ? `; it starts again in ${options.restartAfter} s` : ''}`);
     if (options.restartAfter > 0) {
       setTimeout(() => {
@@ -191,13 +215,20 @@ async function stopAll(code) {
   clearTimeout(force);
   process.exit(code);
 }
-process.on('SIGINT', () => void stopAll(0));
-process.on('SIGTERM', () => void stopAll(0));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => void stopAll(0));
+// Whatever ends this script, no child outlives it (they are in process groups of their own).
+process.on('exit', () => {
+  for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
 
 try {
   await ensureDatabase(options.databaseUrl);
   if (!(await redisAnswers(options.redisUrl))) throw new Error(`Redis at ${redact(options.redisUrl)} does not answer; start it, or pass --redis-url`);
-  if (await accepts(options.port)) throw new Error(`port ${options.port} is taken; pass --port`);
+  for (let p = options.port; p <= options.port + options.nodes; p++) {
+    if (await accepts(p)) throw new Error(`port ${p} is taken (the balancer uses --port, ${options.port}, and the nodes the ports after it); pass another --port`);
+  }
+  const withStats = options.statsPort > 0 && !(await accepts(options.statsPort));
+  if (options.statsPort > 0 && !withStats) console.log(`[cluster] port ${options.statsPort} is taken: no HAProxy stats page (pass --stats-port)`);
   // The first node migrates the database and makes the demo agent; the others start beside it after.
   startNode(0);
   await until('node1 to be healthy', () => healthy(`http://127.0.0.1:${options.port + 1}`), 60_000);
@@ -207,8 +238,11 @@ try {
   const dir = join(ROOT, 'data', 'cluster');
   const cfg = join(dir, 'haproxy.cfg');
   const nodes = Array.from({ length: options.nodes }, (_, i) => ({ name: `node${i + 1}`, port: options.port + i + 1 }));
-  writeFileSync(cfg, renderHaproxyConfig({ port: options.port, nodes, statsSocket: join(dir, 'haproxy.sock') }));
-  const haproxy = spawn(haproxyBinary, ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(
+    cfg,
+    renderHaproxyConfig({ port: options.port, nodes, statsSocket: join(dir, 'haproxy.sock'), ...(withStats ? { statsPort: options.statsPort } : {}) }),
+  );
+  const haproxy = spawn(haproxyBinary, ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   prefixed('haproxy', haproxy.stdout, process.stdout);
   prefixed('haproxy', haproxy.stderr, process.stderr);
   children.set('haproxy', haproxy);
@@ -219,6 +253,7 @@ try {
   });
   await until('HAProxy to accept connections', () => accepts(options.port), 10_000);
   await until('a node to answer through HAProxy', () => healthy(balancerUrl), 10_000);
+  started = true;
 
   const pids = [...children.entries()].filter(([name]) => name !== 'haproxy').map(([name, child]) => `${name} pid ${child.pid} on http://127.0.0.1:${options.port + Number(name.slice(4))}`);
   console.log(`
@@ -227,8 +262,8 @@ try {
   Visitor demo page:  ${balancerUrl}/
   Agent workspace:    ${balancerUrl}/agent
   Each node's state:  ${balancerUrl}/healthz  (answers name the node that served it)
-  Balancer config:    ${cfg}
-  Demo agent:         ${demoAgent ?? '(made on the first start of this database; see node1\'s first log, or npx parley agent create)'}
+  Balancer config:    ${cfg}${withStats ? `\n  HAProxy stats:      http://127.0.0.1:${options.statsPort}/  (each node UP or DOWN, as the balancer sees it)` : ''}
+  Demo agent:         ${demoAgent ?? noDemoAgent()}
 
   ${pids.join('\n  ')}
 
