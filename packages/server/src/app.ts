@@ -119,13 +119,19 @@ export async function startServer(config: Config, options: { log?: Logger; store
   const tokens = new TokenService(secret);
   const clustered = config.redisUrl !== null;
   const bus = clustered ? await startRedisBus(config, store, log) : new InProcessBus((err) => log.error({ err }, 'delivery failed'));
+  let counting: ReturnType<Store['countLive']> | null = null;
+  const countLive = () =>
+    (counting ??= store.countLive().finally(() => {
+      counting = null;
+    }));
   const metrics = new Metrics(
     {
       nodeId: config.nodeId,
       version: '0.1.0',
       connections: () => gateway.connectionCount,
-      openConversations: async () => (await store.countLive()).conversations,
-      callsByState: async () => (await store.countLive()).calls,
+      // One scrape asks both at once: they share one count of the store.
+      openConversations: async () => (await countLive()).conversations,
+      callsByState: async () => (await countLive()).calls,
       bus: () => bus.health(),
       store: () => ({ healthy: health.state.healthy, errors: storeErrors }),
     },
