@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deskErrors, escalate, openCallDesk, type CallPage } from './support/callParties.ts';
 import { browserOnly } from './support/fixture.ts';
-import { screenshot, waitFor } from './support/harness.ts';
+import { screenshot, tail, waitFor } from './support/harness.ts';
 import { startJanus, videoroomRequest, type JanusServer } from './support/janus.ts';
 import { janusJoins, reloadRecordingJoins, roomParticipants, type JanusJoin } from './support/janusJoins.ts';
 import { sampleInbound, timeline, waitForMediaFlowing } from './support/media.ts';
@@ -37,6 +37,15 @@ async function poolCall() {
   await flowing(desk.visitor, desk.agent, 'through Janus: agent → visitor');
   await flowing(desk.agent, desk.visitor, 'through Janus: visitor → agent');
   return { pool, desk, since, endedEvents };
+}
+
+/** Runs a probe of `janus`; when it fails, says whether that Janus is still running, with the tail of what it printed. */
+async function probing<T>(janus: JanusServer, what: string, probe: () => Promise<T>): Promise<T> {
+  try {
+    return await probe();
+  } catch (error) {
+    throw new Error(`${what} at ${janus.url}: ${(error as Error).message}; that Janus is ${janus.state()}\n--- its output (tail) ---\n${tail(janus.output(), 80)}`);
+  }
 }
 
 function flowing(side: CallPage, other: CallPage, what: string) {
@@ -86,7 +95,7 @@ test('a Janus of the pool killed mid-call: both pages join again on the other by
   const room = publishedAt(await janusJoins(visitor.page), survivor.url).at(-1)!.room;
   assert.equal(publishedAt(await janusJoins(agent.page), survivor.url).at(-1)!.room, room, 'both in the same room there');
   assert.deepEqual(
-    await roomParticipants(survivor.url, room),
+    await probing(survivor, 'reading the room on the survivor', () => roomParticipants(survivor.url, room)),
     [
       [agent.id, true],
       [visitor.id, true],
@@ -98,9 +107,11 @@ test('a Janus of the pool killed mid-call: both pages join again on the other by
   await visitor.actOk('endVideo');
   await visitor.waitForEvent('videoEnded', { since: since.visitor });
   await agent.waitForEvent('videoEnded', { since: since.agent });
-  await waitFor(async () => (await videoroomRequest(survivor.url, { request: 'exists', room })).exists === false, {
-    what: `room ${room} to be destroyed once the call ended`,
-  });
+  await probing(survivor, `waiting for room ${room} to go`, () =>
+    waitFor(async () => (await videoroomRequest(survivor.url, { request: 'exists', room })).exists === false, {
+      what: `room ${room} to be destroyed once the call ended`,
+    }),
+  );
   for (const side of [visitor, agent]) assert.equal((await endedEvents(side)).length, 1, `${side.label}: the call ended once`);
   assert.deepEqual(
     // The browser reports each failed attempt to reach the dead instance; nothing else may go wrong.

@@ -113,6 +113,8 @@ export const tail = (text: string, lines = 40): string => text.trimEnd().split('
 /** A service a test started and owns: what it printed so far, and `stop` (the process, then its directory). */
 export interface TestDaemon {
   output(): string;
+  /** `running (pid N)`, or how it ended (`exited with code 1`, `killed by SIGSEGV`): for failure messages. */
+  state(): string;
   stop(): Promise<void>;
   /** Sends `signal` (SIGKILL: a crash) and resolves once it exited; its directory stays until `stop`. */
   kill(signal?: NodeJS.Signals): Promise<void>;
@@ -150,6 +152,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<TestDaemon> {
   child.once('error', (error) => (spawnError = error));
   const daemon: TestDaemon = {
     output: () => output,
+    state: () =>
+      child.exitCode !== null ? `exited with code ${child.exitCode}` : child.signalCode !== null ? `killed by ${child.signalCode}` : `running (pid ${child.pid})`,
     async stop() {
       await stopProcess(child);
       await removeDir(opts.dir);

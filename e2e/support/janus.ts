@@ -38,6 +38,8 @@ export interface JanusServer {
   configDir: string;
   /** Everything it printed so far. */
   output(): string;
+  /** `running (pid N)` or how it ended, for failure messages. */
+  state(): string;
   /** Stops it (SIGTERM, then SIGKILL if it lingers) and removes its configuration directory. */
   stop(): Promise<void>;
   /** Kills it with `signal` (default SIGKILL: a crash) and resolves once it exited; `stop` still cleans up. */
