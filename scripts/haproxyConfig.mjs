@@ -11,10 +11,12 @@ export const SHIPPED_CONFIG = join(dirname(fileURLToPath(import.meta.url)), '..'
 const sectionOf = (line) => /^(global|defaults|frontend|backend|listen)\b.*$/.exec(line)?.[0].trim() ?? null;
 
 /**
- * @param {{ port: number, nodes: Array<{ name: string, port: number }>, statsPort?: number, statsSocket?: string }} options
+ * `log`: one line per request on standard output, with HAProxy's termination state (who closed, and when), and
+ * its server state changes; the tests keep it so a failure shows what the balancer saw.
+ * @param {{ port: number, nodes: Array<{ name: string, port: number }>, statsPort?: number, statsSocket?: string, log?: boolean }} options
  * @returns {string}
  */
-export function renderHaproxyConfig({ port, nodes, statsPort, statsSocket }) {
+export function renderHaproxyConfig({ port, nodes, statsPort, statsSocket, log = false }) {
   const out = [];
   const backends = new Set();
   let section = null;
@@ -35,6 +37,8 @@ export function renderHaproxyConfig({ port, nodes, statsPort, statsSocket }) {
     out.push(line);
     // The harness reads which nodes HAProxy counts up or down from its stats socket.
     if (statsSocket && line === 'global') out.push(`    stats socket ${statsSocket} mode 600 level admin`);
+    if (log && line === 'global') out.push('    log stdout format raw local0 info');
+    if (log && line === 'defaults') out.push('    log global', '    option httplog');
   }
   for (const backend of ['backend parley_nodes', 'backend parley_alive']) {
     if (!backends.has(backend)) throw new Error(`${SHIPPED_CONFIG}: ${backend} has no "server nodeN" lines to replace`);

@@ -276,7 +276,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       haproxyDir = dir;
       statsSocket = join(dir, 'stats.sock');
       const cfg = join(dir, 'haproxy.cfg');
-      await writeFile(cfg, renderHaproxyConfig({ port: balancerPort, statsPort, statsSocket, nodes: nodes.map((n) => ({ name: n.name, port: n.port })) }));
+      // With a line per request: a failure through the balancer shows who closed what, and when.
+      const rendered = renderHaproxyConfig({ port: balancerPort, statsPort, statsSocket, log: true, nodes: nodes.map((n) => ({ name: n.name, port: n.port })) });
+      await writeFile(cfg, rendered);
       haproxy = await startDaemon({ name: 'haproxy', binary, args: ['-db', '-f', cfg], dir, ready: () => accepts(balancerPort), what: 'HAProxy to accept connections', timeoutMs: 10_000 });
     }
     const withBalancer = (): string => {
