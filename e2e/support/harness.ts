@@ -60,6 +60,8 @@ export interface StartOptions {
   port?: number;
   /** Extra environment for the server. */
   env?: Record<string, string>;
+  /** The address to listen on and to be reached at (default 127.0.0.1; a test's own network namespace gives another). */
+  host?: string;
   /** How long to wait for /healthz. */
   readyTimeoutMs?: number;
 }
@@ -206,7 +208,7 @@ export async function startParley(opts: StartOptions = {}): Promise<ParleyServer
       ...process.env,
       DATA_DIR: dataDir,
       PORT: String(port),
-      HOST: '127.0.0.1',
+      HOST: opts.host ?? '127.0.0.1',
       LOG_LEVEL: 'warn',
       DEMO_AGENT: 'false',
       ...opts.env,
@@ -216,11 +218,11 @@ export async function startParley(opts: StartOptions = {}): Promise<ParleyServer
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
 
   const server: ParleyServer = {
     url,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    wsUrl: `ws://${opts.host ?? '127.0.0.1'}:${port}/ws`,
     dataDir,
     pid: child.pid ?? -1,
     output: () => output,

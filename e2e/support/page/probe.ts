@@ -52,6 +52,8 @@ export interface MediaProbe {
   clearTimeline(): void;
   sample(): Promise<InboundSample>;
   rendered(divId: string): RenderedCall;
+  /** The page's peer connections that are not closed, oldest first (for statistics a sample does not sum). */
+  peerConnections(): RTCPeerConnection[];
 }
 
 declare global {
@@ -233,5 +235,6 @@ export function installProbe(): void {
     clearTimeline: () => void timeline.splice(0, timeline.length),
     sample,
     rendered,
+    peerConnections: () => [...peers],
   };
 }

@@ -56,8 +56,8 @@ export class Call {
     this.#deps = deps;
     this.#call = initial ?? null;
     this.#savedCall = new CallStorage(deps.storage, deps.storagePrefix + deps.sessionID);
-    this.#roster = new ParticipantRoster(deps.self.id, (participant, eventName, connectionState) => {
-      const event = { sessionID: deps.sessionID, participant, ...(connectionState ? { connectionState } : {}) };
+    this.#roster = new ParticipantRoster(deps.self.id, (participant, eventName, detail) => {
+      const event = { sessionID: deps.sessionID, participant, ...detail };
       deps.emit('videoParticipant', event, eventName);
     });
     this.#invitationHost = {
@@ -323,6 +323,7 @@ export class Call {
           else this.#moveTo({ type: 'nothingToSend' });
         },
         onLinkState: (remoteId, state) => current() && this.#linkStateChanged(remoteId, state),
+        onQuality: (participantId, quality) => current() && this.#roster.qualityChanged(participantId, quality),
         onActiveSpeaker: (participantId) => current() && this.#deps.emit('activeSpeaker', { sessionID, participantId }),
         onError: (error) => this.#deps.emit('videoError', { sessionID, ...error }),
       },

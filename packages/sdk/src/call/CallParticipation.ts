@@ -8,6 +8,8 @@ import type { LinkSignal } from './PeerLink.ts';
 import { createJanusTransport } from './janus/JanusTransport.ts';
 import type { MediaTransport } from './MediaTransport.ts';
 import { PeerMesh } from './PeerMesh.ts';
+import type { ConnectionQuality } from './quality/linkQuality.ts';
+import { QualityWatch } from './quality/QualityWatch.ts';
 
 const SPEAKER_SAMPLE_MS = 500;
 /** Audio level (0..1) from which a participant counts as speaking. */
@@ -45,6 +47,8 @@ export interface CallParticipationDeps {
   /** Neither camera nor microphone could be opened. */
   onNothingToSend(): void;
   onLinkState(remoteId: string, state: VideoConnectionState): void;
+  /** The shown quality of a link changed (this page's own id: its sending). */
+  onQuality(participantId: string, quality: ConnectionQuality): void;
   /** The loudest remote participant changed (groups of three or more). */
   onActiveSpeaker(participantId: string | null): void;
   onError(error: Omit<VideoErrorEvent, 'sessionID'>): void;
@@ -77,6 +81,7 @@ export class CallParticipation {
   /** The last state of each link, reported again after a rejoin. */
   readonly #linkStates = new Map<string, VideoConnectionState>();
   #speakerTimer: ReturnType<typeof setInterval> | null = null;
+  readonly #quality: QualityWatch;
   #speaker: string | null = null;
   #quietSamples = 0;
 
@@ -84,6 +89,15 @@ export class CallParticipation {
     this.#deps = deps;
     this.#wanted = { ...want };
     this.#localMedia = new LocalMedia(deps.options.media);
+    this.#quality = new QualityWatch({
+      selfId: deps.self.id,
+      links: () => this.#transport?.qualityLinks() ?? [],
+      onQuality: (id, quality) => {
+        if (this.#closed) return;
+        this.#view?.setQuality(id === deps.self.id ? 'local' : id, quality);
+        deps.onQuality(id, quality);
+      },
+    });
     this.#mediaReady = this.#localMedia.acquire(want).then((outcome) => {
       if (this.#closed) return outcome;
       for (const failure of outcome.failures) this.#reportMediaFailure(failure);
@@ -111,6 +125,7 @@ export class CallParticipation {
         if (this.#closed || (!outcome.audio && !outcome.video)) return;
         if (this.#sending.audio !== this.#wanted.audio || this.#sending.video !== this.#wanted.video) this.#sendMedia();
         this.#transport = this.#createTransport();
+        this.#quality.start();
         for (const { from, signal } of this.#earlySignals.splice(0)) this.#transport.receive(from, signal);
         this.participantsChanged();
       })
@@ -217,15 +232,17 @@ export class CallParticipation {
     this.#updateSending({ ...this.#sending, audio: on });
   }
 
-  /** One stats row per remote participant. */
-  stats(): Promise<CallStatsRow[]> {
-    return this.#transport?.stats() ?? Promise.resolve([]);
+  /** One stats row per remote participant, with its link's quality once sampled. */
+  async stats(): Promise<CallStatsRow[]> {
+    const rows = (await this.#transport?.stats()) ?? [];
+    return rows.map((row) => ({ ...row, ...this.#quality.figures(row.participantId) }));
   }
 
   /** Closes the links, releases the devices, removes what was drawn. */
   close(): void {
     this.#closed = true;
     this.#watchSpeakers(false);
+    this.#quality.stop();
     this.#transport?.close();
     this.#transport = null;
     this.#earlySignals = [];

@@ -1,4 +1,13 @@
 import type { CallView, MediaStreamLike } from './MediaHandler.ts';
+import type { ConnectionQuality } from './quality/linkQuality.ts';
+
+/** The signal icon of each level (bars), and its words for screen readers. */
+const QUALITY_ICON: Record<ConnectionQuality, { bars: string; words: string }> = {
+  good: { bars: '▂▄▆', words: 'Connection good' },
+  fair: { bars: '▂▄', words: 'Connection fair' },
+  poor: { bars: '▂', words: 'Connection poor' },
+  lost: { bars: '✕', words: 'Connection lost' },
+};
 
 /** The part of a DOM element the view uses. */
 export interface ElementLike {
@@ -33,6 +42,8 @@ interface Tile {
   video: VideoElementLike;
   tile: ElementLike;
   label: ElementLike;
+  /** The signal icon, once the link's quality is known. */
+  quality?: ElementLike;
 }
 
 /** From this many people on, the call is drawn as a grid of equal cells with names. */
@@ -109,6 +120,26 @@ export class DomCallView implements CallView {
     this.cellOf(this.speaking)?.cell.removeAttribute('data-speaking');
     this.speaking = participantId;
     this.cellOf(participantId)?.cell.setAttribute('data-speaking', '');
+  }
+
+  /**
+   * Shows the quality of a participant's link (`local`: this page's sending) as a signal icon in its cell,
+   * `.parley-quality` with `data-quality` and a text label for screen readers.
+   */
+  setQuality(participantId: string, quality: ConnectionQuality): void {
+    const entry = this.cellOf(participantId);
+    if (!entry) return;
+    if (!entry.quality) {
+      entry.quality = this.doc.createElement('div');
+      entry.quality.setAttribute('class', 'parley-quality');
+      entry.quality.setAttribute('role', 'img');
+      entry.cell.appendChild(entry.quality);
+    }
+    const icon = QUALITY_ICON[quality];
+    entry.quality.setAttribute('data-quality', quality);
+    entry.quality.setAttribute('aria-label', icon.words);
+    entry.quality.setAttribute('title', icon.words);
+    entry.quality.textContent = icon.bars;
   }
 
   /** Removes everything this view added to the page. */

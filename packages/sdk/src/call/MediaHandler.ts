@@ -5,6 +5,7 @@
  * (BrowserMediaHandler.ts) is a thin pass-through to the real objects.
  */
 import type { IceCandidate, SessionDescription } from '../wire.ts';
+import type { ConnectionQuality } from './quality/linkQuality.ts';
 
 /** The part of a MediaStreamTrack the engine uses. */
 export interface MediaTrackLike {
@@ -96,6 +97,8 @@ export interface CallView {
   removeRemote(participantId: string): void;
   /** Marks who is heard loudest now (a remote id, `local`, or null for nobody). */
   setActiveSpeaker(participantId: string | null): void;
+  /** Shows a participant's link quality (a remote id, or `local` for this page's sending). */
+  setQuality(participantId: string, quality: ConnectionQuality): void;
   /** Removes everything this view added. */
   clear(): void;
 }

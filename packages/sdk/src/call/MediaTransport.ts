@@ -3,6 +3,7 @@ import type { CallStatsRow, VideoConnectionState } from './events.ts';
 import type { MediaStreamLike, MediaTrackLike } from './MediaHandler.ts';
 import type { LinkSignal } from './PeerLink.ts';
 import type { ResolvedCallOptions } from './callOptions.ts';
+import type { QualityLink } from './quality/QualityWatch.ts';
 
 /** What a transport is built from and how it reports to the participation that owns it. */
 export interface MediaTransportDeps {
@@ -47,6 +48,8 @@ export interface MediaTransport {
   restartStalled(): void;
   /** One stats row per remote participant. */
   stats(): Promise<CallStatsRow[]>;
+  /** Every peer connection in use, with what flows on it (for the quality levels). */
+  qualityLinks(): QualityLink[];
   /** Closes every connection. */
   close(): void;
 }

@@ -1,12 +1,14 @@
 import type { CallParticipant } from '../wire.ts';
-import type { VideoConnectionState, VideoParticipant, VideoParticipantEventName } from './events.ts';
+import type { ConnectionQuality, VideoConnectionState, VideoParticipant, VideoParticipantEventName } from './events.ts';
+
+/** What some participant events carry besides the participant. */
+export interface RosterDetail {
+  connectionState?: VideoConnectionState;
+  quality?: ConnectionQuality;
+}
 
 /** How the roster reports a participant change. */
-export type RosterListener = (
-  participant: VideoParticipant,
-  eventName: VideoParticipantEventName,
-  connectionState?: VideoConnectionState,
-) => void;
+export type RosterListener = (participant: VideoParticipant, eventName: VideoParticipantEventName, detail?: RosterDetail) => void;
 
 /**
  * The participants of one call, as the server last described them, with this page's own media
@@ -60,7 +62,13 @@ export class ParticipantRoster {
   /** A link's state changed: reported as `connectionStateChanged`. */
   connectionChanged(remoteId: string, state: VideoConnectionState): void {
     const participant = this.get(remoteId);
-    if (participant) this.listener(toPublic(participant), 'connectionStateChanged', state);
+    if (participant) this.listener(toPublic(participant), 'connectionStateChanged', { connectionState: state });
+  }
+
+  /** A link's quality level changed (this page's own id: its sending): reported as `connectionQuality`. */
+  qualityChanged(participantId: string, quality: ConnectionQuality): void {
+    const participant = this.get(participantId);
+    if (participant) this.listener(toPublic(participant), 'connectionQuality', { quality });
   }
 
   /** The call ended: every joined remote participant leaves; the roster empties. */

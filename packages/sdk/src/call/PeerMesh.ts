@@ -4,6 +4,7 @@ import type { MediaStreamLike, MediaTrackLike } from './MediaHandler.ts';
 import type { MediaTransport, MediaTransportDeps } from './MediaTransport.ts';
 import { PeerLink, type LinkSignal } from './PeerLink.ts';
 import { statsRow } from './callStats.ts';
+import type { QualityLink } from './quality/QualityWatch.ts';
 
 export type PeerMeshDeps = MediaTransportDeps;
 
@@ -71,6 +72,11 @@ export class PeerMesh implements MediaTransport {
   /** One stats row per link. */
   stats(): Promise<CallStatsRow[]> {
     return Promise.all([...this.links.values()].map(async (link) => statsRow(link.remoteId, await link.peerConnection.getStats())));
+  }
+
+  /** Every link both sends this page's media and receives its participant's. */
+  qualityLinks(): QualityLink[] {
+    return [...this.links.values()].map((link) => ({ receivesFrom: link.remoteId, sends: true, peerConnection: link.peerConnection }));
   }
 
   /** Closes every link. */

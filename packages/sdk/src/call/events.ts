@@ -4,6 +4,9 @@
  * keep the media-escalation vocabulary it follows: requestVideoUpgrade, responseVideoUpgrade, videoParticipant.
  */
 import type { CallEndReason, Party } from '../wire.ts';
+import type { ConnectionQuality } from './quality/linkQuality.ts';
+
+export type { ConnectionQuality } from './quality/linkQuality.ts';
 
 /** Where the conversation's call stands, as this page sees it. */
 export type VideoState = 'idle' | 'requested' | 'invited' | 'connecting' | 'active' | 'ended';
@@ -115,7 +118,9 @@ export type VideoParticipantEventName =
   | 'audioUnmuted'
   | 'videoDisabled'
   | 'videoEnabled'
-  | 'connectionStateChanged';
+  | 'connectionStateChanged'
+  /** The quality of the link changed (`event.quality`); for this page's own sending, `participant.id` is its own id. */
+  | 'connectionQuality';
 
 /** Payload of a participant event. */
 export interface VideoParticipantEvent {
@@ -123,6 +128,11 @@ export interface VideoParticipantEvent {
   participant: VideoParticipant;
   /** With `connectionStateChanged`: the link's new state. */
   connectionState?: VideoConnectionState;
+  /**
+   * With `connectionQuality`: how well media flows — from that participant to this page, or, for this page's own id,
+   * from this page out. `good`, `fair`, `poor` (loss, delay or jitter a listener notices), `lost` (nothing arrives).
+   */
+  quality?: ConnectionQuality;
 }
 
 /** One row of `getCallStats()`: what this page receives from one remote participant. */
@@ -134,6 +144,10 @@ export interface CallStatsRow {
   packetLossPct?: number;
   /** The participant's audio level now, 0..1 (when the browser reports it). */
   audioLevel?: number;
+  /** The shown quality of the link from that participant (see `connectionQuality`), once it was sampled. */
+  quality?: ConnectionQuality;
+  /** This page's sending estimate towards that participant, in kbit/s (its mesh link; through Janus, the publishing connection's). */
+  availableOutgoingBitrateKbps?: number;
 }
 
 /** The call events of a Contact (merged into `ContactEvents`). */

@@ -1,5 +1,6 @@
 import type { IceServerInfo } from '../../wire.ts';
 import { statsRow } from '../callStats.ts';
+import type { QualityLink } from '../quality/QualityWatch.ts';
 import type { CallStatsRow, VideoConnectionState } from '../events.ts';
 import type { MediaStreamLike, MediaTrackLike, PeerConnectionLike } from '../MediaHandler.ts';
 import type { MediaTransport, MediaTransportDeps } from '../MediaTransport.ts';
@@ -144,6 +145,17 @@ export class JanusTransport implements MediaTransport {
         return pc ? statsRow(remote.id, await pc.getStats()) : { participantId: remote.id, audioPacketsReceived: 0, videoFramesDecoded: 0 };
       }),
     );
+  }
+
+  /** The publishing connection sends; each subscription receives one remote participant. */
+  qualityLinks(): QualityLink[] {
+    const links: QualityLink[] = [];
+    if (this.publisher) links.push({ receivesFrom: null, sends: true, peerConnection: this.publisher.peerConnection });
+    for (const remote of this.remotes.values()) {
+      const pc = remote.subscription?.peerConnection;
+      if (pc) links.push({ receivesFrom: remote.id, sends: false, peerConnection: pc });
+    }
+    return links;
   }
 
   /** Leaves the room and closes every connection and the socket. */

@@ -145,3 +145,14 @@ function percent(part: number, whole: number): number {
 function num(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
+
+/** The level of this page's sending on one link: the loss the far end reports and the round trip. */
+export function rateSending(interval: LinkInterval, connected = true): ConnectionQuality {
+  if (!connected) return 'lost';
+  return rateInterval({ ...interval, lossPct: interval.sendLossPct, receiving: true, jitterMs: 0 }, true);
+}
+
+/** The worse of two levels. */
+export function worseOf(a: ConnectionQuality, b: ConnectionQuality): ConnectionQuality {
+  return ORDER[a] >= ORDER[b] ? a : b;
+}

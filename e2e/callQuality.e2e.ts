@@ -1,0 +1,92 @@
+/*
+ * Link quality on a real, throttled network. The visitor's browser runs in a network namespace of the test's own
+ * (e2e/support/netns.ts), joined to this machine by a veth pair; the server listens on the host side's address and
+ * the agent's browser runs here. In a peer-to-peer video call, the visitor's sending is capped at 60 kbit/s with a
+ * token bucket (tc tbf): the agent's page rates the visitor's link poor (or lost), the visitor's page rates its own
+ * sending the same, and the agent's tile shows it as a signal icon with words for screen readers. With the cap
+ * lifted, both come back to good by themselves. Measured: the time from the cap to each change, and back.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { chromium, type Browser } from 'playwright-core';
+import { CallPage, escalate, type DriverEvent } from './support/callParties.ts';
+import { CHROMIUM_FLAGS, CHROMIUM_PATH, Cleanup, createAgent, startParley, waitFor } from './support/harness.ts';
+import { waitForMediaFlowing } from './support/media.ts';
+import { createNetworkNamespace } from './support/netns.ts';
+
+const cleanup = new Cleanup();
+after(() => cleanup.run());
+
+const quality = (e: DriverEvent) => (e.data as { quality?: string }).quality;
+const about = (e: DriverEvent) => (e.data as { participant?: { id?: string } }).participant?.id;
+
+test('a capped link is rated poor on both sides and shown on the tile; lifted, it is good again', { timeout: 170_000 }, async (t) => {
+  const ns = await createNetworkNamespace(1 + (process.pid % 250));
+  cleanup.add(() => ns.remove());
+  const server = await startParley({ host: ns.hostAddress });
+  cleanup.add(() => server.stop());
+  // The pages' origin is not loopback: Chromium lets it use the camera only when told to treat it as secure.
+  const args = [...CHROMIUM_FLAGS, `--unsafely-treat-insecure-origin-as-secure=${server.url}`];
+  const launch = async (executablePath: string): Promise<Browser> => {
+    const browser = await chromium.launch({ executablePath, args });
+    cleanup.add(() => browser.close());
+    return browser;
+  };
+  const here = await launch(CHROMIUM_PATH);
+  const behindLink = await launch(ns.chromium);
+
+  const account = { email: 'quinn@example.test', name: 'Quinn Agent', password: 'correct horse battery' };
+  createAgent(server.dataDir, account);
+  const agent = await CallPage.open(here, server.url, 'agent');
+  await agent.connectAgent(account);
+  const visitor = await CallPage.open(behindLink, server.url, 'visitor');
+  await visitor.connectVisitor('Vera Visitor');
+  const sessionID = await visitor.startChat('Can you see me?');
+  await waitFor(async () => (await agent.sessionID()) === sessionID, { what: 'the conversation to reach the agent' });
+  const since = await escalate({ server, account, agent, visitor, sessionID });
+  await waitForMediaFlowing(agent.page, { remoteId: visitor.id, what: 'visitor → agent, across the veth' });
+  await waitForMediaFlowing(visitor.page, { remoteId: agent.id, what: 'agent → visitor, across the veth' });
+
+  // An open link: good on both sides, with the numbers behind it in getCallStats.
+  await agent.waitForEvent('participant:connectionQuality', { since: since.agentSince, match: (e) => e.quality === 'good' });
+  const open = (await agent.actOk('getCallStats')) as Array<{ participantId: string; quality?: string; availableOutgoingBitrateKbps?: number }>;
+  const row = open.find((r) => r.participantId === visitor.id);
+  assert.equal(row?.quality, 'good', `the visitor's row: ${JSON.stringify(open)}`);
+  assert.ok((row?.availableOutgoingBitrateKbps ?? 0) > 0, `the agent's sending estimate is on the row: ${JSON.stringify(row)}`);
+
+  const badFor = (page: CallPage, id: string, from: number) =>
+    page.waitForEvent('participant:connectionQuality', {
+      since: from,
+      timeoutMs: 30_000,
+      match: (e) => (e.participant as { id?: string } | undefined)?.id === id && ['poor', 'lost'].includes(String(e.quality)),
+    });
+  const goodFor = (page: CallPage, id: string, from: number) =>
+    page.waitForEvent('participant:connectionQuality', {
+      since: from,
+      timeoutMs: 30_000,
+      match: (e) => (e.participant as { id?: string } | undefined)?.id === id && e.quality === 'good',
+    });
+
+  const beforeCap = { agent: await agent.eventCount(), visitor: await visitor.eventCount() };
+  ns.cap(60);
+  const cappedAt = Date.now();
+  const agentSaw = await badFor(agent, visitor.id, beforeCap.agent);
+  const visitorSaw = await badFor(visitor, visitor.id, beforeCap.visitor);
+  t.diagnostic(`capped at 60 kbit/s → agent rates the visitor ${quality(agentSaw)} after ${Math.round(agentSaw.at - cappedAt)} ms; the visitor rates its sending ${quality(visitorSaw)} after ${Math.round(visitorSaw.at - cappedAt)} ms`);
+  const tile = agent.page.locator(`[data-cell="${visitor.id}"] .parley-quality`);
+  await waitFor(async () => ['poor', 'lost'].includes((await tile.getAttribute('data-quality')) ?? ''), { what: "the visitor's tile to show the weak link" });
+  assert.match((await tile.getAttribute('aria-label')) ?? '', /^Connection (poor|lost)$/, 'the icon says it in words');
+
+  const beforeLift = { agent: await agent.eventCount(), visitor: await visitor.eventCount() };
+  ns.uncap();
+  const liftedAt = Date.now();
+  const agentBack = await goodFor(agent, visitor.id, beforeLift.agent);
+  const visitorBack = await goodFor(visitor, visitor.id, beforeLift.visitor);
+  t.diagnostic(`cap lifted → good again for the agent after ${Math.round(agentBack.at - liftedAt)} ms, for the visitor after ${Math.round(visitorBack.at - liftedAt)} ms`);
+  await waitFor(async () => (await tile.getAttribute('data-quality')) === 'good', { what: "the visitor's tile to show a good link again" });
+  assert.equal(await tile.getAttribute('aria-label'), 'Connection good');
+  // The call never stopped meanwhile.
+  await waitForMediaFlowing(agent.page, { remoteId: visitor.id, what: 'visitor → agent after the cap' });
+  assert.deepEqual([...(await agent.events()), ...(await visitor.events())].filter((e) => e.name === 'videoEnded'), [], 'nobody’s call ended');
+  assert.equal(about(agentSaw), visitor.id);
+});
