@@ -8,6 +8,7 @@ import type { LinkSignal } from './PeerLink.ts';
 import { createJanusTransport } from './janus/JanusTransport.ts';
 import type { MediaTransport } from './MediaTransport.ts';
 import { PeerMesh } from './PeerMesh.ts';
+import { ScreenShare } from './ScreenShare.ts';
 
 const SPEAKER_SAMPLE_MS = 500;
 /** Audio level (0..1) from which a participant counts as speaking. */
@@ -38,7 +39,7 @@ export interface CallParticipationDeps {
   participant(id: string): CallParticipant | undefined;
   /** The remote participants that joined the media session. */
   joinedRemoteIds(): string[];
-  /** A `call.join` result (the call as it stands). */
+  /** A request's result (`call.join`, `call.screen`): the call as it stands. */
   onJoined(call: CallSnapshot): void;
   /** What this page sends changed. */
   onSending(sending: Sending): void;
@@ -58,6 +59,7 @@ export interface CallParticipationDeps {
 export class CallParticipation {
   readonly #deps: CallParticipationDeps;
   readonly #localMedia: LocalMedia;
+  readonly #screen: ScreenShare;
   readonly #mediaReady: Promise<MediaOutcome>;
   readonly #wanted: Sending;
   #sending: Sending = { audio: false, video: false };
@@ -84,6 +86,14 @@ export class CallParticipation {
     this.#deps = deps;
     this.#wanted = { ...want };
     this.#localMedia = new LocalMedia(deps.options.media);
+    const { sessionID, callId } = deps;
+    this.#screen = new ScreenShare({
+      media: deps.options.media,
+      announce: async (on, stream) => deps.onJoined((await deps.request('call.screen', { sessionID, callId, on, ...(on ? { stream } : {}) })).call),
+      send: async (track) => this.#transport?.setTrack('screen', track),
+      onChanged: (stream) => this.#ensureView().showLocalScreen(stream),
+      onError: (err) => this.#reportError('signaling-failed', 'could not stop sharing the screen', err),
+    });
     this.#mediaReady = this.#localMedia.acquire(want).then((outcome) => {
       if (this.#closed) return outcome;
       for (const failure of outcome.failures) this.#reportMediaFailure(failure);
@@ -174,6 +184,7 @@ export class CallParticipation {
   /** Participants joined, left or changed media: links and drawing follow. */
   participantsChanged(): void {
     if (!this.#transport) return;
+    this.#screen.reconcile(this.#deps.participant(this.#deps.self.id)?.screen ?? false);
     this.#transport.sync(this.#deps.joinedRemoteIds());
     for (const id of this.#transport.remoteIds) this.#renderRemote(id);
     this.#watchSpeakers(this.#transport.remoteIds.length >= 2);
@@ -217,6 +228,12 @@ export class CallParticipation {
     this.#updateSending({ ...this.#sending, audio: on });
   }
 
+  /** Shares this page's screen (see {@link ScreenShare.start}). */
+  shareScreen(on: boolean): Promise<void> {
+    if (this.#closed) return Promise.reject(new ParleyError('conflict', 'this page is not in a call'));
+    return on ? this.#screen.start() : this.#screen.stop();
+  }
+
   /** One stats row per remote participant. */
   stats(): Promise<CallStatsRow[]> {
     return this.#transport?.stats() ?? Promise.resolve([]);
@@ -225,6 +242,7 @@ export class CallParticipation {
   /** Closes the links, releases the devices, removes what was drawn. */
   close(): void {
     this.#closed = true;
+    this.#screen.close();
     this.#watchSpeakers(false);
     this.#transport?.close();
     this.#transport = null;
@@ -288,6 +306,8 @@ export class CallParticipation {
       selfId: this.#deps.self.id,
       options: this.#deps.options,
       localStream: this.#localMedia.stream,
+      screenStream: this.#screen.stream,
+      remoteScreenStreamId: (remoteId: string) => this.#deps.participant(remoteId)?.screenStream ?? null,
       iceServers: this.#iceServers,
       sendSignal: (to: string, signal: LinkSignal) => this.#deps.send({ type: 'signal', sessionID, callId, to, ...signal }),
       onLinkState: (peerId: string, state: VideoConnectionState) => {
@@ -333,7 +353,10 @@ export class CallParticipation {
     if (!this.#transport?.remoteIds.includes(remoteId)) return;
     const participant = this.#deps.participant(remoteId);
     const stream = this.#transport.remoteStream(remoteId);
-    this.#ensureView().showRemote(remoteId, participant?.name ?? remoteId, stream, participant?.video ?? true);
+    const name = participant?.name ?? remoteId;
+    const view = this.#ensureView();
+    view.showRemote(remoteId, name, stream, participant?.video ?? true);
+    view.showScreen(remoteId, name, participant?.screen ? this.#transport.remoteScreen(remoteId) : null);
   }
 
   #ensureView(): CallView {
