@@ -9,10 +9,11 @@ export type SfuAccess = Extract<MediaAccess, { kind: 'sfu' }>;
 /** The description a screen stream is published with: subscribers tell it from the camera by it (`feed_description`). */
 export const SCREEN_DESCRIPTION = 'screen';
 
-/** A feed published in the room: Janus's feed id and the party id it was published as. */
+/** A feed published in the room: Janus's feed id, the party id it was published as, and the mids of its streams. */
 export interface RoomFeed {
   feed: number;
   display: string;
+  mids: string[];
 }
 
 /** The streams a publisher sends its tracks in: microphone and camera, and the shared screen. */
@@ -195,8 +196,11 @@ export class JanusPublisher {
 function feedsOf(list: unknown): RoomFeed[] {
   if (!Array.isArray(list)) return [];
   const feeds: RoomFeed[] = [];
-  for (const entry of list as Array<{ id?: unknown; display?: unknown }>) {
-    if (typeof entry.id === 'number' && typeof entry.display === 'string') feeds.push({ feed: entry.id, display: entry.display });
+  for (const entry of list as Array<{ id?: unknown; display?: unknown; streams?: unknown }>) {
+    if (typeof entry.id !== 'number' || typeof entry.display !== 'string') continue;
+    const streams = Array.isArray(entry.streams) ? (entry.streams as Array<{ mid?: unknown; disabled?: unknown }>) : [];
+    const mids = streams.filter((st) => typeof st.mid === 'string' && st.disabled !== true).map((st) => st.mid as string);
+    feeds.push({ feed: entry.id, display: entry.display, mids });
   }
   return feeds;
 }

@@ -27,6 +27,9 @@ export class JanusSubscription {
   private closed = false;
   private readonly remoteCandidates: RemoteCandidates;
   private readonly received: RemoteTracks;
+  /** The feed's streams (its mids) this subscription carries or asked for. */
+  private readonly feedMids = new Set<string>();
+  private started = false;
 
   constructor(
     readonly feed: number,
@@ -65,6 +68,7 @@ export class JanusSubscription {
       const attached = await this.handle.message({ request: 'join', ptype: 'subscriber', room: access.room, pin: access.pin, streams: [{ feed: this.feed }] });
       this.learnStreams(attached);
       await this.answer(attached);
+      this.started = true;
     } catch (err) {
       this.close();
       throw err;
@@ -83,11 +87,37 @@ export class JanusSubscription {
     this.handle?.detach();
   }
 
-  /** Notes which m-lines carry the publisher's screen (from the `streams` of an `attached` or `updated` event). */
+  /**
+   * The feed publishes these streams now (its mids, from the room's `publishers` event): a stream added since
+   * the subscription began (a screen being shared) is subscribed to with `update`, and Janus offers again. The
+   * streams already received are not touched, so audio and camera go on as they were.
+   */
+  follow(mids: readonly string[]): void {
+    const handle = this.handle;
+    if (this.closed || !this.started || !handle) return;
+    const added = mids.filter((mid) => !this.feedMids.has(mid));
+    if (added.length === 0) return;
+    for (const mid of added) this.feedMids.add(mid);
+    handle
+      .message({ request: 'update', subscribe: added.map((mid) => ({ feed: this.feed, mid })) })
+      .then((updated) => {
+        this.learnStreams(updated);
+        return this.answer(updated);
+      })
+      .catch((err: unknown) => {
+        if (!this.closed) console.warn(`Parley: could not receive the new stream of feed ${this.feed} through Janus`, err);
+      });
+  }
+
+  /**
+   * Notes the feed's streams this subscription carries and which m-lines carry the publisher's screen (from the
+   * `streams` of an `attached` or `updated` event).
+   */
   private learnStreams(event: PluginEvent): void {
     const streams = event.data.streams;
     if (!Array.isArray(streams)) return;
-    for (const entry of streams as Array<{ mid?: unknown; feed_description?: unknown }>) {
+    for (const entry of streams as Array<{ mid?: unknown; feed_mid?: unknown; feed_description?: unknown }>) {
+      if (typeof entry.feed_mid === 'string') this.feedMids.add(entry.feed_mid);
       if (entry.feed_description === SCREEN_DESCRIPTION && typeof entry.mid === 'string') this.received.markScreen(entry.mid);
     }
     if (this.received.sort()) this.callbacks.onStream(this.stream);

@@ -252,7 +252,13 @@ export class JanusTransport implements MediaTransport {
   }
 
   private published(feeds: RoomFeed[]): void {
-    for (const { feed, display } of feeds) if (display !== this.access.display) this.feeds.set(display, feed);
+    for (const { feed, display, mids } of feeds) {
+      if (display === this.access.display) continue;
+      this.feeds.set(display, feed);
+      // A feed already received that gained a stream (a shared screen): the subscription takes it in as well.
+      const subscription = this.remotes.get(display)?.subscription;
+      if (subscription?.feed === feed) subscription.follow(mids);
+    }
     this.subscribeAll();
   }
 
