@@ -122,7 +122,11 @@ export class DomCallView implements CallView {
     if (!entry) {
       entry = this.makeCell(`screen:${id}`, label);
       entry.cell.setAttribute('class', 'parley-cell parley-screen-cell');
+      // A screen never shows a named tile: the tile stays empty and hidden, out of the accessibility tree.
       entry.tile.style.setProperty('display', 'none');
+      entry.tile.removeAttribute('role');
+      entry.tile.removeAttribute('aria-label');
+      entry.tile.textContent = '';
       const { video } = entry;
       if (id === 'local') {
         video.setAttribute('data-screen-preview', '');
