@@ -65,6 +65,11 @@ async function shareAndStop(desk: CallDesk, { sharer, receiver, camera, stop, la
   }
 }
 
+/** Closes a desk's pages once its test is done, so the next test's pages have the machine to themselves. */
+async function closeDesk(desk: CallDesk): Promise<void> {
+  await Promise.all([desk.agent.party.context.close(), desk.visitor.party.context.close()]);
+}
+
 test('peer-to-peer, camera on: the visitor shares and stops; the agent shares and stops with the browser bar; a second sharer is refused', async () => {
   const desk = await openCallDesk(spec.browser, spec.cleanup);
   await escalate(desk);
@@ -77,6 +82,7 @@ test('peer-to-peer, camera on: the visitor shares and stops; the agent shares an
   assert.deepEqual(refused.ok ? 'ok' : refused.code, 'screen_share_busy', JSON.stringify(refused));
   await waitForScreenFlowing(desk.agent.page, desk.visitor.id, 'the first sharer keeps the screen');
   assert.equal(await renderedScreen(desk.agent.page, true), null, 'the refused side shows no preview');
+  await closeDesk(desk);
 });
 
 test('peer-to-peer, camera off: the screen comes and goes, the camera stays off', async () => {
@@ -86,6 +92,7 @@ test('peer-to-peer, camera off: the screen comes and goes, the camera stays off'
   await shareAndStop(desk, { sharer: desk.visitor, receiver: desk.agent, camera: false, stop: 'stopScreenShare', label: 'mesh camera off' });
   const participant = (await desk.agent.video()).participants.find((p) => p.id === desk.visitor.id);
   assert.equal(participant?.video, false, 'the camera stayed off');
+  await closeDesk(desk);
 });
 
 test('peer-to-peer voice call: the call gains a screen and stays a voice call', async () => {
@@ -99,16 +106,21 @@ test('peer-to-peer voice call: the call gains a screen and stays a voice call', 
     [false, false],
     'nobody sends a camera',
   );
+  await closeDesk(desk);
 });
 
-test('through Janus: the screen is one more published stream; camera on, then a voice call', async () => {
+test('through Janus, camera on: the screen is one more published stream of the feed; both sides share in turn', async () => {
   const desk = await openCallDesk(spec.browser, spec.cleanup, { JANUS_URL: spec.janus.url });
   await escalate(desk);
   await waitForMediaFlowing(desk.agent.page, { remoteId: desk.visitor.id, what: 'through Janus before sharing' });
   await shareAndStop(desk, { sharer: desk.visitor, receiver: desk.agent, camera: true, stop: 'stopScreenShare', label: 'janus visitor shares' });
   await shareAndStop(desk, { sharer: desk.agent, receiver: desk.visitor, camera: true, stop: 'browser', label: 'janus agent shares, browser bar stops' });
+  await closeDesk(desk);
+});
 
-  const voice = await openCallDesk(spec.browser, spec.cleanup, { JANUS_URL: spec.janus.url });
-  await escalate(voice, { useVideo: false });
-  await shareAndStop(voice, { sharer: voice.visitor, receiver: voice.agent, camera: false, stop: 'stopScreenShare', label: 'janus voice call' });
+test('through Janus, a voice call: the call gains a screen and stays a voice call', async () => {
+  const desk = await openCallDesk(spec.browser, spec.cleanup, { JANUS_URL: spec.janus.url });
+  await escalate(desk, { useVideo: false });
+  await shareAndStop(desk, { sharer: desk.visitor, receiver: desk.agent, camera: false, stop: 'stopScreenShare', label: 'janus voice call' });
+  assert.equal((await desk.agent.video()).useVideo, false, 'still a voice call');
 });
