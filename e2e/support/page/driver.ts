@@ -55,7 +55,9 @@ export type CallMethod =
   | 'leaveVideo'
   | 'removeVideoParticipant'
   | 'addParticipant'
-  | 'createGuestInvite';
+  | 'createGuestInvite'
+  | 'startScreenShare'
+  | 'stopScreenShare';
 
 /** The driver's API, at `window.parleyE2E`. */
 export interface CallDriver {

@@ -45,6 +45,27 @@ export interface RenderedCall {
   localPreviews: number;
 }
 
+/** A shared screen as drawn in a call div: `<video data-screen>` (receivers) or `<video data-screen-preview>` (the sharer). */
+export interface RenderedScreen {
+  participantId: string;
+  videoWidth: number;
+  videoHeight: number;
+  currentTime: number;
+  /** Frames decoded by the receiver of the screen's own track (0 for the sharer's preview). */
+  framesDecoded: number;
+  /** The element's drawn area in CSS pixels, and the largest camera element's, to tell "large". */
+  area: number;
+  largestCameraArea: number;
+}
+
+/** How audio arrived while it was watched: packets sampled every few ms, and the longest time they stood still. */
+export interface AudioWatch {
+  samples: number;
+  packetsFirst: number;
+  packetsLast: number;
+  longestStallMs: number;
+}
+
 /** The probe's API, at `window.parleyProbe`. */
 export interface MediaProbe {
   timeline: TimelineEntry[];
@@ -54,6 +75,11 @@ export interface MediaProbe {
   rendered(divId: string): RenderedCall;
   /** The page's peer connections that are not closed, oldest first (for statistics a sample does not sum). */
   peerConnections(): RTCPeerConnection[];
+  /** The shared screen drawn in the div (`preview`: this page's own), or null. */
+  screen(divId: string, preview: boolean): Promise<RenderedScreen | null>;
+  /** Starts sampling inbound audio packets (every 20 ms) until `stopAudioWatch`. */
+  startAudioWatch(): void;
+  stopAudioWatch(): AudioWatch;
 }
 
 declare global {
@@ -213,7 +239,7 @@ async function sample(): Promise<InboundSample> {
 function rendered(divId: string): RenderedCall {
   const div = document.getElementById(divId);
   if (!div) return { present: false, children: 0, remoteVideos: [], localPreviews: 0 };
-  const remoteVideos = [...div.querySelectorAll<HTMLVideoElement>('video[data-participant-id]:not([data-local])')].map((v) => ({
+  const remoteVideos = [...div.querySelectorAll<HTMLVideoElement>('video[data-participant-id]:not([data-local]):not([data-screen])')].map((v) => ({
     participantId: v.dataset.participantId ?? '',
     videoWidth: v.videoWidth,
     videoHeight: v.videoHeight,
@@ -221,6 +247,70 @@ function rendered(divId: string): RenderedCall {
     readyState: v.readyState,
   }));
   return { present: true, children: div.childElementCount, remoteVideos, localPreviews: div.querySelectorAll('video[data-local]').length };
+}
+
+const areaOf = (element: Element): number => {
+  const rect = element.getBoundingClientRect();
+  return Math.round(rect.width * rect.height);
+};
+
+async function screen(divId: string, preview: boolean): Promise<RenderedScreen | null> {
+  const div = document.getElementById(divId);
+  const video = div?.querySelector<HTMLVideoElement>(preview ? 'video[data-screen-preview]' : 'video[data-screen]');
+  if (!div || !video) return null;
+  const track = (video.srcObject as MediaStream | null)?.getVideoTracks()[0] ?? null;
+  let framesDecoded = 0;
+  for (const pc of peers) {
+    if (pc.connectionState === 'closed') continue;
+    for (const receiver of pc.getReceivers()) {
+      if (!track || receiver.track !== track) continue;
+      (await receiver.getStats()).forEach((s: { type: string; kind?: string; framesDecoded?: number }) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') framesDecoded += s.framesDecoded ?? 0;
+      });
+    }
+  }
+  const cameras = [...div.querySelectorAll('video.parley-video:not([data-screen]):not([data-screen-preview])')];
+  return {
+    participantId: video.dataset.participantId ?? '',
+    videoWidth: video.videoWidth,
+    videoHeight: video.videoHeight,
+    currentTime: video.currentTime,
+    framesDecoded,
+    area: areaOf(video),
+    largestCameraArea: Math.max(0, ...cameras.map(areaOf)),
+  };
+}
+
+let audioWatch: { timer: ReturnType<typeof setInterval>; points: Array<{ at: number; packets: number }> } | null = null;
+
+function startAudioWatch(): void {
+  if (audioWatch) clearInterval(audioWatch.timer);
+  const points: Array<{ at: number; packets: number }> = [];
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void sample()
+      .then((s) => void points.push({ at: s.at, packets: s.audioPacketsReceived }))
+      .finally(() => (busy = false));
+  }, 20);
+  audioWatch = { timer, points };
+}
+
+function stopAudioWatch(): AudioWatch {
+  const points = audioWatch?.points ?? [];
+  if (audioWatch) clearInterval(audioWatch.timer);
+  audioWatch = null;
+  let longestStallMs = 0;
+  let since = points[0];
+  for (const point of points) {
+    if (!since || point.packets > since.packets) {
+      since = point;
+      continue;
+    }
+    longestStallMs = Math.max(longestStallMs, point.at - since.at);
+  }
+  return { samples: points.length, packetsFirst: points[0]?.packets ?? 0, packetsLast: points.at(-1)?.packets ?? 0, longestStallMs: Math.round(longestStallMs) };
 }
 
 /** Installs the probe once per document. */
@@ -236,5 +326,8 @@ export function installProbe(): void {
     sample,
     rendered,
     peerConnections: () => [...peers],
+    screen,
+    startAudioWatch,
+    stopAudioWatch,
   };
 }

@@ -21,10 +21,11 @@ export type CallState = 'idle' | 'requested' | 'invited' | 'connecting' | 'activ
 
 export type CallEndReason = 'hangup' | 'declined' | 'cancelled' | 'timeout' | 'failed' | 'closed' | 'media-denied';
 
-/** A party in a call, with what it sends. */
+/** A party in a call, with what it sends. `screen`: it shares its screen now (one sharer at a time per call). */
 export interface Participant extends Party {
   audio: boolean;
   video: boolean;
+  screen: boolean;
 }
 
 /** What the state machine decides on. */

@@ -12,7 +12,8 @@ import { LIMITS } from './limits.ts';
  *     participants of the same call; `to`/`from` are party ids. Perfect negotiation: for each pair, the party
  *     whose id sorts higher is the polite one.
  *  5. `call.connection` reports each peer link's state; the first `connected` makes the call active
- *  6. `call.media` says what a participant sends (muted, camera off); `call.hangup` ends it for everyone
+ *  6. `call.media` says what a participant sends (muted, camera off); `call.screen` starts or stops sharing its
+ *     screen (one sharer at a time: a second one is refused with `screen_share_busy`); `call.hangup` ends it for everyone
  *     (the visitor or the conversation's agent; from anyone else it is a `call.leave`)
  *  7. groups: `conversation.addParticipant` (agent) and a guest link (`guest.invite`) bring more people into a
  *     running call as participants with `invitedBy` set and `joined` false; they enter with `call.join`.
@@ -62,6 +63,21 @@ export const CallJoinFrameSchema = z
 export const CallMediaFrameSchema = z
   .object({ type: z.literal('call.media'), sessionID: SessionID, callId: CallId, audio: z.boolean(), video: z.boolean() })
   .strict();
+/**
+ * A participant starts (`on`) or stops sharing its screen. `stream`: the id of the stream the screen is sent in
+ * (see CallParticipant.screenStream); required to start.
+ */
+export const CallScreenFrameSchema = z
+  .object({
+    type: z.literal('call.screen'),
+    id: Id,
+    sessionID: SessionID,
+    callId: CallId,
+    on: z.boolean(),
+    stream: z.string().min(1).max(128).optional(),
+  })
+  .strict()
+  .refine((frame) => !frame.on || frame.stream !== undefined, { message: 'starting to share needs the stream id', path: ['stream'] });
 export const CallConnectionFrameSchema = z
   .object({
     type: z.literal('call.connection'),
@@ -107,6 +123,7 @@ export const CALL_CLIENT_FRAME_SCHEMAS = [
   CallLeaveFrameSchema,
   CallRemoveFrameSchema,
   CallMediaFrameSchema,
+  CallScreenFrameSchema,
   CallConnectionFrameSchema,
   SignalFrameSchema,
 ] as const;
@@ -124,6 +141,7 @@ export interface CallRequestResults {
   'call.join': { call: CallSnapshot; iceServers: IceServerInfo[]; media: MediaAccess };
   'call.leave': { call: CallSnapshot };
   'call.remove': { call: CallSnapshot };
+  'call.screen': { call: CallSnapshot };
 }
 
 /** Any change of a call: state, participants, media. */

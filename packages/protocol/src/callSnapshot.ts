@@ -15,6 +15,12 @@ export interface CallParticipant extends Participant {
   connection: ParticipantConnection;
   /** Who brought this participant into a call already running (an added agent, a guest); null for the first two. */
   invitedBy: Party | null;
+  /**
+   * The id of the stream its screen is (or was last) sent in: the sender's MediaStream id, which peer-to-peer
+   * receivers see as the track's stream id, so they tell the screen from the camera. Kept after the share stops
+   * (the idle track stays on the link); null when it never shared.
+   */
+  screenStream: string | null;
 }
 
 /**

@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   'invite_expired',
   /** A guest invitation link was used already; each link admits one person. */
   'invite_used',
+  /** Someone else in the call shares a screen already: one sharer at a time; ask them to stop first. */
+  'screen_share_busy',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -67,6 +69,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'internal':
       return 500;
     case 'capacity':
+    case 'screen_share_busy':
       return 409;
     case 'invite_expired':
     case 'invite_used':

@@ -57,7 +57,16 @@ export type PushFrame = Exclude<ServerFrame, ReadyFrame | ResultFrame | GoAwayFr
 export type FireAndForgetFrame = ClientFrameOf<'typing' | 'signal' | 'call.media' | 'call.connection'>;
 
 /** The requests of the call engine. */
-export type CallRequestType = 'call.request' | 'call.invite' | 'call.answer' | 'call.cancel' | 'call.hangup' | 'call.join' | 'call.leave' | 'call.remove';
+export type CallRequestType =
+  | 'call.request'
+  | 'call.invite'
+  | 'call.answer'
+  | 'call.cancel'
+  | 'call.hangup'
+  | 'call.join'
+  | 'call.leave'
+  | 'call.remove'
+  | 'call.screen';
 
 /** Sends a call request and resolves with its result (rejects with a `ParleyError`). */
 export type CallRequester = <T extends CallRequestType>(type: T, body: RequestBody<T>) => Promise<RequestResults[T]>;

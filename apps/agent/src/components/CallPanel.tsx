@@ -84,7 +84,7 @@ type Tool = { kind: 'none' } | { kind: 'add' } | { kind: 'guest'; invite: GuestI
 /**
  * The running call: the request or invitation banner, the stage the SDK draws into (always in the page,
  * hidden without a call, so a call can be drawn the moment it starts), the state line, the duration, who is
- * in the call (with Remove), and Mute / Camera off / Add people / Invite guest / Leave / End for all.
+ * in the call (with Remove), and Mute / Camera off / Share screen / Add people / Invite guest / Leave / End for all.
  * The conversation's own agent ends the call for everyone; an agent a colleague added can only leave.
  */
 export function CallPanel({ model }: { model: WorkspaceModel }) {
@@ -101,11 +101,13 @@ export function CallPanel({ model }: { model: WorkspaceModel }) {
   useEffect(() => {
     if (!inCall) setTool({ kind: 'none' });
   }, [inCall, state?.id]);
+  const sharing = state?.self?.screen ?? false;
   const act = (action: () => Promise<void>, patch: Partial<NonNullable<typeof call>>) => {
     if (!state) return;
+    state.patchCall({ error: null });
     action().then(
       () => state.patchCall(patch),
-      (error: Error) => state.patchCall({ error: error.message }),
+      (error: Error & { code?: string }) => state.patchCall({ error: error.code === 'screen_share_busy' ? s.screenBusy : error.message }),
     );
   };
   const inviteGuest = () => {
@@ -159,6 +161,13 @@ export function CallPanel({ model }: { model: WorkspaceModel }) {
                   }
                 >
                   {videoOn ? s.cameraOff : s.cameraOn}
+                </button>
+                <button
+                  type="button"
+                  aria-pressed={sharing}
+                  onClick={() => act(() => (sharing ? state.contact.stopScreenShare() : state.contact.startScreenShare()), {})}
+                >
+                  {sharing ? s.stopSharing : s.shareScreen}
                 </button>
                 <button
                   type="button"

@@ -2,7 +2,7 @@ import type { VideoParticipant } from '@parley/sdk';
 import type { ConversationState } from '../model/ConversationState.ts';
 import { strings } from '../strings.ts';
 
-/** What a participant is doing, as words: role, invited, muted, camera off, speaking. */
+/** What a participant is doing, as words: role, invited, muted, camera off, sharing the screen, speaking. */
 function facts(p: VideoParticipant, speaker: string | null): string {
   const g = strings.group;
   const parts = [g.roles[p.role] ?? p.role];
@@ -10,6 +10,7 @@ function facts(p: VideoParticipant, speaker: string | null): string {
   else {
     if (!p.audio) parts.push(g.muted);
     if (!p.video) parts.push(g.cameraOff);
+    if (p.screen) parts.push(g.sharing);
     if (speaker === p.id) parts.push(g.speaking);
   }
   return parts.filter(Boolean).join(', ');

@@ -1,5 +1,5 @@
 /*
- * The in-call controls, loaded only when a call starts: Mute/Unmute, Camera off/on, Invite someone,
+ * The in-call controls, loaded only when a call starts: Mute/Unmute, Camera off/on, Share screen/Stop sharing, Invite someone,
  * End call, and what to do when the camera or microphone is refused. The video itself is drawn by the
  * SDK into the call area (two people: remote video large, self-view small; more: a grid of named
  * cells with the speaker outlined — see call.css).
@@ -36,6 +36,11 @@ export function CallControls({ calls }: CallControlsProps) {
           {live && (
             <button type="button" class="control" aria-pressed={!call.cameraOn} onClick={() => void calls.toggleCamera()}>
               {call.cameraOn ? t.cameraOff : t.cameraOn}
+            </button>
+          )}
+          {live && (
+            <button type="button" class="control" aria-pressed={call.sharing} onClick={() => void calls.toggleScreenShare()}>
+              {call.sharing ? t.stopSharing : t.shareScreen}
             </button>
           )}
           <button type="button" class="control hangup" onClick={() => void calls.end()}>

@@ -47,7 +47,7 @@ export function App({ chat: chatModel, calls: callModel, params, focusKey, invit
   const style = params.color ? { '--accent': params.color } : undefined;
 
   return (
-    <div class={`panel${inCall ? ' in-call' : ''}${call.useVideo ? ' with-video' : ''}`} style={style}>
+    <div class={`panel${inCall ? ' in-call' : ''}${call.useVideo || call.screenShown ? ' with-video' : ''}`} style={style}>
       <header class="header">
         <div class="who">
           <h1>{chat.agent?.name ?? t.title}</h1>

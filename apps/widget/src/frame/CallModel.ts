@@ -21,6 +21,10 @@ export interface CallState {
   /** This side's microphone / camera are on. */
   micOn: boolean;
   cameraOn: boolean;
+  /** This side shares its screen. */
+  sharing: boolean;
+  /** Someone in the call shares a screen (the call area shows it, even in a voice call). */
+  screenShown: boolean;
   /** The link to the agent: connecting, connected, reconnecting, failed (null outside calls). */
   link: 'connecting' | 'connected' | 'reconnecting' | 'failed' | null;
   /** A pending invitation from the agent. */
@@ -52,6 +56,8 @@ export class CallModel {
     useVideo: false,
     micOn: true,
     cameraOn: true,
+    sharing: false,
+    screenShown: false,
     link: null,
     invite: null,
     notice: null,
@@ -95,7 +101,7 @@ export class CallModel {
         if (name === 'connectionStateChanged' && event.connectionState && event.participant.role !== 'visitor') {
           this.store.set({ link: event.connectionState });
         }
-        if (event.participant.id === contact.visitorId) this.applySnapshot(contact);
+        if (event.participant.id === contact.visitorId || name === 'screenShareStarted' || name === 'screenShareStopped') this.applySnapshot(contact);
       }),
     ];
     this.applySnapshot(contact);
@@ -174,6 +180,18 @@ export class CallModel {
     }
   }
 
+  /** Share screen / Stop sharing (one sharer at a time: someone else sharing is said plainly). */
+  async toggleScreenShare(): Promise<void> {
+    const contact = this.contact;
+    if (!contact) return;
+    try {
+      await (this.store.state.sharing ? contact.stopScreenShare() : contact.startScreenShare());
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      this.store.set({ notice: code === 'screen_share_busy' ? t.screenBusy : (err as Error).message });
+    }
+  }
+
   /** After a refused camera: go on with voice only (the call keeps its audio). */
   continueVoiceOnly(): void {
     this.store.set({ mediaProblem: null, cameraOn: false });
@@ -194,7 +212,12 @@ export class CallModel {
     const video = contact.video;
     const self = video.participants.find((p) => p.id === contact.visitorId);
     const live = LIVE.has(video.state);
-    const patch: Partial<CallState> = { state: video.state, useVideo: video.useVideo };
+    const patch: Partial<CallState> = {
+      state: video.state,
+      useVideo: video.useVideo,
+      sharing: live && (self?.screen ?? false),
+      screenShown: live && video.participants.some((p) => p.screen),
+    };
     if (self) {
       patch.micOn = self.audio;
       patch.cameraOn = self.video;

@@ -27,6 +27,17 @@ export class BrowserMediaHandler implements MediaHandler {
     }) as unknown as Promise<MediaStreamLike>;
   }
 
+  /** Asks for a screen, window or tab with `navigator.mediaDevices.getDisplayMedia` (video only). @throws the browser's DOMException. */
+  getDisplayMedia(): Promise<MediaStreamLike> {
+    const devices = typeof navigator !== 'undefined' ? navigator.mediaDevices : undefined;
+    if (!devices?.getDisplayMedia) {
+      const error = new Error('this browser cannot share a screen (or the page is not secure)');
+      error.name = 'NotSupportedError';
+      return Promise.reject(error);
+    }
+    return devices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false }) as unknown as Promise<MediaStreamLike>;
+  }
+
   /** An empty `MediaStream`. */
   createStream(): MediaStreamLike {
     return new MediaStream() as unknown as MediaStreamLike;

@@ -16,6 +16,8 @@ const participant = (party: Party, joined: boolean): CallParticipant => ({
   joined,
   connection: joined ? 'connecting' : 'absent',
   invitedBy: null,
+  screen: false,
+  screenStream: null,
 });
 
 const snapshot = (revision: number, agentJoined: boolean): CallSnapshot => ({

@@ -191,6 +191,11 @@ export class Call {
     return this.#requireParticipation().setAudio(on);
   }
 
+  /** Starts or stops sharing this page's screen. @throws ParleyError `conflict` when this page is not in the call. */
+  shareScreen(on: boolean): Promise<void> {
+    return this.#requireParticipation().shareScreen(on);
+  }
+
   /** One stats row per remote participant (none when this page is not in the call). */
   stats(): Promise<CallStatsRow[]> {
     return participationOf(this.#phase)?.stats() ?? Promise.resolve([]);

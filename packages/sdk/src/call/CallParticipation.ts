@@ -10,6 +10,7 @@ import type { MediaTransport } from './MediaTransport.ts';
 import { PeerMesh } from './PeerMesh.ts';
 import type { ConnectionQuality } from './quality/linkQuality.ts';
 import { QualityWatch } from './quality/QualityWatch.ts';
+import { ScreenShare } from './ScreenShare.ts';
 
 const SPEAKER_SAMPLE_MS = 500;
 /** Audio level (0..1) from which a participant counts as speaking. */
@@ -40,7 +41,7 @@ export interface CallParticipationDeps {
   participant(id: string): CallParticipant | undefined;
   /** The remote participants that joined the media session. */
   joinedRemoteIds(): string[];
-  /** A `call.join` result (the call as it stands). */
+  /** A request's result (`call.join`, `call.screen`): the call as it stands. */
   onJoined(call: CallSnapshot): void;
   /** What this page sends changed. */
   onSending(sending: Sending): void;
@@ -62,6 +63,7 @@ export interface CallParticipationDeps {
 export class CallParticipation {
   readonly #deps: CallParticipationDeps;
   readonly #localMedia: LocalMedia;
+  readonly #screen: ScreenShare;
   readonly #mediaReady: Promise<MediaOutcome>;
   readonly #wanted: Sending;
   #sending: Sending = { audio: false, video: false };
@@ -97,6 +99,14 @@ export class CallParticipation {
         this.#view?.setQuality(id === deps.self.id ? 'local' : id, quality);
         deps.onQuality(id, quality);
       },
+    });
+    const { sessionID, callId } = deps;
+    this.#screen = new ScreenShare({
+      media: deps.options.media,
+      announce: async (on, stream) => deps.onJoined((await deps.request('call.screen', { sessionID, callId, on, ...(on ? { stream } : {}) })).call),
+      send: async (track) => this.#transport?.setTrack('screen', track),
+      onChanged: (stream) => this.#ensureView().showLocalScreen(stream),
+      onError: (err) => this.#reportError('signaling-failed', 'could not stop sharing the screen', err),
     });
     this.#mediaReady = this.#localMedia.acquire(want).then((outcome) => {
       if (this.#closed) return outcome;
@@ -189,6 +199,7 @@ export class CallParticipation {
   /** Participants joined, left or changed media: links and drawing follow. */
   participantsChanged(): void {
     if (!this.#transport) return;
+    this.#screen.reconcile(this.#deps.participant(this.#deps.self.id)?.screen ?? false);
     this.#transport.sync(this.#deps.joinedRemoteIds());
     for (const id of this.#transport.remoteIds) this.#renderRemote(id);
     this.#watchSpeakers(this.#transport.remoteIds.length >= 2);
@@ -232,6 +243,12 @@ export class CallParticipation {
     this.#updateSending({ ...this.#sending, audio: on });
   }
 
+  /** Shares this page's screen (see {@link ScreenShare.start}). */
+  shareScreen(on: boolean): Promise<void> {
+    if (this.#closed) return Promise.reject(new ParleyError('conflict', 'this page is not in a call'));
+    return on ? this.#screen.start() : this.#screen.stop();
+  }
+
   /** One stats row per remote participant, with its link's quality once sampled. */
   async stats(): Promise<CallStatsRow[]> {
     const rows = (await this.#transport?.stats()) ?? [];
@@ -241,6 +258,7 @@ export class CallParticipation {
   /** Closes the links, releases the devices, removes what was drawn. */
   close(): void {
     this.#closed = true;
+    this.#screen.close();
     this.#watchSpeakers(false);
     this.#quality.stop();
     this.#transport?.close();
@@ -305,6 +323,8 @@ export class CallParticipation {
       selfId: this.#deps.self.id,
       options: this.#deps.options,
       localStream: this.#localMedia.stream,
+      screenStream: this.#screen.stream,
+      remoteScreenStreamId: (remoteId: string) => this.#deps.participant(remoteId)?.screenStream ?? null,
       iceServers: this.#iceServers,
       sendSignal: (to: string, signal: LinkSignal) => this.#deps.send({ type: 'signal', sessionID, callId, to, ...signal }),
       onLinkState: (peerId: string, state: VideoConnectionState) => {
@@ -350,7 +370,10 @@ export class CallParticipation {
     if (!this.#transport?.remoteIds.includes(remoteId)) return;
     const participant = this.#deps.participant(remoteId);
     const stream = this.#transport.remoteStream(remoteId);
-    this.#ensureView().showRemote(remoteId, participant?.name ?? remoteId, stream, participant?.video ?? true);
+    const name = participant?.name ?? remoteId;
+    const view = this.#ensureView();
+    view.showRemote(remoteId, name, stream, participant?.video ?? true);
+    view.showScreen(remoteId, name, participant?.screen ? this.#transport.remoteScreen(remoteId) : null);
   }
 
   #ensureView(): CallView {

@@ -152,6 +152,44 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
     return this.call.setAudio(true);
   }
 
+  /**
+   * Shares a screen, window or tab in the call (the browser asks which), with the camera on or off, in a video
+   * or a voice call: the call gains a screen and nothing else changes (audio and camera go on untouched).
+   * The others see it large (`<video data-participant-id data-screen>`), with the camera tiles small; this page
+   * sees a small "you are sharing" preview. Everyone gets `'screenShareStarted'` through
+   * {@link bindVideoParticipantEvent}, and the transcript says "<name> shared their screen".
+   *
+   * One sharer at a time: while someone else shares, this is refused with `screen_share_busy` (the first sharer
+   * keeps the screen; nobody is cut off mid-explanation). Sharing again while this page shares does nothing.
+   * @throws ParleyError `screen_share_busy` (someone else shares), `forbidden` (the user cancelled the picker
+   *   or the browser refused), `unavailable` (this browser cannot share a screen), `conflict` (not in a call).
+   * @example
+   * ```ts
+   * try {
+   *   await contact.startScreenShare();
+   * } catch (err) {
+   *   if (err instanceof ParleyError && err.code === 'screen_share_busy') showNote('Someone else is sharing');
+   * }
+   * ```
+   */
+  startScreenShare(): Promise<void> {
+    return this.call.shareScreen(true);
+  }
+
+  /**
+   * Stops sharing the screen; the browser's own "Stop sharing" bar does exactly the same. Everyone gets
+   * `'screenShareStopped'`, and the transcript says "<name> stopped sharing". Nothing happens when this page
+   * does not share.
+   * @throws ParleyError `conflict` when this page is not in a call.
+   * @example
+   * ```ts
+   * stopButton.onclick = () => contact.stopScreenShare();
+   * ```
+   */
+  stopScreenShare(): Promise<void> {
+    return this.call.shareScreen(false);
+  }
+
   /** The conversation's call: state, what it carries, who is in it (a snapshot; `'videoStateChanged'` tells when it changes). */
   get video(): VideoSnapshot {
     return this.call.snapshot;
@@ -160,7 +198,8 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
   /**
    * Calls `callback(event, eventName)` for every participant event of this conversation's calls
    * (`participantJoined`, `participantLeft`, `audioMuted`, `audioUnmuted`, `videoDisabled`,
-   * `videoEnabled`, `connectionStateChanged`). Returns a function that unbinds it.
+   * `videoEnabled`, `connectionStateChanged`, `screenShareStarted`, `screenShareStopped`). Returns a function
+   * that unbinds it.
    * @example
    * ```ts
    * contact.bindVideoParticipantEvent((event, eventName) => {

@@ -90,3 +90,41 @@ test('three or more people: a grid of named cells that adapts to the count; the 
   assert.equal(div.children.length, 0);
   assert.equal(div.getAttribute('data-parley-count'), null);
 });
+
+test('a shared screen: one more large cell for the sharer, the camera cells stay; the sharer sees a labelled preview', () => {
+  const doc = new FakeDocument();
+  const div = doc.addDiv('panel');
+  const view = new DomCallView(doc, 'panel');
+  view.showLocal(new FakeStream([new FakeTrack('audio')]), 'Ana', false);
+  view.showRemote('v1', 'Vera', new FakeStream([new FakeTrack('audio'), new FakeTrack('video')]), true);
+  const screen = new FakeStream([new FakeTrack('video')]);
+  view.showScreen('v1', 'Vera', screen);
+  const [camera, shown] = div.query('video', { 'data-participant-id': 'v1' });
+  assert.ok(camera && !camera.hasAttribute('data-screen'), 'the camera element stays');
+  assert.equal(shown?.hasAttribute('data-screen'), true);
+  assert.equal(shown?.srcObject, screen);
+  assert.equal(shown?.muted, true, 'the camera element plays the sound, not the screen');
+  assert.equal(shown?.getAttribute('aria-label'), "Vera's screen");
+  assert.equal(div.getAttribute('data-parley-screen'), 'v1');
+  view.showScreen('v1', 'Vera', new FakeStream()); // no picture: nothing to draw
+  assert.equal(div.query('video', { 'data-screen': undefined }).length, 0);
+  assert.equal(div.getAttribute('data-parley-screen'), null);
+
+  view.showLocalScreen(screen);
+  const preview = div.query('video', { 'data-screen-preview': undefined })[0]!;
+  assert.equal(preview.muted, true);
+  assert.equal(div.query('div', { role: 'status' })[0]?.textContent, 'You are sharing your screen');
+  assert.equal(div.hasAttribute('data-parley-sharing'), true);
+
+  // In a grid the screen spans the first row.
+  view.showRemote('g1', 'Gil', null, false);
+  view.showScreen('g1', 'Gil', screen);
+  const cell = div.query('div', { 'data-cell': 'screen:g1' })[0]!;
+  assert.equal(cell.styleOf('grid-column'), '1 / -1');
+  assert.equal(cell.styleOf('order'), '-1');
+  view.removeRemote('g1');
+  assert.equal(div.query('*', { 'data-cell': 'screen:g1' }).length, 0, 'a participant leaving takes its screen along');
+  view.clear();
+  assert.equal(div.children.length, 0);
+  assert.equal(div.hasAttribute('data-parley-sharing'), false);
+});

@@ -58,6 +58,11 @@ const GRID_FROM = 3;
  * and the preview out as it likes. Three or more: the div becomes a grid that adapts to the count
  * (`data-parley-layout="grid"`, `data-parley-count`), each cell shows its participant's name
  * (`.parley-name`), and the active speaker's cell carries `data-speaking`.
+ * A shared screen is one more cell (`.parley-screen-cell`, `data-cell` = `screen:` and the sharer's id) with a
+ * `<video data-participant-id data-screen>` (class `parley-screen`), drawn large: the div carries
+ * `data-parley-screen` (the sharer's id) so the page's CSS puts it first and keeps the camera tiles small, and in
+ * a grid it spans the whole first row. The sharer itself sees a small muted preview `<video data-screen-preview>`
+ * labelled "You are sharing your screen" (the div carries `data-parley-sharing`).
  * When the element is missing, a hidden container on `<body>` still plays the sound.
  * `clear()` removes everything it added, its styles on the div included. Elements carry the classes
  * `parley-video`, `parley-local`, `parley-tile`, `parley-cell` and `parley-name` for styling.
@@ -66,6 +71,8 @@ export class DomCallView implements CallView {
   private container: ElementLike | null = null;
   private ownContainer = false;
   private readonly remotes = new Map<string, Tile>();
+  /** Shared screens by sharer id (`local` for this page's own preview). */
+  private readonly screens = new Map<string, Tile>();
   private local: Tile | null = null;
   private speaking: string | null = null;
   private gridColumns = 0;
@@ -104,8 +111,59 @@ export class DomCallView implements CallView {
     this.update(entry, stream, name, hasVideo);
   }
 
-  /** Removes what was drawn for a participant that left. */
+  /** Draws a remote participant's shared screen large (`data-participant-id` and `data-screen`), or removes it (null). */
+  showScreen(participantId: string, name: string, stream: MediaStreamLike | null): void {
+    this.drawScreen(participantId, `${name}'s screen`, stream);
+  }
+
+  /** Draws this page's own shared screen as a small preview (`data-screen-preview`), or removes it (null). */
+  showLocalScreen(stream: MediaStreamLike | null): void {
+    this.drawScreen('local', 'You are sharing your screen', stream);
+  }
+
+  private drawScreen(id: string, label: string, stream: MediaStreamLike | null): void {
+    let entry = this.screens.get(id);
+    if (!stream || stream.getVideoTracks().length === 0) {
+      if (!entry) return;
+      this.screens.delete(id);
+      detach(entry);
+      this.layout();
+      return;
+    }
+    if (!entry) {
+      entry = this.makeCell(`screen:${id}`, label);
+      entry.cell.setAttribute('class', 'parley-cell parley-screen-cell');
+      // A screen never shows a named tile: the tile stays empty and hidden, out of the accessibility tree.
+      entry.tile.style.setProperty('display', 'none');
+      entry.tile.removeAttribute('role');
+      entry.tile.removeAttribute('aria-label');
+      entry.tile.textContent = '';
+      const { video } = entry;
+      if (id === 'local') {
+        video.setAttribute('data-screen-preview', '');
+        video.setAttribute('class', 'parley-video parley-screen-preview');
+        entry.label.setAttribute('class', 'parley-name parley-sharing');
+        entry.label.removeAttribute('aria-hidden');
+        entry.label.setAttribute('role', 'status');
+      } else {
+        video.setAttribute('data-participant-id', id);
+        video.setAttribute('data-screen', '');
+        video.setAttribute('class', 'parley-video parley-screen');
+      }
+      video.setAttribute('aria-label', label);
+      this.screens.set(id, entry);
+      this.layout();
+    }
+    entry.video.muted = true; // a screen carries no sound: the participant's camera element plays its audio
+    if (entry.video.srcObject !== stream) {
+      entry.video.srcObject = stream;
+      playQuietly(entry.video);
+    }
+  }
+
+  /** Removes what was drawn for a participant that left (its screen too). */
   removeRemote(participantId: string): void {
+    this.showScreen(participantId, '', null);
     const entry = this.remotes.get(participantId);
     if (!entry) return;
     this.remotes.delete(participantId);
@@ -144,8 +202,9 @@ export class DomCallView implements CallView {
 
   /** Removes everything this view added to the page. */
   clear(): void {
-    for (const entry of this.remotes.values()) detach(entry);
+    for (const entry of [...this.remotes.values(), ...this.screens.values()]) detach(entry);
     this.remotes.clear();
+    this.screens.clear();
     if (this.local) detach(this.local);
     this.local = null;
     this.speaking = null;
@@ -210,7 +269,7 @@ export class DomCallView implements CallView {
     const grid = count >= GRID_FROM && !this.ownContainer;
     const columns = grid ? Math.ceil(Math.sqrt(count)) : 0;
     const cells = [...(this.local ? [this.local] : []), ...this.remotes.values()];
-    for (const { cell, label } of cells) {
+    for (const { cell, label } of [...cells, ...this.screens.values()]) {
       if (grid) {
         cell.style.setProperty('display', 'block');
         cell.style.setProperty('position', 'relative');
@@ -222,6 +281,22 @@ export class DomCallView implements CallView {
         label.style.setProperty('display', 'none');
       }
     }
+    for (const [id, { cell, label }] of this.screens) {
+      // Large: first, across the whole grid; the sharer's own preview stays a small cell like the others.
+      if (grid && id !== 'local') {
+        cell.style.setProperty('grid-column', '1 / -1');
+        cell.style.setProperty('grid-row', 'span 2');
+        cell.style.setProperty('order', '-1');
+      } else {
+        for (const property of ['grid-column', 'grid-row', 'order']) cell.style.removeProperty(property);
+      }
+      if (id === 'local') label.style.removeProperty('display'); // "You are sharing your screen" is always said
+    }
+    const sharer = [...this.screens.keys()].find((id) => id !== 'local');
+    if (sharer === undefined) container.removeAttribute('data-parley-screen');
+    else container.setAttribute('data-parley-screen', sharer);
+    if (this.screens.has('local')) container.setAttribute('data-parley-sharing', '');
+    else container.removeAttribute('data-parley-sharing');
     if (count === 0) container.removeAttribute('data-parley-count');
     else container.setAttribute('data-parley-count', String(count));
     if (columns === this.gridColumns) return;

@@ -14,6 +14,9 @@ export interface MediaTrackLike {
   enabled: boolean;
   readonly readyState: 'live' | 'ended';
   stop(): void;
+  /** `ended`: the track stopped by itself (the browser's own "Stop sharing", a device unplugged), not by `stop()`. */
+  addEventListener(type: 'ended', listener: () => void): void;
+  removeEventListener(type: 'ended', listener: () => void): void;
 }
 
 /** The part of a MediaStream the engine uses. */
@@ -42,7 +45,10 @@ export interface RtpTransceiverLike {
 /** What `ontrack` delivers. */
 export interface TrackEventLike {
   readonly track: MediaTrackLike;
+  /** The streams the sender put the track in (peer-to-peer: the sender's stream ids, from the SDP's msid). */
   readonly streams: readonly MediaStreamLike[];
+  /** The transceiver the track arrived on (its `mid` names the m-line). */
+  readonly transceiver?: RtpTransceiverLike;
 }
 
 /** A stats report: RTCStatsReport is a Map of stats objects by id. */
@@ -93,8 +99,15 @@ export interface CallView {
   showLocal(stream: MediaStreamLike | null, name: string, hasVideo: boolean): void;
   /** Shows (or updates) a remote participant: its stream plays (audio too); a tile replaces missing video. */
   showRemote(participantId: string, name: string, stream: MediaStreamLike | null, hasVideo: boolean): void;
-  /** Removes one remote participant. */
+  /** Removes one remote participant (its screen too). */
   removeRemote(participantId: string): void;
+  /**
+   * Shows a remote participant's shared screen large (`stream` with a video track), or removes it (null). Its
+   * camera tile stays, small.
+   */
+  showScreen(participantId: string, name: string, stream: MediaStreamLike | null): void;
+  /** Shows this page's own shared screen as a small "you are sharing" preview, or removes it (null). */
+  showLocalScreen(stream: MediaStreamLike | null): void;
   /** Marks who is heard loudest now (a remote id, `local`, or null for nobody). */
   setActiveSpeaker(participantId: string | null): void;
   /** Shows a participant's link quality (a remote id, or `local` for this page's sending). */
@@ -111,6 +124,11 @@ export interface MediaHandler {
   createPeerConnection(config: PeerConnectionConfig): PeerConnectionLike;
   /** Opens the devices; rejects like `navigator.mediaDevices.getUserMedia` (a DOMException with a `name`). */
   getUserMedia(request: MediaRequest): Promise<MediaStreamLike>;
+  /**
+   * Asks the user for a screen, window or tab to share; rejects like `navigator.mediaDevices.getDisplayMedia`
+   * (`NotAllowedError` when the user cancels the picker or it is refused).
+   */
+  getDisplayMedia(): Promise<MediaStreamLike>;
   /** A new empty stream (to collect tracks). */
   createStream(): MediaStreamLike;
   /** The view drawing into `document.getElementById(divID)`. */

@@ -1,7 +1,7 @@
 import type { IceServerInfo } from '../wire.ts';
 import type { CallStatsRow, VideoConnectionState } from './events.ts';
 import type { MediaStreamLike, MediaTrackLike } from './MediaHandler.ts';
-import type { LinkSignal } from './PeerLink.ts';
+import type { LinkSignal, SendKind } from './PeerLink.ts';
 import type { ResolvedCallOptions } from './callOptions.ts';
 import type { QualityLink } from './quality/QualityWatch.ts';
 
@@ -9,8 +9,12 @@ import type { QualityLink } from './quality/QualityWatch.ts';
 export interface MediaTransportDeps {
   selfId: string;
   options: ResolvedCallOptions;
-  /** The stream this page sends. */
+  /** The stream this page sends: microphone and camera. */
   localStream: MediaStreamLike;
+  /** The stream this page's shared screen is sent in (one for the call's life, so its id stays the same). */
+  screenStream: MediaStreamLike;
+  /** The id of the stream a remote participant sends its screen in, as the call state announces it (null: not sharing). */
+  remoteScreenStreamId(remoteId: string): string | null;
   iceServers: IceServerInfo[];
   /** Sends a signal to a remote participant through the Parley server (mesh only). */
   sendSignal(to: string, signal: LinkSignal): void;
@@ -40,10 +44,15 @@ export interface MediaTransport {
   sync(joinedRemoteIds: readonly string[]): void;
   /** A signal relayed by the Parley server from a remote participant (mesh only; ignored otherwise). */
   receive(from: string, signal: LinkSignal): void;
-  /** A remote participant's stream, when it has tracks. */
+  /** A remote participant's stream (microphone and camera), when it has tracks. */
   remoteStream(remoteId: string): MediaStreamLike | null;
-  /** Sends `track` (or nothing) as this page's track of `kind`. */
-  setTrack(kind: 'audio' | 'video', track: MediaTrackLike | null): Promise<void>;
+  /** A remote participant's shared screen, when a screen track was received from it (it may be idle: see its call state). */
+  remoteScreen(remoteId: string): MediaStreamLike | null;
+  /**
+   * Sends `track` (or nothing) as this page's track of `kind`. `screen` is one more video, in the screen stream:
+   * added (a renegotiation that leaves audio and camera as they are) the first time, switched in place after.
+   */
+  setTrack(kind: SendKind, track: MediaTrackLike | null): Promise<void>;
   /** The signaling came back: restart whatever is not connected. */
   restartStalled(): void;
   /** One stats row per remote participant. */

@@ -13,7 +13,7 @@ export type RosterListener = (participant: VideoParticipant, eventName: VideoPar
 /**
  * The participants of one call, as the server last described them, with this page's own media
  * state taking precedence for itself (so a late echo never flips it back). Each change becomes a
- * participant event: remote joins and leaves, and everyone's mute and camera changes.
+ * participant event: remote joins and leaves, and everyone's mute, camera and screen-share changes.
  */
 export class ParticipantRoster {
   private list: CallParticipant[] = [];
@@ -87,9 +87,19 @@ export class ParticipantRoster {
     if (!before) return;
     if (before.audio !== after.audio) this.listener(toPublic(after), after.audio ? 'audioUnmuted' : 'audioMuted');
     if (before.video !== after.video) this.listener(toPublic(after), after.video ? 'videoEnabled' : 'videoDisabled');
+    if (before.screen !== after.screen) this.listener(toPublic(after), after.screen ? 'screenShareStarted' : 'screenShareStopped');
   }
 }
 
 function toPublic(p: CallParticipant): VideoParticipant {
-  return { id: p.id, role: p.role, name: p.name, audio: p.audio, video: p.video, joined: p.joined, invitedBy: p.invitedBy ?? null };
+  return {
+    id: p.id,
+    role: p.role,
+    name: p.name,
+    audio: p.audio,
+    video: p.video,
+    screen: p.screen ?? false,
+    joined: p.joined,
+    invitedBy: p.invitedBy ?? null,
+  };
 }

@@ -26,7 +26,18 @@ function pair(
     const local = new FakeStream(kinds.map((k) => new FakeTrack(k)));
     const side: Side = { pc, local, states: [], errors: [], link: null as never };
     side.link = new PeerLink(
-      { remoteId: other, polite, pc, localStream: local, remoteStream: new FakeStream(), awaitOfferMs: polite ? politeAwaitsOfferMs : null, ...timing },
+      {
+        remoteId: other,
+        polite,
+        pc,
+        localStream: local,
+        screenStream: new FakeStream(),
+        remoteStream: new FakeStream(),
+        remoteScreen: new FakeStream(),
+        remoteScreenStreamId: () => null,
+        awaitOfferMs: polite ? politeAwaitsOfferMs : null,
+        ...timing,
+      },
       {
         onSignal: (signal: LinkSignal) => setTimeout(() => sides[other].link.receive(signal), 0),
         onStateChanged: (state) => side.states.push(state),

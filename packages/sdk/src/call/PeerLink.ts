@@ -1,6 +1,10 @@
 import type { IceCandidate, SessionDescription } from '../wire.ts';
 import type { VideoConnectionState } from './events.ts';
 import type { MediaStreamLike, MediaTrackLike, PeerConnectionLike, RtpSenderLike } from './MediaHandler.ts';
+import { RemoteTracks } from './RemoteTracks.ts';
+
+/** What a page sends: its microphone, its camera, and its shared screen (a second video, in a stream of its own). */
+export type SendKind = 'audio' | 'video' | 'screen';
 
 /** What a link sends to its remote peer through the server. */
 export interface LinkSignal {
@@ -28,8 +32,14 @@ export interface PeerLinkOptions {
   pc: PeerConnectionLike;
   /** Tracks sent from the start, with the stream they belong to. */
   localStream: MediaStreamLike;
-  /** Collects the remote tracks. */
+  /** The stream this page's screen is sent in (its id tells receivers the screen from the camera). */
+  screenStream: MediaStreamLike;
+  /** Collects the remote microphone and camera. */
   remoteStream: MediaStreamLike;
+  /** Collects the remote screen. */
+  remoteScreen: MediaStreamLike;
+  /** The id of the stream the remote peer sends its screen in, as its call state announces it (null: not sharing). */
+  remoteScreenStreamId(): string | null;
   /** After the link is disconnected this long, the impolite side restarts ICE (the polite one waits for `failed`). */
   iceRestartDelayMs: number;
   /** A link not connected within this long (first connection or after a drop) is failed. */
@@ -68,12 +78,15 @@ export class PeerLink {
   private attached = false;
   private attachTimer: ReturnType<typeof setTimeout> | null = null;
   /** Tracks chosen (setTrack) before the local tracks were attached, by kind. */
-  private readonly pendingTracks = new Map<'audio' | 'video', MediaTrackLike | null>();
+  private readonly pendingTracks = new Map<SendKind, MediaTrackLike | null>();
+  /** Every track received, sorted into the camera stream and the screen stream. */
+  private readonly received: RemoteTracks;
 
   constructor(options: PeerLinkOptions, callbacks: PeerLinkCallbacks) {
     this.options = options;
     this.callbacks = callbacks;
     this.remoteId = options.remoteId;
+    this.received = new RemoteTracks(options.remoteStream, options.remoteScreen);
     const pc = (this.pc = options.pc);
     pc.onnegotiationneeded = () => void this.negotiate();
     pc.onicecandidate = ({ candidate }) => {
@@ -81,11 +94,11 @@ export class PeerLink {
       if (candidate && !this.closed) this.callbacks.onSignal({ candidate: candidate.toJSON() });
     };
     pc.onconnectionstatechange = () => this.connectionChanged();
-    pc.ontrack = ({ track }) => {
-      const stream = this.options.remoteStream;
-      for (const old of stream.getTracks()) if (old.kind === track.kind && old !== track) stream.removeTrack(old);
-      if (!stream.getTracks().includes(track)) stream.addTrack(track);
-      this.callbacks.onRemoteStream(stream);
+    pc.ontrack = ({ track, streams }) => {
+      // The screen comes in a stream of its own: its id (the msid) is the one the sharer announced.
+      this.received.add(track, streams[0]?.id ?? null);
+      this.sortTracks();
+      this.callbacks.onRemoteStream(this.options.remoteStream);
     };
     if (options.awaitOfferMs === null) this.attachLocalTracks();
     else this.attachTimer = setTimeout(() => this.attachLocalTracks(), options.awaitOfferMs);
@@ -98,10 +111,24 @@ export class PeerLink {
     this.attached = true;
     if (this.attachTimer) clearTimeout(this.attachTimer);
     this.attachTimer = null;
-    const stream = this.options.localStream;
-    const tracks = new Map<string, MediaTrackLike | null>(stream.getTracks().map((t) => [t.kind, t]));
+    const tracks = new Map<SendKind, MediaTrackLike | null>(this.options.localStream.getTracks().map((t) => [t.kind as SendKind, t]));
+    const screen = this.options.screenStream.getVideoTracks().find((t) => t.readyState === 'live');
+    if (screen) tracks.set('screen', screen);
     for (const [kind, track] of this.pendingTracks) tracks.set(kind, track);
-    for (const [kind, track] of tracks) if (track) this.senders.set(kind, this.pc.addTrack(track, stream));
+    for (const [kind, track] of tracks) if (track) this.senders.set(kind, this.pc.addTrack(track, this.streamFor(kind)));
+  }
+
+  private streamFor(kind: SendKind): MediaStreamLike {
+    return kind === 'screen' ? this.options.screenStream : this.options.localStream;
+  }
+
+  /**
+   * Sorts the tracks received into the camera stream and the screen stream by the screen's stream id the call
+   * state announces now (it may come before or after the track). True when either stream changed.
+   */
+  sortTracks(): boolean {
+    this.received.markScreen(this.options.remoteScreenStreamId());
+    return this.received.sort();
   }
 
   /** The link's state. */
@@ -109,9 +136,14 @@ export class PeerLink {
     return this.stateValue;
   }
 
-  /** The remote stream (tracks arrive over time). */
+  /** The remote stream: microphone and camera (tracks arrive over time). */
   get remoteStream(): MediaStreamLike {
     return this.options.remoteStream;
+  }
+
+  /** The remote screen (its video track, while the remote peer shares one). */
+  get remoteScreen(): MediaStreamLike {
+    return this.options.remoteScreen;
   }
 
   /** The peer connection (for stats). */
@@ -142,7 +174,7 @@ export class PeerLink {
    * Sends `track` in place of the current track of its kind (no renegotiation), or adds it when
    * the link has never sent that kind (renegotiates). `null` stops sending that kind.
    */
-  async setTrack(kind: 'audio' | 'video', track: MediaTrackLike | null): Promise<void> {
+  async setTrack(kind: SendKind, track: MediaTrackLike | null): Promise<void> {
     if (this.closed) return;
     if (!this.attached) {
       this.pendingTracks.set(kind, track);
@@ -150,7 +182,7 @@ export class PeerLink {
     }
     const sender = this.senders.get(kind);
     if (sender) await sender.replaceTrack(track);
-    else if (track) this.senders.set(kind, this.pc.addTrack(track, this.options.localStream));
+    else if (track) this.senders.set(kind, this.pc.addTrack(track, this.streamFor(kind)));
   }
 
   /** Restarts ICE now (the next offer carries new credentials); used after the signaling reconnects. */

@@ -2,7 +2,7 @@ import type { IceServerInfo } from '../wire.ts';
 import type { CallStatsRow } from './events.ts';
 import type { MediaStreamLike, MediaTrackLike } from './MediaHandler.ts';
 import type { MediaTransport, MediaTransportDeps } from './MediaTransport.ts';
-import { PeerLink, type LinkSignal } from './PeerLink.ts';
+import { PeerLink, type LinkSignal, type SendKind } from './PeerLink.ts';
 import { statsRow } from './callStats.ts';
 import type { QualityLink } from './quality/QualityWatch.ts';
 
@@ -53,14 +53,24 @@ export class PeerMesh implements MediaTransport {
     (link ?? this.ensure(from, signal.description?.type === 'offer')).receive(signal);
   }
 
-  /** The remote stream of a link, when it has tracks. */
+  /** The remote stream of a link (microphone and camera), when it has tracks. */
   remoteStream(remoteId: string): MediaStreamLike | null {
-    const stream = this.links.get(remoteId)?.remoteStream;
+    const link = this.links.get(remoteId);
+    link?.sortTracks(); // the call state may have announced (or withdrawn) a screen since the tracks came
+    const stream = link?.remoteStream;
+    return stream && stream.getTracks().length > 0 ? stream : null;
+  }
+
+  /** The remote screen of a link, when its screen track came. */
+  remoteScreen(remoteId: string): MediaStreamLike | null {
+    const link = this.links.get(remoteId);
+    link?.sortTracks();
+    const stream = link?.remoteScreen;
     return stream && stream.getTracks().length > 0 ? stream : null;
   }
 
   /** Sends `track` (or nothing) as this page's track of `kind` on every link. */
-  async setTrack(kind: 'audio' | 'video', track: MediaTrackLike | null): Promise<void> {
+  async setTrack(kind: SendKind, track: MediaTrackLike | null): Promise<void> {
     await Promise.all([...this.links.values()].map((link) => link.setTrack(kind, track)));
   }
 
@@ -99,7 +109,10 @@ export class PeerMesh implements MediaTransport {
         awaitOfferMs: forOffer || selfId > remoteId ? options.offerWaitMs : null,
         pc,
         localStream: this.deps.localStream,
+        screenStream: this.deps.screenStream,
         remoteStream: options.media.createStream(),
+        remoteScreen: options.media.createStream(),
+        remoteScreenStreamId: () => this.deps.remoteScreenStreamId(remoteId),
         iceRestartDelayMs: options.iceRestartDelayMs,
         failAfterMs: options.linkFailAfterMs,
       },

@@ -18,10 +18,11 @@ export type VideoState = 'idle' | 'requested' | 'invited' | 'connecting' | 'acti
 export type VideoEndReason = CallEndReason | 'left' | 'removed';
 
 /**
- * A party in a call, with what it sends. `joined`: it is in the media (an invited colleague or guest is listed
- * before it joins). `invitedBy`: who brought it into the call while the call ran (null for the first two).
+ * A party in a call, with what it sends. `screen`: it shares its screen now (one participant at a time).
+ * `joined`: it is in the media (an invited colleague or guest is listed before it joins). `invitedBy`: who
+ * brought it into the call while the call ran (null for the first two).
  */
-export type VideoParticipant = Party & { audio: boolean; video: boolean; joined: boolean; invitedBy: Party | null };
+export type VideoParticipant = Party & { audio: boolean; video: boolean; screen: boolean; joined: boolean; invitedBy: Party | null };
 
 /** Who is heard loudest now in a call (`null`: nobody speaks). */
 export interface ActiveSpeakerEvent {
@@ -120,7 +121,11 @@ export type VideoParticipantEventName =
   | 'videoEnabled'
   | 'connectionStateChanged'
   /** The quality of the link changed (`event.quality`); for this page's own sending, `participant.id` is its own id. */
-  | 'connectionQuality';
+  | 'connectionQuality'
+  /** The participant started sharing its screen (`participant.screen` is true). */
+  | 'screenShareStarted'
+  /** The participant stopped sharing its screen (by hand, or with the browser's own "Stop sharing"). */
+  | 'screenShareStopped';
 
 /** Payload of a participant event. */
 export interface VideoParticipantEvent {
@@ -164,7 +169,7 @@ export interface CallEvents {
   videoEnded: [event: VideoEndedEvent];
   /** Something failed on this side (camera denied, link lost, …). */
   videoError: [event: VideoErrorEvent];
-  /** A participant joined, left, muted, turned the camera off or on, or its link changed state. */
+  /** A participant joined, left, muted, turned the camera off or on, started or stopped sharing its screen, or its link changed state. */
   videoParticipant: [event: VideoParticipantEvent, eventName: VideoParticipantEventName];
   /** `contact.video` changed. */
   videoStateChanged: [snapshot: VideoSnapshot];

@@ -29,16 +29,29 @@ export class FakeTrack implements MediaTrackLike {
   readonly id = nextId('track');
   enabled = true;
   readyState: 'live' | 'ended' = 'live';
+  private readonly endedListeners = new Set<() => void>();
   constructor(readonly kind: 'audio' | 'video') {}
   stop(): void {
     this.readyState = 'ended';
   }
+  addEventListener(_type: 'ended', listener: () => void): void {
+    this.endedListeners.add(listener);
+  }
+  removeEventListener(_type: 'ended', listener: () => void): void {
+    this.endedListeners.delete(listener);
+  }
+  /** The track ends by itself, as when the user clicks the browser's own "Stop sharing": `ended` fires. */
+  endByBrowser(): void {
+    this.readyState = 'ended';
+    for (const listener of [...this.endedListeners]) listener();
+  }
 }
 
 export class FakeStream implements MediaStreamLike {
-  readonly id = nextId('stream');
+  readonly id: string;
   private readonly tracks: MediaTrackLike[] = [];
-  constructor(tracks: MediaTrackLike[] = []) {
+  constructor(tracks: MediaTrackLike[] = [], id = nextId('stream')) {
+    this.id = id;
     this.tracks.push(...tracks);
   }
   getTracks(): MediaTrackLike[] {
@@ -93,6 +106,8 @@ class FakeTransceiver implements RtpTransceiverLike {
   mid: string | null = null;
   offeredSend = false;
   remoteSending = false;
+  /** The stream id the sender put its track in (the msid), '-' for none. */
+  streamId = '-';
   readonly receiver: { track: FakeTrack };
   readonly sender: FakeSender;
   constructor(readonly kind: 'audio' | 'video', track: MediaTrackLike | null, readonly fromAddTrack: boolean) {
@@ -105,14 +120,15 @@ interface MLine {
   kind: 'audio' | 'video';
   mid: string;
   sending: boolean;
+  streamId: string;
 }
 
 function parse(sdp: string | undefined): { ufrag: string; lines: MLine[] } {
   const text = sdp ?? '';
   const ufrag = /^a=ice-ufrag:(\S+)$/m.exec(text)?.[1] ?? '';
   const lines: MLine[] = [];
-  for (const m of text.matchAll(/^m=(audio|video) (\S+) (send|recv)$/gm)) {
-    lines.push({ kind: m[1] as 'audio' | 'video', mid: m[2]!, sending: m[3] === 'send' });
+  for (const m of text.matchAll(/^m=(audio|video) (\S+) (send|recv) (\S+)$/gm)) {
+    lines.push({ kind: m[1] as 'audio' | 'video', mid: m[2]!, sending: m[3] === 'send', streamId: m[4]! });
   }
   return { ufrag, lines };
 }
@@ -152,10 +168,11 @@ export class FakePeerConnection implements PeerConnectionLike {
     network.peers.add(this);
   }
 
-  addTrack(track: MediaTrackLike, ..._streams: MediaStreamLike[]): RtpSenderLike {
+  addTrack(track: MediaTrackLike, ...streams: MediaStreamLike[]): RtpSenderLike {
     const reusable = this.transceivers.find((t) => t.kind === track.kind && !t.sender.everHadTrack);
     const transceiver = reusable ?? new FakeTransceiver(track.kind as 'audio' | 'video', null, true);
     if (!reusable) this.transceivers.push(transceiver);
+    transceiver.streamId = streams[0]?.id ?? '-';
     transceiver.sender.track = track;
     transceiver.sender.everHadTrack = true;
     this.queueNegotiationCheck();
@@ -232,7 +249,8 @@ export class FakePeerConnection implements PeerConnectionLike {
         const t = this.transceivers.find((x) => x.mid === line.mid);
         if (t && line.sending && !t.remoteSending) {
           t.remoteSending = true;
-          this.ontrack?.({ track: t.receiver.track, streams: [] });
+          const streams = line.streamId === '-' ? [] : [new FakeStream([t.receiver.track], line.streamId)];
+          this.ontrack?.({ track: t.receiver.track, streams, transceiver: t });
         }
       }
       this.checkConnected();
@@ -273,6 +291,12 @@ export class FakePeerConnection implements PeerConnectionLike {
     this.network.peers.delete(this);
   }
 
+  /** The live track sent on the transceiver of stream `streamId` (a screen), or null. */
+  sendingFromStream(streamId: string): MediaTrackLike | null {
+    const track = this.transceivers.find((t) => t.streamId === streamId)?.sender.track ?? null;
+    return track?.readyState === 'live' ? track : null;
+  }
+
   /** Is this connection sending a live, enabled track of `kind`? */
   sending(kind: 'audio' | 'video'): boolean {
     return this.transceivers.some((t) => t.kind === kind && t.sender.track?.readyState === 'live');
@@ -299,7 +323,7 @@ export class FakePeerConnection implements PeerConnectionLike {
     const lines = ['v=0', `a=fingerprint:sha-256 ${this.id}`, `a=ice-ufrag:${this.ufrag}`];
     for (const t of transceivers) {
       t.offeredSend = t.sender.everHadTrack;
-      lines.push(`m=${t.kind} ${t.mid} ${t.offeredSend ? 'send' : 'recv'}`);
+      lines.push(`m=${t.kind} ${t.mid} ${t.offeredSend ? 'send' : 'recv'} ${t.streamId}`);
     }
     return lines.join('\n');
   }
@@ -366,8 +390,10 @@ export class FakePeerConnection implements PeerConnectionLike {
 
 /** A MediaHandler made of fakes: devices that can be denied, peer connections on a FakeNetwork, a FakeDocument. */
 export class FakeMediaHandler implements MediaHandler {
-  /** DOMException names getUserMedia rejects with, per device (e.g. `{ video: 'NotAllowedError' }`). */
-  deny: { audio?: string; video?: string } = {};
+  /** DOMException names getUserMedia rejects with, per device (e.g. `{ video: 'NotAllowedError' }`); `screen`: getDisplayMedia's. */
+  deny: { audio?: string; video?: string; screen?: string } = {};
+  /** Screens handed out by getDisplayMedia, in order. */
+  readonly screens: FakeTrack[] = [];
   readonly peerConnections: FakePeerConnection[] = [];
   readonly requests: MediaRequest[] = [];
   readonly tracks: FakeTrack[] = [];
@@ -393,6 +419,14 @@ export class FakeMediaHandler implements MediaHandler {
     if (request.video) tracks.push(new FakeTrack('video'));
     this.tracks.push(...tracks);
     return new FakeStream(tracks);
+  }
+
+  async getDisplayMedia(): Promise<MediaStreamLike> {
+    await new Promise((r) => setTimeout(r, 0));
+    if (this.deny.screen) throw Object.assign(new Error(`${this.deny.screen} (fake)`), { name: this.deny.screen });
+    const track = new FakeTrack('video');
+    this.screens.push(track);
+    return new FakeStream([track]);
   }
 
   createStream(): MediaStreamLike {

@@ -159,4 +159,75 @@ describe('Call', () => {
     assert.equal(record.state, 'active');
     assert.equal(record.nextDeadlineAt, call.deadlines().map((d) => d.at.toISOString()).sort()[0]);
   });
+
+  describe('screen sharing', () => {
+    function joined() {
+      const call = accepted();
+      for (const party of [visitor, agent]) call.join(party.id);
+      call.connectionChanged(visitor, 'connected');
+      return call;
+    }
+
+    it('is call state: a participant starts and stops, with a transcript event each time, and the stored call keeps it', () => {
+      const call = joined();
+      const before = call.revision;
+      assert.deepEqual(call.shareScreen(visitor, true, 'stream-1')?.events, [{ type: 'screenShareStarted', by: visitor }]);
+      assert.ok(call.revision > before);
+      const sharer = call.snapshot().participants.find((p) => p.id === visitor.id);
+      assert.deepEqual([sharer?.screen, sharer?.screenStream], [true, 'stream-1']);
+      const record = call.toRecord();
+      const restored = Call.fromRecord(JSON.parse(JSON.stringify(record)) as typeof record);
+      assert.deepEqual(restored.snapshot(), call.snapshot());
+      assert.deepEqual(restored.shareScreen(visitor, false, null)?.events, [{ type: 'screenShareStopped', by: visitor }]);
+      const after = restored.snapshot().participants.find((p) => p.id === visitor.id);
+      assert.deepEqual([after?.screen, after?.screenStream], [false, 'stream-1'], 'the stream id stays known after the stop');
+    });
+
+    it('a repeated start or stop changes nothing; a new stream id is taken without a second transcript line', () => {
+      const call = joined();
+      call.shareScreen(agent, true, 'stream-1');
+      const revision = call.revision;
+      assert.equal(call.shareScreen(agent, true, 'stream-1'), null);
+      assert.equal(call.revision, revision);
+      assert.deepEqual(call.shareScreen(agent, true, 'stream-2')?.events, []);
+      assert.equal(call.participant(agent.id)?.screenStream, 'stream-2');
+      call.shareScreen(agent, false, null);
+      assert.equal(call.shareScreen(agent, false, null), null);
+    });
+
+    it('one sharer at a time: a second one is refused with screen_share_busy, and may share once the first stopped', () => {
+      const call = joined();
+      call.shareScreen(visitor, true, 'stream-v');
+      assert.throws(
+        () => call.shareScreen(agent, true, 'stream-a'),
+        (err: unknown) => err instanceof ParleyServerError && err.code === 'screen_share_busy' && err.message.includes('Vera'),
+      );
+      assert.equal(call.participant(agent.id)?.screen, false);
+      call.shareScreen(visitor, false, null);
+      assert.equal(call.shareScreen(agent, true, 'stream-a')?.events[0]?.type, 'screenShareStarted');
+    });
+
+    it('only a joined participant of a call in progress shares; an outsider is forbidden; starting needs a stream id', () => {
+      const stranger: Party = { id: 'x', role: 'visitor', name: 'Xan' };
+      const { call: ringingCall } = ringing();
+      assert.throws(() => ringingCall.shareScreen(visitor, true, 's'), (err: unknown) => err instanceof ParleyServerError && err.code === 'conflict');
+      const call = accepted();
+      assert.throws(() => call.shareScreen(visitor, true, 's'), (err: unknown) => err instanceof ParleyServerError && err.code === 'conflict');
+      call.join(visitor.id);
+      assert.throws(() => call.shareScreen(stranger, true, 's'), (err: unknown) => err instanceof ParleyServerError && err.code === 'forbidden');
+      assert.throws(() => call.shareScreen(visitor, true, null), (err: unknown) => err instanceof ParleyServerError && err.code === 'invalid_frame');
+    });
+
+    it('a call stored before screen sharing existed reads as nobody sharing', () => {
+      const call = joined();
+      const record = JSON.parse(JSON.stringify(call.toRecord())) as ReturnType<Call['toRecord']>;
+      const data = record.data as { participants: Array<Record<string, unknown>> };
+      for (const p of data.participants) {
+        delete p.screen;
+        delete p.screenStream;
+      }
+      const restored = Call.fromRecord(record);
+      assert.deepEqual(restored.snapshot().participants.map((p) => [p.screen, p.screenStream]), [[false, null], [false, null]]);
+    });
+  });
 });

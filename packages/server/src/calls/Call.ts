@@ -107,7 +107,8 @@ export class Call {
     if (data?.v !== 1) throw new Error(`call ${record.id}: unknown stored format`);
     const call = new Call(record.id, record.sessionID, data.core, data.roles, data.media, data.timing);
     call.#revision = record.revision;
-    for (const participant of data.participants) call.#participants.set(participant.id, participant);
+    // Calls stored before screen sharing existed have participants without its fields.
+    for (const participant of data.participants) call.#participants.set(participant.id, { ...participant, screen: participant.screen ?? false, screenStream: participant.screenStream ?? null });
     for (const [name, at] of Object.entries(data.deadlines)) call.#deadlines.set(name as CallDeadline, new Date(at));
     call.#guestLinks = data.guestLinks;
     call.createdAt = new Date(record.createdAt);
@@ -361,6 +362,32 @@ export class Call {
   }
 
   /**
+   * A participant starts (`on`, sending its screen in the stream `stream`) or stops sharing its screen. One sharer
+   * at a time: while another participant shares, starting is refused with `screen_share_busy` (the first sharer
+   * keeps the screen; replacing it would cut someone off mid-sentence). Null when nothing changed.
+   */
+  shareScreen(party: Party, on: boolean, stream: string | null): CallChange | null {
+    const participant = this.requireParticipant(party);
+    if (!this.inProgress) throw ParleyServerError.conflict(`the call is ${this.#core.state}`);
+    if (!participant.joined) throw ParleyServerError.conflict('join the call first');
+    if (!on) {
+      if (!participant.screen) return null;
+      participant.screen = false; // the stream id stays: receivers keep telling its idle track from the camera
+      this.#changed();
+      return { events: [{ type: 'screenShareStopped', by: party }] };
+    }
+    if (stream === null) throw ParleyServerError.invalid('starting to share needs the stream id');
+    const sharer = [...this.#participants.values()].find((p) => p.screen && p.id !== party.id);
+    if (sharer) throw new ParleyServerError('screen_share_busy', `${sharer.name} is sharing a screen already; one screen at a time`);
+    if (participant.screen && participant.screenStream === stream) return null;
+    const started = !participant.screen;
+    participant.screen = true;
+    participant.screenStream = stream;
+    this.#changed();
+    return { events: started ? [{ type: 'screenShareStarted', by: party }] : [] };
+  }
+
+  /**
    * A joined participant lost its last connection (or the node it was connected to is gone): it is
    * reconnecting, and its grace period runs unless it runs already. Null when nothing changed.
    */
@@ -424,6 +451,8 @@ export class Call {
       joined: false,
       connection: 'absent',
       invitedBy,
+      screen: false,
+      screenStream: null,
     };
     this.#participants.set(party.id, participant);
     this.#changed();

@@ -22,7 +22,11 @@ export type CallEvent =
   /** One participant is out of a call that goes on; it loses its media access. */
   | { type: 'participantLeft'; participant: Party; how: ParticipantExit; by: Party | null }
   /** A voice call became a video call. */
-  | { type: 'upgradedToVideo'; by: Party };
+  | { type: 'upgradedToVideo'; by: Party }
+  /** A participant started sharing its screen (the call's one sharer). */
+  | { type: 'screenShareStarted'; by: Party }
+  /** The sharer stopped sharing (by hand, or the browser's own "Stop sharing"). */
+  | { type: 'screenShareStopped'; by: Party };
 
 /** How a participant came to leave a call that goes on. */
 export type ParticipantExit = 'left' | 'removed' | 'declined' | 'noShow' | 'lostConnection';

@@ -274,6 +274,14 @@ export class CallService {
     await this.#act(frame, (call) => call.mediaChanged(party, frame.audio, frame.video));
   }
 
+  /**
+   * A participant starts or stops sharing its screen (see {@link Call.shareScreen}): one sharer at a time, a
+   * second one is refused with `screen_share_busy`.
+   */
+  screen(party: Party, frame: ClientFrameOf<'call.screen'>): Promise<CallSnapshot> {
+    return this.#act(frame, (call) => call.shareScreen(party, frame.on, frame.stream ?? null));
+  }
+
   /** The party has no connection left (on any node): its calls wait the grace period for it to come back. */
   async partyOffline(party: Party): Promise<void> {
     if (this.#stopping) return; // a node going down leaves its calls as they are; the next start takes over
@@ -500,6 +508,8 @@ export class CallService {
       case 'started':
       case 'participantJoined':
       case 'upgradedToVideo':
+      case 'screenShareStarted':
+      case 'screenShareStopped':
         return;
     }
   }

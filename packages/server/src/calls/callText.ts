@@ -31,6 +31,10 @@ export function callEventText(event: CallEvent, kind: string): string | null {
       return leftText(event.participant, event.how, event.by);
     case 'upgradedToVideo':
       return `${event.by.name} turned the voice call into a video call`;
+    case 'screenShareStarted':
+      return `${event.by.name} shared their screen`;
+    case 'screenShareStopped':
+      return `${event.by.name} stopped sharing`;
   }
 }
 

@@ -105,6 +105,10 @@ export async function handleFrame(
       const result: Answer<'call.remove'> = { call: await calls.remove(party, frame) };
       return result;
     }
+    case 'call.screen': {
+      const result: Answer<'call.screen'> = { call: await calls.screen(party, frame) };
+      return result;
+    }
     case 'conversation.addParticipant': {
       const result: Answer<'conversation.addParticipant'> = { conversation: await conversations.addMember(party, frame.sessionID, frame.agentId) };
       return result;

@@ -54,6 +54,8 @@ const TABLE: Record<RequestType, readonly Outcome[]> = {
   'call.join':                   ['ok',        'forbidden', 'ok',        'forbidden', 'ok',        'ok',        'forbidden'],
   'call.leave':                  ['ok',        'forbidden', 'ok',        'forbidden', 'ok',        'ok',        'forbidden'],
   'call.remove':                 ['forbidden', 'forbidden', 'ok',        'forbidden', 'forbidden', 'forbidden', 'forbidden'],
+  // A joined participant shares its own screen; the member and the guest have not joined the media (`conflict`).
+  'call.screen':                 ['ok',        'forbidden', 'ok',        'forbidden', 'conflict',  'conflict',  'forbidden'],
 };
 
 /** Requests that leave the world as it was when accepted (a new chat, a message and presence are beside the point). */
@@ -134,6 +136,7 @@ describe('the authorization matrix: every request type × every actor', () => {
       'call.leave': { sessionID, callId },
       // Removing the guest: the conversation's agent may; nobody else here.
       'call.remove': { sessionID, callId, participantId: w.guestId },
+      'call.screen': { sessionID, callId, on: true, stream: `screen-${actor}` },
     };
     return bodies[type];
   }

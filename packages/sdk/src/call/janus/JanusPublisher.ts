@@ -1,14 +1,25 @@
 import type { MediaAccess } from '../../wire.ts';
 import type { MediaStreamLike, MediaTrackLike, PeerConnectionLike, RtpSenderLike } from '../MediaHandler.ts';
+import type { SendKind } from '../PeerLink.ts';
 import { RemoteCandidates, type HandleEvent, type JanusHandle, type JanusSession, type PluginEvent } from './JanusSession.ts';
 
 /** What `call.join` hands out for a call through Janus: the room, its PIN, this participant's token and display. */
 export type SfuAccess = Extract<MediaAccess, { kind: 'sfu' }>;
 
-/** A feed published in the room: Janus's feed id and the party id it was published as. */
+/** The description a screen stream is published with: subscribers tell it from the camera by it (`feed_description`). */
+export const SCREEN_DESCRIPTION = 'screen';
+
+/** A feed published in the room: Janus's feed id, the party id it was published as, and the mids of its streams. */
 export interface RoomFeed {
   feed: number;
   display: string;
+  mids: string[];
+}
+
+/** The streams a publisher sends its tracks in: microphone and camera, and the shared screen. */
+export interface PublishedStreams {
+  camera: MediaStreamLike;
+  screen: MediaStreamLike;
 }
 
 /** How a {@link JanusPublisher} reports to the transport. */
@@ -28,7 +39,8 @@ export interface PublisherCallbacks {
 /**
  * This page in the call's VideoRoom: joins as a publisher (PIN, token, its party id as display), then
  * publishes its tracks with an offer, renegotiating (`configure`) when a kind is added later or ICE
- * restarts. Also the page's ear in the room: Janus announces feeds coming and going to publishers.
+ * restarts. A shared screen is one more stream of the same feed, published with the description
+ * {@link SCREEN_DESCRIPTION}. Also the page's ear in the room: Janus announces feeds coming and going to publishers.
  */
 export class JanusPublisher {
   private readonly senders = new Map<string, RtpSenderLike>();
@@ -41,7 +53,7 @@ export class JanusPublisher {
 
   private constructor(
     readonly peerConnection: PeerConnectionLike,
-    private readonly localStream: MediaStreamLike,
+    private readonly streams: PublishedStreams,
     private readonly callbacks: PublisherCallbacks,
   ) {
     const pc = peerConnection;
@@ -63,11 +75,11 @@ export class JanusPublisher {
     session: JanusSession,
     access: SfuAccess,
     pc: PeerConnectionLike,
-    localStream: MediaStreamLike,
-    tracks: ReadonlyMap<'audio' | 'video', MediaTrackLike | null>,
+    streams: PublishedStreams,
+    tracks: ReadonlyMap<SendKind, MediaTrackLike | null>,
     callbacks: PublisherCallbacks,
   ): Promise<JanusPublisher> {
-    const publisher = new JanusPublisher(pc, localStream, callbacks);
+    const publisher = new JanusPublisher(pc, streams, callbacks);
     try {
       publisher.handle = await session.attach((event) => publisher.onEvent(event));
       const joined = await publisher.handle.message({
@@ -88,11 +100,15 @@ export class JanusPublisher {
   }
 
   /** Sends `track` as this page's `kind` (null: nothing); a kind never sent before is added with a new offer. */
-  async setTrack(kind: 'audio' | 'video', track: MediaTrackLike | null): Promise<void> {
+  async setTrack(kind: SendKind, track: MediaTrackLike | null): Promise<void> {
     if (this.closed || !this.attached) return;
     const sender = this.senders.get(kind);
     if (sender) await sender.replaceTrack(track);
-    else if (track) this.senders.set(kind, this.peerConnection.addTrack(track, this.localStream));
+    else if (track) this.add(kind, track);
+  }
+
+  private add(kind: SendKind, track: MediaTrackLike): void {
+    this.senders.set(kind, this.peerConnection.addTrack(track, kind === 'screen' ? this.streams.screen : this.streams.camera));
   }
 
   /** Restarts ICE (after the network came back), unless connected. */
@@ -112,10 +128,17 @@ export class JanusPublisher {
     this.handle?.detach();
   }
 
-  private attach(tracks: ReadonlyMap<'audio' | 'video', MediaTrackLike | null>): void {
+  private attach(tracks: ReadonlyMap<SendKind, MediaTrackLike | null>): void {
     if (this.closed) return;
     this.attached = true;
-    for (const [kind, track] of tracks) if (track) this.senders.set(kind, this.peerConnection.addTrack(track, this.localStream));
+    for (const [kind, track] of tracks) if (track) this.add(kind, track);
+  }
+
+  /** The `descriptions` of a publish or configure: the screen's m-line, once it has one. */
+  private descriptions(): Array<{ mid: string; description: string }> {
+    const screen = this.senders.get('screen');
+    const mid = screen ? this.peerConnection.getTransceivers().find((t) => t.sender === screen)?.mid : null;
+    return mid ? [{ mid, description: SCREEN_DESCRIPTION }] : [];
   }
 
   /** One offer/answer round with the room: `publish` the first time, `configure` after. */
@@ -125,7 +148,9 @@ export class JanusPublisher {
     await pc.setLocalDescription();
     const local = pc.localDescription;
     if (!local || this.closed) return;
-    const answer = await this.handle.message({ request: this.published ? 'configure' : 'publish' }, { type: 'offer', sdp: local.sdp });
+    const descriptions = this.descriptions();
+    const request = { request: this.published ? 'configure' : 'publish', ...(descriptions.length > 0 ? { descriptions } : {}) };
+    const answer = await this.handle.message(request, { type: 'offer', sdp: local.sdp });
     this.published = true;
     if (this.closed) return;
     if (answer.jsep?.type !== 'answer') throw new Error('Janus accepted the offer without an answer');
@@ -171,8 +196,11 @@ export class JanusPublisher {
 function feedsOf(list: unknown): RoomFeed[] {
   if (!Array.isArray(list)) return [];
   const feeds: RoomFeed[] = [];
-  for (const entry of list as Array<{ id?: unknown; display?: unknown }>) {
-    if (typeof entry.id === 'number' && typeof entry.display === 'string') feeds.push({ feed: entry.id, display: entry.display });
+  for (const entry of list as Array<{ id?: unknown; display?: unknown; streams?: unknown }>) {
+    if (typeof entry.id !== 'number' || typeof entry.display !== 'string') continue;
+    const streams = Array.isArray(entry.streams) ? (entry.streams as Array<{ mid?: unknown; disabled?: unknown }>) : [];
+    const mids = streams.filter((st) => typeof st.mid === 'string' && st.disabled !== true).map((st) => st.mid as string);
+    feeds.push({ feed: entry.id, display: entry.display, mids });
   }
   return feeds;
 }

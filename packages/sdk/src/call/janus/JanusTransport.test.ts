@@ -150,7 +150,7 @@ class FakeJanus {
         const pc = h.pc ?? this.peerConnection(h);
         await pc.setRemoteDescription(jsep);
         await pc.setLocalDescription();
-        h.kinds = [...(jsep.sdp ?? '').matchAll(/^m=(audio|video) \S+ send$/gm)].map((m) => m[1] as 'audio' | 'video');
+        h.kinds = [...(jsep.sdp ?? '').matchAll(/^m=(audio|video) \S+ send \S+$/gm)].map((m) => m[1] as 'audio' | 'video');
         if (!h.published) {
           h.published = true;
           for (const other of this.handles.values()) {
@@ -301,6 +301,8 @@ describe('JanusTransport over a fake Janus', () => {
         selfId: id,
         options: { media, iceCandidatePoolSize: 0, iceRestartDelayMs: 5, linkFailAfterMs: opts.linkFailAfterMs ?? 2_000, offerWaitMs: 0 },
         localStream: local,
+        screenStream: new FakeStream(),
+        remoteScreenStreamId: () => null,
         iceServers: [],
         sendSignal: () => assert.fail('no signals through the Parley server in an SFU call'),
         onLinkState: (remoteId, state) => states.push([remoteId, state]),

@@ -4,6 +4,7 @@ import type { QualityLink } from '../quality/QualityWatch.ts';
 import type { CallStatsRow, VideoConnectionState } from '../events.ts';
 import type { MediaStreamLike, MediaTrackLike, PeerConnectionLike } from '../MediaHandler.ts';
 import type { MediaTransport, MediaTransportDeps } from '../MediaTransport.ts';
+import type { SendKind } from '../PeerLink.ts';
 import { JanusPublisher, type RoomFeed, type SfuAccess } from './JanusPublisher.ts';
 import { browserSocket, JanusError, JanusSession, type JanusSocketFactory } from './JanusSession.ts';
 import { JanusSubscription } from './JanusSubscription.ts';
@@ -50,7 +51,7 @@ export class JanusTransport implements MediaTransport {
   /** Feeds published by others, by party id. */
   private readonly feeds = new Map<string, number>();
   /** What this page sends, by kind (kept across reconnections). */
-  private readonly tracks = new Map<'audio' | 'video', MediaTrackLike | null>();
+  private readonly tracks = new Map<SendKind, MediaTrackLike | null>();
   private session: JanusSession | null = null;
   private publisher: JanusPublisher | null = null;
   private connecting = false;
@@ -68,6 +69,8 @@ export class JanusTransport implements MediaTransport {
     private readonly createSocket: JanusSocketFactory,
   ) {
     for (const track of deps.localStream.getTracks()) if (track.kind === 'audio' || track.kind === 'video') this.tracks.set(track.kind, track);
+    const screen = deps.screenStream.getVideoTracks().find((t) => t.readyState === 'live');
+    if (screen) this.tracks.set('screen', screen);
     void this.connect();
   }
 
@@ -105,14 +108,23 @@ export class JanusTransport implements MediaTransport {
   /** Signals between pages are a mesh thing: through Janus there are none. */
   receive(): void {}
 
-  /** A remote participant's stream, when it has tracks. */
+  /** A remote participant's stream (microphone and camera), when it has tracks. */
   remoteStream(remoteId: string): MediaStreamLike | null {
     const stream = this.remotes.get(remoteId)?.subscription?.stream;
     return stream && stream.getTracks().length > 0 ? stream : null;
   }
 
-  /** Sends `track` (or nothing) as this page's `kind`: the publisher's sender is switched, no renegotiation. */
-  async setTrack(kind: 'audio' | 'video', track: MediaTrackLike | null): Promise<void> {
+  /** A remote participant's shared screen, once its screen stream was received. */
+  remoteScreen(remoteId: string): MediaStreamLike | null {
+    const stream = this.remotes.get(remoteId)?.subscription?.screen;
+    return stream && stream.getTracks().length > 0 ? stream : null;
+  }
+
+  /**
+   * Sends `track` (or nothing) as this page's `kind`: the publisher's sender is switched, no renegotiation; a
+   * kind never published (the first screen) is added with a `configure`.
+   */
+  async setTrack(kind: SendKind, track: MediaTrackLike | null): Promise<void> {
     this.tracks.set(kind, track);
     await this.publisher?.setTrack(kind, track);
   }
@@ -181,7 +193,8 @@ export class JanusTransport implements MediaTransport {
       this.session = session;
       session.onClosed = (reason) => this.lost(generation, reason);
       const pc = this.newPeerConnection();
-      const publisher = await JanusPublisher.join(session, this.access, pc, this.deps.localStream, this.tracks, {
+      const streams = { camera: this.deps.localStream, screen: this.deps.screenStream };
+      const publisher = await JanusPublisher.join(session, this.access, pc, streams, this.tracks, {
         onPublished: (feeds) => !stale() && this.published(feeds),
         onUnpublished: (feed) => !stale() && this.unpublished(feed),
         onRemoved: (reason) => !stale() && this.removedFromRoom(reason),
@@ -251,7 +264,13 @@ export class JanusTransport implements MediaTransport {
   }
 
   private published(feeds: RoomFeed[]): void {
-    for (const { feed, display } of feeds) if (display !== this.access.display) this.feeds.set(display, feed);
+    for (const { feed, display, mids } of feeds) {
+      if (display === this.access.display) continue;
+      this.feeds.set(display, feed);
+      // A feed already received that gained a stream (a shared screen): the subscription takes it in as well.
+      const subscription = this.remotes.get(display)?.subscription;
+      if (subscription?.feed === feed) subscription.follow(mids);
+    }
     this.subscribeAll();
   }
 
@@ -281,7 +300,8 @@ export class JanusTransport implements MediaTransport {
     this.unsubscribe(remote);
     // Events count only while this subscription is the remote's (not replaced, dropped or closed).
     const mine = () => !this.closed && remote.subscription === subscription;
-    const subscription: JanusSubscription = new JanusSubscription(feed, this.newPeerConnection(), this.deps.options.media.createStream(), {
+    const { media } = this.deps.options;
+    const subscription: JanusSubscription = new JanusSubscription(feed, this.newPeerConnection(), media.createStream(), media.createStream(), {
       onStream: (stream) => mine() && this.deps.onRemoteStream(remote.id, stream.getTracks().length > 0 ? stream : null),
       onConnectionState: (state) => mine() && this.connectionChanged(remote, state),
       onLost: (reason) => {
