@@ -1,7 +1,9 @@
 import { ParleyError } from '../errors.ts';
 import type { CallParticipant, CallRequester, CallSnapshot, FrameSender, IceServerInfo, MediaAccess, Party } from '../wire.ts';
 import type { ResolvedCallOptions } from './callOptions.ts';
-import type { CallStatsRow, VideoConnectionState, VideoErrorEvent } from './events.ts';
+import { CallDevices } from './CallDevices.ts';
+import type { DeviceChoice, DeviceSelection, DevicesInUse } from './devices.ts';
+import type { CallStatsRow, DeviceChangedEvent, DeviceListChangedEvent, VideoConnectionState, VideoErrorEvent } from './events.ts';
 import { LocalMedia, type MediaFailure, type MediaOutcome } from './LocalMedia.ts';
 import type { CallView } from './MediaHandler.ts';
 import type { LinkSignal } from './PeerLink.ts';
@@ -47,6 +49,12 @@ export interface CallParticipationDeps {
   onLinkState(remoteId: string, state: VideoConnectionState): void;
   /** The loudest remote participant changed (groups of three or more). */
   onActiveSpeaker(participantId: string | null): void;
+  /** The devices chosen for this conversation's calls (the call opens them; it records fallbacks in it). */
+  devices: DeviceSelection;
+  /** A device changed: chosen, or a fallback after an unplug (the sending update, if any, came first). */
+  onDeviceChanged(event: Omit<DeviceChangedEvent, 'sessionID'>): void;
+  /** Devices were plugged in or out. */
+  onDeviceListChanged(event: Omit<DeviceListChangedEvent, 'sessionID'>): void;
   onError(error: Omit<VideoErrorEvent, 'sessionID'>): void;
 }
 
@@ -58,6 +66,7 @@ export interface CallParticipationDeps {
 export class CallParticipation {
   readonly #deps: CallParticipationDeps;
   readonly #localMedia: LocalMedia;
+  readonly #devices: CallDevices;
   readonly #mediaReady: Promise<MediaOutcome>;
   readonly #wanted: Sending;
   #sending: Sending = { audio: false, video: false };
@@ -83,7 +92,26 @@ export class CallParticipation {
   constructor(deps: CallParticipationDeps, want: Sending) {
     this.#deps = deps;
     this.#wanted = { ...want };
-    this.#localMedia = new LocalMedia(deps.options.media);
+    this.#localMedia = new LocalMedia(deps.options.media, deps.devices, (kind, track) => this.#devices.trackEnded(kind, track));
+    this.#devices = new CallDevices({
+      media: deps.options.media,
+      selection: deps.devices,
+      localMedia: this.#localMedia,
+      transport: () => this.#transport,
+      view: () => this.#ensureView(),
+      onChanged: (event) => {
+        if (this.#closed) return;
+        this.#renderLocal();
+        deps.onSending(this.#sending); // contact.video.devices changed
+        deps.onDeviceChanged(event);
+      },
+      onListChanged: (event) => !this.#closed && deps.onDeviceListChanged(event),
+      onLost: (kind, failure) => {
+        if (this.#closed) return;
+        this.#reportMediaFailure(failure);
+        this.#updateSending({ ...this.#sending, [kind]: false });
+      },
+    });
     this.#mediaReady = this.#localMedia.acquire(want).then((outcome) => {
       if (this.#closed) return outcome;
       for (const failure of outcome.failures) this.#reportMediaFailure(failure);
@@ -217,6 +245,18 @@ export class CallParticipation {
     this.#updateSending({ ...this.#sending, audio: on });
   }
 
+  /** Switches camera, microphone and/or speaker (see {@link CallDevices.set}). */
+  async setDevices(choice: DeviceChoice): Promise<void> {
+    await this.#mediaReady;
+    if (this.#closed) throw new ParleyError('conflict', 'the call is over');
+    await this.#devices.set(choice);
+  }
+
+  /** The devices in use. */
+  get devicesInUse(): DevicesInUse {
+    return this.#devices.inUse;
+  }
+
   /** One stats row per remote participant. */
   stats(): Promise<CallStatsRow[]> {
     return this.#transport?.stats() ?? Promise.resolve([]);
@@ -225,6 +265,7 @@ export class CallParticipation {
   /** Closes the links, releases the devices, removes what was drawn. */
   close(): void {
     this.#closed = true;
+    this.#devices.close();
     this.#watchSpeakers(false);
     this.#transport?.close();
     this.#transport = null;
@@ -337,8 +378,10 @@ export class CallParticipation {
   }
 
   #ensureView(): CallView {
-    this.#view ??= this.#deps.options.media.createView(this.#deps.divID);
-    return this.#view;
+    if (this.#view) return this.#view;
+    const view = (this.#view = this.#deps.options.media.createView(this.#deps.divID));
+    this.#devices.applySpeaker(view).catch((err: unknown) => console.warn('Parley: the chosen speaker could not be used', err));
+    return view;
   }
 
   #reportMediaFailure(failure: MediaFailure): void {

@@ -8,6 +8,7 @@
 import { DomCallView } from '../call/DomCallView.ts';
 import type {
   CallView,
+  MediaDeviceInfoLike,
   MediaHandler,
   MediaRequest,
   MediaStreamLike,
@@ -29,9 +30,27 @@ export class FakeTrack implements MediaTrackLike {
   readonly id = nextId('track');
   enabled = true;
   readyState: 'live' | 'ended' = 'live';
-  constructor(readonly kind: 'audio' | 'video') {}
+  private readonly endedListeners = new Set<() => void>();
+  constructor(
+    readonly kind: 'audio' | 'video',
+    readonly deviceId = `default-${kind}`,
+  ) {}
   stop(): void {
     this.readyState = 'ended';
+  }
+  getSettings(): { deviceId?: string } {
+    return { deviceId: this.deviceId };
+  }
+  addEventListener(_type: 'ended', listener: () => void): void {
+    this.endedListeners.add(listener);
+  }
+  removeEventListener(_type: 'ended', listener: () => void): void {
+    this.endedListeners.delete(listener);
+  }
+  /** The device went away: the track ends by itself and says so (as the browser does on an unplug). */
+  unplug(): void {
+    this.readyState = 'ended';
+    for (const listener of [...this.endedListeners]) listener();
   }
 }
 
@@ -364,13 +383,26 @@ export class FakePeerConnection implements PeerConnectionLike {
   }
 }
 
-/** A MediaHandler made of fakes: devices that can be denied, peer connections on a FakeNetwork, a FakeDocument. */
+/** The devices a FakeMediaHandler starts with: one camera, one microphone, one speaker, each the default. */
+const DEFAULT_DEVICES: MediaDeviceInfoLike[] = [
+  { kind: 'videoinput', deviceId: 'default-video', label: 'Fake camera' },
+  { kind: 'audioinput', deviceId: 'default-audio', label: 'Fake microphone' },
+  { kind: 'audiooutput', deviceId: 'default-speaker', label: 'Fake speaker' },
+];
+
+/**
+ * A MediaHandler made of fakes: devices that can be denied, plugged in and unplugged (`plug`, `unplug`), peer
+ * connections on a FakeNetwork, a FakeDocument.
+ */
 export class FakeMediaHandler implements MediaHandler {
   /** DOMException names getUserMedia rejects with, per device (e.g. `{ video: 'NotAllowedError' }`). */
   deny: { audio?: string; video?: string } = {};
   readonly peerConnections: FakePeerConnection[] = [];
   readonly requests: MediaRequest[] = [];
   readonly tracks: FakeTrack[] = [];
+  /** The devices there are now. */
+  devices: MediaDeviceInfoLike[] = [...DEFAULT_DEVICES];
+  private readonly deviceWatchers = new Set<() => void>();
 
   constructor(
     readonly network: FakeNetwork,
@@ -389,10 +421,44 @@ export class FakeMediaHandler implements MediaHandler {
     const refused = (request.audio && this.deny.audio) || (request.video && this.deny.video);
     if (refused) throw Object.assign(new Error(`${refused} (fake)`), { name: refused });
     const tracks: FakeTrack[] = [];
-    if (request.audio) tracks.push(new FakeTrack('audio'));
-    if (request.video) tracks.push(new FakeTrack('video'));
+    if (request.audio) tracks.push(new FakeTrack('audio', this.deviceFor('audioinput', request.audioDeviceId)));
+    if (request.video) tracks.push(new FakeTrack('video', this.deviceFor('videoinput', request.videoDeviceId)));
     this.tracks.push(...tracks);
     return new FakeStream(tracks);
+  }
+
+  enumerateDevices(): Promise<MediaDeviceInfoLike[]> {
+    return Promise.resolve(this.devices.map((d) => ({ ...d })));
+  }
+
+  watchDevices(listener: () => void): () => void {
+    this.deviceWatchers.add(listener);
+    return () => this.deviceWatchers.delete(listener);
+  }
+
+  /** Plugs a device in (`devicechange` fires). */
+  plug(device: MediaDeviceInfoLike): void {
+    this.devices.push(device);
+    for (const watcher of [...this.deviceWatchers]) watcher();
+  }
+
+  /** Unplugs a device: it leaves the list, and its live tracks end by themselves. */
+  unplug(deviceId: string): void {
+    this.devices = this.devices.filter((d) => d.deviceId !== deviceId);
+    for (const track of this.tracks) if (track.deviceId === deviceId && track.readyState === 'live') track.unplug();
+    for (const watcher of [...this.deviceWatchers]) watcher();
+  }
+
+  /** The live tracks of a kind (the ones this page has open). */
+  liveTracks(kind: 'audio' | 'video'): FakeTrack[] {
+    return this.tracks.filter((t) => t.kind === kind && t.readyState === 'live');
+  }
+
+  /** The device a request opens: the id asked for (OverconstrainedError when it is not there), else the first of its kind. */
+  private deviceFor(kind: 'audioinput' | 'videoinput', id: string | undefined): string {
+    const device = this.devices.find((d) => d.kind === kind && (id === undefined || d.deviceId === id));
+    if (!device) throw Object.assign(new Error(`no ${kind} ${id ?? ''} (fake)`), { name: id === undefined ? 'NotFoundError' : 'OverconstrainedError' });
+    return device.deviceId;
   }
 
   createStream(): MediaStreamLike {
