@@ -55,7 +55,8 @@ export type CallMethod =
   | 'leaveVideo'
   | 'removeVideoParticipant'
   | 'addParticipant'
-  | 'createGuestInvite';
+  | 'createGuestInvite'
+  | 'setDevices';
 
 /** The driver's API, at `window.parleyE2E`. */
 export interface CallDriver {
@@ -93,7 +94,18 @@ function failure(error: unknown): ActResult {
   return { ok: false, code: typeof e?.code === 'string' ? e.code : 'thrown', message: String(e?.message ?? error) };
 }
 
-const CONTACT_EVENTS = ['message', 'requestVideoUpgrade', 'responseVideoUpgrade', 'videoInvite', 'videoStarted', 'videoEnded', 'closed', 'activeSpeaker'];
+const CONTACT_EVENTS = [
+  'message',
+  'requestVideoUpgrade',
+  'responseVideoUpgrade',
+  'videoInvite',
+  'videoStarted',
+  'videoEnded',
+  'closed',
+  'activeSpeaker',
+  'deviceChanged',
+  'deviceListChanged',
+];
 
 /** Installs the driver once per document. */
 export function installDriver(): void {

@@ -45,6 +45,17 @@ export interface RenderedCall {
   localPreviews: number;
 }
 
+/** What `stopAudioWatch` found: the longest time without a new inbound audio packet, over the watch. */
+export interface AudioWatch {
+  samples: number;
+  /** Audio packets received over the watch. */
+  packets: number;
+  /** The longest interval (ms) between two samples that saw new packets (or from the last one to the end). */
+  longestGapMs: number;
+  /** When (epoch ms) that interval began. */
+  longestGapFrom: number;
+}
+
 /** The probe's API, at `window.parleyProbe`. */
 export interface MediaProbe {
   timeline: TimelineEntry[];
@@ -52,6 +63,9 @@ export interface MediaProbe {
   clearTimeline(): void;
   sample(): Promise<InboundSample>;
   rendered(divId: string): RenderedCall;
+  /** Samples inbound audio packets every `everyMs` until `stopAudioWatch`. */
+  startAudioWatch(everyMs: number): void;
+  stopAudioWatch(): Promise<AudioWatch>;
 }
 
 declare global {
@@ -221,6 +235,50 @@ function rendered(divId: string): RenderedCall {
   return { present: true, children: div.childElementCount, remoteVideos, localPreviews: div.querySelectorAll('video[data-local]').length };
 }
 
+let audioWatch: { timer: ReturnType<typeof setTimeout> | null; running: Promise<void>; first: number | null; last: number; lastRiseAt: number; gap: number; gapFrom: number; samples: number } | null = null;
+
+/** Inbound audio packets over every live connection, from the audio receivers' own statistics (quicker than the whole report). */
+async function audioPackets(): Promise<{ at: number; packets: number }> {
+  const receivers = [...peers].filter((pc) => pc.connectionState !== 'closed').flatMap((pc) => pc.getReceivers().filter((r) => r.track.kind === 'audio'));
+  const reports = await Promise.all(receivers.map((r) => r.getStats().catch(() => null)));
+  let packets = 0;
+  for (const report of reports) {
+    report?.forEach((s: { type: string; kind?: string; packetsReceived?: number }) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') packets += s.packetsReceived ?? 0;
+    });
+  }
+  return { at: now(), packets };
+}
+
+/** Samples one after another (a sample waits for getStats), `everyMs` apart, noting when audio packets rose. */
+function startAudioWatch(everyMs: number): void {
+  const watch = { timer: null as ReturnType<typeof setTimeout> | null, running: Promise.resolve(), first: null as number | null, last: 0, lastRiseAt: now(), gap: 0, gapFrom: now(), samples: 0 };
+  audioWatch = watch;
+  const step = async (): Promise<void> => {
+    const s = await audioPackets();
+    watch.samples += 1;
+    if (watch.first === null) watch.first = s.packets;
+    if (s.packets > watch.last) {
+      if (s.at - watch.lastRiseAt > watch.gap) [watch.gap, watch.gapFrom] = [s.at - watch.lastRiseAt, watch.lastRiseAt];
+      watch.lastRiseAt = s.at;
+      watch.last = s.packets;
+    }
+    if (audioWatch === watch) watch.timer = setTimeout(() => (watch.running = step()), everyMs);
+  };
+  watch.running = step();
+}
+
+async function stopAudioWatch(): Promise<AudioWatch> {
+  const watch = audioWatch;
+  if (!watch) throw new Error('no audio watch running');
+  audioWatch = null;
+  if (watch.timer) clearTimeout(watch.timer);
+  await watch.running;
+  const end = now();
+  if (end - watch.lastRiseAt > watch.gap) [watch.gap, watch.gapFrom] = [end - watch.lastRiseAt, watch.lastRiseAt];
+  return { samples: watch.samples, packets: watch.last - (watch.first ?? 0), longestGapMs: watch.gap, longestGapFrom: watch.gapFrom };
+}
+
 /** Installs the probe once per document. */
 export function installProbe(): void {
   if (window.parleyProbe) return;
@@ -233,5 +291,7 @@ export function installProbe(): void {
     clearTimeline: () => void timeline.splice(0, timeline.length),
     sample,
     rendered,
+    startAudioWatch,
+    stopAudioWatch,
   };
 }
