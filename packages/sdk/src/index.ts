@@ -19,6 +19,7 @@ export type { ClosedEvent, ContactEvents, TypingEvent } from './conversation/con
 export type { OutboxEntry } from './conversation/Outbox.ts';
 export { ContactVideoApi } from './call/ContactVideoApi.ts';
 export type { CallOptions } from './call/callOptions.ts';
+export { DeviceCheck, type DeviceCheckEvents, type DeviceCheckLabels, type DeviceCheckOptions } from './call/DeviceCheck.ts';
 export type { Device, DeviceChoice, DeviceKind, DeviceList, DevicesInUse } from './call/devices.ts';
 export type {
   ActiveSpeakerEvent,
