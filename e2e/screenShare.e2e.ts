@@ -55,8 +55,8 @@ async function shareAndStop(desk: CallDesk, { sharer, receiver, camera, stop, la
   const audio = await stopAudioWatch(receiver.page);
   const audioAfter = await sampleInbound(receiver.page);
   assert.ok(audioAfter.audioPacketsReceived > audioBefore.audioPacketsReceived, `${label}: audio packets rose across the share`);
-  assert.ok(audio.packetsLast > audio.packetsFirst, `${label}: ${JSON.stringify(audio)}`);
-  console.log(`${label}: audio at the receiver across start and stop: ${audio.packetsLast - audio.packetsFirst} packets in ${audio.samples} samples, longest stand-still ${audio.longestStallMs} ms`);
+  assert.ok(audio.packets > 0, `${label}: ${JSON.stringify(audio)}`);
+  console.log(`${label}: audio at the receiver across start and stop: ${audio.packets} packets in ${audio.samples} samples, longest stand-still ${Math.round(audio.longestGapMs)} ms`);
 
   const name = sharer.label === 'visitor' ? 'Vic Visitor' : 'Ana Agent';
   for (const side of [sharer, receiver]) {

@@ -13,7 +13,7 @@ import type { CallStatsRow } from '@parley/sdk';
 import type { InboundSample, RenderedCall, TimelineEntry } from './page/probe.ts';
 import { ROOT, waitFor } from './harness.ts';
 
-export type { InboundSample, RenderedCall, TimelineEntry } from './page/probe.ts';
+export type { AudioWatch, InboundSample, RenderedCall, TimelineEntry } from './page/probe.ts';
 
 /** The id of the div each test page renders its call into. */
 export const CALL_DIV_ID = 'video';

@@ -38,9 +38,9 @@ export async function waitForScreenGone(page: Page, what: string, preview = fals
   await waitFor(async () => (await renderedScreen(page, preview)) === null, { timeoutMs: 15_000, what, seen: () => renderedScreen(page, preview) });
 }
 
-/** Starts sampling inbound audio packets in `page`. */
+/** Starts sampling inbound audio packets in `page`, every 20 ms (each sample waits for the last). */
 export function startAudioWatch(page: Page): Promise<void> {
-  return page.evaluate(() => window.parleyProbe.startAudioWatch());
+  return page.evaluate(() => window.parleyProbe.startAudioWatch(20));
 }
 
 /** Stops sampling: how many packets came and the longest stretch with none. */

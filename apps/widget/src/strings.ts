@@ -104,6 +104,12 @@ export const strings = {
   mediaMissing: 'No camera or microphone was found on this device.',
   continueVoice: 'Continue with voice only',
   continueChat: 'Continue with chat only',
+  checkDevices: 'Check camera and microphone',
+  deviceCheck: 'Camera and microphone check',
+  deviceUnplugged: (kind: 'camera' | 'microphone' | 'speaker', fellBack: boolean) =>
+    fellBack ? `Your ${kind} was disconnected; the call now uses the default ${kind}.` : `Your ${kind} was disconnected and no other was found.`,
+  deviceAdded: (label: string) => `New device: ${label}.`,
+  useDevice: (label: string) => `Use ${label}`,
 };
 
 /** A time of day for a message, in the visitor's locale. */

@@ -57,7 +57,8 @@ export type CallMethod =
   | 'addParticipant'
   | 'createGuestInvite'
   | 'startScreenShare'
-  | 'stopScreenShare';
+  | 'stopScreenShare'
+  | 'setDevices';
 
 /** The driver's API, at `window.parleyE2E`. */
 export interface CallDriver {
@@ -95,7 +96,18 @@ function failure(error: unknown): ActResult {
   return { ok: false, code: typeof e?.code === 'string' ? e.code : 'thrown', message: String(e?.message ?? error) };
 }
 
-const CONTACT_EVENTS = ['message', 'requestVideoUpgrade', 'responseVideoUpgrade', 'videoInvite', 'videoStarted', 'videoEnded', 'closed', 'activeSpeaker'];
+const CONTACT_EVENTS = [
+  'message',
+  'requestVideoUpgrade',
+  'responseVideoUpgrade',
+  'videoInvite',
+  'videoStarted',
+  'videoEnded',
+  'closed',
+  'activeSpeaker',
+  'deviceChanged',
+  'deviceListChanged',
+];
 
 /** Installs the driver once per document. */
 export function installDriver(): void {

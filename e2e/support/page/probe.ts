@@ -58,12 +58,15 @@ export interface RenderedScreen {
   largestCameraArea: number;
 }
 
-/** How audio arrived while it was watched: packets sampled every few ms, and the longest time they stood still. */
+/** What `stopAudioWatch` found: the longest time without a new inbound audio packet, over the watch. */
 export interface AudioWatch {
   samples: number;
-  packetsFirst: number;
-  packetsLast: number;
-  longestStallMs: number;
+  /** Audio packets received over the watch. */
+  packets: number;
+  /** The longest interval (ms) between two samples that saw new packets (or from the last one to the end). */
+  longestGapMs: number;
+  /** When (epoch ms) that interval began. */
+  longestGapFrom: number;
 }
 
 /** The probe's API, at `window.parleyProbe`. */
@@ -77,9 +80,9 @@ export interface MediaProbe {
   peerConnections(): RTCPeerConnection[];
   /** The shared screen drawn in the div (`preview`: this page's own), or null. */
   screen(divId: string, preview: boolean): Promise<RenderedScreen | null>;
-  /** Starts sampling inbound audio packets (every 20 ms) until `stopAudioWatch`. */
-  startAudioWatch(): void;
-  stopAudioWatch(): AudioWatch;
+  /** Samples inbound audio packets every `everyMs` until `stopAudioWatch`. */
+  startAudioWatch(everyMs: number): void;
+  stopAudioWatch(): Promise<AudioWatch>;
 }
 
 declare global {
@@ -281,36 +284,48 @@ async function screen(divId: string, preview: boolean): Promise<RenderedScreen |
   };
 }
 
-let audioWatch: { timer: ReturnType<typeof setInterval>; points: Array<{ at: number; packets: number }> } | null = null;
+let audioWatch: { timer: ReturnType<typeof setTimeout> | null; running: Promise<void>; first: number | null; last: number; lastRiseAt: number; gap: number; gapFrom: number; samples: number } | null = null;
 
-function startAudioWatch(): void {
-  if (audioWatch) clearInterval(audioWatch.timer);
-  const points: Array<{ at: number; packets: number }> = [];
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    void sample()
-      .then((s) => void points.push({ at: s.at, packets: s.audioPacketsReceived }))
-      .finally(() => (busy = false));
-  }, 20);
-  audioWatch = { timer, points };
+/** Inbound audio packets over every live connection, from the audio receivers' own statistics (quicker than the whole report). */
+async function audioPackets(): Promise<{ at: number; packets: number }> {
+  const receivers = [...peers].filter((pc) => pc.connectionState !== 'closed').flatMap((pc) => pc.getReceivers().filter((r) => r.track.kind === 'audio'));
+  const reports = await Promise.all(receivers.map((r) => r.getStats().catch(() => null)));
+  let packets = 0;
+  for (const report of reports) {
+    report?.forEach((s: { type: string; kind?: string; packetsReceived?: number }) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') packets += s.packetsReceived ?? 0;
+    });
+  }
+  return { at: now(), packets };
 }
 
-function stopAudioWatch(): AudioWatch {
-  const points = audioWatch?.points ?? [];
-  if (audioWatch) clearInterval(audioWatch.timer);
-  audioWatch = null;
-  let longestStallMs = 0;
-  let since = points[0];
-  for (const point of points) {
-    if (!since || point.packets > since.packets) {
-      since = point;
-      continue;
+/** Samples one after another (a sample waits for getStats), `everyMs` apart, noting when audio packets rose. */
+function startAudioWatch(everyMs: number): void {
+  const watch = { timer: null as ReturnType<typeof setTimeout> | null, running: Promise.resolve(), first: null as number | null, last: 0, lastRiseAt: now(), gap: 0, gapFrom: now(), samples: 0 };
+  audioWatch = watch;
+  const step = async (): Promise<void> => {
+    const s = await audioPackets();
+    watch.samples += 1;
+    if (watch.first === null) watch.first = s.packets;
+    if (s.packets > watch.last) {
+      if (s.at - watch.lastRiseAt > watch.gap) [watch.gap, watch.gapFrom] = [s.at - watch.lastRiseAt, watch.lastRiseAt];
+      watch.lastRiseAt = s.at;
+      watch.last = s.packets;
     }
-    longestStallMs = Math.max(longestStallMs, point.at - since.at);
-  }
-  return { samples: points.length, packetsFirst: points[0]?.packets ?? 0, packetsLast: points.at(-1)?.packets ?? 0, longestStallMs: Math.round(longestStallMs) };
+    if (audioWatch === watch) watch.timer = setTimeout(() => (watch.running = step()), everyMs);
+  };
+  watch.running = step();
+}
+
+async function stopAudioWatch(): Promise<AudioWatch> {
+  const watch = audioWatch;
+  if (!watch) throw new Error('no audio watch running');
+  audioWatch = null;
+  if (watch.timer) clearTimeout(watch.timer);
+  await watch.running;
+  const end = now();
+  if (end - watch.lastRiseAt > watch.gap) [watch.gap, watch.gapFrom] = [end - watch.lastRiseAt, watch.lastRiseAt];
+  return { samples: watch.samples, packets: watch.last - (watch.first ?? 0), longestGapMs: watch.gap, longestGapFrom: watch.gapFrom };
 }
 
 /** Installs the probe once per document. */

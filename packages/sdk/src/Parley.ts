@@ -1,3 +1,6 @@
+import { BrowserMediaHandler } from './call/BrowserMediaHandler.ts';
+import { listDevices, type DeviceList } from './call/devices.ts';
+import type { MediaHandler } from './call/MediaHandler.ts';
 import { Agent, type AgentConnectOptions } from './session/Agent.ts';
 import { GuestContact, type GuestJoinOptions } from './session/Guest.ts';
 import { Visitor, type VisitorConnectOptions } from './session/Visitor.ts';
@@ -49,5 +52,19 @@ export const Parley = {
    */
   joinAsGuest(options: GuestJoinOptions): Promise<GuestContact> {
     return GuestContact.join(options);
+  },
+
+  /**
+   * The cameras, microphones and speakers of this browser, for pickers and `contact.setDevices()`. Labels
+   * (and, in some browsers, ids) are empty until the page was granted a camera or microphone; the list is
+   * empty where the page may not use devices (not https). `media`: another browser boundary (tests).
+   * @example
+   * ```ts
+   * const { cameras, microphones, speakers } = await Parley.listDevices();
+   * for (const mic of microphones) picker.add(new Option(mic.label || 'Microphone', mic.id));
+   * ```
+   */
+  listDevices(media: MediaHandler = new BrowserMediaHandler()): Promise<DeviceList> {
+    return listDevices(media);
   },
 };

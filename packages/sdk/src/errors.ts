@@ -1,12 +1,21 @@
 import type { ErrorBody, ErrorCode } from './wire.ts';
 
+/**
+ * The codes a {@link ParleyError} carries: the protocol's (what the server answers), plus the few the SDK
+ * finds in the browser itself and never sends: `device_not_found` (no camera, microphone or speaker with that
+ * id) and `not_supported` (this browser cannot do it, e.g. choose a speaker).
+ */
+export type SdkErrorCode = ErrorCode | 'device_not_found' | 'not_supported';
+
 /** Codes after which retrying the same thing cannot succeed. */
-const FINAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+const FINAL_CODES: ReadonlySet<SdkErrorCode> = new Set<SdkErrorCode>([
   'too_large',
   'forbidden',
   'conflict',
   'invalid_frame',
   'not_found',
+  'device_not_found',
+  'not_supported',
 ]);
 
 /**
@@ -24,11 +33,11 @@ const FINAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
  */
 export class ParleyError extends Error {
   /** Stable, machine-readable reason. */
-  readonly code: ErrorCode;
+  readonly code: SdkErrorCode;
   /** The underlying failure (a network error, …), when there is one. */
   override readonly cause?: unknown;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(code: SdkErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(message);
     this.name = 'ParleyError';
     this.code = code;
@@ -65,8 +74,18 @@ export class ParleyError extends Error {
     return new ParleyError('invalid_frame', message);
   }
 
+  /** No camera, microphone or speaker with this id (unplugged, or never there). */
+  static deviceNotFound(message: string, cause?: unknown): ParleyError {
+    return new ParleyError('device_not_found', message, { cause });
+  }
+
+  /** This browser cannot do what was asked. */
+  static notSupported(message: string): ParleyError {
+    return new ParleyError('not_supported', message);
+  }
+
   /** Wraps anything thrown into a ParleyError (kept as is when it already is one). */
-  static from(err: unknown, fallback: ErrorCode = 'internal'): ParleyError {
+  static from(err: unknown, fallback: SdkErrorCode = 'internal'): ParleyError {
     if (err instanceof ParleyError) return err;
     const message = err instanceof Error ? err.message : String(err);
     return new ParleyError(fallback, message, { cause: err });

@@ -1,7 +1,9 @@
 /**
  * The script-tag build: `<script src="{server}/sdk/parley.js"></script>` defines `window.Parley`
- * (with the classes alongside, e.g. `Parley.ParleyError` for `instanceof` checks).
+ * (with the classes alongside, e.g. `Parley.ParleyError` for `instanceof` checks, and `Parley.DeviceCheck`
+ * for a pre-call check).
  */
+import { DeviceCheck } from './call/DeviceCheck.ts';
 import { Parley } from './Parley.ts';
 import { Agent } from './session/Agent.ts';
 import { GuestContact } from './session/Guest.ts';
@@ -11,7 +13,7 @@ import { ParleyError } from './errors.ts';
 import { Visitor } from './session/Visitor.ts';
 
 /** What `window.Parley` holds. */
-export const ParleyGlobal = { ...Parley, Visitor, Agent, Contact, GuestContact, ParleyError, MemoryStorage };
+export const ParleyGlobal = { ...Parley, Visitor, Agent, Contact, GuestContact, ParleyError, MemoryStorage, DeviceCheck };
 
 declare global {
   interface Window {

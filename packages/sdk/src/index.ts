@@ -19,10 +19,14 @@ export type { ClosedEvent, ContactEvents, TypingEvent } from './conversation/con
 export type { OutboxEntry } from './conversation/Outbox.ts';
 export { ContactVideoApi } from './call/ContactVideoApi.ts';
 export type { CallOptions } from './call/callOptions.ts';
+export { DeviceCheck, type DeviceCheckEvents, type DeviceCheckLabels, type DeviceCheckOptions } from './call/DeviceCheck.ts';
+export type { Device, DeviceChoice, DeviceKind, DeviceList, DevicesInUse } from './call/devices.ts';
 export type {
   ActiveSpeakerEvent,
   CallEvents,
   CallStatsRow,
+  DeviceChangedEvent,
+  DeviceListChangedEvent,
   RequestVideoUpgradeEvent,
   ResponseVideoUpgradeEvent,
   VideoConnectionState,
@@ -40,6 +44,7 @@ export type {
 } from './call/events.ts';
 export type {
   CallView,
+  MediaDeviceInfoLike,
   MediaHandler,
   MediaRequest,
   MediaStreamLike,
@@ -49,7 +54,7 @@ export type {
 } from './call/MediaHandler.ts';
 export { BrowserMediaHandler } from './call/BrowserMediaHandler.ts';
 export { DomCallView, type DocumentLike } from './call/DomCallView.ts';
-export { ParleyError } from './errors.ts';
+export { ParleyError, type SdkErrorCode } from './errors.ts';
 export { TypedEmitter } from './TypedEmitter.ts';
 export {
   SignalingChannel,

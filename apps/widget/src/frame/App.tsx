@@ -4,6 +4,7 @@ import { CALL_MEDIA_ID, type CallModel, type CallState } from './CallModel.ts';
 import type { ChatModel, ChatState } from './ChatModel.ts';
 import { callUi } from './callUi.ts';
 import { Composer } from './Composer.tsx';
+import { DeviceCheckPanel } from './DeviceCheckPanel.tsx';
 import { Invitation } from './Invitation.tsx';
 import { useStore } from './Store.ts';
 import { Transcript } from './Transcript.tsx';
@@ -70,6 +71,11 @@ export function App({ chat: chatModel, calls: callModel, params, focusKey, invit
             {t.voiceCall}
           </button>
         )}
+        {canCall && (
+          <button type="button" class="tool" aria-expanded={call.checking} onClick={() => callModel.toggleCheck()}>
+            {t.checkDevices}
+          </button>
+        )}
         {chat.contact && chat.status !== 'closed' && (
           <button type="button" class="tool end-chat" onClick={() => void chatModel.endChat()}>
             {t.endChat}
@@ -91,10 +97,29 @@ export function App({ chat: chatModel, calls: callModel, params, focusKey, invit
         )}
         {ready && chat.status === 'queued' && <p class="note">{t.queuedNote}</p>}
         {chat.error && <p class="note note-error">{`${t.sendFailed} ${chat.error}`}</p>}
+        {call.deviceNote && (
+          <p class="note note-warn">
+            {call.deviceNote}{' '}
+            {call.offer && (
+              <button type="button" onClick={() => void callModel.useOffered()}>
+                {t.useDevice(call.offer.label)}
+              </button>
+            )}
+          </p>
+        )}
       </div>
 
+      {call.checking && (canCall || call.invite) && <DeviceCheckPanel calls={callModel} video={call.invite?.useVideo ?? params.calls.includes('video')} />}
+
       {call.invite && (
-        <Invitation invite={call.invite} focusKey={inviteFocusKey} onAccept={() => void callModel.accept()} onDecline={() => void callModel.decline()} />
+        <Invitation
+          invite={call.invite}
+          focusKey={inviteFocusKey}
+          checking={call.checking}
+          onCheck={() => callModel.toggleCheck()}
+          onAccept={() => void callModel.accept()}
+          onDecline={() => void callModel.decline()}
+        />
       )}
 
       <section class="call" aria-label={t.callRegion} hidden={!inCall && !call.notice && !call.mediaProblem}>

@@ -1,4 +1,4 @@
-import type { Contact, ContactEvents } from '@parley/sdk';
+import type { Contact, ContactEvents, DeviceCheck, DeviceKind } from '@parley/sdk';
 import { strings as t } from '../strings.ts';
 import { Store } from './Store.ts';
 
@@ -33,6 +33,11 @@ export interface CallState {
   notice: string | null;
   /** The camera and/or microphone were refused or are missing. */
   mediaProblem: { device: Device; missing: boolean } | null;
+  /** The pre-call check (preview, level, pickers) is open. */
+  checking: boolean;
+  /** A line about devices: one that was unplugged mid-call, or a new one to offer (with `offer`). */
+  deviceNote: string | null;
+  offer: { kind: DeviceKind; id: string; label: string } | null;
 }
 
 /** What the call model asks of the frame's shell. */
@@ -62,8 +67,12 @@ export class CallModel {
     invite: null,
     notice: null,
     mediaProblem: null,
+    checking: false,
+    deviceNote: null,
+    offer: null,
   });
   private contact: Contact | null = null;
+  private check: DeviceCheck | null = null;
   private detach: Array<() => void> = [];
 
   constructor(private readonly callbacks: CallCallbacks) {}
@@ -97,6 +106,13 @@ export class CallModel {
           });
         }
       }),
+      contact.on('deviceChanged', (e) => {
+        if (e.reason === 'unplugged') this.store.set({ deviceNote: t.deviceUnplugged(e.kind, e.deviceId !== null), offer: null });
+      }),
+      contact.on('deviceListChanged', (e) => {
+        const added = e.added.find((d) => d.kind !== 'camera' || this.store.state.cameraOn);
+        if (added) this.store.set({ deviceNote: t.deviceAdded(added.label), offer: { kind: added.kind, id: added.id, label: added.label } });
+      }),
       contact.on('videoParticipant', (event, name) => {
         if (name === 'connectionStateChanged' && event.connectionState && event.participant.role !== 'visitor') {
           this.store.set({ link: event.connectionState });
@@ -111,9 +127,10 @@ export class CallModel {
   async request(video: boolean): Promise<void> {
     const contact = this.contact;
     if (!contact) return;
-    this.store.set({ notice: null, mediaProblem: null });
+    this.store.set({ notice: null, mediaProblem: null, deviceNote: null });
     this.callbacks.onCallStarting();
     try {
+      await this.takeCheckedDevices(contact);
       await contact.requestVideoUpgrade(CALL_MEDIA_ID, true, video);
     } catch (err) {
       this.store.set({ notice: (err as Error).message });
@@ -124,9 +141,10 @@ export class CallModel {
   async accept(): Promise<void> {
     const invite = this.store.state.invite;
     if (!invite) return;
-    this.store.set({ invite: null, notice: null, mediaProblem: null });
+    this.store.set({ invite: null, notice: null, mediaProblem: null, deviceNote: null });
     this.callbacks.onCallStarting();
     try {
+      if (this.contact) await this.takeCheckedDevices(this.contact);
       await invite.accept(CALL_MEDIA_ID);
     } catch (err) {
       this.store.set({ notice: (err as Error).message });
@@ -199,13 +217,51 @@ export class CallModel {
 
   /** After a refused device: leave the call and keep chatting. */
   async continueChatOnly(): Promise<void> {
+    this.closeCheck();
     this.store.set({ mediaProblem: null });
     if (LIVE.has(this.store.state.state) || this.store.state.state === 'requested') await this.end();
+  }
+
+  /** Opens or closes the pre-call check. */
+  toggleCheck(): void {
+    if (this.store.state.checking) this.closeCheck();
+    else this.store.set({ checking: true, mediaProblem: null });
+  }
+
+  /** The check's panel opened its devices (it closes them when it goes). */
+  checkOpened(check: DeviceCheck | null): void {
+    this.check = check;
+  }
+
+  /** The check could not open a device: today's help, before the call. */
+  checkFailed(device: Device, missing: boolean): void {
+    this.callbacks.onCallStarting(); // the help lives with the call controls
+    this.store.set({ mediaProblem: { device, missing } });
+  }
+
+  /** Switches to the device offered after it was plugged in. */
+  async useOffered(): Promise<void> {
+    const offer = this.store.state.offer;
+    this.store.set({ offer: null, deviceNote: null });
+    if (offer) await this.contact?.setDevices({ [offer.kind]: offer.id }).catch((err: Error) => this.store.set({ notice: err.message }));
   }
 
   /** Hides the last notice. */
   dismissNotice(): void {
     this.store.set({ notice: null });
+  }
+
+  /** The devices picked in the check become the call's; the check lets go of them first. */
+  private async takeCheckedDevices(contact: Contact): Promise<void> {
+    const choice = this.check?.choice;
+    this.closeCheck();
+    if (choice) await contact.setDevices(choice).catch((err: unknown) => console.warn('Parley widget: the checked devices could not be used', err));
+  }
+
+  private closeCheck(): void {
+    this.check?.close();
+    this.check = null;
+    if (this.store.state.checking) this.store.set({ checking: false });
   }
 
   private applySnapshot(contact: Contact): void {

@@ -9,12 +9,15 @@ interface InvitationProps {
    * still hidden, where focus does not take: it is moved again once the panel is visible.
    */
   focusKey: number;
+  /** The pre-call check is open (its toggle is in the card). */
+  checking: boolean;
+  onCheck(): void;
   onAccept(): void;
   onDecline(): void;
 }
 
 /** The agent's call invitation with Accept and Decline; focus moves to it when it appears. */
-export function Invitation({ invite, focusKey, onAccept, onDecline }: InvitationProps) {
+export function Invitation({ invite, focusKey, checking, onCheck, onAccept, onDecline }: InvitationProps) {
   const card = useRef<HTMLDivElement>(null);
   useEffect(() => {
     card.current?.focus();
@@ -37,6 +40,9 @@ export function Invitation({ invite, focusKey, onAccept, onDecline }: Invitation
         </button>
         <button type="button" onClick={onDecline}>
           {t.decline}
+        </button>
+        <button type="button" aria-expanded={checking} onClick={onCheck}>
+          {t.checkDevices}
         </button>
       </div>
     </div>

@@ -1,6 +1,14 @@
 import { ParleyError } from '../errors.ts';
 import { DomCallView, type DocumentLike } from './DomCallView.ts';
-import type { CallView, MediaHandler, MediaRequest, MediaStreamLike, PeerConnectionConfig, PeerConnectionLike } from './MediaHandler.ts';
+import type {
+  CallView,
+  MediaDeviceInfoLike,
+  MediaHandler,
+  MediaRequest,
+  MediaStreamLike,
+  PeerConnectionConfig,
+  PeerConnectionLike,
+} from './MediaHandler.ts';
 
 /**
  * The {@link MediaHandler} of a real browser: `RTCPeerConnection`, `navigator.mediaDevices.getUserMedia`
@@ -21,9 +29,10 @@ export class BrowserMediaHandler implements MediaHandler {
       error.name = 'SecurityError';
       return Promise.reject(error);
     }
+    const exact = (id: string | undefined) => (id ? { deviceId: { exact: id } } : {});
     return devices.getUserMedia({
-      audio: request.audio ? { echoCancellation: true, noiseSuppression: true } : false,
-      video: request.video ? { width: { ideal: 1280 }, height: { ideal: 720 } } : false,
+      audio: request.audio ? { echoCancellation: true, noiseSuppression: true, ...exact(request.audioDeviceId) } : false,
+      video: request.video ? { width: { ideal: 1280 }, height: { ideal: 720 }, ...exact(request.videoDeviceId) } : false,
     }) as unknown as Promise<MediaStreamLike>;
   }
 
@@ -36,6 +45,21 @@ export class BrowserMediaHandler implements MediaHandler {
       return Promise.reject(error);
     }
     return devices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false }) as unknown as Promise<MediaStreamLike>;
+  }
+
+  /** `navigator.mediaDevices.enumerateDevices()`; none where the page may not use devices (not https). */
+  async enumerateDevices(): Promise<MediaDeviceInfoLike[]> {
+    const devices = typeof navigator !== 'undefined' ? navigator.mediaDevices : undefined;
+    if (!devices?.enumerateDevices) return [];
+    return (await devices.enumerateDevices()) as MediaDeviceInfoLike[];
+  }
+
+  /** Listens to `devicechange` on `navigator.mediaDevices`. */
+  watchDevices(listener: () => void): () => void {
+    const devices = typeof navigator !== 'undefined' ? navigator.mediaDevices : undefined;
+    if (!devices?.addEventListener) return () => {};
+    devices.addEventListener('devicechange', listener);
+    return () => devices.removeEventListener('devicechange', listener);
   }
 
   /** An empty `MediaStream`. */

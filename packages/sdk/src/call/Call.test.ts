@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { ParleyError } from '../errors.ts';
 import { connect, connected, conversation, named, relayedKinds, remoteVideo, startCall, type Side } from '../testing/callStage.ts';
 import { TEST_ICE_SERVERS } from '../testing/inProcessServer.ts';
 import { until, waitFor } from '../testing/helpers.ts';
@@ -251,6 +252,35 @@ test('closing the conversation ends the call and removes what was drawn', async 
   assert.equal((named(visitor, 'videoEnded')[0] as { reason: string }).reason, 'closed');
   for (const side of [visitor, agent]) assert.equal(side.doc.getElementById('video')!.children.length, 0);
   assert.ok(visitor.media.tracks.every((t) => t.readyState === 'ended'));
+  visitor.session.disconnect();
+  agent.session.disconnect();
+});
+
+test('devices: chosen before the call, opened by it, switched in it without a new offer; contact.video.devices follows', async (t) => {
+  const { visitor, agent, tap } = await conversation(t);
+  visitor.media.devices.push({ kind: 'audioinput', deviceId: 'headset-mic', label: 'Headset' }, { kind: 'videoinput', deviceId: 'usb-cam', label: 'USB' });
+  await assert.rejects(visitor.contact.setDevices({ camera: 'gone' }), (err: ParleyError) => err.code === 'device_not_found');
+  await visitor.contact.setDevices({ camera: 'usb-cam' });
+  assert.deepEqual(visitor.contact.video.devices, { camera: 'usb-cam', microphone: null, speaker: null });
+  await startCall(visitor, agent);
+  assert.equal(visitor.media.requests[0]?.videoDeviceId, 'usb-cam', 'the call opened the chosen camera');
+  assert.deepEqual(visitor.contact.video.devices, { camera: 'usb-cam', microphone: 'default-audio', speaker: null });
+
+  const offers = relayedKinds(tap).filter((k) => k === 'offer').length;
+  const changed = waitFor(visitor.contact, 'deviceChanged');
+  await visitor.contact.setDevices({ microphone: 'headset-mic' });
+  assert.deepEqual((await changed)[0], { sessionID: visitor.contact.sessionID, kind: 'microphone', deviceId: 'headset-mic', previousId: 'default-audio', reason: 'selected' });
+  assert.deepEqual(visitor.contact.video.devices, { camera: 'usb-cam', microphone: 'headset-mic', speaker: null });
+  const sender = visitor.media.lastPeerConnection!.getTransceivers().find((tr) => tr.sender.track?.kind === 'audio')!.sender;
+  assert.equal(sender.track?.getSettings().deviceId, 'headset-mic', 'the link sends the new microphone');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(relayedKinds(tap).filter((k) => k === 'offer').length, offers, 'no renegotiation');
+
+  const unplugged = waitFor(visitor.contact, 'deviceChanged', (e) => e.reason === 'unplugged');
+  visitor.media.unplug('headset-mic');
+  assert.deepEqual((await unplugged)[0], { sessionID: visitor.contact.sessionID, kind: 'microphone', deviceId: 'default-audio', previousId: 'headset-mic', reason: 'unplugged' });
+  const after = visitor.contact.video; // a fresh read: the asserts above narrowed the old one
+  assert.equal(after.devices.microphone, 'default-audio');
   visitor.session.disconnect();
   agent.session.disconnect();
 });

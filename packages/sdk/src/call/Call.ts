@@ -4,6 +4,7 @@ import type { KeyValueStorage } from '../storage.ts';
 import type { CallRequester, CallSnapshot, FrameSender, Party, SignalEventFrame } from '../wire.ts';
 import { CallParticipation } from './CallParticipation.ts';
 import { CallStorage } from './CallStorage.ts';
+import { checkChoice, DeviceSelection, type DeviceChoice } from './devices.ts';
 import type { CallEvents, CallStatsRow, VideoConnectionState, VideoEndReason, VideoErrorEvent, VideoSnapshot } from './events.ts';
 import type { ResolvedCallOptions } from './callOptions.ts';
 import { divIDOf, isEngaged, isMediaFlowing, nextPhase, participationOf, type CallPhase, type PhaseEvent } from './CallPhase.ts';
@@ -51,9 +52,12 @@ export class Call {
   #joinInviteHandedOutFor: string | null = null;
   /** What the invitations handed out as `'videoInvite'` do when answered. */
   readonly #invitationHost: InvitationHost;
+  /** The devices chosen for this conversation's calls. */
+  readonly #devices: DeviceSelection;
 
   constructor(deps: CallDeps, initial: CallSnapshot | null | undefined) {
     this.#deps = deps;
+    this.#devices = new DeviceSelection(deps.options.devices);
     this.#call = initial ?? null;
     this.#savedCall = new CallStorage(deps.storage, deps.storagePrefix + deps.sessionID);
     this.#roster = new ParticipantRoster(deps.self.id, (participant, eventName, detail) => {
@@ -85,6 +89,7 @@ export class Call {
       useAudio: call?.useAudio ?? false,
       useVideo: call?.useVideo ?? false,
       participants: this.#roster.participants,
+      devices: participationOf(this.#phase)?.devicesInUse ?? this.#devices.snapshot(),
     };
   }
 
@@ -194,6 +199,20 @@ export class Call {
   /** Starts or stops sharing this page's screen. @throws ParleyError `conflict` when this page is not in the call. */
   shareScreen(on: boolean): Promise<void> {
     return this.#requireParticipation().shareScreen(on);
+  }
+
+  /**
+   * Chooses devices: in a call they switch at once; otherwise the next call opens them.
+   * @throws ParleyError `device_not_found`, `invalid_frame`, `not_supported`, `unavailable`.
+   */
+  async setDevices(choice: DeviceChoice): Promise<void> {
+    const participation = participationOf(this.#phase);
+    if (participation) await participation.setDevices(choice);
+    else {
+      await checkChoice(this.#deps.options.media, choice);
+      this.#devices.apply(choice);
+    }
+    this.#deps.emit('videoStateChanged', this.snapshot);
   }
 
   /** One stats row per remote participant (none when this page is not in the call). */
@@ -331,6 +350,9 @@ export class Call {
         onQuality: (participantId, quality) => current() && this.#roster.qualityChanged(participantId, quality),
         onActiveSpeaker: (participantId) => current() && this.#deps.emit('activeSpeaker', { sessionID, participantId }),
         onError: (error) => this.#deps.emit('videoError', { sessionID, ...error }),
+        devices: this.#devices,
+        onDeviceChanged: (event) => current() && this.#deps.emit('deviceChanged', { sessionID, ...event }),
+        onDeviceListChanged: (event) => current() && this.#deps.emit('deviceListChanged', { sessionID, ...event }),
       },
       { audio: call.useAudio, video: call.useVideo },
     );

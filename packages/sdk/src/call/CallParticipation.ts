@@ -1,7 +1,9 @@
 import { ParleyError } from '../errors.ts';
 import type { CallParticipant, CallRequester, CallSnapshot, FrameSender, IceServerInfo, MediaAccess, Party } from '../wire.ts';
 import type { ResolvedCallOptions } from './callOptions.ts';
-import type { CallStatsRow, VideoConnectionState, VideoErrorEvent } from './events.ts';
+import { CallDevices } from './CallDevices.ts';
+import type { DeviceChoice, DeviceSelection, DevicesInUse } from './devices.ts';
+import type { CallStatsRow, DeviceChangedEvent, DeviceListChangedEvent, VideoConnectionState, VideoErrorEvent } from './events.ts';
 import { LocalMedia, type MediaFailure, type MediaOutcome } from './LocalMedia.ts';
 import type { CallView } from './MediaHandler.ts';
 import type { LinkSignal } from './PeerLink.ts';
@@ -52,6 +54,12 @@ export interface CallParticipationDeps {
   onQuality(participantId: string, quality: ConnectionQuality): void;
   /** The loudest remote participant changed (groups of three or more). */
   onActiveSpeaker(participantId: string | null): void;
+  /** The devices chosen for this conversation's calls (the call opens them; it records fallbacks in it). */
+  devices: DeviceSelection;
+  /** A device changed: chosen, or a fallback after an unplug (the sending update, if any, came first). */
+  onDeviceChanged(event: Omit<DeviceChangedEvent, 'sessionID'>): void;
+  /** Devices were plugged in or out. */
+  onDeviceListChanged(event: Omit<DeviceListChangedEvent, 'sessionID'>): void;
   onError(error: Omit<VideoErrorEvent, 'sessionID'>): void;
 }
 
@@ -64,6 +72,7 @@ export class CallParticipation {
   readonly #deps: CallParticipationDeps;
   readonly #localMedia: LocalMedia;
   readonly #screen: ScreenShare;
+  readonly #devices: CallDevices;
   readonly #mediaReady: Promise<MediaOutcome>;
   readonly #wanted: Sending;
   #sending: Sending = { audio: false, video: false };
@@ -90,7 +99,7 @@ export class CallParticipation {
   constructor(deps: CallParticipationDeps, want: Sending) {
     this.#deps = deps;
     this.#wanted = { ...want };
-    this.#localMedia = new LocalMedia(deps.options.media);
+    this.#localMedia = new LocalMedia(deps.options.media, deps.devices, (kind, track) => this.#devices.trackEnded(kind, track));
     this.#quality = new QualityWatch({
       selfId: deps.self.id,
       links: () => this.#transport?.qualityLinks() ?? [],
@@ -107,6 +116,25 @@ export class CallParticipation {
       send: async (track) => this.#transport?.setTrack('screen', track),
       onChanged: (stream) => this.#ensureView().showLocalScreen(stream),
       onError: (err) => this.#reportError('signaling-failed', 'could not stop sharing the screen', err),
+    });
+    this.#devices = new CallDevices({
+      media: deps.options.media,
+      selection: deps.devices,
+      localMedia: this.#localMedia,
+      transport: () => this.#transport,
+      view: () => this.#ensureView(),
+      onChanged: (event) => {
+        if (this.#closed) return;
+        this.#renderLocal();
+        deps.onSending(this.#sending); // contact.video.devices changed
+        deps.onDeviceChanged(event);
+      },
+      onListChanged: (event) => !this.#closed && deps.onDeviceListChanged(event),
+      onLost: (kind, failure) => {
+        if (this.#closed) return;
+        this.#reportMediaFailure(failure);
+        this.#updateSending({ ...this.#sending, [kind]: false });
+      },
     });
     this.#mediaReady = this.#localMedia.acquire(want).then((outcome) => {
       if (this.#closed) return outcome;
@@ -249,6 +277,18 @@ export class CallParticipation {
     return on ? this.#screen.start() : this.#screen.stop();
   }
 
+  /** Switches camera, microphone and/or speaker (see {@link CallDevices.set}). */
+  async setDevices(choice: DeviceChoice): Promise<void> {
+    await this.#mediaReady;
+    if (this.#closed) throw new ParleyError('conflict', 'the call is over');
+    await this.#devices.set(choice);
+  }
+
+  /** The devices in use. */
+  get devicesInUse(): DevicesInUse {
+    return this.#devices.inUse;
+  }
+
   /** One stats row per remote participant, with its link's quality once sampled. */
   async stats(): Promise<CallStatsRow[]> {
     const rows = (await this.#transport?.stats()) ?? [];
@@ -259,6 +299,7 @@ export class CallParticipation {
   close(): void {
     this.#closed = true;
     this.#screen.close();
+    this.#devices.close();
     this.#watchSpeakers(false);
     this.#quality.stop();
     this.#transport?.close();
@@ -377,8 +418,10 @@ export class CallParticipation {
   }
 
   #ensureView(): CallView {
-    this.#view ??= this.#deps.options.media.createView(this.#deps.divID);
-    return this.#view;
+    if (this.#view) return this.#view;
+    const view = (this.#view = this.#deps.options.media.createView(this.#deps.divID));
+    this.#devices.applySpeaker(view).catch((err: unknown) => console.warn('Parley: the chosen speaker could not be used', err));
+    return view;
   }
 
   #reportMediaFailure(failure: MediaFailure): void {

@@ -2,6 +2,7 @@ import { TypedEmitter, type EventMap } from '../TypedEmitter.ts';
 import type { CallSnapshot, SignalEventFrame } from '../wire.ts';
 import type { CallEvents, CallStatsRow, VideoParticipantEvent, VideoParticipantEventName, VideoSnapshot } from './events.ts';
 import { Call, type CallDeps } from './Call.ts';
+import type { DeviceChoice } from './devices.ts';
 
 /**
  * The media-escalation half of a `Contact` (and all of a `GuestContact`): a conversation lifts into a
@@ -188,6 +189,24 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    */
   stopScreenShare(): Promise<void> {
     return this.call.shareScreen(false);
+  }
+
+  /**
+   * Chooses the camera, microphone and/or speaker (ids from `Parley.listDevices()`). In a call they switch at
+   * once, without renegotiating and without a gap in the audio (`RTCRtpSender.replaceTrack`); the camera while
+   * it is off, or any of them outside a call, is used when it opens next. `video.devices` says what is in use,
+   * `'deviceChanged'` tells of each change. A device unplugged mid-call falls back to the default by itself.
+   * @throws ParleyError `device_not_found` (no such device; nothing changed), `invalid_frame` (not an id),
+   *   `not_supported` (this browser cannot choose the speaker), `unavailable` (the device could not be started).
+   * @example
+   * ```ts
+   * const { microphones } = await Parley.listDevices();
+   * const headset = microphones.find((m) => /headset/i.test(m.label));
+   * if (headset) await contact.setDevices({ microphone: headset.id });
+   * ```
+   */
+  setDevices(choice: DeviceChoice): Promise<void> {
+    return this.call.setDevices(choice);
   }
 
   /** The conversation's call: state, what it carries, who is in it (a snapshot; `'videoStateChanged'` tells when it changes). */

@@ -1,3 +1,4 @@
+import { ParleyError } from '../errors.ts';
 import type { CallView, MediaStreamLike } from './MediaHandler.ts';
 import type { ConnectionQuality } from './quality/linkQuality.ts';
 
@@ -26,6 +27,8 @@ export interface VideoElementLike extends ElementLike {
   autoplay: boolean;
   playsInline: boolean;
   play(): Promise<void> | void;
+  /** Chooses the audio output (absent in browsers that cannot). */
+  setSinkId?(deviceId: string): Promise<void>;
 }
 
 /** The part of `document` the view uses. */
@@ -76,6 +79,8 @@ export class DomCallView implements CallView {
   private local: Tile | null = null;
   private speaking: string | null = null;
   private gridColumns = 0;
+  /** The chosen audio output, for elements made later. */
+  private speaker: string | null = null;
 
   constructor(
     private readonly doc: DocumentLike,
@@ -106,6 +111,7 @@ export class DomCallView implements CallView {
       entry.video.setAttribute('class', 'parley-video');
       entry.tile.setAttribute('data-participant-id', participantId);
       this.remotes.set(participantId, entry);
+      if (this.speaker) entry.video.setSinkId?.(this.speaker).catch((err: unknown) => console.warn('Parley: the speaker could not be set', err));
       this.layout();
     }
     this.update(entry, stream, name, hasVideo);
@@ -198,6 +204,13 @@ export class DomCallView implements CallView {
     entry.quality.setAttribute('aria-label', icon.words);
     entry.quality.setAttribute('title', icon.words);
     entry.quality.textContent = icon.bars;
+  }
+
+  /** Plays the remote participants' sound on `deviceId` (`setSinkId`). @throws ParleyError `not_supported`. */
+  async setSpeaker(deviceId: string): Promise<void> {
+    if (typeof this.doc.createElement('video').setSinkId !== 'function') throw ParleyError.notSupported('this browser cannot choose the speaker');
+    this.speaker = deviceId;
+    await Promise.all([...this.remotes.values()].map(({ video }) => video.setSinkId?.(deviceId)));
   }
 
   /** Removes everything this view added to the page. */

@@ -1,5 +1,6 @@
+import type { DeviceSelection } from './devices.ts';
 import type { VideoErrorCode } from './events.ts';
-import type { MediaHandler, MediaStreamLike, MediaTrackLike } from './MediaHandler.ts';
+import type { MediaHandler, MediaRequest, MediaStreamLike, MediaTrackLike } from './MediaHandler.ts';
 
 /** A device that could not be opened. */
 export interface MediaFailure {
@@ -18,14 +19,21 @@ export interface MediaOutcome {
 
 /**
  * This page's camera and microphone for one call: opened with fallbacks (audio and video, else
- * audio only, else video only), held in one stream that every peer link sends from, released at the end.
+ * audio only, else video only) on the devices chosen in `devices`, held in one stream that every peer
+ * link sends from, released at the end. A track that ends by itself (its device was unplugged) is
+ * reported to `onEnded`.
  */
 export class LocalMedia {
   /** The stream every link sends; tracks come and go as the camera is turned off and on. */
   readonly stream: MediaStreamLike;
   private released = false;
+  private readonly endedListeners = new Map<MediaTrackLike, () => void>();
 
-  constructor(private readonly handler: MediaHandler) {
+  constructor(
+    private readonly handler: MediaHandler,
+    private readonly devices: DeviceSelection,
+    private readonly onEnded: (kind: 'audio' | 'video', track: MediaTrackLike) => void = () => {},
+  ) {
     this.stream = handler.createStream();
   }
 
@@ -61,28 +69,49 @@ export class LocalMedia {
     return track;
   }
 
+  /**
+   * Opens a device of `kind` (`deviceId`, or the default with null) without touching the track in use, so
+   * the links can switch to it before the old one stops. Hand the track to {@link adopt} (or stop it).
+   * @throws the browser's DOMException (`OverconstrainedError` for an id that is gone).
+   */
+  async openDevice(kind: 'audio' | 'video', deviceId: string | null): Promise<MediaTrackLike> {
+    const request: MediaRequest = { audio: kind === 'audio', video: kind === 'video' };
+    if (deviceId) request[kind === 'audio' ? 'audioDeviceId' : 'videoDeviceId'] = deviceId;
+    const opened = await this.handler.getUserMedia(request);
+    const [track, ...extra] = opened.getTracks().filter((t) => t.kind === kind);
+    for (const other of opened.getTracks()) if (other !== track) other.stop();
+    if (!track || extra.length > 0) throw new Error(`no ${kind} track was delivered`);
+    if (this.released) track.stop();
+    return track;
+  }
+
+  /** Makes `track` this page's track of its kind: the old one stops (its mute state carries over). */
+  adopt(track: MediaTrackLike): void {
+    const kind = track.kind as 'audio' | 'video';
+    const old = this.track(kind);
+    if (old) track.enabled = old.enabled;
+    this.stopTrack(kind);
+    if (this.released) return track.stop();
+    this.add(track);
+  }
+
   /** Stops a device (the camera light goes off) and drops its track from the stream. */
   stopTrack(kind: 'audio' | 'video'): void {
-    for (const track of this.stream.getTracks()) {
-      if (track.kind !== kind) continue;
-      track.stop();
-      this.stream.removeTrack(track);
-    }
+    for (const track of this.stream.getTracks()) if (track.kind === kind) this.drop(track);
   }
 
   /** Stops every device; later acquisitions are stopped at once. */
   release(): void {
     this.released = true;
-    for (const track of this.stream.getTracks()) {
-      track.stop();
-      this.stream.removeTrack(track);
-    }
+    for (const track of this.stream.getTracks()) this.drop(track);
   }
 
-  private async open(request: { audio: boolean; video: boolean }): Promise<{ ok: true } | { ok: false; error: unknown }> {
+  private async open(request: MediaRequest): Promise<{ ok: true } | { ok: false; error: unknown }> {
     let opened: MediaStreamLike;
     try {
-      opened = await this.handler.getUserMedia(request);
+      const audioDeviceId = request.audio ? this.devices.idFor('audio') : undefined;
+      const videoDeviceId = request.video ? this.devices.idFor('video') : undefined;
+      opened = await this.handler.getUserMedia({ ...request, ...(audioDeviceId ? { audioDeviceId } : {}), ...(videoDeviceId ? { videoDeviceId } : {}) });
     } catch (error) {
       return { ok: false, error };
     }
@@ -91,11 +120,27 @@ export class LocalMedia {
         track.stop();
         continue;
       }
-      const kind = track.kind as 'audio' | 'video';
-      this.stopTrack(kind);
-      this.stream.addTrack(track);
+      this.stopTrack(track.kind as 'audio' | 'video');
+      this.add(track);
     }
     return { ok: true };
+  }
+
+  private add(track: MediaTrackLike): void {
+    const listener = () => {
+      if (this.endedListeners.get(track) === listener) this.onEnded(track.kind as 'audio' | 'video', track);
+    };
+    this.endedListeners.set(track, listener);
+    track.addEventListener('ended', listener);
+    this.stream.addTrack(track);
+  }
+
+  private drop(track: MediaTrackLike): void {
+    const listener = this.endedListeners.get(track);
+    if (listener) track.removeEventListener('ended', listener);
+    this.endedListeners.delete(track);
+    track.stop();
+    this.stream.removeTrack(track);
   }
 }
 

@@ -14,7 +14,9 @@ export interface MediaTrackLike {
   enabled: boolean;
   readonly readyState: 'live' | 'ended';
   stop(): void;
-  /** `ended`: the track stopped by itself (the browser's own "Stop sharing", a device unplugged), not by `stop()`. */
+  /** What the track is set to; `deviceId` names the camera or microphone it comes from. */
+  getSettings(): { deviceId?: string };
+  /** `ended`: the device went away (unplugged, or taken by the system); `stop()` does not fire it. */
   addEventListener(type: 'ended', listener: () => void): void;
   removeEventListener(type: 'ended', listener: () => void): void;
 }
@@ -84,10 +86,22 @@ export interface PeerConnectionConfig {
   iceCandidatePoolSize?: number;
 }
 
-/** Which devices to open. */
+/** Which devices to open; without an id, the browser's default device of that kind. */
 export interface MediaRequest {
   audio: boolean;
   video: boolean;
+  /** The microphone to open (exactly this one: a missing one fails with `OverconstrainedError`). */
+  audioDeviceId?: string;
+  /** The camera to open (exactly this one). */
+  videoDeviceId?: string;
+}
+
+/** A device as `navigator.mediaDevices.enumerateDevices()` describes it (MediaDeviceInfo). */
+export interface MediaDeviceInfoLike {
+  readonly kind: 'audioinput' | 'audiooutput' | 'videoinput';
+  readonly deviceId: string;
+  /** Empty until the page was granted a device. */
+  readonly label: string;
 }
 
 /**
@@ -112,6 +126,11 @@ export interface CallView {
   setActiveSpeaker(participantId: string | null): void;
   /** Shows a participant's link quality (a remote id, or `local` for this page's sending). */
   setQuality(participantId: string, quality: ConnectionQuality): void;
+  /**
+   * Plays every participant's sound on this output device (`HTMLMediaElement.setSinkId`), now and for
+   * participants drawn later. @throws ParleyError `not_supported` when the browser cannot choose outputs.
+   */
+  setSpeaker(deviceId: string): Promise<void>;
   /** Removes everything this view added. */
   clear(): void;
 }
@@ -131,6 +150,10 @@ export interface MediaHandler {
   getDisplayMedia(): Promise<MediaStreamLike>;
   /** A new empty stream (to collect tracks). */
   createStream(): MediaStreamLike;
+  /** The cameras, microphones and speakers there are (`navigator.mediaDevices.enumerateDevices`). */
+  enumerateDevices(): Promise<MediaDeviceInfoLike[]>;
+  /** Calls `listener` whenever a device is plugged in or out (`devicechange`); returns a function that stops it. */
+  watchDevices(listener: () => void): () => void;
   /** The view drawing into `document.getElementById(divID)`. */
   createView(divID: string | null): CallView;
 }

@@ -3,6 +3,7 @@
  * and the media transports all read the resolved options, and none of them has to import another for it.
  */
 import { BrowserMediaHandler } from './BrowserMediaHandler.ts';
+import type { DeviceChoice } from './devices.ts';
 import type { MediaHandler } from './MediaHandler.ts';
 
 /** Options of the call engine (all optional), given as `ConnectOptions.call`. */
@@ -20,6 +21,11 @@ export interface CallOptions {
    * call normally starts with one offer rather than two colliding ones. Default 1.5 s.
    */
   offerWaitMs?: number;
+  /**
+   * The camera, microphone and speaker calls open (ids from `Parley.listDevices()`); a guest chooses its
+   * devices this way before joining. Default: the browser's. `contact.setDevices()` changes them later.
+   */
+  devices?: DeviceChoice;
 }
 
 /** {@link CallOptions} with every default applied: timings and the browser boundary of the call engine. */
@@ -29,6 +35,7 @@ export interface ResolvedCallOptions {
   iceRestartDelayMs: number;
   linkFailAfterMs: number;
   offerWaitMs: number;
+  devices: DeviceChoice;
 }
 
 /** Applies the defaults (the real browser's media, 2 pooled candidates, 2 s ICE restart, 15 s link failure, 1.5 s offer wait). */
@@ -39,5 +46,6 @@ export function resolveCallOptions(options: CallOptions = {}): ResolvedCallOptio
     iceRestartDelayMs: options.iceRestartDelayMs ?? 2_000,
     linkFailAfterMs: options.linkFailAfterMs ?? 15_000,
     offerWaitMs: options.offerWaitMs ?? 1_500,
+    devices: { ...options.devices },
   };
 }

@@ -7,6 +7,7 @@ import type { CallEndReason, Party } from '../wire.ts';
 import type { ConnectionQuality } from './quality/linkQuality.ts';
 
 export type { ConnectionQuality } from './quality/linkQuality.ts';
+import type { Device, DeviceKind, DeviceList, DevicesInUse } from './devices.ts';
 
 /** Where the conversation's call stands, as this page sees it. */
 export type VideoState = 'idle' | 'requested' | 'invited' | 'connecting' | 'active' | 'ended';
@@ -43,6 +44,30 @@ export interface VideoSnapshot {
   useVideo: boolean;
   /** Everyone in the call, this page's party included. */
   participants: VideoParticipant[];
+  /** The camera, microphone and speaker in use (in a call) or chosen for the next call; null: the browser's default. */
+  devices: DevicesInUse;
+}
+
+/**
+ * A device this page uses changed. `unplugged`: the one in use went away mid-call (its track ended) and the
+ * call fell back to the default device — `deviceId` is the one in use now, null when none could be opened
+ * (then a `'videoError'` says so and that kind is no longer sent). `selected`: `setDevices` switched it.
+ */
+export interface DeviceChangedEvent {
+  sessionID: string;
+  kind: DeviceKind;
+  deviceId: string | null;
+  /** The device used before, when known. */
+  previousId: string | null;
+  reason: 'unplugged' | 'selected';
+}
+
+/** Devices were plugged in or out during a call: offer what was `added` (a headset, say) with `setDevices`. */
+export interface DeviceListChangedEvent {
+  sessionID: string;
+  devices: DeviceList;
+  /** Devices that were not there before, with their kind. */
+  added: Array<Device & { kind: DeviceKind }>;
 }
 
 /** Agent side: the visitor asks to lift the chat into a call. */
@@ -175,4 +200,8 @@ export interface CallEvents {
   videoStateChanged: [snapshot: VideoSnapshot];
   /** The loudest participant changed (from audio levels, about twice a second). */
   activeSpeaker: [event: ActiveSpeakerEvent];
+  /** A device in use was switched (`setDevices`) or went away mid-call and the default took its place. */
+  deviceChanged: [event: DeviceChangedEvent];
+  /** During a call, a device was plugged in or out: the new list, and what was added. */
+  deviceListChanged: [event: DeviceListChangedEvent];
 }

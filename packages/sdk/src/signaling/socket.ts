@@ -3,7 +3,7 @@
  * codes the server uses, and small helpers that never throw.
  */
 import { ParleyError } from '../errors.ts';
-import type { ErrorCode } from '../wire.ts';
+import type { SdkErrorCode } from '../errors.ts';
 
 // Method syntax makes the parameter bivariant, so both the DOM WebSocket and the `ws` package fit.
 type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
@@ -48,7 +48,7 @@ export function finalCloseError(code: number): ParleyError | null {
 }
 
 /** Whether an `error` frame received during `auth` ends the channel for good. */
-export function isFinalAuthError(code: ErrorCode): boolean {
+export function isFinalAuthError(code: SdkErrorCode): boolean {
   return code === 'unauthorized' || code === 'unsupported_version';
 }
 

@@ -11,6 +11,8 @@ export class FakeElement implements VideoElementLike {
   autoplay = false;
   playsInline = false;
   plays = 0;
+  /** The audio output chosen with `setSinkId` ('' is the default). */
+  sinkId = '';
   private readonly styles = new Map<string, string>();
   readonly style = {
     setProperty: (name: string, value: string): void => void this.styles.set(name, value),
@@ -62,6 +64,11 @@ export class FakeElement implements VideoElementLike {
     const index = siblings.indexOf(this);
     if (index >= 0) siblings.splice(index, 1);
     this.parent = null;
+  }
+
+  setSinkId(deviceId: string): Promise<void> {
+    this.sinkId = deviceId;
+    return Promise.resolve();
   }
 
   play(): Promise<void> {

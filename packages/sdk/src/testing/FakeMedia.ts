@@ -8,6 +8,7 @@
 import { DomCallView } from '../call/DomCallView.ts';
 import type {
   CallView,
+  MediaDeviceInfoLike,
   MediaHandler,
   MediaRequest,
   MediaStreamLike,
@@ -30,9 +31,15 @@ export class FakeTrack implements MediaTrackLike {
   enabled = true;
   readyState: 'live' | 'ended' = 'live';
   private readonly endedListeners = new Set<() => void>();
-  constructor(readonly kind: 'audio' | 'video') {}
+  constructor(
+    readonly kind: 'audio' | 'video',
+    readonly deviceId = `default-${kind}`,
+  ) {}
   stop(): void {
     this.readyState = 'ended';
+  }
+  getSettings(): { deviceId?: string } {
+    return { deviceId: this.deviceId };
   }
   addEventListener(_type: 'ended', listener: () => void): void {
     this.endedListeners.add(listener);
@@ -42,6 +49,10 @@ export class FakeTrack implements MediaTrackLike {
   }
   /** The track ends by itself, as when the user clicks the browser's own "Stop sharing": `ended` fires. */
   endByBrowser(): void {
+    this.unplug();
+  }
+  /** The device went away: the track ends by itself and says so (as the browser does on an unplug). */
+  unplug(): void {
     this.readyState = 'ended';
     for (const listener of [...this.endedListeners]) listener();
   }
@@ -388,7 +399,17 @@ export class FakePeerConnection implements PeerConnectionLike {
   }
 }
 
-/** A MediaHandler made of fakes: devices that can be denied, peer connections on a FakeNetwork, a FakeDocument. */
+/** The devices a FakeMediaHandler starts with: one camera, one microphone, one speaker, each the default. */
+const DEFAULT_DEVICES: MediaDeviceInfoLike[] = [
+  { kind: 'videoinput', deviceId: 'default-video', label: 'Fake camera' },
+  { kind: 'audioinput', deviceId: 'default-audio', label: 'Fake microphone' },
+  { kind: 'audiooutput', deviceId: 'default-speaker', label: 'Fake speaker' },
+];
+
+/**
+ * A MediaHandler made of fakes: devices that can be denied, plugged in and unplugged (`plug`, `unplug`), peer
+ * connections on a FakeNetwork, a FakeDocument.
+ */
 export class FakeMediaHandler implements MediaHandler {
   /** DOMException names getUserMedia rejects with, per device (e.g. `{ video: 'NotAllowedError' }`); `screen`: getDisplayMedia's. */
   deny: { audio?: string; video?: string; screen?: string } = {};
@@ -397,6 +418,9 @@ export class FakeMediaHandler implements MediaHandler {
   readonly peerConnections: FakePeerConnection[] = [];
   readonly requests: MediaRequest[] = [];
   readonly tracks: FakeTrack[] = [];
+  /** The devices there are now. */
+  devices: MediaDeviceInfoLike[] = [...DEFAULT_DEVICES];
+  private readonly deviceWatchers = new Set<() => void>();
 
   constructor(
     readonly network: FakeNetwork,
@@ -415,8 +439,8 @@ export class FakeMediaHandler implements MediaHandler {
     const refused = (request.audio && this.deny.audio) || (request.video && this.deny.video);
     if (refused) throw Object.assign(new Error(`${refused} (fake)`), { name: refused });
     const tracks: FakeTrack[] = [];
-    if (request.audio) tracks.push(new FakeTrack('audio'));
-    if (request.video) tracks.push(new FakeTrack('video'));
+    if (request.audio) tracks.push(new FakeTrack('audio', this.deviceFor('audioinput', request.audioDeviceId)));
+    if (request.video) tracks.push(new FakeTrack('video', this.deviceFor('videoinput', request.videoDeviceId)));
     this.tracks.push(...tracks);
     return new FakeStream(tracks);
   }
@@ -427,6 +451,40 @@ export class FakeMediaHandler implements MediaHandler {
     const track = new FakeTrack('video');
     this.screens.push(track);
     return new FakeStream([track]);
+  }
+
+  enumerateDevices(): Promise<MediaDeviceInfoLike[]> {
+    return Promise.resolve(this.devices.map((d) => ({ ...d })));
+  }
+
+  watchDevices(listener: () => void): () => void {
+    this.deviceWatchers.add(listener);
+    return () => this.deviceWatchers.delete(listener);
+  }
+
+  /** Plugs a device in (`devicechange` fires). */
+  plug(device: MediaDeviceInfoLike): void {
+    this.devices.push(device);
+    for (const watcher of [...this.deviceWatchers]) watcher();
+  }
+
+  /** Unplugs a device: it leaves the list, and its live tracks end by themselves. */
+  unplug(deviceId: string): void {
+    this.devices = this.devices.filter((d) => d.deviceId !== deviceId);
+    for (const track of this.tracks) if (track.deviceId === deviceId && track.readyState === 'live') track.unplug();
+    for (const watcher of [...this.deviceWatchers]) watcher();
+  }
+
+  /** The live tracks of a kind (the ones this page has open). */
+  liveTracks(kind: 'audio' | 'video'): FakeTrack[] {
+    return this.tracks.filter((t) => t.kind === kind && t.readyState === 'live');
+  }
+
+  /** The device a request opens: the id asked for (OverconstrainedError when it is not there), else the first of its kind. */
+  private deviceFor(kind: 'audioinput' | 'videoinput', id: string | undefined): string {
+    const device = this.devices.find((d) => d.kind === kind && (id === undefined || d.deviceId === id));
+    if (!device) throw Object.assign(new Error(`no ${kind} ${id ?? ''} (fake)`), { name: id === undefined ? 'NotFoundError' : 'OverconstrainedError' });
+    return device.deviceId;
   }
 
   createStream(): MediaStreamLike {
