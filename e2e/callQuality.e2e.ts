@@ -3,15 +3,18 @@
  * (e2e/support/netns.ts), joined to this machine by a veth pair; the server listens on the host side's address and
  * the agent's browser runs here. In a peer-to-peer video call, the visitor's sending is capped at 60 kbit/s with a
  * token bucket (tc tbf): the agent's page rates the visitor's link poor (or lost), the visitor's page rates its own
- * sending the same, and the agent's tile shows it as a signal icon with words for screen readers. With the cap
- * lifted, both come back to good by themselves. Measured: the time from the cap to each change, and back.
+ * sending the same, and the agent's tile shows it as a signal icon with words for screen readers. The visitor's page
+ * then stops sending its video to keep its audio alive (the audio fallback): everyone hears 'videoPaused' (reason
+ * network), the agent's tile says "Video paused: weak connection", and at the agent video stands still while audio
+ * packets go on arriving, still under the cap. With the cap lifted, both ratings come back to good and the video
+ * comes back by itself ('videoResumed', frames decoded again). Measured: the time from the cap to each change, and back.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { CallPage, escalate, type DriverEvent } from './support/callParties.ts';
 import { CHROMIUM_FLAGS, CHROMIUM_PATH, Cleanup, createAgent, startParley, waitFor } from './support/harness.ts';
-import { waitForMediaFlowing } from './support/media.ts';
+import { waitForMediaFlowing, waitForVideoStill } from './support/media.ts';
 import { createNetworkNamespace } from './support/netns.ts';
 
 const cleanup = new Cleanup();
@@ -20,7 +23,7 @@ after(() => cleanup.run());
 const quality = (e: DriverEvent) => (e.data as { quality?: string }).quality;
 const about = (e: DriverEvent) => (e.data as { participant?: { id?: string } }).participant?.id;
 
-test('a capped link is rated poor on both sides and shown on the tile; lifted, it is good again', { timeout: 170_000 }, async (t) => {
+test('a capped link: rated poor on both sides, the sender pauses its video and keeps its audio; lifted, all comes back by itself', { timeout: 170_000 }, async (t) => {
   const ns = await createNetworkNamespace(1 + (process.pid % 250));
   cleanup.add(() => ns.remove());
   const server = await startParley({ host: ns.hostAddress });
@@ -77,6 +80,18 @@ test('a capped link is rated poor on both sides and shown on the tile; lifted, i
   await waitFor(async () => ['poor', 'lost'].includes((await tile.getAttribute('data-quality')) ?? ''), { what: "the visitor's tile to show the weak link" });
   assert.match((await tile.getAttribute('aria-label')) ?? '', /^Connection (poor|lost)$/, 'the icon says it in words');
 
+  // The audio fallback: the visitor's page holds its video back; everyone is told why; audio goes on under the cap.
+  const network = (e: Record<string, unknown>) => (e.participant as { id?: string } | undefined)?.id === visitor.id && e.reason === 'network';
+  const paused = await agent.waitForEvent('participant:videoPaused', { since: beforeCap.agent, timeoutMs: 30_000, match: network });
+  await visitor.waitForEvent('participant:videoPaused', { since: beforeCap.visitor, timeoutMs: 30_000, match: network });
+  t.diagnostic(`capped → the visitor's video paused for the network after ${Math.round(paused.at - cappedAt)} ms`);
+  const note = agent.page.locator(`[data-cell="${visitor.id}"] .parley-paused`);
+  await note.waitFor();
+  assert.equal(await note.textContent(), 'Video paused: weak connection');
+  assert.equal(((await agent.video()).participants.find((p) => p.id === visitor.id) as { videoPaused?: boolean } | undefined)?.videoPaused, true);
+  const still = await waitForVideoStill(agent.page, 'video to stand still at the agent while audio arrives, under the cap', 40_000);
+  t.diagnostic(`under the cap with the video paused: ${still.to.audioPacketsReceived - still.from.audioPacketsReceived} audio packets in ${Math.round(still.to.at - still.from.at)} ms, no frame`);
+
   const beforeLift = { agent: await agent.eventCount(), visitor: await visitor.eventCount() };
   ns.uncap();
   const liftedAt = Date.now();
@@ -85,6 +100,10 @@ test('a capped link is rated poor on both sides and shown on the tile; lifted, i
   t.diagnostic(`cap lifted → good again for the agent after ${Math.round(agentBack.at - liftedAt)} ms, for the visitor after ${Math.round(visitorBack.at - liftedAt)} ms`);
   await waitFor(async () => (await tile.getAttribute('data-quality')) === 'good', { what: "the visitor's tile to show a good link again" });
   assert.equal(await tile.getAttribute('aria-label'), 'Connection good');
+  const resumed = await agent.waitForEvent('participant:videoResumed', { since: beforeLift.agent, timeoutMs: 60_000, match: network });
+  t.diagnostic(`cap lifted → the visitor's video resumed by itself after ${Math.round(resumed.at - liftedAt)} ms`);
+  await note.waitFor({ state: 'detached' });
+  await waitForMediaFlowing(agent.page, { remoteId: visitor.id, what: 'the visitor’s video decoded again at the agent' });
   // The call never stopped meanwhile.
   await waitForMediaFlowing(agent.page, { remoteId: visitor.id, what: 'visitor → agent after the cap' });
   assert.deepEqual([...(await agent.events()), ...(await visitor.events())].filter((e) => e.name === 'videoEnded'), [], 'nobody’s call ended');

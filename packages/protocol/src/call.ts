@@ -21,11 +21,16 @@ export type CallState = 'idle' | 'requested' | 'invited' | 'connecting' | 'activ
 
 export type CallEndReason = 'hangup' | 'declined' | 'cancelled' | 'timeout' | 'failed' | 'closed' | 'media-denied';
 
-/** A party in a call, with what it sends. `screen`: it shares its screen now (one sharer at a time per call). */
+/**
+ * A party in a call, with what it sends. `screen`: it shares its screen now (one sharer at a time per call).
+ * `videoPaused`: its camera is on, but its own page stopped sending it because its link cannot carry video next to
+ * audio (the audio fallback); it comes back by itself when the link recovers. Absent in calls stored before it.
+ */
 export interface Participant extends Party {
   audio: boolean;
   video: boolean;
   screen: boolean;
+  videoPaused?: boolean;
 }
 
 /** What the state machine decides on. */

@@ -61,7 +61,7 @@ export const CallJoinFrameSchema = z
   .object({ type: z.literal('call.join'), id: Id, sessionID: SessionID, callId: CallId })
   .strict();
 export const CallMediaFrameSchema = z
-  .object({ type: z.literal('call.media'), sessionID: SessionID, callId: CallId, audio: z.boolean(), video: z.boolean() })
+  .object({ type: z.literal('call.media'), sessionID: SessionID, callId: CallId, audio: z.boolean(), video: z.boolean(), videoPaused: z.boolean().optional() })
   .strict();
 /**
  * A participant starts (`on`) or stops sharing its screen. `stream`: the id of the stream the screen is sent in

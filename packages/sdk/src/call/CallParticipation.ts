@@ -12,6 +12,7 @@ import type { MediaTransport } from './MediaTransport.ts';
 import { PeerMesh } from './PeerMesh.ts';
 import type { ConnectionQuality } from './quality/linkQuality.ts';
 import { QualityWatch } from './quality/QualityWatch.ts';
+import { VideoFallback, type FallbackAction } from './quality/VideoFallback.ts';
 import { ScreenShare } from './ScreenShare.ts';
 
 const SPEAKER_SAMPLE_MS = 500;
@@ -27,6 +28,8 @@ const MAX_EARLY_SIGNALS = 200;
 export interface Sending {
   audio: boolean;
   video: boolean;
+  /** The camera is on but not sent: the link cannot carry it (the audio fallback). */
+  videoPaused?: boolean;
 }
 
 /** What a {@link CallParticipation} is built from and how it reports to the call. */
@@ -93,6 +96,7 @@ export class CallParticipation {
   readonly #linkStates = new Map<string, VideoConnectionState>();
   #speakerTimer: ReturnType<typeof setInterval> | null = null;
   readonly #quality: QualityWatch;
+  readonly #fallback = new VideoFallback();
   #speaker: string | null = null;
   #quietSamples = 0;
 
@@ -107,6 +111,11 @@ export class CallParticipation {
         if (this.#closed) return;
         this.#view?.setQuality(id === deps.self.id ? 'local' : id, quality);
         deps.onQuality(id, quality);
+      },
+      onSending: (interval) => {
+        if (this.#closed || !this.#sending.video) return;
+        const action = this.#fallback.update(interval);
+        if (action) void this.#fallBack(action);
       },
     });
     const { sessionID, callId } = deps;
@@ -248,6 +257,7 @@ export class CallParticipation {
   async setVideo(on: boolean): Promise<void> {
     await this.#mediaReady;
     if (on === this.#sending.video || this.#closed) return;
+    this.#fallback.reset(); // the user decides now; a pause for the network starts afresh
     if (on) {
       const track = await this.#open('video');
       await this.#transport?.setTrack('video', track);
@@ -394,13 +404,28 @@ export class CallParticipation {
     this.#sending = next;
     this.#sendMedia();
     this.#renderLocal();
-    this.#deps.onSending(next);
+    this.#deps.onSending({ ...next, videoPaused: this.#videoPaused });
+  }
+
+  /** The camera is on and the audio fallback holds it back (a try not yet held counts as paused). */
+  get #videoPaused(): boolean {
+    return this.#sending.video && this.#fallback.paused;
   }
 
   #sendMedia(): void {
     if (!this.#transport && !this.#joining) return; // sent when joining
     const { sessionID, callId } = this.#deps;
-    this.#deps.send({ type: 'call.media', sessionID, callId, ...this.#sending });
+    const { audio, video } = this.#sending;
+    this.#deps.send({ type: 'call.media', sessionID, callId, audio, video, ...(this.#videoPaused ? { videoPaused: true } : {}) });
+  }
+
+  /** Carries out the audio fallback's decision: stop sending the camera, send it again on trial, or say it is back. */
+  async #fallBack(action: FallbackAction): Promise<void> {
+    const camera = this.#localMedia.track('video');
+    if (action === 'pause') await this.#transport?.setTrack('video', null);
+    else if (action === 'try') await this.#transport?.setTrack('video', camera);
+    if (this.#closed || action === 'try') return; // receivers hear of a try only once it held
+    this.#updateSending({ ...this.#sending });
   }
 
   #renderLocal(): void {
@@ -413,7 +438,9 @@ export class CallParticipation {
     const stream = this.#transport.remoteStream(remoteId);
     const name = participant?.name ?? remoteId;
     const view = this.#ensureView();
-    view.showRemote(remoteId, name, stream, participant?.video ?? true);
+    const paused = participant?.video === true && participant.videoPaused === true;
+    view.showRemote(remoteId, name, stream, (participant?.video ?? true) && !paused);
+    view.setPaused(remoteId, paused);
     view.showScreen(remoteId, name, participant?.screen ? this.#transport.remoteScreen(remoteId) : null);
   }
 

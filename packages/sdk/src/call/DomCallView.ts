@@ -47,6 +47,8 @@ interface Tile {
   label: ElementLike;
   /** The signal icon, once the link's quality is known. */
   quality?: ElementLike;
+  /** "Video paused: weak connection", while the audio fallback holds the participant's video back. */
+  paused?: ElementLike;
 }
 
 /** From this many people on, the call is drawn as a grid of equal cells with names. */
@@ -211,6 +213,28 @@ export class DomCallView implements CallView {
     if (typeof this.doc.createElement('video').setSinkId !== 'function') throw ParleyError.notSupported('this browser cannot choose the speaker');
     this.speaker = deviceId;
     await Promise.all([...this.remotes.values()].map(({ video }) => video.setSinkId?.(deviceId)));
+  }
+
+  /**
+   * Notes on a participant's cell that its video is paused because its connection is weak (`.parley-paused`,
+   * `data-paused` on the cell, a status the screen reader reads); its name tile shows meanwhile.
+   */
+  setPaused(participantId: string, paused: boolean): void {
+    const entry = this.remotes.get(participantId);
+    if (!entry || paused === (entry.paused !== undefined)) return;
+    if (!paused) {
+      entry.paused?.remove();
+      delete entry.paused;
+      entry.cell.removeAttribute('data-paused');
+      return;
+    }
+    const note = this.doc.createElement('div');
+    note.setAttribute('class', 'parley-paused');
+    note.setAttribute('role', 'status');
+    note.textContent = 'Video paused: weak connection';
+    entry.cell.setAttribute('data-paused', 'network');
+    entry.cell.appendChild(note);
+    entry.paused = note;
   }
 
   /** Removes everything this view added to the page. */

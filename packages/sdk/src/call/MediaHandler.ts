@@ -126,6 +126,8 @@ export interface CallView {
   setActiveSpeaker(participantId: string | null): void;
   /** Shows a participant's link quality (a remote id, or `local` for this page's sending). */
   setQuality(participantId: string, quality: ConnectionQuality): void;
+  /** Says on a remote participant's tile that its video is paused for its weak link (or takes the note away). */
+  setPaused(participantId: string, paused: boolean): void;
   /**
    * Plays every participant's sound on this output device (`HTMLMediaElement.setSinkId`), now and for
    * participants drawn later. @throws ParleyError `not_supported` when the browser cannot choose outputs.

@@ -5,6 +5,7 @@ import type { ConnectionQuality, VideoConnectionState, VideoParticipant, VideoPa
 export interface RosterDetail {
   connectionState?: VideoConnectionState;
   quality?: ConnectionQuality;
+  reason?: 'network' | 'user';
 }
 
 /** How the roster reports a participant change. */
@@ -17,7 +18,7 @@ export type RosterListener = (participant: VideoParticipant, eventName: VideoPar
  */
 export class ParticipantRoster {
   private list: CallParticipant[] = [];
-  private selfMedia: { audio: boolean; video: boolean } | null = null;
+  private selfMedia: { audio: boolean; video: boolean; videoPaused?: boolean } | null = null;
 
   constructor(
     private readonly selfId: string,
@@ -50,7 +51,7 @@ export class ParticipantRoster {
   }
 
   /** This page's own media changed (mute, camera). */
-  setSelfMedia(media: { audio: boolean; video: boolean }): void {
+  setSelfMedia(media: { audio: boolean; video: boolean; videoPaused?: boolean }): void {
     this.selfMedia = { ...media };
     const self = this.get(this.selfId);
     if (!self) return;
@@ -86,7 +87,12 @@ export class ParticipantRoster {
     if (remote && !after.joined && wasJoined) this.listener(toPublic(after), 'participantLeft');
     if (!before) return;
     if (before.audio !== after.audio) this.listener(toPublic(after), after.audio ? 'audioUnmuted' : 'audioMuted');
-    if (before.video !== after.video) this.listener(toPublic(after), after.video ? 'videoEnabled' : 'videoDisabled');
+    if (before.video !== after.video) {
+      this.listener(toPublic(after), after.video ? 'videoEnabled' : 'videoDisabled');
+      this.listener(toPublic(after), after.video ? 'videoResumed' : 'videoPaused', { reason: 'user' });
+    } else if (after.video && (before.videoPaused ?? false) !== (after.videoPaused ?? false)) {
+      this.listener(toPublic(after), after.videoPaused ? 'videoPaused' : 'videoResumed', { reason: 'network' });
+    }
     if (before.screen !== after.screen) this.listener(toPublic(after), after.screen ? 'screenShareStarted' : 'screenShareStopped');
   }
 }
@@ -99,6 +105,7 @@ function toPublic(p: CallParticipant): VideoParticipant {
     audio: p.audio,
     video: p.video,
     screen: p.screen ?? false,
+    videoPaused: p.video && (p.videoPaused ?? false),
     joined: p.joined,
     invitedBy: p.invitedBy ?? null,
   };

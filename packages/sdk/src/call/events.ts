@@ -23,7 +23,15 @@ export type VideoEndReason = CallEndReason | 'left' | 'removed';
  * `joined`: it is in the media (an invited colleague or guest is listed before it joins). `invitedBy`: who
  * brought it into the call while the call ran (null for the first two).
  */
-export type VideoParticipant = Party & { audio: boolean; video: boolean; screen: boolean; joined: boolean; invitedBy: Party | null };
+export type VideoParticipant = Party & {
+  audio: boolean;
+  video: boolean;
+  screen: boolean;
+  /** Its camera is on but held back because its connection cannot carry video next to audio (see `'videoPaused'`). */
+  videoPaused: boolean;
+  joined: boolean;
+  invitedBy: Party | null;
+};
 
 /** Who is heard loudest now in a call (`null`: nobody speaks). */
 export interface ActiveSpeakerEvent {
@@ -147,6 +155,13 @@ export type VideoParticipantEventName =
   | 'connectionStateChanged'
   /** The quality of the link changed (`event.quality`); for this page's own sending, `participant.id` is its own id. */
   | 'connectionQuality'
+  /**
+   * The participant's video stopped: `event.reason` `network` when its own page held it back to keep the audio
+   * alive on a weak link (it comes back by itself, with `'videoResumed'`), `user` when it turned its camera off.
+   */
+  | 'videoPaused'
+  /** The participant's video is back (`event.reason`: `network` when its link recovered, `user` when it turned the camera on). */
+  | 'videoResumed'
   /** The participant started sharing its screen (`participant.screen` is true). */
   | 'screenShareStarted'
   /** The participant stopped sharing its screen (by hand, or with the browser's own "Stop sharing"). */
@@ -163,6 +178,8 @@ export interface VideoParticipantEvent {
    * from this page out. `good`, `fair`, `poor` (loss, delay or jitter a listener notices), `lost` (nothing arrives).
    */
   quality?: ConnectionQuality;
+  /** With `videoPaused` / `videoResumed`: why. */
+  reason?: 'network' | 'user';
 }
 
 /** One row of `getCallStats()`: what this page receives from one remote participant. */

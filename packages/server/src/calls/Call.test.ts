@@ -81,6 +81,21 @@ describe('Call', () => {
     step('hang up', () => call.hangup(visitor, false));
   });
 
+  it('a paused video is call state: it holds only with the camera on, and a repeat changes nothing', () => {
+    const call = accepted();
+    call.join(visitor.id);
+    const visitorOf = () => call.snapshot().participants.find((p) => p.id === visitor.id)!;
+    assert.ok(call.mediaChanged(visitor, true, true, true));
+    assert.equal(visitorOf().videoPaused, true);
+    const revision = call.snapshot().revision;
+    assert.equal(call.mediaChanged(visitor, true, true, true), null, 'the same report again is no change');
+    assert.equal(call.snapshot().revision, revision);
+    call.mediaChanged(visitor, true, false, true);
+    assert.equal(visitorOf().videoPaused, false, 'a camera that is off is not paused');
+    call.mediaChanged(visitor, true, true);
+    assert.equal(visitorOf().videoPaused, false);
+  });
+
   it('refuses one person more than its capacity', () => {
     const call = accepted();
     call.invite(colleague, agent);

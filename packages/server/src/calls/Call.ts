@@ -348,13 +348,18 @@ export class Call {
     return { events: [] };
   }
 
-  /** A participant says what it sends now (mute, camera off/on, upgrade to video); null when nothing changed. */
-  mediaChanged(party: Party, audio: boolean, video: boolean): CallChange | null {
+  /**
+   * A participant says what it sends now (mute, camera off/on, upgrade to video, its video paused for a weak link);
+   * null when nothing changed. A paused video is a camera that is on: `videoPaused` holds only with `video`.
+   */
+  mediaChanged(party: Party, audio: boolean, video: boolean, videoPaused = false): CallChange | null {
     const participant = this.requireParticipant(party);
-    if (participant.audio === audio && participant.video === video) return null;
+    const paused = video && videoPaused;
+    if (participant.audio === audio && participant.video === video && (participant.videoPaused ?? false) === paused) return null;
     const upgraded = video && !this.#core.useVideo;
     participant.audio = audio;
     participant.video = video;
+    participant.videoPaused = paused;
     this.#changed();
     if (!upgraded) return { events: [] };
     this.#core = { ...this.#core, useVideo: true };

@@ -271,7 +271,7 @@ export class CallService {
 
   /** A participant says what it sends now (mute, camera off/on, upgrade to video). */
   async media(party: Party, frame: ClientFrameOf<'call.media'>): Promise<void> {
-    await this.#act(frame, (call) => call.mediaChanged(party, frame.audio, frame.video));
+    await this.#act(frame, (call) => call.mediaChanged(party, frame.audio, frame.video, frame.videoPaused ?? false));
   }
 
   /**

@@ -25,6 +25,8 @@ export interface QualityWatchDeps {
   selfId: string;
   links(): QualityLink[];
   onQuality(participantId: string, quality: ConnectionQuality): void;
+  /** Each second, this page's sending over its sending links: the lowest estimate, the most loss, the longest round trip. */
+  onSending?(interval: LinkInterval): void;
 }
 
 /** The latest figures of one participant's link, for `getCallStats()`. */
@@ -73,6 +75,7 @@ export class QualityWatch {
       const links = this.#deps.links();
       const intervals = await Promise.all(links.map((link) => this.#interval(link)));
       let sending: ConnectionQuality | null = null;
+      let worst: LinkInterval | null = null;
       const present = new Set<string>();
       links.forEach((link, i) => {
         const interval = intervals[i];
@@ -84,6 +87,7 @@ export class QualityWatch {
           if (link.sends && interval.availableOutgoingBitrateKbps !== undefined) this.#bitrates.set(link.receivesFrom, interval.availableOutgoingBitrateKbps);
         }
         if (link.sends) {
+          worst = worst === null ? interval : worstSending(worst, interval);
           const rated = rateSending(interval, connected);
           sending = sending === null ? rated : worseOf(sending, rated);
           if (interval.availableOutgoingBitrateKbps !== undefined) this.#bitrates.set(this.#deps.selfId, interval.availableOutgoingBitrateKbps);
@@ -93,6 +97,7 @@ export class QualityWatch {
         present.add(this.#deps.selfId);
         this.#rate(this.#deps.selfId, sending);
       }
+      if (worst !== null) this.#deps.onSending?.(worst);
       for (const id of [...this.#meters.keys()]) {
         if (!present.has(id) && !links.some((l) => l.receivesFrom === id)) {
           this.#meters.delete(id); // left the call: a returning participant starts afresh
@@ -125,4 +130,18 @@ export class QualityWatch {
 
 function isConnected(pc: PeerConnectionLike): boolean {
   return pc.connectionState !== 'disconnected' && pc.connectionState !== 'failed' && pc.connectionState !== 'closed';
+}
+
+/** The worse of two sending intervals, measure by measure. */
+function worstSending(a: LinkInterval, b: LinkInterval): LinkInterval {
+  const worst: LinkInterval = { ...a, sendLossPct: Math.max(a.sendLossPct, b.sendLossPct), lossPct: Math.max(a.lossPct, b.lossPct), receiving: a.receiving && b.receiving };
+  const least = (x?: number, y?: number) => (x === undefined ? y : y === undefined ? x : Math.min(x, y));
+  const most = (x?: number, y?: number) => (x === undefined ? y : y === undefined ? x : Math.max(x, y));
+  const estimate = least(a.availableOutgoingBitrateKbps, b.availableOutgoingBitrateKbps);
+  const rtt = most(a.roundTripTimeMs, b.roundTripTimeMs);
+  if (estimate !== undefined) worst.availableOutgoingBitrateKbps = estimate;
+  else delete worst.availableOutgoingBitrateKbps;
+  if (rtt !== undefined) worst.roundTripTimeMs = rtt;
+  else delete worst.roundTripTimeMs;
+  return worst;
 }
