@@ -14,6 +14,7 @@ import type { Browser } from 'playwright-core';
 import { Cleanup, launchBrowser } from '../e2e/support/harness.ts';
 import { startJanus, type JanusServer } from '../e2e/support/janus.ts';
 import { parseGroupArgs, USAGE } from './group/args.ts';
+import { guardCleanup } from './runGuard.ts';
 import { holdCall } from './group/hold.ts';
 import { summarizeJoins, type JoinTiming } from './group/joinTiming.ts';
 import { joinRun, type Topology } from './group/joins.ts';
@@ -32,17 +33,7 @@ const opts = parsed;
 
 /** Everything started here, stopped in reverse order at the end, on the deadline or on Ctrl-C. */
 const cleanup = new Cleanup();
-let aborting = false;
-async function abort(why: string): Promise<void> {
-  if (aborting) return;
-  aborting = true;
-  console.error(`bench:group: ${why}; stopping`);
-  await Promise.race([cleanup.run().catch(() => {}), new Promise((done) => setTimeout(done, 30_000))]);
-  process.exit(1);
-}
-const deadline = setTimeout(() => void abort(`the ${opts.timeoutSeconds} s limit expired`), opts.timeoutSeconds * 1000);
-process.once('SIGINT', () => void abort('interrupted'));
-process.once('SIGTERM', () => void abort('terminated'));
+const guard = guardCleanup('bench:group', opts.timeoutSeconds, cleanup);
 
 /** The server's environment for a topology: a mesh big enough for six, or the Janus to use. */
 function serverEnv(topology: Topology, janus: JanusServer | null): Record<string, string> {
@@ -141,6 +132,6 @@ try {
   console.error('bench:group failed:', error);
   process.exitCode = 1;
 } finally {
-  clearTimeout(deadline);
-  if (!aborting) await cleanup.run().catch((error: unknown) => console.error('bench:group: cleanup:', error));
+  guard.finish();
+  if (!guard.aborting) await cleanup.run().catch((error: unknown) => console.error('bench:group: cleanup:', error));
 }

@@ -51,3 +51,36 @@ export function benchLog(name: string, startedAt: Date): (line: string) => void 
     process.stderr.write(`[${name} ${((Date.now() - startedAt.getTime()) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
   };
 }
+
+/** What {@link guardCleanup} gives back. */
+export interface CleanupGuard {
+  /** True once the run is being stopped early. */
+  readonly aborting: boolean;
+  /** The run ended by itself: the hard time limit no longer applies. */
+  finish(): void;
+}
+
+/**
+ * The same bound for a run whose processes the e2e harness started (browsers, servers, Janus, a network namespace),
+ * all registered in `cleanup`: on the time limit, Ctrl-C or SIGTERM, the cleanup runs (for at most 30 s) and the
+ * process exits non-zero.
+ */
+export function guardCleanup(name: string, timeoutSeconds: number, cleanup: { run(): Promise<void> }): CleanupGuard {
+  let aborting = false;
+  const abort = async (why: string): Promise<void> => {
+    if (aborting) return;
+    aborting = true;
+    console.error(`${name}: ${why}; stopping`);
+    await Promise.race([cleanup.run().catch(() => {}), new Promise((done) => setTimeout(done, 30_000))]);
+    process.exit(1);
+  };
+  const hardStop = setTimeout(() => void abort(`the ${timeoutSeconds} s limit expired`), timeoutSeconds * 1000);
+  process.once('SIGINT', () => void abort('interrupted'));
+  process.once('SIGTERM', () => void abort('terminated'));
+  return {
+    get aborting() {
+      return aborting;
+    },
+    finish: () => clearTimeout(hardStop),
+  };
+}

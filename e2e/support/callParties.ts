@@ -57,9 +57,9 @@ export class CallPage {
   }
 
   /** Connects as a visitor (resuming the stored identity after a reload). */
-  async connectVisitor(name?: string): Promise<{ id: string; sessionID: string | null }> {
+  async connectVisitor(name?: string, call?: Record<string, unknown>): Promise<{ id: string; sessionID: string | null }> {
     const url = this.baseUrl;
-    const result = await this.page.evaluate(([server, n]) => window.parleyE2E.connectVisitor(server!, n), [url, name] as const);
+    const result = await this.page.evaluate(([server, n, c]) => window.parleyE2E.connectVisitor(server!, n, c ?? undefined), [url, name, call ?? null] as const);
     this.id = result.id;
     return result;
   }

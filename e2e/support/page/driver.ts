@@ -63,7 +63,8 @@ export type CallMethod =
 /** The driver's API, at `window.parleyE2E`. */
 export interface CallDriver {
   events: DriverEvent[];
-  connectVisitor(server: string, name?: string): Promise<{ id: string; sessionID: string | null }>;
+  /** `call`: the SDK's call options (JSON only), e.g. `{ videoFallback: false }`. */
+  connectVisitor(server: string, name?: string, call?: Record<string, unknown>): Promise<{ id: string; sessionID: string | null }>;
   connectAgent(server: string, email: string, password: string): Promise<{ id: string }>;
   startChat(text?: string): Promise<{ sessionID: string }>;
   /** Joins a call as a guest with an invitation token; the guest's contact becomes the bound contact. */
@@ -145,8 +146,8 @@ export function installDriver(): void {
 
   window.parleyE2E = {
     events,
-    async connectVisitor(server, name) {
-      const visitor = await window.Parley.connectVisitor(name === undefined ? { server } : { server, name });
+    async connectVisitor(server, name, call) {
+      const visitor = await window.Parley.connectVisitor({ server, ...(name === undefined ? {} : { name }), ...(call ? { call } : {}) });
       session = visitor as unknown as SessionLike;
       visitor.on('contact', bind);
       if (visitor.contact) bind(visitor.contact);

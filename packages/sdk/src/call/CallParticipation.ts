@@ -113,7 +113,7 @@ export class CallParticipation {
         deps.onQuality(id, quality);
       },
       onSending: (interval) => {
-        if (this.#closed || !this.#sending.video) return;
+        if (this.#closed || !this.#sending.video || !deps.options.videoFallback) return;
         const action = this.#fallback.update(interval);
         if (action) void this.#fallBack(action);
       },

@@ -26,6 +26,11 @@ export interface CallOptions {
    * devices this way before joining. Default: the browser's. `contact.setDevices()` changes them later.
    */
   devices?: DeviceChoice;
+  /**
+   * The audio fallback: stop sending video while this page's link cannot carry it next to the audio, and bring it
+   * back once the link recovers (README, "Call quality"). Default true; false keeps sending whatever the link does.
+   */
+  videoFallback?: boolean;
 }
 
 /** {@link CallOptions} with every default applied: timings and the browser boundary of the call engine. */
@@ -36,6 +41,7 @@ export interface ResolvedCallOptions {
   linkFailAfterMs: number;
   offerWaitMs: number;
   devices: DeviceChoice;
+  videoFallback: boolean;
 }
 
 /** Applies the defaults (the real browser's media, 2 pooled candidates, 2 s ICE restart, 15 s link failure, 1.5 s offer wait). */
@@ -47,5 +53,6 @@ export function resolveCallOptions(options: CallOptions = {}): ResolvedCallOptio
     linkFailAfterMs: options.linkFailAfterMs ?? 15_000,
     offerWaitMs: options.offerWaitMs ?? 1_500,
     devices: { ...options.devices },
+    videoFallback: options.videoFallback ?? true,
   };
 }
