@@ -126,6 +126,8 @@ export interface CallView {
   setActiveSpeaker(participantId: string | null): void;
   /** Shows a participant's link quality (a remote id, or `local` for this page's sending). */
   setQuality(participantId: string, quality: ConnectionQuality): void;
+  /** Marks a remote participant whose link is being restored ("Reconnecting…"), or clears the mark. */
+  setReconnecting(participantId: string, reconnecting: boolean): void;
   /**
    * Plays every participant's sound on this output device (`HTMLMediaElement.setSinkId`), now and for
    * participants drawn later. @throws ParleyError `not_supported` when the browser cannot choose outputs.
