@@ -1,10 +1,11 @@
 /*
  * A network namespace of the test's own, joined to this machine by a veth pair, for putting one party's browser
  * behind a link the test controls: `cap` limits what that party sends (tc tbf on its side of the pair; this kernel
- * has no netem), `down`/`up` cut and give back the link, `moveParty` gives the party a new address. The host side gets 10.<a>.<b>.1 and the namespace side
- * .2; a server the test starts listens on the host side's address, which both browsers reach. Chromium runs in the
- * namespace through a wrapper script (`ip netns exec`), launched by Playwright like any Chromium. Everything is
- * removed by `remove()` (idempotent), and at the start a leftover of the same name is removed first.
+ * has no netem), `down`/`up` cut and give back the link, `moveParty` gives the party a new address. The host
+ * side gets 10.<a>.<b>.1 and the namespace side .2; a server the test starts listens on the host side's address,
+ * which both browsers reach. Chromium runs in the namespace through a wrapper script (`ip netns exec`), launched
+ * by Playwright like any Chromium. Everything is removed by `remove()` (idempotent), and at the start a leftover
+ * of the same name is removed first.
  *
  * Needs root and `ip`/`tc` (iproute2): the test fails loudly without them.
  */
