@@ -11,11 +11,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
-import { CallPage, escalate, type DriverEvent } from './support/callParties.ts';
-import { CHROMIUM_FLAGS, CHROMIUM_PATH, Cleanup, createAgent, startParley, waitFor } from './support/harness.ts';
+import { type CallPage, type DriverEvent } from './support/callParties.ts';
+import { Cleanup, waitFor } from './support/harness.ts';
 import { waitForMediaFlowing, waitForVideoStill } from './support/media.ts';
 import { createNetworkNamespace } from './support/netns.ts';
+import { callAcrossVeth } from './support/vethCall.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -26,29 +26,7 @@ const about = (e: DriverEvent) => (e.data as { participant?: { id?: string } }).
 test('a capped link: rated poor on both sides, the sender pauses its video and keeps its audio; lifted, all comes back by itself', { timeout: 170_000 }, async (t) => {
   const ns = await createNetworkNamespace(1 + (process.pid % 250));
   cleanup.add(() => ns.remove());
-  const server = await startParley({ host: ns.hostAddress });
-  cleanup.add(() => server.stop());
-  // The pages' origin is not loopback: Chromium lets it use the camera only when told to treat it as secure.
-  const args = [...CHROMIUM_FLAGS, `--unsafely-treat-insecure-origin-as-secure=${server.url}`];
-  const launch = async (executablePath: string): Promise<Browser> => {
-    const browser = await chromium.launch({ executablePath, args });
-    cleanup.add(() => browser.close());
-    return browser;
-  };
-  const here = await launch(CHROMIUM_PATH);
-  const behindLink = await launch(ns.chromium);
-
-  const account = { email: 'quinn@example.test', name: 'Quinn Agent', password: 'correct horse battery' };
-  createAgent(server.dataDir, account);
-  const agent = await CallPage.open(here, server.url, 'agent');
-  await agent.connectAgent(account);
-  const visitor = await CallPage.open(behindLink, server.url, 'visitor');
-  await visitor.connectVisitor('Vera Visitor');
-  const sessionID = await visitor.startChat('Can you see me?');
-  await waitFor(async () => (await agent.sessionID()) === sessionID, { what: 'the conversation to reach the agent' });
-  const since = await escalate({ server, account, agent, visitor, sessionID });
-  await waitForMediaFlowing(agent.page, { remoteId: visitor.id, what: 'visitor → agent, across the veth' });
-  await waitForMediaFlowing(visitor.page, { remoteId: agent.id, what: 'agent → visitor, across the veth' });
+  const { agent, visitor, since } = await callAcrossVeth(ns, cleanup);
 
   // An open link: good on both sides, with the numbers behind it in getCallStats.
   await agent.waitForEvent('participant:connectionQuality', { since: since.agentSince, match: (e) => e.quality === 'good' });

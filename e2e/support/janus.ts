@@ -1,7 +1,7 @@
 /*
  * A Janus of the test's own: copies the system configuration (/etc/janus, Debian's `janus` package) to a
  * temporary directory, pins it to loopback (HTTP off, the WebSocket API on a free port of 127.0.0.1, ICE on
- * `lo` only) and starts `janus -F <dir>`. Ready once its WebSocket API answers an `info` request. Used by
+ * `lo` only; `reach` names another address and interface) and starts `janus -F <dir>`. Ready once its WebSocket API answers an `info` request. Used by
  * the integration tests, the end-to-end tests and the benchmarks; fails loudly when Janus is missing or
  * does not start, with the tail of what it printed.
  */
@@ -68,14 +68,22 @@ async function editConfig(dir: string, file: string, edit: (text: string) => str
   await writeFile(path, edit(await readFile(path, 'utf8')));
 }
 
-/** Writes the loopback configuration into `dir` (a copy of the system one). */
-async function writeConfig(dir: string, port: number): Promise<void> {
+/** Where a Janus listens and gathers ICE candidates: loopback by default. */
+export interface JanusReach {
+  /** The address its WebSocket API listens on (default 127.0.0.1). */
+  host: string;
+  /** Its ICE enforce list: the interfaces (or addresses) it gathers candidates on (default `lo`). */
+  iceInterfaces: string;
+}
+
+/** Writes the configuration into `dir` (a copy of the system one), pinned to `reach`. */
+async function writeConfig(dir: string, port: number, reach: JanusReach): Promise<void> {
   await cp(SYSTEM_CONFIG_DIR, dir, { recursive: true });
   await editConfig(dir, 'janus.jcfg', (text) => {
     let out = setJcfg(text, 'general', 'configs_folder', dir);
-    out = setJcfg(out, 'general', 'interface', '127.0.0.1');
+    out = setJcfg(out, 'general', 'interface', reach.host);
     out = setJcfg(out, 'general', 'debug_level', 4);
-    out = setJcfg(out, 'nat', 'ice_enforce_list', 'lo');
+    out = setJcfg(out, 'nat', 'ice_enforce_list', reach.iceInterfaces);
     out = setJcfg(out, 'nat', 'ice_ignore_list', null); // moot with an enforce list (Janus warns when both are set)
     out = setJcfg(out, 'plugins', 'disable', UNUSED_PLUGINS.join(','));
     out = setJcfg(out, 'transports', 'disable', UNUSED_TRANSPORTS.join(','));
@@ -84,7 +92,7 @@ async function writeConfig(dir: string, port: number): Promise<void> {
   await editConfig(dir, 'janus.transport.websockets.jcfg', (text) => {
     let out = setJcfg(text, 'general', 'ws', true);
     out = setJcfg(out, 'general', 'ws_port', port);
-    out = setJcfg(out, 'general', 'ws_ip', '127.0.0.1');
+    out = setJcfg(out, 'general', 'ws_ip', reach.host);
     out = setJcfg(out, 'general', 'wss', false);
     out = setJcfg(out, 'admin', 'admin_ws', false);
     return out;
@@ -118,10 +126,12 @@ export function answersInfo(url: string, timeoutMs = 1000): Promise<boolean> {
 }
 
 /**
- * Starts a Janus on 127.0.0.1 for one test file and resolves once its WebSocket API answers.
+ * Starts a Janus on 127.0.0.1 for one test file and resolves once its WebSocket API answers. `reach` puts it
+ * elsewhere: e.g. a network namespace's host side (`{ host: ns.hostAddress, iceInterfaces: ns.hostAddress }`),
+ * so that a browser in the namespace reaches both its API and its media.
  * @throws when Janus is not installed, exits, or does not answer in time (with its output's tail).
  */
-export async function startJanus(opts: { readyTimeoutMs?: number } = {}): Promise<JanusServer> {
+export async function startJanus(opts: { readyTimeoutMs?: number; reach?: Partial<JanusReach> } = {}): Promise<JanusServer> {
   const binary = systemBinary('janus', 'PARLEY_JANUS', '/usr/bin/janus');
   if (!existsSync(binary)) {
     throw new Error(
@@ -134,9 +144,10 @@ export async function startJanus(opts: { readyTimeoutMs?: number } = {}): Promis
   }
   const configDir = await makeTempDir('parley-janus-');
   const port = await freePort();
-  await writeConfig(configDir, port);
+  const reach: JanusReach = { host: '127.0.0.1', iceInterfaces: 'lo', ...opts.reach };
+  await writeConfig(configDir, port, reach);
 
-  const url = `ws://127.0.0.1:${port}`;
+  const url = `ws://${reach.host}:${port}`;
   const daemon = await startDaemon({
     name: 'janus',
     binary,

@@ -1,10 +1,11 @@
 /*
  * A network namespace of the test's own, joined to this machine by a veth pair, for putting one party's browser
  * behind a link the test controls: `cap` limits what that party sends (tc tbf on its side of the pair; this kernel
- * has no netem), `down`/`up` cut and give back the link. The host side gets 10.<a>.<b>.1 and the namespace side
- * .2; a server the test starts listens on the host side's address, which both browsers reach. Chromium runs in the
- * namespace through a wrapper script (`ip netns exec`), launched by Playwright like any Chromium. Everything is
- * removed by `remove()` (idempotent), and at the start a leftover of the same name is removed first.
+ * has no netem), `down`/`up` cut and give back the link, `moveParty` gives the party a new address. The host
+ * side gets 10.<a>.<b>.1 and the namespace side .2; a server the test starts listens on the host side's address,
+ * which both browsers reach. Chromium runs in the namespace through a wrapper script (`ip netns exec`), launched
+ * by Playwright like any Chromium. Everything is removed by `remove()` (idempotent), and at the start a leftover
+ * of the same name is removed first.
  *
  * Needs root and `ip`/`tc` (iproute2): the test fails loudly without them.
  */
@@ -27,6 +28,11 @@ export interface NetworkNamespace {
   uncap(): void;
   /** Takes the party's link down (nothing passes either way) or brings it back up. */
   setLink(up: boolean): void;
+  /**
+   * Gives the party a new address (the next free host number of the subnet: .3, then .4, …) in place of its
+   * current one, as a Wi-Fi switch does; connections bound to the old address are dead. Returns the new address.
+   */
+  moveParty(): string;
   remove(): Promise<void>;
 }
 
@@ -79,7 +85,8 @@ export async function createNetworkNamespace(id: number): Promise<NetworkNamespa
   await chmod(chromium, 0o755);
   let capped = false;
   let removed = false;
-  return {
+  let partyHost = 2;
+  const ns: NetworkNamespace = {
     name,
     hostAddress,
     partyAddress,
@@ -96,6 +103,15 @@ export async function createNetworkNamespace(id: number): Promise<NetworkNamespa
     setLink(up) {
       inside('ip', 'link', 'set', partyIf, up ? 'up' : 'down');
     },
+    moveParty() {
+      const from = `10.77.${id}.${partyHost}`;
+      partyHost += 1;
+      const to = `10.77.${id}.${partyHost}`;
+      inside('ip', 'addr', 'del', `${from}/24`, 'dev', partyIf);
+      inside('ip', 'addr', 'add', `${to}/24`, 'dev', partyIf);
+      ns.partyAddress = to;
+      return to;
+    },
     async remove() {
       if (removed) return;
       removed = true;
@@ -104,4 +120,5 @@ export async function createNetworkNamespace(id: number): Promise<NetworkNamespa
       await removeDir(dir);
     },
   };
+  return ns;
 }

@@ -381,6 +381,7 @@ export class CallParticipation {
       onLinkState: (peerId: string, state: VideoConnectionState) => {
         if (this.#closed) return;
         this.#linkStates.set(peerId, state);
+        this.#view?.setReconnecting(peerId, state === 'reconnecting');
         this.#deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
         this.#deps.onLinkState(peerId, state);
       },

@@ -128,3 +128,22 @@ test('a shared screen: one more large cell for the sharer, the camera cells stay
   assert.equal(div.children.length, 0);
   assert.equal(div.hasAttribute('data-parley-sharing'), false);
 });
+
+test('a participant whose link is being restored is marked "Reconnecting…" on its cell, in words, until it is back', () => {
+  const doc = new FakeDocument();
+  const div = doc.addDiv('panel');
+  const view = new DomCallView(doc, 'panel');
+  view.showRemote('v1', 'Vera', new FakeStream([new FakeTrack('audio'), new FakeTrack('video')]), true);
+  const cell = () => div.query('div', { 'data-cell': 'v1' })[0]!;
+  view.setReconnecting('v1', true);
+  view.setReconnecting('v1', true);
+  assert.equal(cell().getAttribute('data-reconnecting'), '');
+  const lines = div.query('div', { class: 'parley-reconnecting' });
+  assert.equal(lines.length, 1, 'one line, however often it is said');
+  assert.equal(lines[0]!.textContent, 'Reconnecting…');
+  assert.equal(lines[0]!.getAttribute('role'), 'status', 'announced to screen readers');
+  view.setReconnecting('v1', false);
+  assert.equal(cell().getAttribute('data-reconnecting'), null);
+  assert.equal(div.query('div', { class: 'parley-reconnecting' }).length, 0);
+  view.setReconnecting('nobody', true); // no cell: nothing to mark
+});

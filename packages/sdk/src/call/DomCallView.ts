@@ -49,6 +49,8 @@ interface Tile {
   quality?: ElementLike;
   /** "Video paused: weak connection", while the audio fallback holds the participant's video back. */
   paused?: ElementLike;
+  /** The "Reconnecting…" line, while the link to the participant is being restored. */
+  reconnecting?: ElementLike;
 }
 
 /** From this many people on, the call is drawn as a grid of equal cells with names. */
@@ -206,6 +208,30 @@ export class DomCallView implements CallView {
     entry.quality.setAttribute('aria-label', icon.words);
     entry.quality.setAttribute('title', icon.words);
     entry.quality.textContent = icon.bars;
+  }
+
+  /**
+   * Marks a remote participant's cell while its link is being restored: `data-reconnecting` on the cell and a
+   * `.parley-reconnecting` line saying "Reconnecting…" (a polite live region, so screen readers announce it).
+   */
+  setReconnecting(participantId: string, reconnecting: boolean): void {
+    const entry = this.cellOf(participantId);
+    if (!entry) return;
+    if (!reconnecting) {
+      entry.cell.removeAttribute('data-reconnecting');
+      entry.reconnecting?.remove();
+      delete entry.reconnecting;
+      return;
+    }
+    entry.cell.setAttribute('data-reconnecting', '');
+    if (entry.reconnecting) return;
+    const line = this.doc.createElement('div');
+    line.setAttribute('class', 'parley-reconnecting');
+    line.setAttribute('role', 'status');
+    line.setAttribute('aria-live', 'polite');
+    line.textContent = 'Reconnecting…';
+    entry.cell.appendChild(line);
+    entry.reconnecting = line;
   }
 
   /** Plays the remote participants' sound on `deviceId` (`setSinkId`). @throws ParleyError `not_supported`. */

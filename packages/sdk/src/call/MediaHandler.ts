@@ -128,6 +128,8 @@ export interface CallView {
   setQuality(participantId: string, quality: ConnectionQuality): void;
   /** Says on a remote participant's tile that its video is paused for its weak link (or takes the note away). */
   setPaused(participantId: string, paused: boolean): void;
+  /** Marks a remote participant whose link is being restored ("Reconnecting…"), or clears the mark. */
+  setReconnecting(participantId: string, reconnecting: boolean): void;
   /**
    * Plays every participant's sound on this output device (`HTMLMediaElement.setSinkId`), now and for
    * participants drawn later. @throws ParleyError `not_supported` when the browser cannot choose outputs.

@@ -17,10 +17,12 @@ interface Side {
 function pair(
   network = new FakeNetwork(),
   kinds: Array<'audio' | 'video'> = ['audio', 'video'],
-  timing: { iceRestartDelayMs: number; failAfterMs: number; awaitOfferMs?: number | null } = { iceRestartDelayMs: 5, failAfterMs: 2_000 },
+  timing: { iceRestartDelayMs: number; failAfterMs: number; lostAfterMs: number } = { iceRestartDelayMs: 5, failAfterMs: 2_000, lostAfterMs: 2_000 },
   politeAwaitsOfferMs: number | null = null,
 ) {
   const sides: Record<'a' | 'b', Side> = {} as never;
+  /** Signals a side sends while its entry is true are lost (its signaling connection is dead). */
+  const lost = { a: false, b: false };
   const make = (other: 'a' | 'b', polite: boolean): Side => {
     const pc = new FakePeerConnection(network, { iceServers: [] });
     const local = new FakeStream(kinds.map((k) => new FakeTrack(k)));
@@ -39,7 +41,9 @@ function pair(
         ...timing,
       },
       {
-        onSignal: (signal: LinkSignal) => setTimeout(() => sides[other].link.receive(signal), 0),
+        onSignal: (signal: LinkSignal) => {
+          if (!lost[other === 'a' ? 'b' : 'a']) setTimeout(() => sides[other].link.receive(signal), 0);
+        },
         onStateChanged: (state) => side.states.push(state),
         onRemoteStream: () => {},
         onError: (err) => side.errors.push(err),
@@ -49,7 +53,7 @@ function pair(
   };
   sides.a = make('b', false);
   sides.b = make('a', true);
-  return { ...sides, network };
+  return { ...sides, network, lost };
 }
 
 test('both sides negotiate at once (glare): the polite side rolls back, both connect, no errors', async () => {
@@ -66,7 +70,7 @@ test('both sides negotiate at once (glare): the polite side rolls back, both con
 });
 
 test('when the polite side waits for the first offer, a call starts with one offer and no rollback', async () => {
-  const { a, b } = pair(new FakeNetwork(), ['audio', 'video'], { iceRestartDelayMs: 5, failAfterMs: 2_000 }, 1_000);
+  const { a, b } = pair(new FakeNetwork(), ['audio', 'video'], { iceRestartDelayMs: 5, failAfterMs: 2_000, lostAfterMs: 2_000 }, 1_000);
   await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'both connected');
   assert.equal(b.pc.rollbacks, 0, 'no collision to yield in');
   assert.equal(a.pc.rollbacks, 0);
@@ -113,9 +117,9 @@ test('a dropped network: reconnecting, ICE restart, connected again', async () =
   assert.deepEqual(a.states, ['connected', 'reconnecting', 'connected']);
 });
 
-test('a link that cannot reconnect in time is failed (final)', async () => {
-  // The bound also covers the first connection, so it must leave a loaded machine time to connect at all.
-  const { a, network } = pair(new FakeNetwork(), ['audio', 'video'], { iceRestartDelayMs: 5, failAfterMs: 1_000 });
+test('a dropped link that cannot reconnect within its own bound is failed (final)', async () => {
+  // A first connection keeps its own (long) bound: a loaded machine needs time to connect at all.
+  const { a, network } = pair(new FakeNetwork(), ['audio', 'video'], { iceRestartDelayMs: 5, failAfterMs: 60_000, lostAfterMs: 1_000 });
   await until(() => a.link.state === 'connected', 'connected');
   network.drop();
   await until(() => a.link.state === 'failed', 'failed', 5_000, () => a.states);
@@ -134,4 +138,31 @@ test('an offer from a new peer connection (the remote reloaded) is recognised by
   assert.equal(a.link.isFromNewPeer(offer), true);
   assert.equal(a.link.isFromNewPeer({ type: 'offer', sdp: b.pc.localDescription!.sdp }), false);
   assert.equal(fingerprintOf('v=0\na=fingerprint:sha-256 AB:CD\n'), 'sha-256 AB:CD');
+});
+
+test('a dropped link outlasts the first-connection bound and comes back when the network does', async () => {
+  const { a, b, network } = pair(new FakeNetwork(), ['audio', 'video'], { iceRestartDelayMs: 5, failAfterMs: 200, lostAfterMs: 10_000 });
+  await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'connected');
+  network.drop();
+  await until(() => a.link.state === 'reconnecting' && b.link.state === 'reconnecting', 'reconnecting');
+  await new Promise((r) => setTimeout(r, 400)); // twice the first-connection bound
+  assert.deepEqual([a.link.state, b.link.state], ['reconnecting', 'reconnecting'], 'not failed: the network may come back');
+  network.restore();
+  await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'connected again', 5_000, () => [a.states, b.states]);
+});
+
+test('an ICE restart offer lost with the signaling does not block the restart once the signaling is back', async () => {
+  const { a, b, network, lost } = pair(new FakeNetwork(), ['audio', 'video'], { iceRestartDelayMs: 5, failAfterMs: 60_000, lostAfterMs: 60_000 });
+  await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'connected');
+  // b's network goes away with its signaling: what either side sends now never arrives.
+  lost.a = lost.b = true;
+  network.drop();
+  await until(() => a.pc.restarts >= 1 && a.pc.signalingState === 'have-local-offer', "the impolite side's restart offer, lost");
+  await new Promise((r) => setTimeout(r, 3_100)); // its answer is overdue: the offer is taken as lost
+  network.restore();
+  lost.a = lost.b = false;
+  b.link.restart(); // b's signaling reconnected: it restarts ICE, and its offer collides with a's lost one
+  await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'connected again', 5_000, () => [a.states, b.states, a.pc.signalingState, b.pc.signalingState]);
+  await until(() => a.pc.signalingState === 'stable' && b.pc.signalingState === 'stable', 'both stable', 5_000, () => [a.pc.log, b.pc.log]);
+  assert.deepEqual([...a.errors, ...b.errors], []);
 });

@@ -42,8 +42,14 @@ export interface PeerLinkOptions {
   remoteScreenStreamId(): string | null;
   /** After the link is disconnected this long, the impolite side restarts ICE (the polite one waits for `failed`). */
   iceRestartDelayMs: number;
-  /** A link not connected within this long (first connection or after a drop) is failed. */
+  /** A link not connected within this long at first is failed. */
   failAfterMs: number;
+  /**
+   * A link that was connected and dropped is failed once it has been unconnected this long: longer than
+   * `failAfterMs`, since the network may be away for a while (a tunnel, a Wi-Fi switch) and ICE is restarted
+   * until it is back. Past the call's grace period the server ends the party's part anyway.
+   */
+  lostAfterMs: number;
   /**
    * How long this side waits for the remote peer's first offer before it adds its own tracks (and so offers
    * itself); null adds them at once. The polite side waits, so a new call starts with one offer instead of two
@@ -51,6 +57,9 @@ export interface PeerLinkOptions {
    */
   awaitOfferMs: number | null;
 }
+
+/** An offer left unanswered this long is taken as lost (an answer takes well under a second on a live link). */
+const LOST_OFFER_MS = 3_000;
 
 /**
  * One RTCPeerConnection to one remote participant, negotiated with the perfect-negotiation pattern
@@ -72,6 +81,8 @@ export class PeerLink {
   private closed = false;
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
   private failTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When this side's offer now waiting for its answer was sent (null: none waiting). */
+  private offeredAt: number | null = null;
   /** DTLS fingerprint of the remote peer connection last heard from. */
   private remoteFingerprint: string | null = null;
   /** Local tracks have been added to the peer connection. */
@@ -185,9 +196,21 @@ export class PeerLink {
     else if (track) this.senders.set(kind, this.pc.addTrack(track, this.streamFor(kind)));
   }
 
-  /** Restarts ICE now (the next offer carries new credentials); used after the signaling reconnects. */
+  /**
+   * Restarts ICE now (the next offer carries new credentials); used after the signaling reconnects. An offer
+   * still waiting for its answer went out on the old connection and may be lost: it is rolled back first, so
+   * the restart goes out as a fresh offer at once.
+   */
   restart(): void {
     if (this.closed || this.stateValue === 'connected') return;
+    if (this.pc.signalingState === 'have-local-offer' && !this.makingOffer) {
+      this.offeredAt = null;
+      this.pc
+        .setLocalDescription({ type: 'rollback' })
+        .then(() => !this.closed && this.pc.restartIce())
+        .catch((err: unknown) => !this.closed && this.callbacks.onError(err));
+      return;
+    }
     this.pc.restartIce();
   }
 
@@ -209,6 +232,7 @@ export class PeerLink {
     try {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
+      this.offeredAt = Date.now();
       this.sendLocalDescription();
     } catch (err) {
       if (!this.closed) this.callbacks.onError(err);
@@ -224,7 +248,9 @@ export class PeerLink {
       const pc = this.pc;
       const readyForOffer = !this.makingOffer && (pc.signalingState === 'stable' || this.settingRemoteAnswer);
       const collision = description.type === 'offer' && !readyForOffer;
-      this.ignoreOffer = !this.options.polite && collision;
+      // An offer of ours unanswered this long was lost (sent while the network was away): yield to theirs.
+      const ourOfferLost = !this.makingOffer && this.offeredAt !== null && Date.now() - this.offeredAt > LOST_OFFER_MS;
+      this.ignoreOffer = !this.options.polite && collision && !ourOfferLost;
       if (this.ignoreOffer) return;
       if (description.type === 'answer' && pc.signalingState !== 'have-local-offer') return; // a stale answer
       this.settingRemoteAnswer = description.type === 'answer';
@@ -233,6 +259,7 @@ export class PeerLink {
       } finally {
         this.settingRemoteAnswer = false;
       }
+      this.offeredAt = null; // answered, or rolled back for theirs
       if (description.type === 'offer') {
         // Tracks added now ride on the offered transceivers: the answer carries them, no second offer needed.
         this.attachLocalTracks();
@@ -297,7 +324,7 @@ export class PeerLink {
       if (this.closed || this.stateValue === 'connected') return;
       this.clearTimers();
       this.setState('failed');
-    }, this.options.failAfterMs);
+    }, this.everConnected ? this.options.lostAfterMs : this.options.failAfterMs);
   }
 
   private clearTimers(): void {

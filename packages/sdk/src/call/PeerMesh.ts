@@ -115,6 +115,7 @@ export class PeerMesh implements MediaTransport {
         remoteScreenStreamId: () => this.deps.remoteScreenStreamId(remoteId),
         iceRestartDelayMs: options.iceRestartDelayMs,
         failAfterMs: options.linkFailAfterMs,
+        lostAfterMs: options.linkLostAfterMs,
       },
       {
         onSignal: (signal) => this.deps.sendSignal(remoteId, signal),

@@ -14,8 +14,13 @@ export interface CallOptions {
   iceCandidatePoolSize?: number;
   /** How long a dropped link waits before restarting ICE. Default 2 s. */
   iceRestartDelayMs?: number;
-  /** How long a link may stay unconnected (first connection or after a drop) before it is failed. Default 15 s. */
+  /** How long a new link may take to connect before it is failed. Default 15 s. */
   linkFailAfterMs?: number;
+  /**
+   * How long a link that was connected may stay dropped (ICE restarted meanwhile) before it is failed, which
+   * ends the call. Default 60 s; the server's grace period usually decides first.
+   */
+  linkLostAfterMs?: number;
   /**
    * How long the polite side of a new link waits for the other side's offer before offering itself, so that a
    * call normally starts with one offer rather than two colliding ones. Default 1.5 s.
@@ -39,18 +44,20 @@ export interface ResolvedCallOptions {
   iceCandidatePoolSize: number;
   iceRestartDelayMs: number;
   linkFailAfterMs: number;
+  linkLostAfterMs: number;
   offerWaitMs: number;
   devices: DeviceChoice;
   videoFallback: boolean;
 }
 
-/** Applies the defaults (the real browser's media, 2 pooled candidates, 2 s ICE restart, 15 s link failure, 1.5 s offer wait). */
+/** Applies the defaults (the real browser's media, 2 pooled candidates, 2 s ICE restart, 15 s link failure, 60 s for a dropped link, 1.5 s offer wait). */
 export function resolveCallOptions(options: CallOptions = {}): ResolvedCallOptions {
   return {
     media: options.media ?? new BrowserMediaHandler(),
     iceCandidatePoolSize: options.iceCandidatePoolSize ?? 2,
     iceRestartDelayMs: options.iceRestartDelayMs ?? 2_000,
     linkFailAfterMs: options.linkFailAfterMs ?? 15_000,
+    linkLostAfterMs: options.linkLostAfterMs ?? 60_000,
     offerWaitMs: options.offerWaitMs ?? 1_500,
     devices: { ...options.devices },
     videoFallback: options.videoFallback ?? true,

@@ -140,3 +140,27 @@ test('the first connection failing is reported, not retried', async () => {
   await assert.rejects(channel.connect(), (err: ParleyError) => err.code === 'unavailable');
   assert.equal(scheduled, 0);
 });
+
+test('the browser coming back online replaces a socket that looks connected, at once', async (t) => {
+  // A page's window: the channel listens to its `online` event.
+  const page = new EventTarget();
+  const global = globalThis as unknown as Record<string, unknown>;
+  global.window = page;
+  global.addEventListener = page.addEventListener.bind(page);
+  global.removeEventListener = page.removeEventListener.bind(page);
+  t.after(() => {
+    delete global.window;
+    delete global.addEventListener;
+    delete global.removeEventListener;
+  });
+  const { token } = server.addVisitor('Ola');
+  const channel = channelFor(token, { retryPolicy: () => 60_000 }); // only the online event may reconnect this soon
+  await channel.connect();
+  const back = waitFor(channel, 'ready');
+  page.dispatchEvent(new Event('online'));
+  const [, info] = await back;
+  assert.equal(info.reconnected, true);
+  assert.equal(connectionsOf(token).length, 2, 'a second socket');
+  assert.equal(typeof (await channel.request('ping', {})).now, 'string');
+  channel.disconnect();
+});

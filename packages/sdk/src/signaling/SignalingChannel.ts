@@ -383,8 +383,13 @@ export class SignalingChannel extends TypedEmitter<SignalingChannelEvents> {
     this.retryTimer = null;
   }
 
-  /** The browser says the network is back: skip the rest of the backoff. */
+  /**
+   * The browser says the network is back: skip the rest of the backoff. A socket that looks connected is
+   * replaced at once: the network changed under it (a new address, or a link back after a long drop), so it is
+   * dead or stuck behind TCP's retransmission backoff, and waiting for the heartbeat to notice takes far longer.
+   */
   private readonly onBrowserOnline = (): void => {
+    if (this.stateValue === 'connected' && this.socket) this.dropSocket(ParleyError.unavailable('the network changed under the socket'));
     if (this.stateValue === 'reconnecting' && this.retryTimer) {
       this.clearRetryTimer();
       this.openSocket();

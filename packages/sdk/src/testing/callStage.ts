@@ -38,10 +38,12 @@ export interface Side {
 /** Call timings of a test page: `offerWaitMs` is how long the polite side waits for the other's first offer. */
 export interface Timings {
   linkFailAfterMs?: number;
+  /** How long a dropped link may stay down; by default as long as `linkFailAfterMs`. */
+  linkLostAfterMs?: number;
   offerWaitMs?: number;
 }
 
-export async function connect(stage: Stage, party: Party, token: string, storage = new MemoryStorage(), { linkFailAfterMs = 3_000, offerWaitMs }: Timings = {}): Promise<Side> {
+export async function connect(stage: Stage, party: Party, token: string, storage = new MemoryStorage(), { linkFailAfterMs = 3_000, linkLostAfterMs = linkFailAfterMs, offerWaitMs }: Timings = {}): Promise<Side> {
   const doc = new FakeDocument();
   doc.addDiv('video');
   const media = new FakeMediaHandler(stage.network, doc);
@@ -60,7 +62,7 @@ export async function connect(stage: Stage, party: Party, token: string, storage
       WebSocket: stage.tap.WebSocket(party.name),
       heartbeatIntervalMs: 0,
       retryPolicy: immediateRetry,
-      call: { media, iceRestartDelayMs: 5, linkFailAfterMs, ...(offerWaitMs === undefined ? {} : { offerWaitMs }) },
+      call: { media, iceRestartDelayMs: 5, linkFailAfterMs, linkLostAfterMs, ...(offerWaitMs === undefined ? {} : { offerWaitMs }) },
     },
     {
       onStateChanged: () => {},

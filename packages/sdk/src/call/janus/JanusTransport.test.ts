@@ -299,7 +299,7 @@ describe('JanusTransport over a fake Janus', () => {
       opts.access ?? accessFor(id),
       {
         selfId: id,
-        options: { media, iceCandidatePoolSize: 0, iceRestartDelayMs: 5, linkFailAfterMs: opts.linkFailAfterMs ?? 2_000, offerWaitMs: 0, devices: {}, videoFallback: true },
+        options: { media, iceCandidatePoolSize: 0, iceRestartDelayMs: 5, linkFailAfterMs: opts.linkFailAfterMs ?? 2_000, linkLostAfterMs: opts.linkFailAfterMs ?? 2_000, offerWaitMs: 0, devices: {}, videoFallback: true },
         localStream: local,
         screenStream: new FakeStream(),
         remoteScreenStreamId: () => null,

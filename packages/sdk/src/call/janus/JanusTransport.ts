@@ -371,13 +371,13 @@ export class JanusTransport implements MediaTransport {
     }
   }
 
-  /** Fails a remote that is not connected within `linkFailAfterMs`. */
+  /** Fails a remote that is not connected within `linkFailAfterMs` (`linkLostAfterMs` once it was connected). */
   private armFailTimer(remote: Remote): void {
     if (remote.failTimer || remote.state === 'failed') return;
     remote.failTimer = setTimeout(() => {
       remote.failTimer = null;
       if (!this.closed && this.remotes.get(remote.id) === remote && remote.state !== 'connected') this.setState(remote, 'failed');
-    }, this.deps.options.linkFailAfterMs);
+    }, remote.everConnected ? this.deps.options.linkLostAfterMs : this.deps.options.linkFailAfterMs);
   }
 
   private setState(remote: Remote, state: VideoConnectionState): void {
