@@ -218,6 +218,21 @@ async function videoroomRequestOnce(url: string, body: Record<string, unknown>, 
     return (answer.plugindata as { data: Record<string, unknown> }).data;
   } finally {
     lost = null;
-    socket.terminate();
+    await closeGently(socket);
   }
+}
+
+/**
+ * Closes a probe's connection with a WebSocket close handshake (at most 1 s, then the socket is dropped). Janus
+ * 1.1.2 was seen to crash (a segfault in a request thread, in the kernel log) in runs whose probes reset their
+ * connections right after the last answer; a clean close leaves its WebSocket transport nothing half-done.
+ */
+async function closeGently(socket: WebSocket): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return;
+  await new Promise<void>((done) => {
+    const timer = setTimeout(() => (socket.terminate(), done()), 1000);
+    socket.once('close', () => (clearTimeout(timer), done()));
+    if (socket.readyState === WebSocket.OPEN) socket.close(1000);
+    else socket.terminate();
+  });
 }
