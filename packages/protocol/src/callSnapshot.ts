@@ -78,6 +78,11 @@ export interface CallSnapshot {
    * `call.join` again for the new {@link MediaAccess}, and publish there.
    */
   mediaMoved?: number;
+  /**
+   * Parties taken out of the call in progress because their grace period passed (their connection did not come
+   * back in time). Each may join again (`call.join`) while the call lasts. Absent when there are none.
+   */
+  dropped?: string[];
 }
 
 /** An RTCIceServer as handed to participants. */

@@ -52,6 +52,8 @@ interface StoredCallData {
   startedAt: string | null;
   /** Participant deadlines (grace, invite) by name, as ISO times. */
   deadlines: Record<string, string>;
+  /** Participants dropped past their grace period, as they were (absent in calls stored before rejoining existed). */
+  dropped?: CallParticipant[];
 }
 
 export interface BeginCall {
@@ -81,6 +83,8 @@ export class Call {
   readonly #participants = new Map<string, CallParticipant>();
   /** Grace periods and invitations running, by deadline name. */
   readonly #deadlines = new Map<CallDeadline, Date>();
+  /** Participants taken out because their grace period passed: each may join again while the call lasts. */
+  readonly #dropped = new Map<string, CallParticipant>();
   createdAt = new Date();
   /** The ring's deadline, while it rings. */
   expiresAt: Date | null = null;
@@ -110,6 +114,7 @@ export class Call {
     // Calls stored before screen sharing existed have participants without its fields.
     for (const participant of data.participants) call.#participants.set(participant.id, { ...participant, screen: participant.screen ?? false, screenStream: participant.screenStream ?? null });
     for (const [name, at] of Object.entries(data.deadlines)) call.#deadlines.set(name as CallDeadline, new Date(at));
+    for (const participant of data.dropped ?? []) call.#dropped.set(participant.id, participant);
     call.#guestLinks = data.guestLinks;
     call.createdAt = new Date(record.createdAt);
     call.expiresAt = data.expiresAt === null ? null : new Date(data.expiresAt);
@@ -131,6 +136,7 @@ export class Call {
       expiresAt: this.expiresAt?.toISOString() ?? null,
       startedAt: this.startedAt?.toISOString() ?? null,
       deadlines: Object.fromEntries([...this.#deadlines].map(([name, at]) => [name, at.toISOString()])),
+      dropped: [...this.#dropped.values()].map((p) => ({ ...p })),
     };
     const next = this.deadlines().reduce<Date | null>((min, d) => (min === null || d.at < min ? d.at : min), null);
     return {
@@ -272,9 +278,9 @@ export class Call {
     return this.apply(mediaDenied ? { type: 'mediaDenied', by: party } : { type: 'hangup', by: party });
   }
 
-  /** `party` may join the media now (it is a participant, and the call was accepted). */
+  /** `party` may join the media now (it is a participant, or one dropped past its grace period, and the call was accepted). */
   requireJoinable(party: Party): void {
-    this.requireParticipant(party);
+    if (!this.#dropped.has(party.id)) this.requireParticipant(party);
     if (!this.inProgress) throw ParleyServerError.conflict(`the call is ${this.#core.state}; join once it is accepted`);
   }
 
@@ -290,6 +296,23 @@ export class Call {
     this.#changed();
     const invitedBy = participant.invitedBy;
     return { events: first && invitedBy ? [{ type: 'participantJoined', participant, invitedBy }] : [] };
+  }
+
+  /**
+   * A party dropped past its grace period comes back into the call in progress, as the participant it was
+   * (an added member or a guest keeps who brought it in), and joins its media. Refused with `forbidden` for a
+   * party that was not dropped from this call, `conflict` once the call is over, `capacity` when it is full.
+   */
+  rejoin(party: Party): CallChange {
+    const was = this.#dropped.get(party.id);
+    if (!was) throw ParleyServerError.forbidden('you are not a participant of this call');
+    if (!this.inProgress) throw ParleyServerError.conflict(`the call is ${this.#core.state}`);
+    this.requireRoom();
+    this.#dropped.delete(party.id);
+    const participant: CallParticipant = { ...was, joined: false, connection: 'absent', screen: false, screenStream: null };
+    this.#participants.set(party.id, participant);
+    this.join(party.id);
+    return { events: [{ type: 'participantRejoined', participant: { id: was.id, role: was.role, name: was.name } }] };
   }
 
   /**
@@ -420,6 +443,7 @@ export class Call {
     const participant = this.#participants.get(party.id);
     if (!participant || this.ended) return null;
     if (departureEndsCall(this.#attendees(), party.id, this.roles.visitorId)) return this.apply({ type: 'fail', by: party });
+    this.#dropped.set(participant.id, { ...participant });
     return this.#remove(participant, 'lostConnection', null);
   }
 
@@ -442,6 +466,7 @@ export class Call {
       endedAt: this.endedAt?.toISOString() ?? null,
       endReason: core.endReason,
       endedBy: core.endedBy,
+      ...(this.#dropped.size > 0 && !this.ended ? { dropped: [...this.#dropped.keys()] } : {}),
     };
   }
 

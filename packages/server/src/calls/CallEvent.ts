@@ -21,6 +21,8 @@ export type CallEvent =
   | { type: 'participantJoined'; participant: Party; invitedBy: Party }
   /** One participant is out of a call that goes on; it loses its media access. */
   | { type: 'participantLeft'; participant: Party; how: ParticipantExit; by: Party | null }
+  /** A participant dropped past its grace period joined the call in progress again. */
+  | { type: 'participantRejoined'; participant: Party }
   /** A voice call became a video call. */
   | { type: 'upgradedToVideo'; by: Party }
   /** A participant started sharing its screen (the call's one sharer). */

@@ -180,7 +180,10 @@ export class CallService {
     return this.#act(frame, (call) => call.hangup(party, frame.reason === 'media-denied'));
   }
 
-  /** A participant enters the media session (first time, or again after a reload, a reconnect or a restart). */
+  /**
+   * A participant enters the media session (first time, or again after a reload, a reconnect or a restart); a
+   * party dropped past its grace period comes back into the call in progress (see {@link Call.rejoin}).
+   */
   async join(party: Party, frame: ClientFrameOf<'call.join'>): Promise<{ call: CallSnapshot; iceServers: IceServerInfo[]; media: MediaAccess }> {
     const before = await this.#serial.run(frame.sessionID, () => this.#live(frame.sessionID, frame.callId));
     before.requireJoinable(party);
@@ -190,7 +193,7 @@ export class CallService {
     try {
       // The call may have ended, or this participant been removed, while the media was prepared.
       const call = await this.#act(frame, (c) => {
-        const change = c.id === before.id && c.participant(party.id) ? c.join(party.id) : null;
+        const change = c.id !== before.id ? null : c.participant(party.id) ? c.join(party.id) : c.rejoin(party);
         if (change === null) throw ParleyServerError.conflict('that call is over for you');
         return change;
       });
@@ -507,6 +510,7 @@ export class CallService {
       case 'participantInvited':
       case 'started':
       case 'participantJoined':
+      case 'participantRejoined':
       case 'upgradedToVideo':
       case 'screenShareStarted':
       case 'screenShareStopped':

@@ -29,6 +29,8 @@ export function callEventText(event: CallEvent, kind: string): string | null {
         : `${event.participant.name} joined the call`;
     case 'participantLeft':
       return leftText(event.participant, event.how, event.by);
+    case 'participantRejoined':
+      return `${event.participant.name} rejoined the call`;
     case 'upgradedToVideo':
       return `${event.by.name} turned the voice call into a video call`;
     case 'screenShareStarted':
