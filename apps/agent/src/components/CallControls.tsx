@@ -53,7 +53,13 @@ export function CallControls({ model, state }: { model: WorkspaceModel; state: C
       state.patchCall({ error: error.message });
     });
   };
-  const lastEnd = !state.callLive && state.call.endReason ? (s.ended[state.call.endReason] ?? s.ended.hangup) : null;
+  // Dropped past the grace period while the call goes on: offered to come back (the SDK never does it silently).
+  const canRejoin = state.call.video.canRejoin && live === null;
+  const rejoin = () => {
+    state.patchCall({ endReason: null, error: null });
+    state.contact.rejoinVideo(CALL_STAGE_ID).catch((error: Error) => state.patchCall({ error: error.message }));
+  };
+  const lastEnd = !state.callLive && !canRejoin && state.call.endReason ? (s.ended[state.call.endReason] ?? s.ended.hangup) : null;
   return (
     <section class="panel" aria-labelledby="call-heading">
       <h2 id="call-heading">{s.heading}</h2>
@@ -70,7 +76,16 @@ export function CallControls({ model, state }: { model: WorkspaceModel; state: C
       </div>
       {checking && live === null ? <PreCallCheck state={state} /> : null}
       {busyElsewhere ? <p class="muted">{s.busy}</p> : null}
-      {runsWithoutMe ? <p class="muted">{s.runsWithoutYou}</p> : null}
+      {canRejoin ? (
+        <div class="rejoin" role="status">
+          <p>{s.droppedOut}</p>
+          <button type="button" class="primary" onClick={rejoin}>
+            {s.rejoin}
+          </button>
+        </div>
+      ) : runsWithoutMe ? (
+        <p class="muted">{s.runsWithoutYou}</p>
+      ) : null}
       {lastEnd ? <p class="muted">{lastEnd}</p> : null}
       {state.call.error && !state.callLive ? <p class="error">{s.error(state.call.error)}</p> : null}
     </section>

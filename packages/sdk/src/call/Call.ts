@@ -54,6 +54,8 @@ export class Call {
   readonly #invitationHost: InvitationHost;
   /** The devices chosen for this conversation's calls. */
   readonly #devices: DeviceSelection;
+  /** Where the call was drawn when this page was dropped from it: a rejoin draws there again. */
+  #droppedDivID: string | null = null;
 
   constructor(deps: CallDeps, initial: CallSnapshot | null | undefined) {
     this.#deps = deps;
@@ -90,7 +92,14 @@ export class Call {
       useVideo: call?.useVideo ?? false,
       participants: this.#roster.participants,
       devices: participationOf(this.#phase)?.devicesInUse ?? this.#devices.snapshot(),
+      canRejoin: this.#canRejoin,
     };
+  }
+
+  /** The call goes on, this party was dropped from it past its grace period, and this page is not in it. */
+  get #canRejoin(): boolean {
+    const call = this.#call;
+    return call !== null && inProgress(call.state) && (call.dropped ?? []).includes(this.#deps.self.id) && !isEngaged(this.#phase);
   }
 
   /** Starts reacting (after the Contact was handed out, so listeners exist); a live call found at load is resumed. */
@@ -179,6 +188,19 @@ export class Call {
     }
   }
 
+  /**
+   * Comes back into the call this party was dropped from (see `canRejoin`): the devices open again and media
+   * flows anew, drawn into `divID` (by default where the call was drawn before).
+   * @throws ParleyError `conflict` when there is nothing to rejoin (the call ended, or this page is in it).
+   */
+  async rejoin(divID?: string | null): Promise<void> {
+    const call = this.#call;
+    if (!call || !this.#canRejoin) throw new ParleyError('conflict', 'there is no call to rejoin');
+    this.#engage(divID ?? this.#droppedDivID, call.callId);
+    this.#participate(call).join();
+    this.#deps.emit('videoStateChanged', this.snapshot);
+  }
+
   /** Takes another participant out of the call (agents). */
   async remove(participantId: string): Promise<void> {
     const call = this.#call;
@@ -254,8 +276,10 @@ export class Call {
       case 'active':
         if (same && isPending(prev.state)) this.#answered(next, true);
         if (isEngaged(this.#phase) && !me) {
-          // The call goes on without this page: it left, or an agent took it out.
-          this.#teardown({ reason: this.#phase.kind === 'leaving' ? 'left' : 'removed' }, true);
+          // The call goes on without this page: it left, an agent took it out, or its grace period passed.
+          const dropped = this.#phase.kind !== 'leaving' && (next.dropped ?? []).includes(self.id);
+          if (dropped) this.#droppedDivID = divIDOf(this.#phase);
+          this.#teardown({ reason: this.#phase.kind === 'leaving' ? 'left' : dropped ? 'dropped' : 'removed' }, true);
           break;
         }
         if (!isEngaged(this.#phase) && restored && me) {
@@ -298,6 +322,8 @@ export class Call {
   connectionRestored(liveCall: CallSnapshot | null | undefined): void {
     if (this.#phase.kind === 'dormant' || !isEngaged(this.#phase) || !this.#call) return;
     if (liveCall === null && isLive(this.#call.state)) return this.#teardown({ reason: 'failed' });
+    // Dropped past the grace period while away: not joined again silently, the app offers `rejoinVideo()`.
+    if (liveCall && !liveCall.participants.some((p) => p.id === this.#deps.self.id)) return this.apply(liveCall);
     if (inProgress(this.#call.state)) participationOf(this.#phase)?.rejoin();
   }
 

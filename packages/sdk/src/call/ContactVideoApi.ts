@@ -77,6 +77,21 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    * hangupButton.onclick = () => contact.endVideo();
    * ```
    */
+  /**
+   * Comes back into the call after this page's connection was away past the grace period (`'videoEnded'` with
+   * `reason: 'dropped'`; `contact.video.canRejoin` is true while the call goes on for the others). The devices
+   * open again and media flows anew, drawn into `divID` (by default where the call was drawn before).
+   * @throws ParleyError `conflict` when there is nothing to rejoin (the call ended, or this page is in it).
+   * @example
+   * ```ts
+   * contact.on('videoEnded', (e) => { if (e.reason === 'dropped') rejoinButton.hidden = false; });
+   * rejoinButton.onclick = () => contact.rejoinVideo();
+   * ```
+   */
+  rejoinVideo(divID?: string): Promise<void> {
+    return this.call.rejoin(divID ?? null);
+  }
+
   endVideo(): Promise<void> {
     return this.call.end();
   }

@@ -16,7 +16,12 @@ export type VideoState = 'idle' | 'requested' | 'invited' | 'connecting' | 'acti
  * Why a call ended (`cancelled`: the one who asked withdrew before an answer). In a group call, the call can
  * also end for this page only: `left` (this page left) or `removed` (an agent took this participant out).
  */
-export type VideoEndReason = CallEndReason | 'left' | 'removed';
+/**
+ * Why the call ended for this page. Beyond the call's own reasons: `left` (this page left), `removed` (an agent
+ * took it out) and `dropped` (its connection was away past the grace period): the call goes on for the others,
+ * and after `dropped` this page may come back with `rejoinVideo()` while `contact.video.canRejoin` holds.
+ */
+export type VideoEndReason = CallEndReason | 'left' | 'removed' | 'dropped';
 
 /**
  * A party in a call, with what it sends. `screen`: it shares its screen now (one participant at a time).
@@ -54,6 +59,8 @@ export interface VideoSnapshot {
   participants: VideoParticipant[];
   /** The camera, microphone and speaker in use (in a call) or chosen for the next call; null: the browser's default. */
   devices: DevicesInUse;
+  /** This party was dropped from the call (its connection was away past the grace period) and the call goes on: `rejoinVideo()` brings it back. */
+  canRejoin: boolean;
 }
 
 /**
