@@ -75,6 +75,8 @@ export const strings = {
     'media-denied': 'the camera or microphone is blocked',
   } as Record<string, string>,
   dismiss: 'Dismiss',
+  droppedOut: 'You left the call',
+  rejoin: 'Rejoin',
 
   inviteSomeone: 'Invite someone',
   inviteMaking: 'Making a link…',

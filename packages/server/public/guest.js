@@ -30,6 +30,8 @@
     camera: document.getElementById('call-camera'),
     leave: document.getElementById('call-leave'),
     endedView: document.getElementById('ended-view'),
+    rejoinView: document.getElementById('rejoin-view'),
+    rejoinButton: document.getElementById('rejoin-button'),
     endedDetail: document.getElementById('ended-detail'),
   };
 
@@ -102,6 +104,7 @@
     els.joinView.hidden = view !== 'join';
     els.callView.hidden = view !== 'call';
     els.endedView.hidden = view !== 'ended';
+    els.rejoinView.hidden = view !== 'rejoin';
     document.body.dataset.view = view;
   }
 
@@ -224,6 +227,26 @@
     renderControls();
   }
 
+  function droppedOut() {
+    show('rejoin');
+    els.title.textContent = 'You left the call';
+    setStatus('');
+    setProblem('');
+    els.rejoinButton.focus();
+  }
+
+  els.rejoinButton.addEventListener('click', function () {
+    if (!guest) return;
+    var g = guest;
+    void act(els.rejoinButton, async function () {
+      await g.rejoinVideo(CALL_DIV_ID);
+      show('call');
+      els.title.textContent = 'In the call';
+      setStatus('Connecting to the others…');
+      refreshCall();
+    });
+  });
+
   function callEnded(event) {
     unbind.forEach(function (off) {
       off();
@@ -259,7 +282,11 @@
         else if (event.code === 'media-missing') setProblem('No camera or microphone was found: the others cannot see or hear you.');
         else setProblem(event.message);
       }),
-      g.on('videoEnded', callEnded),
+      g.on('videoEnded', function (event) {
+        // Dropped past the grace period while the call goes on: offered to come back, still connected.
+        if (event.reason === 'dropped' && g.video.canRejoin) droppedOut();
+        else callEnded(event);
+      }),
     );
   }
 

@@ -42,7 +42,7 @@ export function App({ chat: chatModel, calls: callModel, params, focusKey, invit
   const chat = useStore(chatModel.store);
   const call = useStore(callModel.store);
   const { Controls } = useStore(callUi);
-  const inCall = call.state === 'connecting' || call.state === 'active' || call.state === 'requested';
+  const inCall = (call.state === 'connecting' || call.state === 'active' || call.state === 'requested') && !call.canRejoin;
   const canCall = chat.status === 'active' && chat.connection === 'connected' && !inCall && !call.invite;
   const ready = chat.phase === 'ready';
   const style = params.color ? { '--accent': params.color } : undefined;
@@ -122,12 +122,17 @@ export function App({ chat: chatModel, calls: callModel, params, focusKey, invit
         />
       )}
 
-      <section class="call" aria-label={t.callRegion} hidden={!inCall && !call.notice && !call.mediaProblem}>
+      <section class="call" aria-label={t.callRegion} hidden={!inCall && !call.notice && !call.mediaProblem && !call.canRejoin}>
         <div id={CALL_MEDIA_ID} class="call-media" />
         <p class="call-state" role="status" data-state={call.link ?? call.state}>
           {callLine(call)}
         </p>
         {Controls && (inCall || call.mediaProblem) && <Controls calls={callModel} />}
+        {!inCall && call.canRejoin && (
+          <button type="button" class="primary" onClick={() => void callModel.rejoin()}>
+            {t.rejoin}
+          </button>
+        )}
         {!inCall && call.notice && (
           <button type="button" class="link" onClick={() => callModel.dismissNotice()}>
             {t.dismiss}

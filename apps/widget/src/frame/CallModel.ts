@@ -38,6 +38,8 @@ export interface CallState {
   /** A line about devices: one that was unplugged mid-call, or a new one to offer (with `offer`). */
   deviceNote: string | null;
   offer: { kind: DeviceKind; id: string; label: string } | null;
+  /** Dropped from a call that goes on (the connection was away past the grace period): "Rejoin" brings it back. */
+  canRejoin: boolean;
 }
 
 /** What the call model asks of the frame's shell. */
@@ -70,6 +72,7 @@ export class CallModel {
     checking: false,
     deviceNote: null,
     offer: null,
+    canRejoin: false,
   });
   private contact: Contact | null = null;
   private check: DeviceCheck | null = null;
@@ -94,7 +97,7 @@ export class CallModel {
       contact.on('videoStarted', () => this.store.set({ link: 'connected' })),
       contact.on('videoEnded', (e) => {
         const reason = t.endReasons[e.reason] ?? e.reason;
-        this.store.set({ invite: null, link: null, notice: t.callEnded(reason) });
+        this.store.set({ invite: null, link: null, notice: e.reason === 'dropped' ? t.droppedOut : t.callEnded(reason) });
       }),
       contact.on('videoError', (e) => {
         if (e.code === 'media-denied' || e.code === 'media-missing' || e.code === 'media-failed') {
@@ -156,6 +159,15 @@ export class CallModel {
     const invite = this.store.state.invite;
     this.store.set({ invite: null });
     await invite?.decline().catch((err: Error) => this.store.set({ notice: err.message }));
+  }
+
+  /** Comes back into the call this page was dropped from. */
+  async rejoin(): Promise<void> {
+    const contact = this.contact;
+    if (!contact) return;
+    this.store.set({ notice: null, mediaProblem: null });
+    this.callbacks.onCallStarting();
+    await contact.rejoinVideo(CALL_MEDIA_ID).catch((err: Error) => this.store.set({ notice: err.message }));
   }
 
   /** Ends the call (or withdraws the request). */
@@ -273,6 +285,7 @@ export class CallModel {
       useVideo: video.useVideo,
       sharing: live && (self?.screen ?? false),
       screenShown: live && video.participants.some((p) => p.screen),
+      canRejoin: video.canRejoin,
     };
     if (self) {
       patch.micOn = self.audio;
