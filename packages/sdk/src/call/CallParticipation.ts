@@ -123,12 +123,19 @@ export class CallParticipation {
       },
     });
     // Media stopping is the first sign of a dropped or moved network, long before ICE or the socket notice: the
-    // socket is checked at once (a dead one is replaced, and the join and ICE restart follow its reconnection),
-    // and once media comes back this page's video restarts with a key frame the far end can decode at once.
+    // tile says reconnecting, the socket is checked at once (a dead one is replaced, and the join and ICE restart
+    // follow its reconnection), and once media comes back this page's video restarts with a key frame.
     this.#silence = new SilenceWatch({
       links: () => this.#transport?.qualityLinks() ?? [],
-      onSilent: () => void this.#deps.checkConnection?.(),
-      onHeard: (id) => !this.#closed && this.#transport?.refreshVideo?.(id),
+      onSilent: (id) => {
+        this.#view?.setReconnecting(id, true);
+        void this.#deps.checkConnection?.();
+      },
+      onHeard: (id) => {
+        if (this.#closed) return;
+        this.#view?.setReconnecting(id, this.#linkStates.get(id) === 'reconnecting');
+        this.#transport?.refreshVideo?.(id);
+      },
     });
     const { sessionID, callId } = deps;
     this.#screen = new ScreenShare({
