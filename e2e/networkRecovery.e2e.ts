@@ -4,8 +4,9 @@
  * the agent's browser runs here. In a video call the visitor's link goes down for 3 s (ICE only disconnects), for
  * 20 s (ICE fails: the SDK must restart it by itself), and the visitor moves to a new address (its signaling socket
  * and its ICE candidates are dead). Each time media flows again at both ends (frames decoded and audio packets
- * rising) and the call never ends; meanwhile the agent's tile of the visitor says "Reconnecting…". Measured: the
- * time from the network coming back to media rising again at both ends (reported, not held to a threshold).
+ * rising) and the call never ends, and the audio fallback never takes the outage for a link too weak for video;
+ * meanwhile the agent's tile of the visitor says "Reconnecting…". Measured: the time from the network coming back to
+ * media flowing again, video and audio apart, at both ends (reported, not held to a threshold).
  * In mesh, and through a Janus listening on the host side of the veth.
  */
 import assert from 'node:assert/strict';
@@ -23,29 +24,77 @@ after(() => cleanup.run());
 /** Longer than the longest outage here: the visitor stays in the call while its network is away. */
 const GRACE_SECONDS = '60';
 
+/** A stretch without a rise this long breaks "flowing" (audio packets come every 20 ms, video frames every 50 or so). */
+const FLOW_GAP_MS = 250;
+/** Media is back once it has kept rising this long without such a gap: a straggler or two is not media back. */
+const FLOW_HELD_MS = 1000;
+
+/** When media came back at one end, per kind, in ms after the moment measured from. */
+interface BackAt {
+  video: number;
+  audio: number;
+}
+
 /**
- * Milliseconds from `since` until media rises at both ends: two samples of each page in a row with more frames
- * decoded and more audio packets than the one before.
+ * The start of the first stretch in which `rose` held between samples, without a gap of `FLOW_GAP_MS`, for
+ * `FLOW_HELD_MS`; null while there is none yet. A rise between two samples is dated at the earlier one.
  */
-async function timeToMediaBack(pages: CallPage[], since: number, timeoutMs = 30_000): Promise<number> {
-  const last = new Map<CallPage, InboundSample>();
-  const backAt = new Map<CallPage, number>();
+function flowingSince(samples: InboundSample[], rose: (a: InboundSample, b: InboundSample) => boolean): number | null {
+  let runStart: number | null = null;
+  let lastEnd = -Infinity;
+  for (let i = 1; i < samples.length; i++) {
+    const [a, b] = [samples[i - 1]!, samples[i]!];
+    if (!rose(a, b)) continue;
+    if (runStart === null || a.at - lastEnd > FLOW_GAP_MS) runStart = a.at;
+    lastEnd = b.at;
+    if (lastEnd - runStart >= FLOW_HELD_MS) return runStart;
+  }
+  return null;
+}
+
+/**
+ * When media came back at each end after `since`: per kind, the start of the first stretch in which it kept
+ * rising (video frames decoded, audio packets received) for a second. Sampled as fast as the pages answer, 50 ms
+ * apart; video and audio are measured apart, since one may come back before the other.
+ */
+async function timeToMediaBack(pages: CallPage[], since: number, timeoutMs = 30_000): Promise<Map<CallPage, BackAt>> {
+  const samples = new Map<CallPage, InboundSample[]>(pages.map((p) => [p, []]));
+  const back = new Map<CallPage, BackAt>();
   await waitFor(
     async () => {
       await Promise.all(
         pages.map(async (page) => {
-          if (backAt.has(page)) return;
-          const now = await sampleInbound(page.page);
-          const before = last.get(page);
-          last.set(page, now);
-          if (before && now.videoFramesDecoded > before.videoFramesDecoded && now.audioPacketsReceived > before.audioPacketsReceived) backAt.set(page, before.at);
+          if (back.has(page)) return;
+          const list = samples.get(page)!;
+          list.push(await sampleInbound(page.page));
+          const video = flowingSince(list, (a, b) => b.videoFramesDecoded > a.videoFramesDecoded);
+          const audio = flowingSince(list, (a, b) => b.audioPacketsReceived > a.audioPacketsReceived);
+          if (video !== null && audio !== null) back.set(page, { video: Math.max(0, video - since), audio: Math.max(0, audio - since) });
         }),
       );
-      return backAt.size === pages.length;
+      return back.size === pages.length;
     },
-    { timeoutMs, intervalMs: 50, what: 'media to rise again at both ends', seen: () => Object.fromEntries([...last].map(([p, s]) => [p.label, s])) },
+    { timeoutMs, intervalMs: 50, what: 'media to flow again at both ends', seen: () => Object.fromEntries([...samples].map(([p, s]) => [p.label, s.slice(-3)])) },
   );
-  return Math.max(0, Math.max(...backAt.values()) - since);
+  return back;
+}
+
+/** One line for the diagnostics: the latest of the four, then each end's video and audio. */
+function describeBack(back: Map<CallPage, BackAt>): string {
+  const all = [...back.values()].flatMap((b) => [b.video, b.audio]);
+  const ends = [...back].map(([page, b]) => `${page.label} video ${b.video.toFixed(0)} audio ${b.audio.toFixed(0)}`);
+  return `${Math.max(...all).toFixed(0)} ms (${ends.join(', ')})`;
+}
+
+/** The audio fallback paused someone's video "for the network" since the event cursors: an outage taken for a weak link. */
+async function networkPauses(pages: CallPage[], since: Map<CallPage, number>): Promise<string[]> {
+  const paused: string[] = [];
+  for (const page of pages) {
+    for (const e of (await page.events()).slice(since.get(page) ?? 0)) {
+      if (e.name === 'participant:videoPaused' && (e.data as { reason?: string } | null)?.reason === 'network') paused.push(`${page.label} saw a pause at ${e.at}`);
+    }
+  }
+  return paused;
 }
 
 /** The agent's tile of the visitor says "Reconnecting…" (a data attribute and words), or no longer does. */
@@ -66,21 +115,27 @@ async function waitForReconnectingMark(agent: CallPage, visitorId: string, shown
  */
 async function outagesAndMove(t: TestContext, ns: NetworkNamespace, agent: CallPage, visitor: CallPage, marked: boolean): Promise<void> {
   const parties = [agent, visitor];
+  const cursors = async () => new Map(await Promise.all(parties.map(async (p) => [p, await p.eventCount()] as const)));
   for (const seconds of [3, 20]) {
+    const since = await cursors();
     ns.setLink(false);
+    const outage = new Promise((done) => setTimeout(done, seconds * 1000)); // the outage itself: what is tested is its length
     if (seconds === 20 && marked) await waitForReconnectingMark(agent, visitor.id, true);
-    await new Promise((done) => setTimeout(done, seconds * 1000)); // the outage itself: what is tested is its length
+    await outage;
     ns.setLink(true);
     const backAt = performance.timeOrigin + performance.now();
-    const ms = await timeToMediaBack(parties, backAt);
-    t.diagnostic(`link down ${seconds} s → media rising at both ends ${ms} ms after it came back`);
+    const back = await timeToMediaBack(parties, backAt);
+    t.diagnostic(`link down ${seconds} s → media flowing again ${describeBack(back)} after it came back`);
     if (marked) await waitForReconnectingMark(agent, visitor.id, false);
+    assert.deepEqual(await networkPauses(parties, since), [], `the ${seconds} s outage was not taken for a link too weak for video`);
   }
 
+  const since = await cursors();
   const movedAt = performance.timeOrigin + performance.now();
   const address = ns.moveParty();
-  const ms = await timeToMediaBack(parties, movedAt);
-  t.diagnostic(`visitor moved to ${address} → media rising at both ends ${ms} ms later`);
+  const back = await timeToMediaBack(parties, movedAt);
+  t.diagnostic(`visitor moved to ${address} → media flowing again ${describeBack(back)} later`);
+  assert.deepEqual(await networkPauses(parties, since), [], 'the move was not taken for a link too weak for video');
 
   await waitForMediaFlowing(agent.page, { remoteId: visitor.id, what: 'visitor → agent after everything' });
   await waitForMediaFlowing(visitor.page, { remoteId: agent.id, what: 'agent → visitor after everything' });

@@ -196,6 +196,8 @@ function installWebSocket(): void {
   class TrackedWebSocket extends Native {
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols);
+      this.addEventListener('open', () => mark('ws:open'));
+      this.addEventListener('close', (e: CloseEvent) => mark('ws:close', String(e.code)));
       this.addEventListener('message', (e: MessageEvent) => {
         const what = describeFrame(e.data);
         if (what) mark(`ws:recv ${what}`, typeof e.data === 'string' ? e.data.slice(0, 2000) : undefined);

@@ -18,6 +18,8 @@ export interface CallDeps {
   self: Party;
   request: CallRequester;
   send: FrameSender;
+  /** Checks the signaling socket at once (see `SignalingChannel.verify`); absent where there is none to check. */
+  checkConnection?(): Promise<boolean>;
   storage: KeyValueStorage;
   /** Prefix of the storage key that remembers the divID of a live call. */
   storagePrefix: string;
@@ -347,7 +349,7 @@ export class Call {
   #participate(call: CallSnapshot): CallParticipation {
     const existing = participationOf(this.#phase);
     if (existing) return existing;
-    const { sessionID, self, options, request, send } = this.#deps;
+    const { sessionID, self, options, request, send, checkConnection } = this.#deps;
     const callId = call.callId;
     const current = () => this.#call?.callId === callId;
     const participation = new CallParticipation(
@@ -359,6 +361,7 @@ export class Call {
         options,
         request,
         send,
+        ...(checkConnection ? { checkConnection } : {}),
         participant: (id) => this.#roster.get(id),
         joinedRemoteIds: () => this.#roster.joinedRemotes.map((p) => p.id),
         onJoined: (snapshot) => current() && this.apply(snapshot),

@@ -12,6 +12,7 @@ import type { MediaTransport } from './MediaTransport.ts';
 import { PeerMesh } from './PeerMesh.ts';
 import type { ConnectionQuality } from './quality/linkQuality.ts';
 import { QualityWatch } from './quality/QualityWatch.ts';
+import { SilenceWatch } from './quality/SilenceWatch.ts';
 import { VideoFallback, type FallbackAction } from './quality/VideoFallback.ts';
 import { ScreenShare } from './ScreenShare.ts';
 
@@ -64,6 +65,8 @@ export interface CallParticipationDeps {
   /** Devices were plugged in or out. */
   onDeviceListChanged(event: Omit<DeviceListChangedEvent, 'sessionID'>): void;
   onError(error: Omit<VideoErrorEvent, 'sessionID'>): void;
+  /** Checks the signaling socket at once; false when it was dead (it is being replaced). Absent: nothing to check. */
+  checkConnection?(): Promise<boolean>;
 }
 
 /**
@@ -97,6 +100,7 @@ export class CallParticipation {
   #speakerTimer: ReturnType<typeof setInterval> | null = null;
   readonly #quality: QualityWatch;
   readonly #fallback = new VideoFallback();
+  readonly #silence: SilenceWatch;
   #speaker: string | null = null;
   #quietSamples = 0;
 
@@ -116,6 +120,21 @@ export class CallParticipation {
         if (this.#closed || !this.#sending.video || !deps.options.videoFallback) return;
         const action = this.#fallback.update(interval);
         if (action) void this.#fallBack(action);
+      },
+    });
+    // Media stopping is the first sign of a dropped or moved network, long before ICE or the socket notice: the
+    // tile says reconnecting, the socket is checked at once (a dead one is replaced, and the join and ICE restart
+    // follow its reconnection), and once media comes back this page's video restarts with a key frame.
+    this.#silence = new SilenceWatch({
+      links: () => this.#transport?.qualityLinks() ?? [],
+      onSilent: (id) => {
+        this.#view?.setReconnecting(id, true);
+        void this.#deps.checkConnection?.();
+      },
+      onHeard: (id) => {
+        if (this.#closed) return;
+        this.#view?.setReconnecting(id, this.#linkStates.get(id) === 'reconnecting');
+        this.#transport?.refreshVideo?.(id);
       },
     });
     const { sessionID, callId } = deps;
@@ -173,6 +192,7 @@ export class CallParticipation {
         if (this.#sending.audio !== this.#wanted.audio || this.#sending.video !== this.#wanted.video) this.#sendMedia();
         this.#transport = this.#createTransport();
         this.#quality.start();
+        this.#silence.start();
         for (const { from, signal } of this.#earlySignals.splice(0)) this.#transport.receive(from, signal);
         this.participantsChanged();
       })
@@ -180,7 +200,7 @@ export class CallParticipation {
       .finally(() => this.#joined());
   }
 
-  /** The signaling reconnected: join again, then restart ICE on links that are not connected. */
+  /** The signaling reconnected: join again, then restart ICE on links that are not connected or that media stopped on. */
   rejoin(): void {
     if (!this.#transport || this.#joining || this.#closed) return this.join();
     this.#joining = true;
@@ -194,7 +214,7 @@ export class CallParticipation {
         // The server (perhaps a restarted one) knows nothing of the links that kept running: say how each is.
         const { sessionID, callId } = this.#deps;
         for (const [peerId, state] of this.#linkStates) this.#deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
-        this.#transport.restartStalled();
+        this.#transport.restartStalled(this.#silence.silentIds());
       })
       .catch((err: unknown) => this.#reportError('signaling-failed', 'could not rejoin the call', err))
       .finally(() => this.#joined());
@@ -312,6 +332,7 @@ export class CallParticipation {
     this.#devices.close();
     this.#watchSpeakers(false);
     this.#quality.stop();
+    this.#silence.stop();
     this.#transport?.close();
     this.#transport = null;
     this.#earlySignals = [];

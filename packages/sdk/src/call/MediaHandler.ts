@@ -35,13 +35,20 @@ export interface MediaStreamLike {
 export interface RtpSenderLike {
   readonly track: MediaTrackLike | null;
   replaceTrack(track: MediaTrackLike | null): Promise<void>;
+  /** The encodings sent (the object to hand back to `setParameters`). */
+  getParameters?(): { encodings: Array<{ active?: boolean }> };
+  setParameters?(parameters: { encodings: Array<{ active?: boolean }> }): Promise<void>;
 }
 
 /** The part of an RTCRtpTransceiver the engine uses. */
 export interface RtpTransceiverLike {
   readonly mid: string | null;
   readonly sender: RtpSenderLike;
-  readonly receiver: { readonly track: MediaTrackLike };
+  readonly receiver: {
+    readonly track: MediaTrackLike;
+    /** The sources heard lately, each with when its latest packet was played out (cheap: no stats are gathered). */
+    getSynchronizationSources?(): ReadonlyArray<{ readonly timestamp: number }>;
+  };
 }
 
 /** What `ontrack` delivers. */

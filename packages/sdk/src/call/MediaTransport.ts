@@ -53,8 +53,10 @@ export interface MediaTransport {
    * added (a renegotiation that leaves audio and camera as they are) the first time, switched in place after.
    */
   setTrack(kind: SendKind, track: MediaTrackLike | null): Promise<void>;
-  /** The signaling came back: restart whatever is not connected. */
-  restartStalled(): void;
+  /** The signaling came back: restart whatever is not connected, and the paths from the `silent` participants (media stopped). */
+  restartStalled(silent?: ReadonlySet<string>): void;
+  /** Media from `remoteId` came back after a silence: start this page's video to it afresh, with a key frame (mesh). */
+  refreshVideo?(remoteId: string): void;
   /** One stats row per remote participant. */
   stats(): Promise<CallStatsRow[]>;
   /** Every peer connection in use, with what flows on it (for the quality levels). */

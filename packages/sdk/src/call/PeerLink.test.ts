@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { until } from '../testing/helpers.ts';
 import { FakeNetwork, FakePeerConnection, FakeStream, FakeTrack } from '../testing/FakeMedia.ts';
+import type { RtpSenderLike } from './MediaHandler.ts';
 import type { VideoConnectionState } from './events.ts';
 import { PeerLink, fingerprintOf, type LinkSignal } from './PeerLink.ts';
 
@@ -164,5 +165,36 @@ test('an ICE restart offer lost with the signaling does not block the restart on
   b.link.restart(); // b's signaling reconnected: it restarts ICE, and its offer collides with a's lost one
   await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'connected again', 5_000, () => [a.states, b.states, a.pc.signalingState, b.pc.signalingState]);
   await until(() => a.pc.signalingState === 'stable' && b.pc.signalingState === 'stable', 'both stable', 5_000, () => [a.pc.log, b.pc.log]);
+  assert.deepEqual([...a.errors, ...b.errors], []);
+});
+
+/** What `setParameters` was given on the sender of `kind`, in order (the fake logs each call). */
+const parameterLog = (side: Side, kind: 'audio' | 'video'): boolean[][] =>
+  (side.pc.getTransceivers().find((t) => t.sender.track?.kind === kind)?.sender as RtpSenderLike & { parameterLog: boolean[][] }).parameterLog;
+
+test('reconnected after a drop, a link restarts its video with a key frame (encodings off, then on); audio is left alone', async () => {
+  const { a, b, network } = pair();
+  await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'connected');
+  assert.deepEqual(parameterLog(a, 'video'), []);
+  network.drop();
+  await until(() => a.link.state === 'reconnecting', 'reconnecting');
+  network.restore();
+  await until(() => parameterLog(a, 'video').length === 2 && parameterLog(b, 'video').length === 2, 'both videos restarted', 5_000, () => [a.states, b.states]);
+  assert.deepEqual(parameterLog(a, 'video'), [[false], [true]]);
+  assert.deepEqual(parameterLog(a, 'audio'), []);
+  await a.link.refreshVideo();
+  assert.deepEqual(parameterLog(a, 'video').at(-1), [true]);
+  assert.deepEqual([...a.errors, ...b.errors], []);
+});
+
+test('restart(true) restarts ICE on a link that still looks connected (media stopped on it); restart() leaves it', async () => {
+  const { a, b } = pair();
+  await until(() => a.link.state === 'connected' && b.link.state === 'connected' && b.pc.signalingState === 'stable', 'connected');
+  const before = b.pc.restarts;
+  b.link.restart();
+  assert.equal(b.pc.restarts, before);
+  b.link.restart(true);
+  assert.equal(b.pc.restarts, before + 1);
+  await until(() => a.pc.signalingState === 'stable' && b.pc.signalingState === 'stable' && a.link.state === 'connected', 'renegotiated', 5_000, () => [a.pc.log, b.pc.log]);
   assert.deepEqual([...a.errors, ...b.errors], []);
 });

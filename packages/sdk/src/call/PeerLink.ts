@@ -197,12 +197,14 @@ export class PeerLink {
   }
 
   /**
-   * Restarts ICE now (the next offer carries new credentials); used after the signaling reconnects. An offer
-   * still waiting for its answer went out on the old connection and may be lost: it is rolled back first, so
-   * the restart goes out as a fresh offer at once.
+   * Restarts ICE now (the next offer carries new credentials, and candidates are gathered afresh); used after the
+   * signaling reconnects, on a link that is not connected or, with `evenIfConnected`, on one that still looks
+   * connected while nothing arrives on it (the network moved: ICE takes seconds to notice, and only a gathering
+   * under way picks up the new address). An offer still waiting for its answer went out on the old connection
+   * and may be lost: it is rolled back first, so the restart goes out as a fresh offer at once.
    */
-  restart(): void {
-    if (this.closed || this.stateValue === 'connected') return;
+  restart(evenIfConnected = false): void {
+    if (this.closed || (this.stateValue === 'connected' && !evenIfConnected)) return;
     if (this.pc.signalingState === 'have-local-offer' && !this.makingOffer) {
       this.offeredAt = null;
       this.pc
@@ -212,6 +214,27 @@ export class PeerLink {
       return;
     }
     this.pc.restartIce();
+  }
+
+  /**
+   * Starts this link's video afresh with a key frame. After media stopped for a while (an outage, a move), the far
+   * end's decoder waits for one, and asks for it only every few seconds (Chromium: 3 s without a decoded frame); its
+   * requests sent while the network was away are lost. Turning the encodings off and on again restarts the encoder,
+   * whose first frame is a key frame. Encodings already off are left so.
+   */
+  async refreshVideo(): Promise<void> {
+    for (const kind of ['video', 'screen'] as const) {
+      const sender = this.senders.get(kind);
+      if (this.closed || !sender?.track || !sender.getParameters || !sender.setParameters) continue;
+      const off = sender.getParameters();
+      const on = off.encodings.map((e) => e.active !== false);
+      if (!on.some(Boolean)) continue;
+      for (const e of off.encodings) e.active = false;
+      await sender.setParameters(off);
+      const back = sender.getParameters();
+      back.encodings.forEach((e, i) => (e.active = on[i] ?? true));
+      await sender.setParameters(back);
+    }
   }
 
   /** Closes the peer connection; no more callbacks. */
@@ -286,11 +309,15 @@ export class PeerLink {
   private connectionChanged(): void {
     if (this.closed) return;
     switch (this.pc.connectionState) {
-      case 'connected':
+      case 'connected': {
+        const back = this.stateValue === 'reconnecting';
         this.everConnected = true;
         this.clearTimers();
         this.setState('connected');
+        // Reconnected on another path: what was in flight on the old one is lost, and the far end needs a key frame.
+        if (back) this.refreshVideo().catch((err: unknown) => !this.closed && this.callbacks.onError(err));
         return;
+      }
       case 'disconnected':
         this.setState(this.everConnected ? 'reconnecting' : 'connecting');
         this.armFailTimer();

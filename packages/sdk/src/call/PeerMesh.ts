@@ -74,9 +74,14 @@ export class PeerMesh implements MediaTransport {
     await Promise.all([...this.links.values()].map((link) => link.setTrack(kind, track)));
   }
 
-  /** Restarts ICE on links that are not connected (after the signaling came back). */
-  restartStalled(): void {
-    for (const link of this.links.values()) link.restart();
+  /** Restarts ICE on links that are not connected, or that media stopped on (after the signaling came back). */
+  restartStalled(silent: ReadonlySet<string> = new Set()): void {
+    for (const link of this.links.values()) link.restart(silent.has(link.remoteId));
+  }
+
+  /** Sends the link to `remoteId` a key frame now (media from it came back after a silence: so does ours to it). */
+  refreshVideo(remoteId: string): void {
+    this.links.get(remoteId)?.refreshVideo().catch((err: unknown) => console.warn(`Parley: could not restart the video to ${remoteId}`, err));
   }
 
   /** One stats row per link. */

@@ -35,6 +35,8 @@ export interface ContactLink {
   sendTyping(sessionID: string, typing: boolean): boolean;
   /** Sends a frame that expects no answer (call signaling); false when offline. */
   send(frame: FireAndForgetFrame): boolean;
+  /** Checks the signaling socket at once; false when it was dead and is being replaced. */
+  checkConnection?(): Promise<boolean>;
   storage: KeyValueStorage;
   /** Storage key prefix of call records (the sessionID follows). */
   callStoragePrefix: string;
@@ -90,6 +92,7 @@ export class Contact extends ContactVideoApi<ContactEvents> {
         self: link.self,
         request: (type, body) => link.request(type, body),
         send: (frame) => link.send(frame),
+        ...(link.checkConnection ? { checkConnection: link.checkConnection } : {}),
         storage: link.storage,
         storagePrefix: link.callStoragePrefix,
         options: link.callOptions,

@@ -263,6 +263,7 @@ export class ClientSession {
       request: (type, body, options) => channel.request(type, body, options),
       sendTyping: (sessionID, typing) => channel.send({ type: 'typing', sessionID, typing }),
       send: (frame) => channel.send(frame),
+      checkConnection: () => channel.verify(),
       storage: this.options.storage,
       callStoragePrefix: callStoragePrefix(this.options.server),
       callOptions: this.callOptions,

@@ -37,6 +37,7 @@ export class GuestContact extends ContactVideoApi {
         self: admission.guest,
         request: (type, body) => channel.request(type, body),
         send: (frame) => channel.send(frame),
+        checkConnection: () => channel.verify(),
         storage,
         storagePrefix: callStoragePrefix(server),
         options: resolveCallOptions(options.call),

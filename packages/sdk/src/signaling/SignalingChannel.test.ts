@@ -164,3 +164,23 @@ test('the browser coming back online replaces a socket that looks connected, at 
   assert.equal(typeof (await channel.request('ping', {})).now, 'string');
   channel.disconnect();
 });
+
+test('verify: a socket that answers its ping is kept; one that does not is replaced at once, not after the backoff', async () => {
+  const { token } = server.addVisitor('Vic');
+  const channel = channelFor(token, { retryPolicy: () => 60_000 });
+  await channel.connect();
+  try {
+    assert.equal(await channel.verify(), true);
+    assert.equal(connectionsOf(token).length, 1);
+    server.requestHook = (frame) => (frame.type === 'ping' ? 'ignore' : undefined);
+    const ready = waitFor(channel, 'ready');
+    assert.equal(await channel.verify(50), false);
+    server.requestHook = null;
+    const [, info] = await ready;
+    assert.equal(info.reconnected, true);
+    assert.equal(connectionsOf(token).length, 2, 'a second socket, opened without waiting out the 60 s backoff');
+  } finally {
+    server.requestHook = null;
+    channel.disconnect();
+  }
+});

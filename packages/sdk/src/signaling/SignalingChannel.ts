@@ -31,6 +31,9 @@ import {
 
 export type { WebSocketConstructor, WebSocketLike } from './socket.ts';
 
+/** How long {@link SignalingChannel.verify} waits for its ping: far above a live socket's round trip, well under the heartbeat's. */
+const VERIFY_TIMEOUT_MS = 600;
+
 /** Where the connection to the server stands. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
 
@@ -98,6 +101,7 @@ export class SignalingChannel extends TypedEmitter<SignalingChannelEvents> {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private heartbeatInFlight = false;
+  private verifying: Promise<boolean> | null = null;
 
   constructor(options: SignalingChannelOptions) {
     super();
@@ -171,6 +175,37 @@ export class SignalingChannel extends TypedEmitter<SignalingChannelEvents> {
     this.detach();
     if (socket) closeQuietly(socket, CLOSE_NORMAL);
     this.finish(null);
+  }
+
+  /**
+   * Checks at once that the socket still reaches the server, for a caller that saw the network change under it
+   * (a call's media stopped arriving): a ping answered within `timeoutMs` resolves true. Unanswered, the socket
+   * is taken as dead (a new address leaves it stuck, and the heartbeat would notice only after tens of seconds):
+   * it is replaced at once, without waiting out the backoff, and the promise resolves false. While reconnecting,
+   * the next attempt is made now and it resolves false. Never rejects.
+   */
+  verify(timeoutMs = VERIFY_TIMEOUT_MS): Promise<boolean> {
+    if (this.stateValue === 'reconnecting') {
+      this.reconnectNow();
+      return Promise.resolve(false);
+    }
+    if (this.stateValue !== 'connected' || !this.socket) return Promise.resolve(false);
+    if (this.verifying) return this.verifying;
+    const socket = this.socket;
+    const check = this.request('ping', {}, { timeoutMs, waitForConnection: false }).then(
+      () => true,
+      (err: ParleyError) => {
+        if (err.code === 'timeout' && socket === this.socket) {
+          this.dropSocket(err);
+          this.reconnectNow();
+        }
+        return false;
+      },
+    );
+    this.verifying = check.finally(() => {
+      this.verifying = null;
+    });
+    return this.verifying;
   }
 
   // ------------------------------------------------------------------ socket lifecycle
@@ -390,9 +425,13 @@ export class SignalingChannel extends TypedEmitter<SignalingChannelEvents> {
    */
   private readonly onBrowserOnline = (): void => {
     if (this.stateValue === 'connected' && this.socket) this.dropSocket(ParleyError.unavailable('the network changed under the socket'));
-    if (this.stateValue === 'reconnecting' && this.retryTimer) {
-      this.clearRetryTimer();
-      this.openSocket();
-    }
+    this.reconnectNow();
   };
+
+  /** While waiting out the backoff: makes the next attempt now. */
+  private reconnectNow(): void {
+    if (this.stateValue !== 'reconnecting' || !this.retryTimer) return;
+    this.clearRetryTimer();
+    this.openSocket();
+  }
 }

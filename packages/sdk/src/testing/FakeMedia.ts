@@ -111,6 +111,17 @@ class FakeSender implements RtpSenderLike {
     this.track = track;
     return Promise.resolve();
   }
+  /** One encoding; every `setParameters` is logged as the encodings' `active` flags. */
+  encodings: Array<{ active?: boolean }> = [{ active: true }];
+  readonly parameterLog: boolean[][] = [];
+  getParameters(): { encodings: Array<{ active?: boolean }> } {
+    return { encodings: this.encodings.map((e) => ({ ...e })) };
+  }
+  setParameters(parameters: { encodings: Array<{ active?: boolean }> }): Promise<void> {
+    this.encodings = parameters.encodings.map((e) => ({ ...e }));
+    this.parameterLog.push(this.encodings.map((e) => e.active !== false));
+    return Promise.resolve();
+  }
 }
 
 class FakeTransceiver implements RtpTransceiverLike {

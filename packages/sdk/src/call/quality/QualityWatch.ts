@@ -81,6 +81,7 @@ export class QualityWatch {
         const interval = intervals[i];
         if (!interval) return; // its first reading: nothing to compare with yet
         const connected = isConnected(link.peerConnection);
+        if (!connected) interval.heard = false;
         if (link.receivesFrom !== null) {
           present.add(link.receivesFrom);
           this.#rate(link.receivesFrom, rateInterval(interval, connected));
@@ -134,7 +135,13 @@ function isConnected(pc: PeerConnectionLike): boolean {
 
 /** The worse of two sending intervals, measure by measure. */
 function worstSending(a: LinkInterval, b: LinkInterval): LinkInterval {
-  const worst: LinkInterval = { ...a, sendLossPct: Math.max(a.sendLossPct, b.sendLossPct), lossPct: Math.max(a.lossPct, b.lossPct), receiving: a.receiving && b.receiving };
+  const worst: LinkInterval = {
+    ...a,
+    sendLossPct: Math.max(a.sendLossPct, b.sendLossPct),
+    lossPct: Math.max(a.lossPct, b.lossPct),
+    receiving: a.receiving && b.receiving,
+    heard: a.heard !== false && b.heard !== false,
+  };
   const least = (x?: number, y?: number) => (x === undefined ? y : y === undefined ? x : Math.min(x, y));
   const most = (x?: number, y?: number) => (x === undefined ? y : y === undefined ? x : Math.max(x, y));
   const estimate = least(a.availableOutgoingBitrateKbps, b.availableOutgoingBitrateKbps);

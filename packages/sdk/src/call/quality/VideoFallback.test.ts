@@ -68,4 +68,25 @@ describe('VideoFallback', () => {
     assert.ok(actions.every((a) => a === null), JSON.stringify(actions));
     assert.deepEqual(feed(f, [calmAudio]), ['try']);
   });
+
+  it('an outage is not a weak link: nothing counts while the far end is unheard, nor while the link settles after it', () => {
+    const f = new VideoFallback();
+    const away: LinkInterval = { ...open, receiving: false, heard: false, availableOutgoingBitrateKbps: 60 };
+    // Back: the far end reports everything sent into the outage as lost, the estimate collapses on it.
+    const aftermath: LinkInterval = { ...open, heard: true, sendLossPct: 400, availableOutgoingBitrateKbps: 40 };
+    const actions = feed(f, [...times(20, away), ...times(FALLBACK.settleAfterOutage, aftermath)]);
+    assert.ok(actions.every((a) => a === null), JSON.stringify(actions));
+    assert.equal(f.state, 'sending');
+    assert.deepEqual(feed(f, times(2, capped)), [null, 'pause'], 'a link still weak once settled pauses as ever');
+  });
+
+  it('a pause in place stays through an outage, and the way back starts once the link settled', () => {
+    const f = new VideoFallback();
+    feed(f, times(2, capped));
+    feed(f, [...times(3, calmAudio), { ...calmAudio, heard: false }]);
+    assert.equal(f.state, 'paused');
+    const back = feed(f, times(FALLBACK.settleAfterOutage + FALLBACK.firstWait, calmAudio));
+    assert.deepEqual(back.slice(0, -1), times(back.length - 1, null as never));
+    assert.equal(back.at(-1), 'try');
+  });
 });

@@ -37,6 +37,13 @@ describe('link quality', () => {
     assert.equal(i.lossPct, 1);
     assert.equal(i.receiving, true);
     assert.equal(rateInterval(i), 'good');
+    assert.equal(i.heard, undefined, 'without transport stats nothing is said of hearing');
+  });
+
+  it('an interval with no byte from the far end on the transport is not heard', () => {
+    const at = (bytesReceived: number) => readLink(report([{ type: 'transport', bytesReceived }, { type: 'inbound-rtp', kind: 'audio', packetsReceived: 50 }]));
+    assert.equal(intervalOf(at(1_000), at(1_000)).heard, false);
+    assert.equal(intervalOf(at(1_000), at(1_090)).heard, true, 'a receiver report alone is the far end heard');
   });
 
   it('rates each interval by its worst measure', () => {

@@ -42,6 +42,8 @@ export interface LinkReading {
   /** What the remote side reports of this page's outgoing media (remote-inbound-rtp): packets sent and lost. */
   packetsSent: number;
   remotePacketsLost: number;
+  /** Bytes received on the transport: media, RTCP and feedback alike (anything the far end sent); absent without transport stats. */
+  bytesReceived?: number;
 }
 
 /** Reads a stats report into a {@link LinkReading}. */
@@ -55,6 +57,8 @@ export function readLink(report: StatsReportLike): LinkReading {
       if (audio && typeof stat.jitter === 'number') reading.jitterMs = Math.max(reading.jitterMs ?? 0, stat.jitter * 1000);
     } else if (stat.type === 'outbound-rtp') {
       reading.packetsSent += num(stat.packetsSent);
+    } else if (stat.type === 'transport') {
+      reading.bytesReceived = (reading.bytesReceived ?? 0) + num(stat.bytesReceived);
     } else if (stat.type === 'remote-inbound-rtp') {
       reading.remotePacketsLost += Math.max(0, num(stat.packetsLost));
     } else if (stat.type === 'candidate-pair' && stat.state === 'succeeded' && (stat.nominated === true || stat.selected === true)) {
@@ -73,6 +77,11 @@ export interface LinkInterval {
   receiving: boolean;
   /** Outbound loss over the interval as the remote side reports it, in per cent. */
   sendLossPct: number;
+  /**
+   * False when nothing at all came from the far end during the interval (no media, no RTCP, no feedback), or the
+   * connection was down: the network was away, and the interval's figures say nothing about what the link carries.
+   */
+  heard?: boolean;
   roundTripTimeMs?: number;
   jitterMs?: number;
   availableOutgoingBitrateKbps?: number;
@@ -89,6 +98,7 @@ export function intervalOf(previous: LinkReading, current: LinkReading): LinkInt
     receiving: received > 0,
     sendLossPct: percent(sendLost, sent),
   };
+  if (current.bytesReceived !== undefined && previous.bytesReceived !== undefined) interval.heard = current.bytesReceived > previous.bytesReceived;
   if (current.roundTripTimeMs !== undefined) interval.roundTripTimeMs = current.roundTripTimeMs;
   if (current.jitterMs !== undefined) interval.jitterMs = current.jitterMs;
   if (current.availableOutgoingBitrateKbps !== undefined) interval.availableOutgoingBitrateKbps = current.availableOutgoingBitrateKbps;
