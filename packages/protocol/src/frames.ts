@@ -280,10 +280,20 @@ export function parseClientFrame(raw: string, byteLength: number): ParseResult {
     const problem = checkMessageText(fast.text);
     return problem ? withId(problem, fast.id) : { ok: true, frame: fast };
   }
+  // The general path reads the frame again, looking at every string once while parsing: none may hold U+0000
+  // (see nulProblem). A reviver, not a walk of the parsed value: a deeply nested frame cannot overflow the stack.
+  const found: { nul: TextProblem | null } = { nul: null };
+  try {
+    json = JSON.parse(raw, (_key: string, value: unknown) => {
+      if (found.nul === null && typeof value === 'string') found.nul = nulProblem('a string in the frame', value);
+      return value;
+    });
+  } catch {
+    // Nested too deeply for the reviver's recursion.
+    return { ok: false, code: 'invalid_frame', message: 'frame is not valid JSON' };
+  }
   const id = requestIdOf(json);
-  // No string of the frame may hold U+0000 (see nulProblem).
-  const nul = nulIn(json);
-  if (nul) return withId(nul, id);
+  if (found.nul) return withId(found.nul, id);
   const parsed = ClientFrameSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -324,17 +334,6 @@ function messageSendOf(json: unknown): MessageSendFrame | null {
 
 function isId(value: unknown, max: number): value is string {
   return typeof value === 'string' && value.length >= 1 && value.length <= max && !value.includes('\u0000');
-}
-
-/** The refusal of the first string in a parsed frame (values, at any depth) that holds U+0000, or null. */
-function nulIn(value: unknown): TextProblem | null {
-  if (typeof value === 'string') return nulProblem('a string in the frame', value);
-  if (typeof value !== 'object' || value === null) return null;
-  for (const item of Array.isArray(value) ? value : Object.values(value)) {
-    const found = nulIn(item);
-    if (found) return found;
-  }
-  return null;
 }
 
 function requestIdOf(json: unknown): string | undefined {

@@ -60,3 +60,11 @@ describe('parseClientFrame: the message.send fast path', () => {
     assert.deepEqual(ok.ok ? ok.frame : null, good);
   });
 });
+
+describe('parseClientFrame: frames nested too deeply', () => {
+  it('refuses them as invalid_frame instead of throwing', () => {
+    const raw = `{"type":"ping","id":"1","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    const result = parseClientFrame(raw, Buffer.byteLength(raw));
+    assert.equal(result.ok ? 'ok' : result.code, 'invalid_frame');
+  });
+});
