@@ -270,15 +270,26 @@ export function parseClientFrame(raw: string, byteLength: number): ParseResult {
     return { ok: false, code: 'too_large', message: `frame is ${byteLength} bytes; the limit is ${LIMITS.maxFrameBytes}` };
   }
   let json: unknown;
-  // Every string of the frame, looked at once while parsing: none may hold U+0000 (see nulProblem).
-  const found: { nul: TextProblem | null } = { nul: null };
-  const lookForNul = (_key: string, value: unknown) => {
-    if (found.nul === null && typeof value === 'string') found.nul = nulProblem('a string in the frame', value);
-    return value;
-  };
   try {
-    json = JSON.parse(raw, lookForNul);
+    json = JSON.parse(raw);
   } catch {
+    return { ok: false, code: 'invalid_frame', message: 'frame is not valid JSON' };
+  }
+  const fast = messageSendOf(json);
+  if (fast !== null) {
+    const problem = checkMessageText(fast.text);
+    return problem ? withId(problem, fast.id) : { ok: true, frame: fast };
+  }
+  // The general path reads the frame again, looking at every string once while parsing: none may hold U+0000
+  // (see nulProblem). A reviver, not a walk of the parsed value: a deeply nested frame cannot overflow the stack.
+  const found: { nul: TextProblem | null } = { nul: null };
+  try {
+    json = JSON.parse(raw, (_key: string, value: unknown) => {
+      if (found.nul === null && typeof value === 'string') found.nul = nulProblem('a string in the frame', value);
+      return value;
+    });
+  } catch {
+    // Nested too deeply for the reviver's recursion.
     return { ok: false, code: 'invalid_frame', message: 'frame is not valid JSON' };
   }
   const id = requestIdOf(json);
@@ -297,6 +308,32 @@ export function parseClientFrame(raw: string, byteLength: number): ParseResult {
     if (problem) return withId(problem, id);
   }
   return { ok: true, frame };
+}
+
+type MessageSendFrame = z.infer<typeof MessageSendFrameSchema>;
+
+/**
+ * The fast path of the hottest frame: a well-formed `message.send` (exactly its five fields, each a string
+ * within MessageSendFrameSchema's limits, none holding U+0000) is recognised without the schema. Anything else,
+ * a faulty `message.send` included, returns null and takes the general path, which words the refusal.
+ */
+function messageSendOf(json: unknown): MessageSendFrame | null {
+  if (typeof json !== 'object' || json === null) return null;
+  const frame = json as Record<string, unknown>;
+  if (frame['type'] !== 'message.send') return null;
+  const { id, sessionID, clientId, text } = frame;
+  if (!isId(id, LIMITS.maxIdChars) || !isId(sessionID, 64) || !isId(clientId, LIMITS.maxIdChars) || typeof text !== 'string') return null;
+  if (text.includes('\u0000')) return null;
+  let fields = 0;
+  for (const key in frame) {
+    if (!Object.hasOwn(frame, key)) return null;
+    fields++;
+  }
+  return fields === 5 && Object.getPrototypeOf(frame) === Object.prototype ? { type: 'message.send', id, sessionID, clientId, text } : null;
+}
+
+function isId(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length >= 1 && value.length <= max && !value.includes('\u0000');
 }
 
 function requestIdOf(json: unknown): string | undefined {

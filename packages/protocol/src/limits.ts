@@ -64,6 +64,11 @@ const INVISIBLE = /[\p{White_Space}\p{Cc}\p{Default_Ignorable_Code_Point}]/gu;
 
 /** True when `text` shows nothing: it is empty or made only of white space and invisible characters. */
 export function isBlank(text: string): boolean {
+  // Most texts show a printable ASCII character early on (none of them is white space or invisible).
+  for (let i = 0; i < text.length && i < 64; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x20 && c < 0x7f) return false;
+  }
   return text.replace(INVISIBLE, '').length === 0;
 }
 

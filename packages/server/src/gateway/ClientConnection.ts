@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import type { Bus, BusSubscriber, Envelope } from '../bus/Bus.ts';
 import { topics, type Topic } from '../bus/topics.ts';
 import type { TokenBucket } from '../rateLimit/TokenBucket.ts';
+import type { Corkable, CorkedWrites } from './CorkedWrites.ts';
 
 /** WebSocket close codes Parley uses. */
 export const CloseCode = {
@@ -44,6 +45,9 @@ export class ClientConnection implements BusSubscriber {
     readonly bus: Bus,
     readonly bucket: TokenBucket,
     readonly remote: string,
+    /** The TCP socket under `socket`, and the writes of this turn it is held with: frames of one turn leave together. */
+    readonly tcp: Corkable | null = null,
+    readonly writes: CorkedWrites | null = null,
   ) {}
 
   get isOpen(): boolean {
@@ -61,6 +65,7 @@ export class ClientConnection implements BusSubscriber {
       this.close(CloseCode.tryAgainLater, 'too slow; reconnect');
       return;
     }
+    if (this.tcp !== null) this.writes?.hold(this.tcp);
     this.socket.send(json);
   }
 

@@ -13,6 +13,7 @@ import type { ConversationService } from '../conversations/ConversationService.t
 import { ParleyServerError } from '../errors.ts';
 import type { AgentPresence } from '../routing/AgentPresence.ts';
 import { ClientConnection, CloseCode } from './ClientConnection.ts';
+import { CorkedWrites } from './CorkedWrites.ts';
 import { handleFrame } from './handleFrame.ts';
 import type { ConnectionLimits } from '../config.ts';
 import type { ConnectionCap } from '../net/ConnectionCap.ts';
@@ -62,6 +63,7 @@ export class Gateway {
   readonly #connections = new Set<ClientConnection>();
   readonly #identityBuckets = new Map<string, { bucket: TokenBucket; connections: number }>();
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #writes = new CorkedWrites();
   #accepting = true;
 
   constructor(private readonly options: GatewayOptions) {
@@ -85,6 +87,7 @@ export class Gateway {
       connection.send({ type: 'goaway', reason: 'shutdown', retryAfterMs });
       connection.close(CloseCode.restart, 'server restarting');
     }
+    this.#writes.release();
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000).unref())]);
     for (const connection of this.#connections) connection.socket.terminate();
     this.#webSocketServer.close();
@@ -129,12 +132,12 @@ export class Gateway {
       }
       socket.once('close', () => connectionCap.release(client));
     }
-    this.#webSocketServer.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, client));
+    this.#webSocketServer.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, client, socket));
   }
 
-  #accept(ws: WebSocket, client: string): void {
+  #accept(ws: WebSocket, client: string, tcp: Duplex): void {
     const { rps, burst } = this.options.rateLimit;
-    const connection = new ClientConnection(ws, this.options.bus, new TokenBucket(rps, burst), client);
+    const connection = new ClientConnection(ws, this.options.bus, new TokenBucket(rps, burst), client, tcp, this.#writes);
     this.#connections.add(connection);
     let queue: Promise<void> = Promise.resolve();
     const authSeconds = Math.round(this.options.limits.wsAuthTimeoutMs / 1000);
