@@ -325,7 +325,10 @@ export class Call {
     if (this.#phase.kind === 'dormant' || !isEngaged(this.#phase) || !this.#call) return;
     if (liveCall === null && isLive(this.#call.state)) return this.#teardown({ reason: 'failed' });
     // Dropped past the grace period while away: not joined again silently, the app offers `rejoinVideo()`.
-    if (liveCall && !liveCall.participants.some((p) => p.id === this.#deps.self.id)) return this.apply(liveCall);
+    // Only a drop the server recorded counts: a snapshot taken while the call moves between media paths (every
+    // Janus gone) may not list this page, and it must then join again as before.
+    const self = this.#deps.self.id;
+    if (liveCall && (liveCall.dropped ?? []).includes(self) && !liveCall.participants.some((p) => p.id === self)) return this.apply(liveCall);
     if (inProgress(this.#call.state)) participationOf(this.#phase)?.rejoin();
   }
 
