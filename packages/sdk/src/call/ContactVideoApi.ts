@@ -77,6 +77,10 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    * hangupButton.onclick = () => contact.endVideo();
    * ```
    */
+  endVideo(): Promise<void> {
+    return this.call.end();
+  }
+
   /**
    * Comes back into the call after this page's connection was away past the grace period (`'videoEnded'` with
    * `reason: 'dropped'`; `contact.video.canRejoin` is true while the call goes on for the others). The devices
@@ -90,10 +94,6 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
    */
   rejoinVideo(divID?: string): Promise<void> {
     return this.call.rejoin(divID ?? null);
-  }
-
-  endVideo(): Promise<void> {
-    return this.call.end();
   }
 
   /**

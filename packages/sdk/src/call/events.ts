@@ -13,13 +13,10 @@ import type { Device, DeviceKind, DeviceList, DevicesInUse } from './devices.ts'
 export type VideoState = 'idle' | 'requested' | 'invited' | 'connecting' | 'active' | 'ended';
 
 /**
- * Why a call ended (`cancelled`: the one who asked withdrew before an answer). In a group call, the call can
- * also end for this page only: `left` (this page left) or `removed` (an agent took this participant out).
- */
-/**
- * Why the call ended for this page. Beyond the call's own reasons: `left` (this page left), `removed` (an agent
- * took it out) and `dropped` (its connection was away past the grace period): the call goes on for the others,
- * and after `dropped` this page may come back with `rejoinVideo()` while `contact.video.canRejoin` holds.
+ * Why the call ended for this page (`cancelled`: the one who asked withdrew before an answer). Beyond the call's
+ * own reasons: `left` (this page left), `removed` (an agent took it out) and `dropped` (its connection was away
+ * past the grace period): the call goes on for the others, and after `dropped` this page may come back with
+ * `rejoinVideo()` while `contact.video.canRejoin` holds.
  */
 export type VideoEndReason = CallEndReason | 'left' | 'removed' | 'dropped';
 
