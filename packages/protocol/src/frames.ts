@@ -19,7 +19,9 @@ import type { CallSnapshot } from './callSnapshot.ts';
  */
 
 const Id = z.string().min(1).max(LIMITS.maxIdChars);
-const SessionID = z.string().min(1).max(64);
+/** The longest sessionID a frame may carry (the fast path of `message.send` checks the same). */
+const MAX_SESSION_ID_CHARS = 64;
+const SessionID = z.string().min(1).max(MAX_SESSION_ID_CHARS);
 const Seq = z.number().int().min(0);
 
 export const AuthFrameSchema = z
@@ -322,7 +324,7 @@ function messageSendOf(json: unknown): MessageSendFrame | null {
   const frame = json as Record<string, unknown>;
   if (frame['type'] !== 'message.send') return null;
   const { id, sessionID, clientId, text } = frame;
-  if (!isId(id, LIMITS.maxIdChars) || !isId(sessionID, 64) || !isId(clientId, LIMITS.maxIdChars) || typeof text !== 'string') return null;
+  if (!isId(id, LIMITS.maxIdChars) || !isId(sessionID, MAX_SESSION_ID_CHARS) || !isId(clientId, LIMITS.maxIdChars) || typeof text !== 'string') return null;
   if (text.includes('\u0000')) return null;
   let fields = 0;
   for (const key in frame) {
