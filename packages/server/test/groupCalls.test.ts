@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { CallSnapshot, GuestJoinResponse, ServerFrame } from '@parley/protocol';
+import type { CallSnapshot, GuestJoinResponse } from '@parley/protocol';
 import { PROTOCOL_VERSION } from '@parley/protocol';
 import { InviteTokens } from '../src/auth/tokens.ts';
 import { TEST_SECRET, newAgent, newVisitor, startTestServer } from './support/server.ts';
 import { postJson } from './support/http.ts';
-import { ProtocolClient } from './support/ProtocolClient.ts';
+import { ProtocolClient, callUpdate, refusalCode } from './support/ProtocolClient.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
-const codeOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-};
-const callUpdate = (test: (call: CallSnapshot) => boolean) => (f: ServerFrame) => f.type === 'call.updated' && test(f.call);
 const ids = (call: CallSnapshot) => call.participants.map((p) => p.id).sort();
 
 describe('group calls over real sockets: colleagues, guests, leaving, removing, capacity', () => {
@@ -122,13 +113,13 @@ describe('group calls over real sockets: colleagues, guests, leaving, removing, 
   it('adding is for agents of the conversation only, and for colleagues who are online', async () => {
     const { agent, v, sessionID } = await callInProgress();
     const bob = await colleague('Bob');
-    assert.equal(await codeOf(v.client.request('conversation.addParticipant', { sessionID, agentId: bob.agent.id })), 'forbidden');
-    assert.equal(await codeOf(bob.client.request('conversation.addParticipant', { sessionID, agentId: agent.agent.id })), 'forbidden');
-    assert.equal(await codeOf(agent.client.request('conversation.addParticipant', { sessionID, agentId: 'nobody' })), 'not_found');
-    assert.equal(await codeOf(agent.client.request('conversation.addParticipant', { sessionID, agentId: agent.agent.id })), 'conflict');
+    assert.equal(await refusalCode(v.client.request('conversation.addParticipant', { sessionID, agentId: bob.agent.id })), 'forbidden');
+    assert.equal(await refusalCode(bob.client.request('conversation.addParticipant', { sessionID, agentId: agent.agent.id })), 'forbidden');
+    assert.equal(await refusalCode(agent.client.request('conversation.addParticipant', { sessionID, agentId: 'nobody' })), 'not_found');
+    assert.equal(await refusalCode(agent.client.request('conversation.addParticipant', { sessionID, agentId: agent.agent.id })), 'conflict');
     bob.client.close();
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(await codeOf(agent.client.request('conversation.addParticipant', { sessionID, agentId: bob.agent.id })), 'conflict');
+    assert.equal(await refusalCode(agent.client.request('conversation.addParticipant', { sessionID, agentId: bob.agent.id })), 'conflict');
   });
 
   it('a guest link admits one person to the call; the guest hears the call and nothing of the transcript', async () => {
@@ -154,10 +145,10 @@ describe('group calls over real sockets: colleagues, guests, leaving, removing, 
     assert.equal(g.frames.filter((f) => f.type === 'message' || f.type === 'typing' || f.type.startsWith('conversation.')).length, 0, 'no chat reaches a guest');
     assert.ok(g.frames.some((f) => f.type === 'call.updated'), 'the call does');
     // A guest touches nothing but its call.
-    assert.equal(await codeOf(g.request('conversation.sync', { sessionID, afterSeq: 0 })), 'forbidden');
-    assert.equal(await codeOf(g.request('message.send', { sessionID, clientId: 'g1', text: 'hi' })), 'forbidden');
-    assert.equal(await codeOf(g.request('guest.invite', { sessionID })), 'forbidden');
-    assert.equal(await codeOf(g.request('call.remove', { sessionID, callId, participantId: v.visitor.id })), 'forbidden');
+    assert.equal(await refusalCode(g.request('conversation.sync', { sessionID, afterSeq: 0 })), 'forbidden');
+    assert.equal(await refusalCode(g.request('message.send', { sessionID, clientId: 'g1', text: 'hi' })), 'forbidden');
+    assert.equal(await refusalCode(g.request('guest.invite', { sessionID })), 'forbidden');
+    assert.equal(await refusalCode(g.request('call.remove', { sessionID, callId, participantId: v.visitor.id })), 'forbidden');
     const history = await fetch(`${server.url}/api/conversations/${sessionID}/messages`, { headers: { authorization: `Bearer ${admission.token}` } });
     assert.equal(history.status, 403);
     await recorded(agent.client, sessionID, 'Gus Guest (guest of Vera) joined the call');
@@ -198,7 +189,7 @@ describe('group calls over real sockets: colleagues, guests, leaving, removing, 
     const afterGuest = await g.request('call.hangup', { sessionID, callId });
     assert.equal(afterGuest.call.state, 'active');
     assert.equal(afterGuest.call.participants.some((p) => p.role === 'guest'), false);
-    assert.equal(await codeOf(g.request('call.join', { sessionID, callId })), 'forbidden', 'gone means gone');
+    assert.equal(await refusalCode(g.request('call.join', { sessionID, callId })), 'forbidden', 'gone means gone');
     // The conversation's agent leaves; Bob carries on with the visitor.
     const afterAnn = await agent.client.request('call.leave', { sessionID, callId });
     assert.equal(afterAnn.call.state, 'active');
@@ -228,11 +219,11 @@ describe('group calls over real sockets: colleagues, guests, leaving, removing, 
     const { agent, v, sessionID, callId } = await callInProgress();
     const { admission, client: g } = await guest(v.client, sessionID, 'Gus');
     await g.request('call.join', { sessionID, callId });
-    assert.equal(await codeOf(v.client.request('call.remove', { sessionID, callId, participantId: admission.guest.id })), 'forbidden');
+    assert.equal(await refusalCode(v.client.request('call.remove', { sessionID, callId, participantId: admission.guest.id })), 'forbidden');
     const after = await agent.client.request('call.remove', { sessionID, callId, participantId: admission.guest.id });
     assert.equal(after.call.participants.length, 2);
     await g.waitFor(callUpdate((c) => c.callId === callId && !c.participants.some((p) => p.id === admission.guest.id)));
-    assert.equal(await codeOf(g.request('call.join', { sessionID, callId })), 'forbidden');
+    assert.equal(await refusalCode(g.request('call.join', { sessionID, callId })), 'forbidden');
     await recorded(agent.client, sessionID, 'Ann Agent removed Gus from the call');
     const ended = await agent.client.request('call.remove', { sessionID, callId, participantId: v.visitor.id });
     assert.equal(ended.call.state, 'ended');
@@ -250,7 +241,7 @@ describe('group calls over real sockets: colleagues, guests, leaving, removing, 
     assert.match(refused.message, /JANUS_URL/);
     const sync = await agent.client.request('conversation.sync', { sessionID, afterSeq: 0 });
     assert.deepEqual(sync.conversation.participants.map((p) => p.name), ['Bob'], 'refused as a whole: Cy was not added');
-    assert.equal(await codeOf(v.client.request('guest.invite', { sessionID })), 'capacity');
+    assert.equal(await refusalCode(v.client.request('guest.invite', { sessionID })), 'capacity');
   });
 
   it('an invitation not taken up lapses after the ring time; a guest that drops stays out past the grace', async () => {

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { CallSnapshot, GuestJoinResponse, ServerFrame } from '@parley/protocol';
+import type { CallSnapshot, GuestJoinResponse } from '@parley/protocol';
 import { newAgent, newVisitor, startTestServer } from './support/server.ts';
 import { postJson } from './support/http.ts';
-import { ProtocolClient } from './support/ProtocolClient.ts';
+import { ProtocolClient, callUpdate, refusalCode } from './support/ProtocolClient.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
-const codeOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-};
-const callUpdate = (test: (call: CallSnapshot) => boolean) => (f: ServerFrame) => f.type === 'call.updated' && test(f.call);
 const has = (call: CallSnapshot, id: string) => call.participants.some((p) => p.id === id);
 
 describe('rejoining a call after the grace period, over real sockets', () => {
@@ -64,7 +55,7 @@ describe('rejoining a call after the grace period, over real sockets', () => {
     assert.equal(out.state, 'connecting', 'the call goes on for the other two');
     assert.deepEqual(out.dropped, [bob.agent.id]);
 
-    assert.equal(await codeOf(cy.client.request('call.join', { sessionID, callId })), 'forbidden', 'never in this call');
+    assert.equal(await refusalCode(cy.client.request('call.join', { sessionID, callId })), 'forbidden', 'never in this call');
     const { call } = await bob.client.request('call.join', { sessionID, callId });
     assert.equal(call.participants.find((p) => p.id === bob.agent.id)?.joined, true);
     assert.equal(call.dropped, undefined);
@@ -80,7 +71,7 @@ describe('rejoining a call after the grace period, over real sockets', () => {
     const { v, sessionID, callId } = await callOfThree();
     await dropBob(v.client, callId);
     await v.client.request('call.hangup', { sessionID, callId });
-    assert.equal(await codeOf(bob.client.request('call.join', { sessionID, callId })), 'conflict');
+    assert.equal(await refusalCode(bob.client.request('call.join', { sessionID, callId })), 'conflict');
     v.client.close();
   });
 

@@ -5,14 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { CallSnapshot, GuestJoinResponse, ServerFrame } from '@parley/protocol';
+import type { GuestJoinResponse } from '@parley/protocol';
 import { createVisitor, postJson, postJsonFrom } from '../support/http.ts';
-import { ProtocolClient, refusal, type ConnectedClient } from '../support/ProtocolClient.ts';
+import { ProtocolClient, callUpdate, refusal, type ConnectedClient } from '../support/ProtocolClient.ts';
 import { newAgent, newVisitor, startTestServer } from '../support/server.ts';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
-const callUpdate = (test: (call: CallSnapshot) => boolean) => (f: ServerFrame) => f.type === 'call.updated' && test(f.call);
 
 /** POST /api/visitors from a given local address. */
 const createVisitorFrom = (baseUrl: string, localAddress: string) => postJsonFrom<{ code?: string; message?: string }>(`${baseUrl}/api/visitors`, {}, localAddress);

@@ -17,6 +17,7 @@
 import WebSocket from 'ws';
 import {
   PROTOCOL_VERSION,
+  type CallSnapshot,
   type ClientFrame,
   type ErrorFrame,
   type ReadyFrame,
@@ -50,6 +51,17 @@ export async function refusal(p: Promise<unknown>): Promise<{ code: ErrorFrame['
     throw err;
   }
 }
+
+/** Just the code of {@link refusal}: `'ok'` when the request was not refused. */
+export async function refusalCode(p: Promise<unknown>): Promise<ErrorFrame['code'] | 'ok'> {
+  return (await refusal(p)).code;
+}
+
+/** A frame matcher: a `call.updated` whose call passes `test`. */
+export const callUpdate =
+  (test: (call: CallSnapshot) => boolean) =>
+  (f: ServerFrame): boolean =>
+    f.type === 'call.updated' && test(f.call);
 
 /** How a client is opened. */
 export interface ProtocolClientOptions {
