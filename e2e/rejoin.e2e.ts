@@ -10,12 +10,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { CallPage, escalate, type CallDesk } from './support/callParties.ts';
 import { assertEveryoneReceivesEveryone } from './support/groupParties.ts';
-import { CHROMIUM_FLAGS, CHROMIUM_PATH, Cleanup, createAgent, startParley, waitFor, type AgentAccount } from './support/harness.ts';
+import { Cleanup, createAgent, waitFor, type AgentAccount } from './support/harness.ts';
 import { sdkCallStats } from './support/media.ts';
 import { createNetworkNamespace } from './support/netns.ts';
+import { startAcrossVeth } from './support/vethCall.ts';
 import { newWorkspaceParty, signIn } from './support/workspaceDriver.ts';
 
 const cleanup = new Cleanup();
@@ -88,16 +89,7 @@ test('a colleague dropped past the grace period sees "You left the call" and rej
   const ns = await createNetworkNamespace(1 + ((process.pid + 200) % 250));
   cleanup.add(() => ns.remove());
   const env = { CALL_GRACE_SECONDS: '3', WS_IDLE_TIMEOUT_SECONDS: '3' };
-  const server = await startParley({ host: ns.hostAddress, env });
-  cleanup.add(() => server.stop());
-  const args = [...CHROMIUM_FLAGS, `--unsafely-treat-insecure-origin-as-secure=${server.url}`];
-  const launch = async (executablePath: string): Promise<Browser> => {
-    const browser = await chromium.launch({ executablePath, args });
-    cleanup.add(() => browser.close());
-    return browser;
-  };
-  const here = await launch(CHROMIUM_PATH);
-  const behindLink = await launch(ns.chromium);
+  const { server, here, behindLink } = await startAcrossVeth(ns, cleanup, env);
 
   createAgent(server.dataDir, ana);
   createAgent(server.dataDir, bo);

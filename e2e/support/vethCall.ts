@@ -18,7 +18,18 @@ export interface VethCall {
   since: { visitorSince: number; agentSince: number };
 }
 
-export async function callAcrossVeth(ns: NetworkNamespace, cleanup: Cleanup, env: Record<string, string> = {}): Promise<VethCall> {
+/** A server on the host side of the veth, a browser here and one behind the link (in the namespace). */
+export interface VethSides {
+  server: ParleyServer;
+  here: Browser;
+  behindLink: Browser;
+}
+
+/**
+ * Starts Parley on the host side of the veth and one browser on each side, both told to treat the server's
+ * origin as secure; `cleanup` stops all three.
+ */
+export async function startAcrossVeth(ns: NetworkNamespace, cleanup: Cleanup, env: Record<string, string> = {}): Promise<VethSides> {
   const server = await startParley({ host: ns.hostAddress, env });
   cleanup.add(() => server.stop());
   const args = [...CHROMIUM_FLAGS, `--unsafely-treat-insecure-origin-as-secure=${server.url}`];
@@ -27,8 +38,11 @@ export async function callAcrossVeth(ns: NetworkNamespace, cleanup: Cleanup, env
     cleanup.add(() => browser.close());
     return browser;
   };
-  const here = await launch(CHROMIUM_PATH);
-  const behindLink = await launch(ns.chromium);
+  return { server, here: await launch(CHROMIUM_PATH), behindLink: await launch(ns.chromium) };
+}
+
+export async function callAcrossVeth(ns: NetworkNamespace, cleanup: Cleanup, env: Record<string, string> = {}): Promise<VethCall> {
+  const { server, here, behindLink } = await startAcrossVeth(ns, cleanup, env);
   const account = { email: 'quinn@example.test', name: 'Quinn Agent', password: 'correct horse battery' };
   createAgent(server.dataDir, account);
   const agent = await CallPage.open(here, server.url, 'agent');
