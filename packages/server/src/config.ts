@@ -308,8 +308,9 @@ function readConnectionLimits(
     httpIdleTimeoutMs: seconds('HTTP_IDLE_TIMEOUT_SECONDS', 30),
     httpKeepAliveMs: seconds('HTTP_KEEP_ALIVE_SECONDS', 5),
     wsAuthTimeoutMs: seconds('WS_AUTH_TIMEOUT_SECONDS', 10),
-    // Above the SDK's 25 s heartbeat with room for one lost beat.
-    wsIdleTimeoutMs: seconds('WS_IDLE_TIMEOUT_SECONDS', 60),
+    // The server pings three times within this, and browsers answer pings by themselves (in a background tab too),
+    // so a live client never reaches it; a cut network is noticed within it, and a call's grace starts then.
+    wsIdleTimeoutMs: seconds('WS_IDLE_TIMEOUT_SECONDS', 20),
     maxConnectionsPerIp: int('MAX_CONNECTIONS_PER_IP', 200, 1, 1_000_000),
     maxSocketsPerIdentity: int('MAX_SOCKETS_PER_IDENTITY', 10, 1, 10_000),
   };

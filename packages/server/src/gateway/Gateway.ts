@@ -48,6 +48,8 @@ export interface GatewayOptions {
 const HARD_LIMIT_BYTES = 1024 * 1024;
 /** Pings go out at least this often, and at least three times within the idle limit. */
 const HEARTBEAT_MS = 30_000;
+/** How long a connection closed for silence is given to answer the close frame before its socket is destroyed. */
+const SILENT_CLOSE_WAIT_MS = 1000;
 /** Agents work many conversations at once: their buckets are this much larger. */
 const AGENT_FACTOR = 5;
 /** All connections of one identity share a bucket this much larger than one connection's. */
@@ -308,12 +310,18 @@ export class Gateway {
     connection.close(CloseCode.unauthorized, message.slice(0, 100));
   }
 
-  /** Closes authenticated connections that sent no frame and no pong within the idle limit; pings the rest. */
+  /**
+   * Closes authenticated connections that sent no frame and no pong within the idle limit; pings the rest. A silent
+   * peer is most likely gone (a cut network), so it is not waited on for the closing handshake: its socket is
+   * destroyed soon after the close frame, and the party counts as gone (its calls' grace begins) at once, not after
+   * the WebSocket library's 30 s closing timeout.
+   */
   #beat(): void {
     const idleMs = this.options.limits.wsIdleTimeoutMs;
     for (const connection of this.#connections) {
       if (connection.party !== null && connection.silentForMs() > idleMs) {
         connection.close(CloseCode.idle, 'idle; reconnect');
+        setTimeout(() => connection.socket.terminate(), SILENT_CLOSE_WAIT_MS).unref();
         continue;
       }
       try {

@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { postJson } from '../support/http.ts';
 import { PROTOCOL_VERSION } from '@parley/protocol';
 import { ProtocolClient } from '../support/ProtocolClient.ts';
-import { newVisitor, startTestServer } from '../support/server.ts';
+import { TcpProxy } from '../support/TcpProxy.ts';
+import { newAgent, newVisitor, startTestServer } from '../support/server.ts';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -104,6 +105,33 @@ describe('silent WebSockets', () => {
     } finally {
       clearInterval(heartbeat);
       await Promise.all([beating.close(), ponging.close()]);
+    }
+  });
+
+  it('counts a party behind a silent network as gone soon after the idle limit, without waiting for a closing handshake', async () => {
+    // Through a proxy that stops forwarding: the close frame is never answered, as over a cut network. The library's
+    // own closing timeout is 30 s; the server must not wait for it (that would delay a call's grace by as much).
+    const proxy = await TcpProxy.start('127.0.0.1', server.port);
+    const watcher = await newAgent(server, 'Watcher');
+    const cut = await newAgent(server, 'Cut Off');
+    const behind = await ProtocolClient.connect(`http://127.0.0.1:${proxy.port}`, cut.token);
+    cut.client.close();
+    try {
+      await watcher.client.request('presence.set', { presence: 'away' });
+      const online = await watcher.client.request('agents.list', {});
+      assert.equal(online.agents.find((a) => a.id === cut.agent.id)?.presence, 'online', 'online through the proxy');
+      proxy.stall();
+      const offline = await watcher.client.waitFor(
+        (f) => f.type === 'presence.changed' && f.agent.id === cut.agent.id && f.agent.presence === 'offline',
+        10_000,
+        { fromNow: true },
+      );
+      assert.ok(offline, 'the colleague is told the agent behind the silent network is offline');
+    } finally {
+      proxy.restore();
+      await behind.close();
+      watcher.client.close();
+      await proxy.close();
     }
   });
 });
