@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import { after, test, type TestContext } from 'node:test';
 import type { CallPage } from './support/callParties.ts';
 import { Cleanup, waitFor } from './support/harness.ts';
-import { sampleInbound, waitForMediaFlowing, type InboundSample } from './support/media.ts';
+import { waitForMediaFlowing } from './support/media.ts';
+import { describeBack, timeToMediaBack } from './support/mediaBack.ts';
 import { startJanus } from './support/janus.ts';
 import { createNetworkNamespace, type NetworkNamespace } from './support/netns.ts';
 import { callAcrossVeth } from './support/vethCall.ts';
@@ -23,68 +24,6 @@ after(() => cleanup.run());
 
 /** Longer than the longest outage here: the visitor stays in the call while its network is away. */
 const GRACE_SECONDS = '60';
-
-/** A stretch without a rise this long breaks "flowing" (audio packets come every 20 ms, video frames every 50 or so). */
-const FLOW_GAP_MS = 250;
-/** Media is back once it has kept rising this long without such a gap: a straggler or two is not media back. */
-const FLOW_HELD_MS = 1000;
-
-/** When media came back at one end, per kind, in ms after the moment measured from. */
-interface BackAt {
-  video: number;
-  audio: number;
-}
-
-/**
- * The start of the first stretch in which `rose` held between samples, without a gap of `FLOW_GAP_MS`, for
- * `FLOW_HELD_MS`; null while there is none yet. A rise between two samples is dated at the earlier one.
- */
-function flowingSince(samples: InboundSample[], rose: (a: InboundSample, b: InboundSample) => boolean): number | null {
-  let runStart: number | null = null;
-  let lastEnd = -Infinity;
-  for (let i = 1; i < samples.length; i++) {
-    const [a, b] = [samples[i - 1]!, samples[i]!];
-    if (!rose(a, b)) continue;
-    if (runStart === null || a.at - lastEnd > FLOW_GAP_MS) runStart = a.at;
-    lastEnd = b.at;
-    if (lastEnd - runStart >= FLOW_HELD_MS) return runStart;
-  }
-  return null;
-}
-
-/**
- * When media came back at each end after `since`: per kind, the start of the first stretch in which it kept
- * rising (video frames decoded, audio packets received) for a second. Sampled as fast as the pages answer, 50 ms
- * apart; video and audio are measured apart, since one may come back before the other.
- */
-async function timeToMediaBack(pages: CallPage[], since: number, timeoutMs = 30_000): Promise<Map<CallPage, BackAt>> {
-  const samples = new Map<CallPage, InboundSample[]>(pages.map((p) => [p, []]));
-  const back = new Map<CallPage, BackAt>();
-  await waitFor(
-    async () => {
-      await Promise.all(
-        pages.map(async (page) => {
-          if (back.has(page)) return;
-          const list = samples.get(page)!;
-          list.push(await sampleInbound(page.page));
-          const video = flowingSince(list, (a, b) => b.videoFramesDecoded > a.videoFramesDecoded);
-          const audio = flowingSince(list, (a, b) => b.audioPacketsReceived > a.audioPacketsReceived);
-          if (video !== null && audio !== null) back.set(page, { video: Math.max(0, video - since), audio: Math.max(0, audio - since) });
-        }),
-      );
-      return back.size === pages.length;
-    },
-    { timeoutMs, intervalMs: 50, what: 'media to flow again at both ends', seen: () => Object.fromEntries([...samples].map(([p, s]) => [p.label, s.slice(-3)])) },
-  );
-  return back;
-}
-
-/** One line for the diagnostics: the latest of the four, then each end's video and audio. */
-function describeBack(back: Map<CallPage, BackAt>): string {
-  const all = [...back.values()].flatMap((b) => [b.video, b.audio]);
-  const ends = [...back].map(([page, b]) => `${page.label} video ${b.video.toFixed(0)} audio ${b.audio.toFixed(0)}`);
-  return `${Math.max(...all).toFixed(0)} ms (${ends.join(', ')})`;
-}
 
 /** The audio fallback paused someone's video "for the network" since the event cursors: an outage taken for a weak link. */
 async function networkPauses(pages: CallPage[], since: Map<CallPage, number>): Promise<string[]> {
