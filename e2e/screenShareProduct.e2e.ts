@@ -20,6 +20,8 @@ interface ScreenReading {
   currentTime: number;
   area: number;
   cameraArea: number;
+  /** Square pixels of the screen's picture (inside its letterbox) that camera videos cover. */
+  covered: number;
 }
 
 /** Reads the `<video data-screen>` in `scope` of a page or frame, and the area of the largest camera video there. */
@@ -30,11 +32,25 @@ async function readScreen(root: Parameters<typeof waitForRemoteVideoPlaying>[0],
       const screen = element.querySelector<HTMLVideoElement>('video[data-screen]');
       if (!screen) return null;
       const rect = screen.getBoundingClientRect();
-      const cameras = [...element.querySelectorAll('video[data-participant-id]:not([data-screen]), video[data-local]')].map((camera) => {
-        const box = camera.getBoundingClientRect();
-        return Math.round(box.width * box.height);
-      });
-      return { videoWidth: screen.videoWidth, currentTime: screen.currentTime, area: Math.round(rect.width * rect.height), cameraArea: Math.max(0, ...cameras) };
+      // The picture as drawn: object-fit contain letterboxes it inside the element.
+      const scale = screen.videoWidth > 0 ? Math.min(rect.width / screen.videoWidth, rect.height / screen.videoHeight) : 0;
+      const [pw, ph] = [screen.videoWidth * scale, screen.videoHeight * scale];
+      const picture = { left: rect.left + (rect.width - pw) / 2, top: rect.top + (rect.height - ph) / 2, right: rect.left + (rect.width + pw) / 2, bottom: rect.top + (rect.height + ph) / 2 };
+      const boxes = [...element.querySelectorAll('video[data-participant-id]:not([data-screen]), video[data-local]')]
+        .map((camera) => camera.getBoundingClientRect())
+        .filter((box) => box.width > 0 && box.height > 0);
+      const covered = boxes.reduce((sum, box) => {
+        const w = Math.min(box.right, picture.right) - Math.max(box.left, picture.left);
+        const h = Math.min(box.bottom, picture.bottom) - Math.max(box.top, picture.top);
+        return sum + (w > 0 && h > 0 ? w * h : 0);
+      }, 0);
+      return {
+        videoWidth: screen.videoWidth,
+        currentTime: screen.currentTime,
+        area: Math.round(rect.width * rect.height),
+        cameraArea: Math.max(0, ...boxes.map((box) => Math.round(box.width * box.height))),
+        covered: Math.round(covered),
+      };
     }),
   );
   return readings[0] ?? null;
@@ -92,6 +108,7 @@ test('the agent clicks "Share screen" in the workspace and the visitor sees it l
   await widgetCall.getByRole('button', { name: 'Stop sharing', exact: true }).waitFor();
   const agentSees = await waitForScreenPlaying(ws, '#call-stage', "the visitor's screen in the workspace");
   assert.ok(agentSees.area > 2 * agentSees.cameraArea, `large in the workspace too: ${JSON.stringify(agentSees)}`);
+  assert.equal(agentSees.covered, 0, `no camera hides part of the screen in the workspace: ${JSON.stringify(agentSees)}`);
   await waitForLine(ws, `${visitorName} shared their screen`, "the visitor's share in the workspace transcript");
   await viewportShot(ws, 'screen-share-agent-sees-visitor-screen');
   await widgetCall.getByRole('button', { name: 'Stop sharing', exact: true }).click();
