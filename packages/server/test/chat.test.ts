@@ -76,6 +76,25 @@ describe('chat between visitors and agents over real sockets', () => {
     v.client.close();
   });
 
+  it('the sending connection has its message in the result only; its other connection and the agent get it as a frame', async () => {
+    const agent = await newAgent(server);
+    const v = await newVisitor(server);
+    const id = (await v.client.request('chat.start', {})).conversation.sessionID;
+    await agent.client.waitFor(isAssigned(id));
+    const tab = await ProtocolClient.connect(server.url, v.token);
+    await tab.request('conversation.sync', { sessionID: id, afterSeq: 0 });
+    const sent = await v.client.request('message.send', { sessionID: id, clientId: 'tab-1', text: 'from the first tab' });
+    const isSent = (f: ServerFrame) => f.type === 'message' && f.message.id === sent.message.id;
+    const [toTab, toAgent] = await Promise.all([tab.waitFor(isSent), agent.client.waitFor(isSent)]);
+    assert.deepEqual(toTab.type === 'message' && toTab.message, sent.message);
+    assert.deepEqual(toAgent.type === 'message' && toAgent.message, sent.message);
+    // A later message, published after the first, reaching the sender shows the first was not echoed to it.
+    await agent.client.request('message.send', { sessionID: id, clientId: 'reply-1', text: 'a reply' });
+    await v.client.waitFor((f) => f.type === 'message' && f.message.text === 'a reply');
+    assert.equal(v.client.frames.filter(isSent).length, 0, 'no echo to the sending connection');
+    for (const c of [agent.client, v.client, tab]) c.close();
+  });
+
   it('a reconnecting client resumes from its last seq and gets the rest in order, once', async () => {
     const agent = await newAgent(server);
     const v = await newVisitor(server);

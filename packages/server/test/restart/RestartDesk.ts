@@ -52,11 +52,14 @@ export class RestartDesk {
     await removeDir(this.dataDir);
   }
 
-  /** Kills (or stops) the server and starts it again on the same data and port; resolves with when it went down. */
-  async restart(signal: NodeJS.Signals): Promise<Date> {
+  /**
+   * Kills (or stops) the server and starts it again on the same data and port; resolves with when it went down.
+   * `env` replaces the environment of the new process (a crash hook is for the first one only).
+   */
+  async restart(signal: NodeJS.Signals, env: Record<string, string> = this.env): Promise<Date> {
     await this.server.kill(signal);
     const downAt = new Date();
-    this.server = await startParley({ dataDir: this.dataDir, port: Number(new URL(this.server.url).port), env: this.env });
+    this.server = await startParley({ dataDir: this.dataDir, port: Number(new URL(this.server.url).port), env });
     return downAt;
   }
 
