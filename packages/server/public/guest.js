@@ -178,7 +178,8 @@
   /** The plain help for devices the check could not open; the guest can still join without them. */
   function deviceHelp(failure) {
     var what = failure.device === 'audio' ? 'microphone' : failure.device === 'video' ? 'camera' : 'camera and microphone';
-    if (failure.code === 'media-denied') return 'Your browser blocked the ' + what + '. Allow it with the icon at the left of the address bar, or join without it.';
+    var them = failure.device === 'both' ? 'them' : 'it';
+    if (failure.code === 'media-denied') return 'Your browser blocked the ' + what + '. Allow ' + them + ' with the icon at the left of the address bar, or join without ' + them + '.';
     if (failure.code === 'media-missing') return 'No ' + what + ' was found. You can still join' + (failure.device === 'video' ? '.' : ' and listen.');
     return 'The ' + what + ' could not be started. You can still join.';
   }
@@ -209,6 +210,10 @@
     // A device picked anew comes with its own track: the toggles apply to it too.
     opened.on('change', applyPreviewToggles);
     showPreviewHelp(opened.failures.length > 0 ? deviceHelp(opened.failures[0]) : '');
+    // Nothing could be opened: the help says so, and pickers and a level that cannot move would only confuse.
+    els.check.hidden = opened.failures.some(function (f) {
+      return f.device === 'both';
+    });
     els.joinView.addEventListener('pointerdown', wakeLevel);
     els.joinView.addEventListener('keydown', wakeLevel);
   }
@@ -222,7 +227,7 @@
     els.joinView.removeEventListener('keydown', wakeLevel);
     var meter = els.check.querySelector('meter');
     var select = els.check.querySelector('select[name="microphone"]');
-    if (check && meter && select && select.value && Number(meter.getAttribute('data-level')) === 0) select.dispatchEvent(new Event('change'));
+    if (check && !joinMuted && meter && select && select.value && Number(meter.getAttribute('data-level')) === 0) select.dispatchEvent(new Event('change'));
   }
 
   /** Fills a picker with `devices`, keeping `wanted` selected when it is there. Returns whether it was. */
@@ -604,7 +609,10 @@
     }
     remember(JOINED_KEY, null);
     show('join');
-    void startPreview();
+    // After the page's load event: a preview without any device never gets a frame, which would hold that event
+    // (and the browser's loading indicator) for as long as the page is open.
+    if (document.readyState === 'complete') void startPreview();
+    else window.addEventListener('load', startPreview, { once: true });
   }
 
   // Another link pasted into this tab changes only the fragment, which loads nothing: start over with it.
