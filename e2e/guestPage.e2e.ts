@@ -5,7 +5,8 @@
  * picked there being what the joined call sends (read from the call's own RTP senders), switching the
  * microphone in the call, and sharing the screen: the agent's workspace decodes the guest's screen frames in
  * `<video data-screen>`, the browser's own "Stop sharing" (the captured track's `ended`) puts the button back,
- * and while the agent shares, the guest's "Share screen" is refused with a sentence.
+ * and while the agent shares, the guest's "Share screen" is refused with a sentence. Last, a guest whose browser
+ * blocks the camera is told so before joining, and joins sending its microphone alone.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
