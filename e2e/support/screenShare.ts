@@ -11,31 +11,36 @@ import type { AudioWatch, RenderedScreen } from './page/probe.ts';
 
 export type { AudioWatch, RenderedScreen } from './page/probe.ts';
 
-/** The shared screen drawn in the call div (`preview`: this page's own "you are sharing" preview), or null. */
-export function renderedScreen(page: Page, preview = false): Promise<RenderedScreen | null> {
-  return page.evaluate(([div, own]) => window.parleyProbe.screen(div, own), [CALL_DIV_ID, preview] as const);
+/**
+ * The shared screen drawn in the call div (`preview`: this page's own "you are sharing" preview), or null.
+ * `divId`: the div a product page draws its call into (the workspace's, the guest page's).
+ */
+export function renderedScreen(page: Page, preview = false, divId = CALL_DIV_ID): Promise<RenderedScreen | null> {
+  return page.evaluate(([div, own]) => window.parleyProbe.screen(div, own), [divId, preview] as const);
 }
 
 /** Waits until `page` decodes the screen of `sharerId`: a width, then frames decoded rising and the clock advancing. */
-export async function waitForScreenFlowing(page: Page, sharerId: string, what: string): Promise<{ first: RenderedScreen; later: RenderedScreen }> {
+export async function waitForScreenFlowing(page: Page, sharerId: string, what: string, divId = CALL_DIV_ID): Promise<{ first: RenderedScreen; later: RenderedScreen }> {
+  const seen = () => renderedScreen(page, false, divId);
   const shown = async () => {
-    const screen = await renderedScreen(page);
+    const screen = await seen();
     return screen && screen.participantId === sharerId && screen.videoWidth > 0 && screen.framesDecoded > 0 ? screen : null;
   };
-  const first = await waitFor(shown, { timeoutMs: 15_000, what: `the screen drawn (${what})`, seen: () => renderedScreen(page) });
+  const first = await waitFor(shown, { timeoutMs: 15_000, what: `the screen drawn (${what})`, seen });
   const later = await waitFor(
     async () => {
       const screen = await shown();
       return screen && screen.framesDecoded > first.framesDecoded && screen.currentTime > first.currentTime ? screen : null;
     },
-    { timeoutMs: 15_000, what: `screen frames rising (${what})`, seen: () => renderedScreen(page) },
+    { timeoutMs: 15_000, what: `screen frames rising (${what})`, seen },
   );
   return { first, later };
 }
 
 /** Waits until no shared screen is drawn in `page` (`preview`: the sharer's own preview). */
-export async function waitForScreenGone(page: Page, what: string, preview = false): Promise<void> {
-  await waitFor(async () => (await renderedScreen(page, preview)) === null, { timeoutMs: 15_000, what, seen: () => renderedScreen(page, preview) });
+export async function waitForScreenGone(page: Page, what: string, preview = false, divId = CALL_DIV_ID): Promise<void> {
+  const seen = () => renderedScreen(page, preview, divId);
+  await waitFor(async () => (await seen()) === null, { timeoutMs: 15_000, what, seen });
 }
 
 /** Starts sampling inbound audio packets in `page`, every 20 ms (each sample waits for the last). */
@@ -52,7 +57,7 @@ export function stopAudioWatch(page: Page): Promise<AudioWatch> {
  * Ends the share the way the browser's own "Stop sharing" bar does: the captured track stops and fires `ended`
  * (the page's own `track.stop()` fires nothing, so the event is dispatched as the browser would).
  */
-export async function stopSharingFromBrowser(page: Page): Promise<void> {
+export async function stopSharingFromBrowser(page: Page, divId = CALL_DIV_ID): Promise<void> {
   const stopped = await page.evaluate((div) => {
     const video = document.getElementById(div)?.querySelector<HTMLVideoElement>('video[data-screen-preview]');
     const track = (video?.srcObject as MediaStream | null)?.getVideoTracks()[0];
@@ -60,6 +65,6 @@ export async function stopSharingFromBrowser(page: Page): Promise<void> {
     track.stop();
     track.dispatchEvent(new Event('ended'));
     return true;
-  }, CALL_DIV_ID);
+  }, divId);
   if (!stopped) throw new Error('no shared screen to stop: the sharer has no preview');
 }

@@ -23,11 +23,21 @@
     previewNote: document.getElementById('preview-note'),
     previewMic: document.getElementById('preview-mic'),
     previewCamera: document.getElementById('preview-camera'),
+    check: document.getElementById('device-check'),
     joinButton: document.getElementById('join-button'),
     callView: document.getElementById('call-view'),
     people: document.getElementById('people'),
     mic: document.getElementById('call-mic'),
     camera: document.getElementById('call-camera'),
+    share: document.getElementById('call-share'),
+    devices: document.getElementById('call-devices'),
+    devicePanel: document.getElementById('call-device-panel'),
+    pickers: {
+      camera: document.getElementById('call-pick-camera'),
+      microphone: document.getElementById('call-pick-microphone'),
+      speaker: document.getElementById('call-pick-speaker'),
+    },
+    speakerRow: document.getElementById('call-pick-speaker-row'),
     leave: document.getElementById('call-leave'),
     endedView: document.getElementById('ended-view'),
     rejoinView: document.getElementById('rejoin-view'),
@@ -46,6 +56,30 @@
     unavailable: { text: 'The call service cannot be reached. Check your connection and try again.', retry: true },
     timeout: { text: 'The call service did not answer in time. Try again.', retry: true },
   };
+
+  /** What to tell the guest when sharing the screen is refused (ParleyError codes of startScreenShare). */
+  var SHARE_REFUSALS = {
+    screen_share_busy: 'Someone else is sharing their screen; one screen at a time. You can share when they stop.',
+    forbidden: 'The screen was not shared: the choice was cancelled or the browser refused.',
+    unavailable: 'This browser cannot share a screen.',
+  };
+
+  /** What to tell the guest when a device cannot be switched to (ParleyError codes of setDevices). */
+  var DEVICE_REFUSALS = {
+    device_not_found: 'That device is no longer there; pick another.',
+    not_supported: 'This browser cannot choose the speaker.',
+    unavailable: 'That device could not be started; pick another.',
+  };
+
+  /** The kinds of device, with the list each comes in (Parley.listDevices) and the word for an unnamed one. */
+  var KINDS = [
+    { kind: 'camera', list: 'cameras', word: 'Camera' },
+    { kind: 'microphone', list: 'microphones', word: 'Microphone' },
+    { kind: 'speaker', list: 'speakers', word: 'Speaker' },
+  ];
+
+  /** This browser can send sound to a chosen speaker. */
+  var CAN_PICK_SPEAKER = typeof HTMLMediaElement !== 'undefined' && typeof HTMLMediaElement.prototype.setSinkId === 'function';
 
   /** Why the call ended for this guest, as a sentence. */
   function endedText(event) {
@@ -71,6 +105,13 @@
   var token = null;
   var guest = null;
   var previewStream = null;
+  /** The open pre-call check, and how many were opened (one that opens after the page moved on closes). */
+  var check = null;
+  var checkRun = 0;
+  /** The devices picked in the check, for the call (and for the check again after a failed join). */
+  var chosen = {};
+  /** The help shown over the preview for a device that could not be opened. */
+  var previewHelp = '';
   var joinMuted = false;
   var joinCameraOff = false;
   var unbind = [];
@@ -119,39 +160,106 @@
     remember(JOINED_KEY, null);
   }
 
-  // ---------------------------------------------------------------- preview
+  // ---------------------------------------------------------------- the check before joining
 
+  /**
+   * The pre-call check (the SDK's DeviceCheck: microphone level, test sound, camera, microphone and speaker
+   * pickers) draws into #device-check; its camera stream is shown in this page's own preview frame. What is
+   * picked there is what the call opens (`call.devices` of joinAsGuest).
+   */
   function stopPreview() {
-    if (previewStream) {
-      previewStream.getTracks().forEach(function (track) {
-        track.stop();
-      });
-    }
+    checkRun += 1;
+    if (check) check.close();
+    check = null;
     previewStream = null;
     els.preview.srcObject = null;
   }
 
+  /** The plain help for devices the check could not open; the guest can still join without them. */
+  function deviceHelp(failure) {
+    var what = failure.device === 'audio' ? 'microphone' : failure.device === 'video' ? 'camera' : 'camera and microphone';
+    var them = failure.device === 'both' ? 'them' : 'it';
+    if (failure.code === 'media-denied') return 'Your browser blocked the ' + what + '. Allow ' + them + ' with the icon at the left of the address bar, or join without ' + them + '.';
+    if (failure.code === 'media-missing') return 'No ' + what + ' was found. You can still join' + (failure.device === 'video' ? '.' : ' and listen.');
+    return 'The ' + what + ' could not be started. You can still join.';
+  }
+
+  function showPreviewHelp(text) {
+    previewHelp = text;
+    applyPreviewToggles();
+  }
+
   async function startPreview() {
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      els.previewNote.textContent = 'This browser cannot use a camera here. You can still join and listen.';
-      return;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || typeof window.Parley.DeviceCheck !== 'function') {
+      return showPreviewHelp('This browser cannot use a camera here. You can still join and listen.');
     }
-    try {
-      previewStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
-      // The guest may have joined while the camera was starting: hand nothing to a page that moved on.
-      if (els.joinView.hidden) return stopPreview();
-      els.preview.srcObject = previewStream;
-      els.previewNote.textContent = '';
-      applyPreviewToggles();
-    } catch (error) {
-      var name = error && error.name;
-      els.previewNote.textContent =
-        name === 'NotAllowedError' || name === 'SecurityError'
-          ? 'Your browser blocked the camera or microphone. Allow them with the icon at the left of the address bar, or join without them.'
-          : name === 'NotFoundError'
-            ? 'No camera or microphone was found. You can still join and listen.'
-            : 'The camera or microphone could not be started. You can still join.';
+    var run = ++checkRun;
+    var opened = await window.Parley.DeviceCheck.open(els.check, { video: true, initial: chosen });
+    // The guest may have joined while the devices were starting: hand nothing to a page that moved on.
+    if (run !== checkRun || els.joinView.hidden) return opened.close();
+    check = opened;
+    var own = els.check.querySelector('video[data-device-preview]');
+    if (own) {
+      own.hidden = true;
+      previewStream = own.srcObject;
     }
+    els.preview.srcObject = previewStream;
+    opened.on('unavailable', function (failure) {
+      showPreviewHelp(deviceHelp(failure));
+    });
+    // A device picked anew comes with its own track: the toggles apply to it too.
+    opened.on('change', applyPreviewToggles);
+    showPreviewHelp(opened.failures.length > 0 ? deviceHelp(opened.failures[0]) : '');
+    // Nothing could be opened: the help says so, and pickers and a level that cannot move would only confuse.
+    els.check.hidden = opened.failures.some(function (f) {
+      return f.device === 'both';
+    });
+    els.joinView.addEventListener('pointerdown', wakeLevel);
+    els.joinView.addEventListener('keydown', wakeLevel);
+  }
+
+  /**
+   * Browsers start sound processing only after the person has used the page, and the check opens on load: at
+   * the guest's first tap or key press, a level that never moved is restarted by opening the microphone again.
+   */
+  function wakeLevel() {
+    els.joinView.removeEventListener('pointerdown', wakeLevel);
+    els.joinView.removeEventListener('keydown', wakeLevel);
+    var meter = els.check.querySelector('meter');
+    var select = els.check.querySelector('select[name="microphone"]');
+    if (check && !joinMuted && meter && select && select.value && Number(meter.getAttribute('data-level')) === 0) select.dispatchEvent(new Event('change'));
+  }
+
+  /** Fills a picker with `devices`, keeping `wanted` selected when it is there. Returns whether it was. */
+  function fillPicker(select, devices, word, wanted) {
+    while (select.firstChild) select.removeChild(select.firstChild);
+    devices.forEach(function (device, i) {
+      select.appendChild(new Option(device.label || word + ' ' + (i + 1), device.id));
+    });
+    var kept = Boolean(wanted) && devices.some(function (d) {
+      return d.id === wanted;
+    });
+    if (kept) select.value = wanted;
+    select.disabled = devices.length === 0;
+    return kept;
+  }
+
+  /** A device was plugged in or out before joining: the check's pickers list what is there now. */
+  async function refreshCheckPickers() {
+    var current = check;
+    if (!current) return;
+    var list = await window.Parley.listDevices().catch(function () {
+      return null;
+    });
+    if (!list || check !== current) return;
+    KINDS.forEach(function (k) {
+      var select = els.check.querySelector('select[name="' + k.kind + '"]');
+      if (!select) return;
+      var before = select.value;
+      var kept = fillPicker(select, list[k.list], k.word, before);
+      // The device in use went away: the check opens the one now shown, as if picked.
+      if (before && !kept && select.options.length > 0) select.dispatchEvent(new Event('change'));
+    });
   }
 
   function applyPreviewToggles() {
@@ -159,6 +267,7 @@
     els.previewMic.textContent = joinMuted ? 'You will join muted' : 'Join muted';
     els.previewCamera.setAttribute('aria-pressed', String(joinCameraOff));
     els.previewCamera.textContent = joinCameraOff ? 'You will join with camera off' : 'Join with camera off';
+    els.previewNote.textContent = joinCameraOff ? 'Camera off' : previewHelp;
     if (!previewStream) return;
     previewStream.getAudioTracks().forEach(function (t) {
       t.enabled = !joinMuted;
@@ -167,7 +276,6 @@
       t.enabled = !joinCameraOff;
     });
     els.preview.hidden = joinCameraOff;
-    els.previewNote.textContent = joinCameraOff ? 'Camera off' : '';
   }
 
   // ---------------------------------------------------------------- in the call
@@ -220,6 +328,45 @@
     els.mic.setAttribute('aria-pressed', String(!micOn));
     els.camera.textContent = cameraOn ? 'Camera off' : 'Camera on';
     els.camera.setAttribute('aria-pressed', String(!cameraOn));
+    // The browser's own "Stop sharing" ends the share in the SDK, whose events bring this back to "Share screen".
+    els.share.textContent = self && self.screen ? 'Stop sharing' : 'Share screen';
+  }
+
+  // ---------------------------------------------------------------- devices in the call
+
+  /** The device of a kind this page sends now, when the call uses the browser's default (read from its own preview). */
+  function liveDeviceId(kind) {
+    var own = document.getElementById(CALL_DIV_ID).querySelector('video[data-local]');
+    var stream = own && own.srcObject;
+    var track = stream && (kind === 'camera' ? stream.getVideoTracks() : stream.getAudioTracks())[0];
+    return track && track.getSettings ? track.getSettings().deviceId || null : null;
+  }
+
+  /** Fills the call's pickers from `list` (or the browser's list now), the devices in use selected. */
+  async function fillCallPickers(list) {
+    var g = guest;
+    if (!g) return;
+    var devices = list || (await window.Parley.listDevices().catch(function () {
+      return null;
+    }));
+    if (!devices || guest !== g) return;
+    var inUse = g.video.devices;
+    KINDS.forEach(function (k) {
+      fillPicker(els.pickers[k.kind], devices[k.list], k.word, inUse[k.kind] || (k.kind === 'speaker' ? null : liveDeviceId(k.kind)));
+    });
+  }
+
+  function setDevicePanel(open) {
+    els.devicePanel.hidden = !open;
+    els.devices.setAttribute('aria-expanded', String(open));
+    if (open) void fillCallPickers(null);
+  }
+
+  /** Why a device was switched without the guest asking, as a sentence. */
+  function unpluggedText(event) {
+    return event.deviceId !== null
+      ? 'Your ' + event.kind + ' was disconnected; the call now uses the default ' + event.kind + '.'
+      : 'Your ' + event.kind + ' was disconnected and no other was found.';
   }
 
   function refreshCall() {
@@ -282,6 +429,15 @@
         else if (event.code === 'media-missing') setProblem('No camera or microphone was found: the others cannot see or hear you.');
         else setProblem(event.message);
       }),
+      g.on('deviceChanged', function (event) {
+        if (event.reason === 'unplugged') setStatus(unpluggedText(event));
+        void fillCallPickers(null);
+      }),
+      g.on('deviceListChanged', function (event) {
+        var added = event.added[0];
+        if (added && added.label) setStatus('New device: ' + added.label + '. Choose it under Devices.');
+        void fillCallPickers(event.devices);
+      }),
       g.on('videoEnded', function (event) {
         // Dropped past the grace period while the call goes on: offered to come back, still connected.
         if (event.reason === 'dropped' && g.video.canRejoin) droppedOut();
@@ -290,15 +446,17 @@
     );
   }
 
-  async function act(button, action) {
-    button.disabled = true;
+  /** Runs a call action from `control`; a refusal is said with `refusals[code]` when there is one, else the SDK's message. */
+  async function act(control, action, refusals) {
+    control.disabled = true;
     try {
       await action();
       setProblem('');
     } catch (error) {
-      setProblem(error && error.message ? error.message : String(error));
+      var known = refusals && error && refusals[error.code];
+      setProblem(known || (error && error.message ? error.message : String(error)));
     } finally {
-      button.disabled = false;
+      control.disabled = false;
       renderControls();
     }
   }
@@ -309,10 +467,11 @@
     setProblem('');
     els.joinButton.disabled = true;
     setStatus('Joining the call…');
-    // The SDK opens the devices itself; a phone often cannot hand one camera to two users at once.
+    // The SDK opens the devices itself, those picked in the check; a phone often cannot hand one camera to two users at once.
+    if (check) chosen = check.choice;
     stopPreview();
     try {
-      guest = await window.Parley.joinAsGuest({ server: location.origin, token: token, name: name, divID: CALL_DIV_ID });
+      guest = await window.Parley.joinAsGuest({ server: location.origin, token: token, name: name, divID: CALL_DIV_ID, call: { devices: chosen } });
     } catch (error) {
       els.joinButton.disabled = false;
       guest = null;
@@ -376,6 +535,39 @@
       return self && !self.video ? g.enableVideo() : g.disableVideo();
     });
   });
+  els.share.addEventListener('click', function () {
+    var self = selfInCall();
+    if (!guest) return;
+    var g = guest;
+    void act(
+      els.share,
+      function () {
+        return self && self.screen ? g.stopScreenShare() : g.startScreenShare();
+      },
+      SHARE_REFUSALS,
+    );
+  });
+  els.devices.addEventListener('click', function () {
+    setDevicePanel(els.devicePanel.hidden);
+  });
+  KINDS.forEach(function (k) {
+    var select = els.pickers[k.kind];
+    select.addEventListener('change', function () {
+      if (!guest) return;
+      var g = guest;
+      var choice = {};
+      choice[k.kind] = select.value;
+      void act(
+        select,
+        function () {
+          return g.setDevices(choice);
+        },
+        DEVICE_REFUSALS,
+      ).then(function () {
+        return fillCallPickers(null);
+      });
+    });
+  });
   els.leave.addEventListener('click', function () {
     if (!guest) return;
     var g = guest;
@@ -387,6 +579,14 @@
   // ---------------------------------------------------------------- start
 
   function start() {
+    // Phones cannot share their screen from a browser: the button is only there where it can work.
+    els.share.hidden = !(navigator.mediaDevices && typeof navigator.mediaDevices.getDisplayMedia === 'function');
+    els.speakerRow.hidden = !CAN_PICK_SPEAKER;
+    if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+      navigator.mediaDevices.addEventListener('devicechange', function () {
+        void refreshCheckPickers();
+      });
+    }
     var fromHash = location.hash.length > 1 ? location.hash.slice(1) : null;
     if (fromHash) {
       remember(TOKEN_KEY, fromHash);
@@ -409,7 +609,10 @@
     }
     remember(JOINED_KEY, null);
     show('join');
-    void startPreview();
+    // After the page's load event: a preview without any device never gets a frame, which would hold that event
+    // (and the browser's loading indicator) for as long as the page is open.
+    if (document.readyState === 'complete') void startPreview();
+    else window.addEventListener('load', startPreview, { once: true });
   }
 
   // Another link pasted into this tab changes only the fragment, which loads nothing: start over with it.
