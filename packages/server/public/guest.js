@@ -175,13 +175,22 @@
     els.preview.srcObject = null;
   }
 
-  /** The plain help for devices the check could not open; the guest can still join without them. */
+  /**
+   * The plain help for devices the check could not open. A guest joins with either one alone (the others do not hear
+   * or do not see them); with neither, the call cannot take them, and the help says what would.
+   */
   function deviceHelp(failure) {
     var what = failure.device === 'audio' ? 'microphone' : failure.device === 'video' ? 'camera' : 'camera and microphone';
     var them = failure.device === 'both' ? 'them' : 'it';
-    if (failure.code === 'media-denied') return 'Your browser blocked the ' + what + '. Allow ' + them + ' with the icon at the left of the address bar, or join without ' + them + '.';
-    if (failure.code === 'media-missing') return 'No ' + what + ' was found. You can still join' + (failure.device === 'video' ? '.' : ' and listen.');
-    return 'The ' + what + ' could not be started. You can still join.';
+    var instead =
+      failure.device === 'video'
+        ? 'You can still join with your microphone.'
+        : failure.device === 'audio'
+          ? 'You can still join with your camera; the others will not hear you.'
+          : 'The call needs at least one of them to let you join.';
+    if (failure.code === 'media-denied') return 'Your browser blocked the ' + what + '. Allow ' + them + ' with the icon at the left of the address bar. ' + instead;
+    if (failure.code === 'media-missing') return 'No ' + what + ' was found. ' + instead;
+    return 'The ' + what + ' could not be started. ' + instead;
   }
 
   function showPreviewHelp(text) {
@@ -191,7 +200,7 @@
 
   async function startPreview() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || typeof window.Parley.DeviceCheck !== 'function') {
-      return showPreviewHelp('This browser cannot use a camera here. You can still join and listen.');
+      return showPreviewHelp('This browser cannot use a camera or microphone here, and the call needs one of them. Try another browser.');
     }
     var run = ++checkRun;
     var opened = await window.Parley.DeviceCheck.open(els.check, { video: true, initial: chosen });
