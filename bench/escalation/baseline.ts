@@ -1,22 +1,31 @@
 /*
  * The baseline half of bench:escalation: two pages (one browser context each) with camera and microphone
- * already open, a trivial relay between them (a Playwright binding: the offer, the answer and each candidate
- * go page → Node → other page), and nothing else. Each run measures the accepting page's `start()` to the
- * first decoded remote frame on both pages, with the same probe as the Parley runs.
+ * already open, a plain WebSocket relay between them (what a real app would use: each page's socket to a tiny
+ * server that forwards every message to the other page's socket, nothing parsed, nothing stored), and nothing
+ * else. Each run measures the accepting page's `start()` to the first decoded remote frame on both pages, with
+ * the same probe as the Parley runs.
  */
 import { createServer, type Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { waitFor } from '../../e2e/support/harness.ts';
 import { pageScript } from '../../e2e/support/media.ts';
-import type { BaselineSignal } from './baselinePage.ts';
 import { FIRST_FRAME_MARK, runTiming, type RunTiming } from './timing.ts';
 
-/** A blank page on a loopback origin of its own (a secure context, as WebRTC wants). */
+/** A blank page on a loopback origin of its own (a secure context, as WebRTC wants), and its relay at `/relay`. */
 function servePage(): Promise<{ url: string; server: Server }> {
   const server = createServer((_request, response) => {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     response.end('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>baseline</title><link rel="icon" href="data:,"></head><body></body></html>');
   });
+  // The relay: each message from one page's socket goes as it is to the other's (two pages, so "every other").
+  const relay = new WebSocketServer({ server, path: '/relay', maxPayload: 64 * 1024 });
+  relay.on('connection', (socket: WebSocket) => {
+    socket.on('message', (data, isBinary) => {
+      for (const other of relay.clients) if (other !== socket && other.readyState === other.OPEN) other.send(data, { binary: isBinary });
+    });
+  });
+  server.on('close', () => relay.close());
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
@@ -60,13 +69,9 @@ export async function openBaseline(browser: Browser): Promise<CallBench> {
     };
     const agent = await open();
     const visitor = await open();
-    const relay = (to: () => Page) => (_source: unknown, signal: BaselineSignal) =>
-      to().evaluate((s) => window.baselineCall.receive(s), signal);
-    await agent.exposeBinding('relayToPeer', relay(() => visitor));
-    await visitor.exposeBinding('relayToPeer', relay(() => agent));
     for (const page of [agent, visitor]) {
       await page.goto(url);
-      await page.evaluate(() => window.baselineCall.open());
+      await page.evaluate((relayUrl) => window.baselineCall.open(relayUrl), url.replace(/^http/, 'ws') + 'relay');
     }
     return {
       async run(label) {

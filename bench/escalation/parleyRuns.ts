@@ -21,7 +21,8 @@ export class RunFailed extends Error {
 export async function openParley(browser: Browser): Promise<CallBench> {
   const cleanup = new Cleanup();
   try {
-    const desk = await openCallDesk(browser, cleanup);
+    // Every run is a new call in one conversation: more than the default limit of calls a minute allows.
+    const desk = await openCallDesk(browser, cleanup, { CALL_REQUESTS_PER_MINUTE: '600' });
     const { visitor, agent } = desk;
     return {
       async run(label) {
