@@ -55,7 +55,7 @@ export interface MediaTransport {
   setTrack(kind: SendKind, track: MediaTrackLike | null): Promise<void>;
   /** The signaling came back: restart whatever is not connected, and the paths from the `silent` participants (media stopped). */
   restartStalled(silent?: ReadonlySet<string>): void;
-  /** Media from `remoteId` came back after a silence: start this page's video to it afresh, with a key frame (through Janus: the one published video). */
+  /** Media from `remoteId` came back after a silence: start this page's video to it afresh, with a key frame (mesh). */
   refreshVideo?(remoteId: string): void;
   /** One stats row per remote participant. */
   stats(): Promise<CallStatsRow[]>;

@@ -12,27 +12,6 @@ export interface LinkSignal {
   candidate?: IceCandidate | null;
 }
 
-/**
- * Starts the video of `senders` (camera and screen) afresh with a key frame. After media stopped for a while (an
- * outage, a move), the far end's decoder waits for one, and asks for it only every few seconds (Chromium: 3 s
- * without a decoded frame); its requests sent while the network was away are lost. Turning the encodings off and on
- * again restarts the encoder, whose first frame is a key frame. Encodings already off are left so.
- */
-export async function restartVideoEncodings(senders: ReadonlyMap<string, RtpSenderLike>, closed: () => boolean): Promise<void> {
-  for (const kind of ['video', 'screen'] as const) {
-    const sender = senders.get(kind);
-    if (closed() || !sender?.track || !sender.getParameters || !sender.setParameters) continue;
-    const off = sender.getParameters();
-    const on = off.encodings.map((e) => e.active !== false);
-    if (!on.some(Boolean)) continue;
-    for (const e of off.encodings) e.active = false;
-    await sender.setParameters(off);
-    const back = sender.getParameters();
-    back.encodings.forEach((e, i) => (e.active = on[i] ?? true));
-    await sender.setParameters(back);
-  }
-}
-
 /** How a {@link PeerLink} reports to its owner. */
 export interface PeerLinkCallbacks {
   /** A description or candidate for the remote peer. */
@@ -237,9 +216,25 @@ export class PeerLink {
     this.pc.restartIce();
   }
 
-  /** Starts this link's video afresh with a key frame (see {@link restartVideoEncodings}). */
+  /**
+   * Starts this link's video afresh with a key frame. After media stopped for a while (an outage, a move), the far
+   * end's decoder waits for one, and asks for it only every few seconds (Chromium: 3 s without a decoded frame); its
+   * requests sent while the network was away are lost. Turning the encodings off and on again restarts the encoder,
+   * whose first frame is a key frame. Encodings already off are left so.
+   */
   async refreshVideo(): Promise<void> {
-    await restartVideoEncodings(this.senders, () => this.closed);
+    for (const kind of ['video', 'screen'] as const) {
+      const sender = this.senders.get(kind);
+      if (this.closed || !sender?.track || !sender.getParameters || !sender.setParameters) continue;
+      const off = sender.getParameters();
+      const on = off.encodings.map((e) => e.active !== false);
+      if (!on.some(Boolean)) continue;
+      for (const e of off.encodings) e.active = false;
+      await sender.setParameters(off);
+      const back = sender.getParameters();
+      back.encodings.forEach((e, i) => (e.active = on[i] ?? true));
+      await sender.setParameters(back);
+    }
   }
 
   /** Closes the peer connection; no more callbacks. */

@@ -1,6 +1,6 @@
 import type { MediaAccess } from '../../wire.ts';
 import type { MediaStreamLike, MediaTrackLike, PeerConnectionLike, RtpSenderLike } from '../MediaHandler.ts';
-import { restartVideoEncodings, type SendKind } from '../PeerLink.ts';
+import type { SendKind } from '../PeerLink.ts';
 import { RemoteCandidates, type HandleEvent, type JanusHandle, type JanusSession, type PluginEvent } from './JanusSession.ts';
 
 /** What `call.join` hands out for a call through Janus: the room, its PIN, this participant's token and display. */
@@ -111,9 +111,9 @@ export class JanusPublisher {
     this.senders.set(kind, this.peerConnection.addTrack(track, kind === 'screen' ? this.streams.screen : this.streams.camera));
   }
 
-  /** Starts the video sent afresh with a key frame, for every subscriber (see {@link restartVideoEncodings}). */
-  async refreshVideo(): Promise<void> {
-    await restartVideoEncodings(this.senders, () => this.closed);
+  /** Restarts ICE (after the network came back), unless connected. */
+  restartIce(): void {
+    if (!this.closed && this.peerConnection.connectionState !== 'connected') this.peerConnection.restartIce();
   }
 
   /** Leaves the room (the session's end takes the handle with it) and closes the connection. */

@@ -125,20 +125,6 @@ export class JanusSession {
     return new JanusHandle(this, id);
   }
 
-  /**
-   * Whether Janus answers a keepalive within `timeoutMs`. After the network went away the socket may look open
-   * while what is sent on it waits in a dead connection (a new address) or behind TCP's retransmission backoff.
-   */
-  probe(timeoutMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.send({ janus: 'keepalive', session_id: this.id }, true).then(
-        () => resolve(true),
-        () => resolve(false),
-      ).finally(() => clearTimeout(timer));
-    });
-  }
-
   /** Destroys the session (best effort) and closes the socket; pending requests reject. */
   close(): void {
     if (this.closed) return;

@@ -19,8 +19,6 @@ const FINAL_JOIN_ERRORS = new Set([
 /** Reconnection to Janus after the socket dropped: first delay, doubled up to the cap. */
 const RECONNECT_FIRST_MS = 250;
 const RECONNECT_MAX_MS = 4_000;
-/** How long a probe of a socket that looks open may wait for Janus's answer before the socket counts as dead. */
-const PROBE_TIMEOUT_MS = 500;
 
 /** A remote participant this page receives (or waits to receive) media from. */
 interface Remote {
@@ -131,28 +129,24 @@ export class JanusTransport implements MediaTransport {
     await this.publisher?.setTrack(kind, track);
   }
 
-  /**
-   * The signaling came back (or media stopped arriving): this page's network may have dropped or moved. The
-   * connection to Janus is made again at once — a new WebSocket and session, publishing and subscribing afresh —
-   * when anything is not connected or `silent` names a participant received from: the old socket may be bound to
-   * an address that is gone, or hold requests behind TCP's retransmission backoff, and ICE takes seconds to notice.
-   * When everything looks connected, the socket is probed and made again the same way if Janus does not answer;
-   * feeds Janus refused to subscribe to are tried again.
-   */
-  restartStalled(silent: ReadonlySet<string> = new Set()): void {
+  /** The signaling came back: reconnect to Janus if the socket is gone, else restart what is not connected. */
+  restartStalled(): void {
     if (this.closed || this.removed) return;
-    for (const remote of this.remotes.values()) remote.refusedFeed = null;
-    const session = this.session;
-    if (!session || this.stalled(silent)) return this.startOver('the network dropped or moved');
+    if (!this.session) {
+      this.reconnectDelayMs = RECONNECT_FIRST_MS;
+      if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+      void this.connect();
+      return;
+    }
+    this.publisher?.restartIce();
+    for (const remote of this.remotes.values()) {
+      if (remote.state === 'connected') continue;
+      remote.refusedFeed = null;
+      this.unsubscribe(remote);
+      this.armFailTimer(remote);
+    }
     this.subscribeAll();
-    void session.probe(PROBE_TIMEOUT_MS).then((alive) => {
-      if (!alive && this.session === session) this.startOver('Janus did not answer on its WebSocket');
-    });
-  }
-
-  /** Media from a remote came back after a silence (so this page's network did): this page's video starts afresh, with a key frame. */
-  refreshVideo(): void {
-    this.publisher?.refreshVideo().catch((err: unknown) => console.warn('Parley: could not restart the video sent to Janus', err));
   }
 
   /** One stats row per remote participant (zeros while nothing is received from it). */
@@ -232,28 +226,6 @@ export class JanusTransport implements MediaTransport {
     if (this.closed || this.removed || generation !== this.generation) return;
     // Said once per outage, not on every attempt.
     if (this.reconnectDelayMs === RECONNECT_FIRST_MS) console.warn(`Parley: lost the Janus room (${reason}); reconnecting`);
-    this.dropConnection();
-    if (this.reconnectTimer) return;
-    const delay = this.reconnectDelayMs;
-    this.reconnectDelayMs = Math.min(delay * 2, RECONNECT_MAX_MS);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      void this.connect();
-    }, delay);
-  }
-
-  /** Drops the connection to Janus, whatever state it is in, and makes it again now. */
-  private startOver(reason: string): void {
-    console.info(`Parley: joining the Janus room again on a new connection (${reason})`);
-    this.dropConnection();
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    this.reconnectDelayMs = RECONNECT_FIRST_MS;
-    void this.connect();
-  }
-
-  /** Closes the session and every connection on it (results of the current attempt are dropped); remotes wait for new subscriptions. */
-  private dropConnection(): void {
     this.generation++;
     this.connecting = false;
     this.teardown();
@@ -261,15 +233,13 @@ export class JanusTransport implements MediaTransport {
       this.unsubscribe(remote);
       this.armFailTimer(remote);
     }
-  }
-
-  /** Something this page sends or receives is not connected, or a participant received from went silent. */
-  private stalled(silent: ReadonlySet<string>): boolean {
-    if (this.publisher?.peerConnection.connectionState !== 'connected') return true;
-    for (const remote of this.remotes.values()) {
-      if (remote.subscription && (remote.state !== 'connected' || silent.has(remote.id))) return true;
-    }
-    return false;
+    if (this.reconnectTimer) return;
+    const delay = this.reconnectDelayMs;
+    this.reconnectDelayMs = Math.min(delay * 2, RECONNECT_MAX_MS);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.connect();
+    }, delay);
   }
 
   /** Kicked, or the room was destroyed: the call is over for this page (Parley says so separately). */
