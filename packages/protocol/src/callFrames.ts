@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CallSnapshot, IceServerInfo, MediaAccess } from './callSnapshot.ts';
+import type { CallSnapshot, IceServerInfo, IceTransportPolicy, MediaAccess } from './callSnapshot.ts';
 import { LIMITS } from './limits.ts';
 
 /*
@@ -7,7 +7,10 @@ import { LIMITS } from './limits.ts';
  *  1. visitor `call.request` or agent `call.invite` → every member gets `call.updated` (state requested|invited)
  *  2. the answerer `call.answer {accept}` → `call.updated` (connecting, or ended/declined)
  *  3. each participant, once the call is connecting (and again after a reload or reconnect), sends `call.join`;
- *     the result carries the ICE servers (with TURN credentials when configured) — given to participants only
+ *     the result carries the ICE servers (with TURN credentials when configured) and the ICE transport policy —
+ *     given to participants only. While a peer-to-peer call rings, its two parties may send `call.join` early to
+ *     prepare: they are marked `prepared`, signal to each other and connect, open no device and send nothing;
+ *     once the call is accepted each sends `call.join` again and attaches its tracks without renegotiating
  *  4. participants exchange `signal` frames (SDP and ICE candidates), relayed by the server only between joined
  *     participants of the same call; `to`/`from` are party ids. Perfect negotiation: for each pair, the party
  *     whose id sorts higher is the polite one.
@@ -138,7 +141,7 @@ export interface CallRequestResults {
   'call.answer': { call: CallSnapshot };
   'call.cancel': { call: CallSnapshot };
   'call.hangup': { call: CallSnapshot };
-  'call.join': { call: CallSnapshot; iceServers: IceServerInfo[]; media: MediaAccess };
+  'call.join': { call: CallSnapshot; iceServers: IceServerInfo[]; media: MediaAccess; iceTransportPolicy?: IceTransportPolicy };
   'call.leave': { call: CallSnapshot };
   'call.remove': { call: CallSnapshot };
   'call.screen': { call: CallSnapshot };

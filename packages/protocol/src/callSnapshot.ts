@@ -12,6 +12,12 @@ export type ParticipantConnection = 'absent' | 'connecting' | 'connected' | 'rec
 export interface CallParticipant extends Participant {
   /** Has sent `call.join` and is (or was) in the media session. */
   joined: boolean;
+  /**
+   * Prepared its media path while the call rang (`call.join` before the answer, peer-to-peer calls only): its
+   * peer connection may be negotiated and connected, with no device open and nothing sent until the call is
+   * accepted. Absent in calls stored before preparing existed, and for participants who did not prepare.
+   */
+  prepared?: boolean;
   connection: ParticipantConnection;
   /** Who brought this participant into a call already running (an added agent, a guest); null for the first two. */
   invitedBy: Party | null;
@@ -84,6 +90,12 @@ export interface CallSnapshot {
    */
   dropped?: string[];
 }
+
+/**
+ * Which ICE candidates a participant's peer connections use (RTCConfiguration.iceTransportPolicy): `all`, or
+ * `relay` for TURN only, so that no party learns another's own addresses (set on the server: ICE_TRANSPORT_POLICY).
+ */
+export type IceTransportPolicy = 'all' | 'relay';
 
 /** An RTCIceServer as handed to participants. */
 export interface IceServerInfo {

@@ -164,6 +164,7 @@ export async function startServer(config: Config, options: { log?: Logger; store
     ringMs: config.callRingSeconds * 1000,
     graceMs: config.callGraceSeconds * 1000,
     ice: config,
+    iceTransportPolicy: config.iceTransportPolicy,
     media: createMediaTopology(config, log, store),
     callRequestsPerMinute: config.caps.callRequestsPerMinute,
     guestLinksPerCall: config.caps.guestLinksPerCall,

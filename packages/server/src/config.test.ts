@@ -86,6 +86,15 @@ describe('loadConfig', () => {
     assert.equal(config.turn?.urls.length, 2);
   });
 
+  it('ICE_TRANSPORT_POLICY: all by default, relay only with a TURN server, anything else refused', () => {
+    assert.equal(loadConfig({}).iceTransportPolicy, 'all');
+    assert.equal(loadConfig({ ICE_TRANSPORT_POLICY: 'relay', TURN_SECRET: 's3cret', TURN_URLS: 'turn:turn.example.com:3478' }).iceTransportPolicy, 'relay');
+    assert.equal(loadConfig({ ICE_TRANSPORT_POLICY: 'relay', ICE_SERVERS: '[{"urls":["turns:turn.example.com:5349"],"username":"u","credential":"c"}]' }).iceTransportPolicy, 'relay');
+    assert.throws(() => loadConfig({ ICE_TRANSPORT_POLICY: 'relay' }), /ICE_TRANSPORT_POLICY=relay .*none is configured/);
+    assert.throws(() => loadConfig({ ICE_TRANSPORT_POLICY: 'relay', ICE_SERVERS: '[{"urls":"stun:stun.example.com:3478"}]' }), /none is configured/);
+    assert.throws(() => loadConfig({ ICE_TRANSPORT_POLICY: 'turn' }), /ICE_TRANSPORT_POLICY="turn": expected all or relay/);
+  });
+
   it('names every bad variable and what it expects, all at once', () => {
     try {
       loadConfig({

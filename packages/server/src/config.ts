@@ -44,6 +44,11 @@ export interface Config {
   rateLimit: { rps: number; burst: number };
   iceServers: IceServer[];
   turn: { secret: string; urls: string[]; ttlSeconds: number } | null;
+  /**
+   * Which ICE candidates browsers use (ICE_TRANSPORT_POLICY): `all` (their own addresses, the STUN-reflected
+   * one and TURN), or `relay`: TURN only, so no party ever learns another's addresses. Needs a TURN server.
+   */
+  iceTransportPolicy: 'all' | 'relay';
   /** Minutes a guest invitation link stays valid. */
   guestInviteMinutes: number;
   /** Most people in a peer-to-peer call (each page sends its media to every other one). */
@@ -213,6 +218,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (turnSecret !== undefined && turnUrls.length === 0) problems.push('TURN_SECRET is set but TURN_URLS is empty: expected the TURN server URLs');
   if (turnSecret === undefined && turnUrls.length > 0) problems.push('TURN_URLS is set but TURN_SECRET is not: expected the shared secret of the TURN server');
 
+  const policyRaw = read('ICE_TRANSPORT_POLICY') ?? 'all';
+  const iceTransportPolicy = policyRaw === 'relay' ? 'relay' : 'all';
+  if (policyRaw !== 'all' && policyRaw !== 'relay') problems.push(`ICE_TRANSPORT_POLICY=${JSON.stringify(policyRaw)}: expected all or relay`);
+  const anyTurn = turnUrls.length > 0 || iceServers.some((s) => [s.urls].flat().some((u) => /^turns?:/.test(u)));
+  if (iceTransportPolicy === 'relay' && !anyTurn) {
+    problems.push('ICE_TRANSPORT_POLICY=relay sends media only through TURN, and none is configured: set TURN_URLS and TURN_SECRET, or a turn: URL in ICE_SERVERS');
+  }
+
   // The Janus pool: one ws(s):// URL per instance, comma-separated; JANUS_PUBLIC_URL names the same instances in order.
   const janusUrls = (name: 'JANUS_URL' | 'JANUS_PUBLIC_URL'): string[] | undefined => {
     const raw = read(name);
@@ -268,6 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       turnSecret !== undefined && turnUrls.length > 0
         ? { secret: turnSecret, urls: turnUrls, ttlSeconds: int('TURN_TTL_SECONDS', 3600, 60, 86_400) }
         : null,
+    iceTransportPolicy,
     guestInviteMinutes: int('GUEST_INVITE_MINUTES', 15, 1, 24 * 60),
     meshMaxParticipants: int('MESH_MAX_PARTICIPANTS', 4, 2, 8),
     janus:

@@ -46,6 +46,46 @@ describe('Call', () => {
     assert.equal(call.state, 'active');
   });
 
+  it('while it rings, its two parties prepare their path and may signal to each other; nobody else, and not through an SFU', () => {
+    const { call } = ringing();
+    assert.throws(() => call.requireSignalPath(agent, visitor.id), /join the call before signaling/);
+    for (const party of [visitor, agent]) call.requirePreparable(party);
+    const before = call.revision;
+    assert.deepEqual(call.prepare(visitor.id), { events: [] });
+    assert.ok(call.revision > before, 'the others hear that the visitor prepared');
+    assert.equal(call.snapshot().participants.find((p) => p.id === visitor.id)?.prepared, true);
+    call.requireSignalPath(visitor, agent.id);
+    assert.throws(() => call.requireSignalPath(agent, visitor.id), /join the call before signaling/, 'the agent has not prepared');
+    const again = call.revision;
+    call.prepare(visitor.id);
+    assert.equal(call.revision, again, 'preparing again (a reload) changes nothing');
+    // Preparing is not joining: no grace period, no connection report, no one counted as in the media.
+    assert.equal(call.participant(visitor.id)?.joined, false);
+    assert.throws(() => call.connectionChanged(visitor, 'connected'), /join the call first/);
+    assert.throws(() => call.requirePreparable(colleague), (err: unknown) => err instanceof ParleyServerError && err.code === 'forbidden');
+
+    const sfu = Call.begin(
+      { id: 'sfu', sessionID: 's', action: { type: 'invite', by: agent, useAudio: true, useVideo: true }, visitor, agent, media: { ...media, topology: 'sfu' }, timing: { ringMs: 1000, graceMs: 5000 } },
+      undefined,
+    ).call;
+    assert.throws(() => sfu.requirePreparable(visitor), /joined once it is accepted/);
+  });
+
+  it('a prepared link goes on into the accepted call; once it stopped ringing, nothing prepares', () => {
+    const { call } = ringing();
+    call.prepare(visitor.id);
+    call.prepare(agent.id);
+    call.apply({ type: 'accept', by: agent });
+    call.requireSignalPath(agent, visitor.id);
+    assert.throws(() => call.requirePreparable(visitor), /join it instead/);
+    assert.equal(call.prepare(visitor.id), null);
+    call.join(visitor.id);
+    call.join(agent.id);
+    assert.deepEqual(call.connectionChanged(visitor, 'connected').events, [{ type: 'started' }]);
+    call.hangup(visitor, false);
+    assert.equal(call.prepare(agent.id), null);
+  });
+
   it('a guest hanging up only leaves; the visitor hanging up ends the call', () => {
     const call = accepted();
     call.invite(guest, agent);

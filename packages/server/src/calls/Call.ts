@@ -10,7 +10,7 @@ import type {
   ParticipantConnection,
 } from '@parley/protocol';
 import { IDLE_CALL, departureEndsCall, mayRemove, transition } from '@parley/protocol';
-import { inProgress } from '@parley/protocol/call';
+import { inProgress, isPending } from '@parley/protocol/call';
 import { ParleyServerError } from '../errors.ts';
 import type { CallRecord } from '../store/Store.ts';
 import type { CallChange, CallEvent, ParticipantExit } from './CallEvent.ts';
@@ -284,6 +284,35 @@ export class Call {
     if (!this.inProgress) throw ParleyServerError.conflict(`the call is ${this.#core.state}; join once it is accepted`);
   }
 
+  /**
+   * `party` may prepare its media path now: the call rings, its media is peer-to-peer, and `party` is one of its
+   * first two participants (the visitor or the conversation's agent; they are the ones a ring connects).
+   */
+  requirePreparable(party: Party): void {
+    this.requireParticipant(party);
+    if (!isPending(this.#core.state)) throw ParleyServerError.conflict(`the call is ${this.#core.state}; join it instead`);
+    if (this.media.topology !== 'mesh') throw ParleyServerError.conflict('a call through the media server is joined once it is accepted');
+    if (party.id !== this.roles.visitorId && party.id !== this.roles.agentId) throw ParleyServerError.forbidden('only the ringing parties prepare a call');
+  }
+
+  /**
+   * A ringing party prepared its media path (see {@link requirePreparable}); null when the call stopped ringing
+   * meanwhile. Preparing again (after a reload or a reconnect) changes nothing more.
+   */
+  prepare(partyId: string): CallChange | null {
+    const participant = this.#participants.get(partyId);
+    if (!participant || !isPending(this.#core.state)) return null;
+    if (participant.prepared) return { events: [] };
+    participant.prepared = true;
+    this.#changed();
+    return { events: [] };
+  }
+
+  /** The call rings (requested or invited), waiting for its answer. */
+  get pending(): boolean {
+    return isPending(this.#core.state);
+  }
+
   /** A participant enters the media session (first time, or again); null when it is no longer in the call. */
   join(partyId: string): CallChange | null {
     const participant = this.#participants.get(partyId);
@@ -351,11 +380,14 @@ export class Call {
     return this.#remove(participant, 'noShow', null);
   }
 
-  /** Checks that `from` may send SDP or ICE to `to` (both joined participants of this call). */
+  /**
+   * Checks that `from` may send SDP or ICE to `to`: both participants of this call, the sender joined, or prepared
+   * while the call rings or since it was accepted (its link made while ringing goes on into the call).
+   */
   requireSignalPath(from: Party, to: string): void {
     const sender = this.requireParticipant(from);
     const receiver = this.#participants.get(to);
-    if (!sender.joined) throw ParleyServerError.conflict('join the call before signaling');
+    if (!sender.joined && !(sender.prepared && !this.ended)) throw ParleyServerError.conflict('join the call before signaling');
     if (!receiver) throw ParleyServerError.forbidden(`${to} is not in this call`);
     if (to === from.id) throw ParleyServerError.invalid('cannot signal yourself');
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CallSnapshot, ClientFrameOf, IceServerInfo, MediaAccess, Message, Party } from '@parley/protocol';
+import type { CallRequestResults, CallSnapshot, ClientFrameOf, IceTransportPolicy, MediaAccess, Message, Party } from '@parley/protocol';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/Bus.ts';
 import { topics } from '../bus/topics.ts';
@@ -41,6 +41,8 @@ export interface CallServiceOptions {
   /** How long a joined participant may be without a connection before the call ends. */
   graceMs: number;
   ice: Pick<Config, 'iceServers' | 'turn'>;
+  /** Which ICE candidates participants use (ICE_TRANSPORT_POLICY): `relay` hands out TURN addresses only. */
+  iceTransportPolicy?: IceTransportPolicy;
   /** How media travels: peer-to-peer (mesh) or through an SFU. */
   media: MediaTopology;
   /** Calls (requests and invitations) one conversation may start per minute (CALL_REQUESTS_PER_MINUTE). */
@@ -53,6 +55,9 @@ export interface CallServiceOptions {
    */
   clustered?: boolean;
 }
+
+/** What a `call.join` hands out. */
+type CallJoined = CallRequestResults['call.join'];
 
 /** Attempts of one action when other nodes keep changing the call meanwhile. */
 const MAX_ATTEMPTS = 5;
@@ -184,8 +189,9 @@ export class CallService {
    * A participant enters the media session (first time, or again after a reload, a reconnect or a restart); a
    * party dropped past its grace period comes back into the call in progress (see {@link Call.rejoin}).
    */
-  async join(party: Party, frame: ClientFrameOf<'call.join'>): Promise<{ call: CallSnapshot; iceServers: IceServerInfo[]; media: MediaAccess }> {
+  async join(party: Party, frame: ClientFrameOf<'call.join'>): Promise<CallJoined> {
     const before = await this.#serial.run(frame.sessionID, () => this.#live(frame.sessionID, frame.callId));
+    if (before.pending) return this.#prepare(party, frame, before);
     before.requireJoinable(party);
     await this.#mediaReady.get(before.id);
     const media = await this.#options.media.access(before.id, party.id);
@@ -198,10 +204,29 @@ export class CallService {
         return change;
       });
       joined = true;
-      return { call, iceServers: iceServersFor(this.#options.ice, party.id), media };
+      return this.#joined(call, party, media);
     } finally {
       if (!joined) void this.#options.media.revoke(before.id, party.id);
     }
+  }
+
+  /**
+   * A ringing party prepares its media path (a `call.join` before the answer; see {@link Call.requirePreparable}):
+   * it is handed what a join hands out, and its peer may signal to it, so both connect before anyone answers.
+   */
+  async #prepare(party: Party, frame: ClientFrameOf<'call.join'>, before: Call): Promise<CallJoined> {
+    before.requirePreparable(party);
+    const call = await this.#act(frame, (c) => {
+      const change = c.id !== before.id ? null : c.prepare(party.id);
+      if (change === null) throw ParleyServerError.conflict('the call stopped ringing; join it if it was accepted');
+      return change;
+    });
+    return this.#joined(call, party, { kind: 'mesh' });
+  }
+
+  #joined(call: CallSnapshot, party: Party, media: MediaAccess): CallJoined {
+    const policy = this.#options.iceTransportPolicy;
+    return { call, iceServers: iceServersFor(this.#options.ice, party.id), media, ...(policy === 'relay' ? { iceTransportPolicy: policy } : {}) };
   }
 
   /** A participant leaves (see {@link Call.leave}). */
