@@ -31,6 +31,7 @@ export type {
   HistoryResponse,
   IceCandidate,
   IceServerInfo,
+  IceTransportPolicy,
   MediaAccess,
   Message,
   Party,

@@ -70,7 +70,7 @@ test('request → accept → both join → signals → connected: videoStarted, 
   agent.session.disconnect();
 });
 
-test('decline: the visitor hears no, the call ends declined, no device was opened', async (t) => {
+test('decline: the visitor hears no, the call ends declined; the agent opened no device, the visitor released its own', async (t) => {
   const { visitor, agent } = await conversation(t);
   const asked = waitFor(agent.contact, 'requestVideoUpgrade');
   await visitor.contact.requestVideoUpgrade('video', true, true);
@@ -80,7 +80,9 @@ test('decline: the visitor hears no, the call ends declined, no device was opene
   await until(() => named(visitor, 'videoEnded').length === 1, 'ended');
   assert.deepEqual(named(visitor, 'responseVideoUpgrade'), [{ sessionID: visitor.contact.sessionID, response: false }]);
   assert.deepEqual(named(visitor, 'videoEnded'), [{ sessionID: visitor.contact.sessionID, reason: 'declined', by: agent.party }]);
-  assert.equal(visitor.media.requests.length + agent.media.requests.length, 0);
+  assert.equal(agent.media.requests.length, 0, 'the answering side opens nothing before it accepts');
+  assert.equal(visitor.media.requests.length, 1, 'the asking side opens its devices when it asks');
+  await until(() => visitor.media.tracks.every((track) => track.readyState === 'ended'), 'the visitor releases them');
   visitor.session.disconnect();
   agent.session.disconnect();
 });
@@ -189,15 +191,15 @@ test('after a dropped signaling connection both rejoin; after a page reload the 
   const { stage, visitor, agent, tokens, tap } = await conversation(t);
   await startCall(visitor, agent);
   const joins = () => tap.sentOf('call.join').filter((f) => f.sessionID === visitor.contact.sessionID).length;
-  assert.equal(joins(), 2);
+  assert.equal(joins(), 4, 'each side prepared while it rang, and joined once it was accepted');
   tap.dropConnections();
-  await until(() => joins() === 4, 'both joined again');
+  await until(() => joins() === 6, 'both joined again');
   assert.equal(visitor.contact.video.state, 'active');
 
   // Reload: the old page is gone (its tracks with it), a new one starts from the same storage.
   visitor.session.disconnect();
   const reloaded = await connect(stage, visitor.party, tokens.visitor, visitor.storage);
-  await until(() => joins() === 5, 'the reloaded page joined');
+  await until(() => joins() === 7, 'the reloaded page joined');
   await until(() => named(reloaded, 'videoStarted').length === 1, 'media again');
   await until(() => agent.media.peerConnections.length === 2, 'the agent made a new link for the new page');
   assert.ok(remoteVideo(reloaded, agent.party.id), 'rendered into the remembered div');

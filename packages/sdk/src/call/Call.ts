@@ -58,6 +58,11 @@ export class Call {
   readonly #devices: DeviceSelection;
   /** Where the call was drawn when this page was dropped from it: a rejoin draws there again. */
   #droppedDivID: string | null = null;
+  /**
+   * The answering side's path, prepared while the call rings (peer-to-peer): no device open, nothing drawn.
+   * Accepting takes it into the phase; a decline, a cancel or the ring's end closes it.
+   */
+  #prepared: CallParticipation | null = null;
 
   constructor(deps: CallDeps, initial: CallSnapshot | null | undefined) {
     this.#deps = deps;
@@ -121,6 +126,7 @@ export class Call {
     const { call } = await this.#deps.request('call.request', { sessionID: this.#deps.sessionID, useAudio, useVideo });
     this.#engage(divID, call.callId);
     this.apply(call);
+    this.#prepareAsked(call);
   }
 
   /** Agent: invites the visitor (`call.invite`); resolves with the answer. @throws ParleyError `conflict` when a call is live. */
@@ -130,6 +136,7 @@ export class Call {
     const answered = new Promise<{ accepted: boolean }>((resolve) => this.#inviteWaiters.push(resolve));
     this.#engage(divID, call.callId);
     this.apply(call);
+    this.#prepareAsked(call);
     return answered;
   }
 
@@ -148,7 +155,7 @@ export class Call {
     }
     if (accept) {
       this.#engage(divID, call.callId);
-      this.#participate(call); // early: the devices open while the answer travels
+      this.#participate(call).accept(divID); // early: the devices open (and a prepared path sends them) while the answer travels
     }
     try {
       const result = await this.#deps.request('call.answer', { sessionID: this.#deps.sessionID, callId: call.callId, accept });
@@ -270,9 +277,11 @@ export class Call {
         if (ringing && next.initiator?.id !== self.id && self.role === 'agent') {
           this.#deps.emit('requestVideoUpgrade', { sessionID: next.sessionID, useAudio: next.useAudio, useVideo: next.useVideo, from: next.initiator ?? self });
         }
+        this.#ringing(next, restored);
         break;
       case 'invited':
         if (ringing && next.initiator?.id !== self.id && self.role === 'visitor') this.#deps.emit('videoInvite', answerInvitation(next, this.#invitationHost));
+        this.#ringing(next, restored);
         break;
       case 'connecting':
       case 'active':
@@ -312,7 +321,7 @@ export class Call {
 
   /** A `signal` from another participant. */
   receiveSignal(frame: SignalEventFrame): void {
-    const participation = participationOf(this.#phase);
+    const participation = participationOf(this.#phase) ?? this.#prepared;
     if (!participation || this.#call?.callId !== frame.callId) return;
     const signal: LinkSignal = {};
     if (frame.description) signal.description = frame.description;
@@ -322,7 +331,11 @@ export class Call {
 
   /** The signaling reconnected: join again and restart ICE on links that are not connected. */
   connectionRestored(liveCall: CallSnapshot | null | undefined): void {
-    if (this.#phase.kind === 'dormant' || !isEngaged(this.#phase) || !this.#call) return;
+    if (this.#phase.kind === 'dormant' || !this.#call) return;
+    if (isPending(this.#call.state) && liveCall && liveCall.callId === this.#call.callId && isPending(liveCall.state)) {
+      return (participationOf(this.#phase) ?? this.#prepared)?.rejoin(); // prepared while ringing: prepare again
+    }
+    if (!isEngaged(this.#phase)) return;
     if (liveCall === null && isLive(this.#call.state)) return this.#teardown({ reason: 'failed' });
     // Dropped past the grace period while away: not joined again silently, the app offers `rejoinVideo()`.
     // Only a drop the server recorded counts: a snapshot taken while the call moves between media paths (every
@@ -349,24 +362,61 @@ export class Call {
     this.#savedCall.write({ callId, divID });
   }
 
+  /**
+   * The call rings (a snapshot of it came): the answering page prepares its path without opening any device, the
+   * asking page (after a reload, when it remembers the call) prepares again; a participant's change reaches the links.
+   */
+  #ringing(call: CallSnapshot, restored: boolean): void {
+    const self = this.#deps.self;
+    if (call.topology !== 'mesh' || !call.participants.some((p) => p.id === self.id)) return;
+    if (call.initiator?.id === self.id) {
+      const stored = restored && !isEngaged(this.#phase) ? this.#savedCall.read() : null;
+      if (stored?.callId === call.callId) {
+        this.#engage(stored.divID, call.callId);
+        this.#prepareAsked(call);
+      }
+    } else if (this.#prepared?.callId !== call.callId && !isEngaged(this.#phase)) {
+      this.#prepared?.close();
+      this.#prepared = this.#newParticipation(call, null, false);
+      this.#prepared.prepare();
+    }
+    (participationOf(this.#phase) ?? this.#prepared)?.participantsChanged();
+  }
+
+  /** This page asked (requested or invited): its devices open now, and a peer-to-peer call prepares its path while it rings. */
+  #prepareAsked(call: CallSnapshot): void {
+    if (call.topology !== 'mesh' || !isPending(call.state) || this.#call?.callId !== call.callId || !isPending(this.#call.state)) return;
+    this.#participate(call).prepare();
+  }
+
   #participate(call: CallSnapshot): CallParticipation {
     const existing = participationOf(this.#phase);
     if (existing) return existing;
+    const prepared = this.#prepared;
+    this.#prepared = null;
+    if (prepared && prepared.callId !== call.callId) prepared.close();
+    const participation = prepared?.callId === call.callId ? prepared : this.#newParticipation(call, divIDOf(this.#phase), true);
+    this.#moveTo({ type: 'participate', participation });
+    return participation;
+  }
+
+  /** A participation in `call` drawing into `divID`; `openDevices`: now (false: a prepared answer opens them when accepted). */
+  #newParticipation(call: CallSnapshot, divID: string | null, openDevices: boolean): CallParticipation {
     const { sessionID, self, options, request, send, checkConnection } = this.#deps;
     const callId = call.callId;
     const current = () => this.#call?.callId === callId;
-    const participation = new CallParticipation(
+    return new CallParticipation(
       {
         sessionID,
         callId,
         self,
-        divID: divIDOf(this.#phase),
+        divID,
         options,
         request,
         send,
         ...(checkConnection ? { checkConnection } : {}),
         participant: (id) => this.#roster.get(id),
-        joinedRemoteIds: () => this.#roster.joinedRemotes.map((p) => p.id),
+        joinedRemoteIds: () => this.#roster.linkedRemotes.map((p) => p.id),
         onJoined: (snapshot) => current() && this.apply(snapshot),
         onSending: (sending) => {
           if (!current()) return;
@@ -387,9 +437,8 @@ export class Call {
         onDeviceListChanged: (event) => current() && this.#deps.emit('deviceListChanged', { sessionID, ...event }),
       },
       { audio: call.useAudio, video: call.useVideo },
+      openDevices,
     );
-    this.#moveTo({ type: 'participate', participation });
-    return participation;
   }
 
   /** Joins a call this page was let into directly (a guest redeeming its link). */
@@ -430,6 +479,8 @@ export class Call {
   #teardown(end: { reason: VideoEndReason; by?: Party | null } | null, goesOn = false): void {
     const wasEngaged = isEngaged(this.#phase);
     participationOf(this.#phase)?.close();
+    this.#prepared?.close();
+    this.#prepared = null;
     this.#moveTo({ type: 'teardown' });
     if (wasEngaged && end) this.#savedCall.clear(); // kept when only this page went away: a reload rejoins
     if (!goesOn) this.#roster.clear();

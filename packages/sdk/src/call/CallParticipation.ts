@@ -1,5 +1,5 @@
 import { ParleyError } from '../errors.ts';
-import type { CallParticipant, CallRequester, CallSnapshot, FrameSender, IceServerInfo, MediaAccess, Party } from '../wire.ts';
+import type { CallParticipant, CallRequester, CallSnapshot, FrameSender, IceServerInfo, IceTransportPolicy, MediaAccess, Party } from '../wire.ts';
 import type { ResolvedCallOptions } from './callOptions.ts';
 import { CallDevices } from './CallDevices.ts';
 import type { DeviceChoice, DeviceSelection, DevicesInUse } from './devices.ts';
@@ -38,14 +38,14 @@ export interface CallParticipationDeps {
   sessionID: string;
   callId: string;
   self: Party;
-  /** Where to draw (`document.getElementById(divID)`). */
+  /** Where to draw (`document.getElementById(divID)`); set by `accept` for a participation prepared while ringing. */
   divID: string | null;
   options: ResolvedCallOptions;
   request: CallRequester;
   send: FrameSender;
   /** A participant as the call now describes it. */
   participant(id: string): CallParticipant | undefined;
-  /** The remote participants that joined the media session. */
+  /** The remote participants to link to: the joined ones, and one that prepared while the call rang. */
   joinedRemoteIds(): string[];
   /** A request's result (`call.join`, `call.screen`): the call as it stands. */
   onJoined(call: CallSnapshot): void;
@@ -70,19 +70,32 @@ export interface CallParticipationDeps {
 }
 
 /**
- * This page's part in one call in progress: its camera and microphone (opened as soon as the
- * call is accepted, before the join result arrives), its `call.join` (again after a reconnect),
- * its links (a {@link PeerMesh}) and its drawing. Closed by the call when it ends.
+ * This page's part in one call: its camera and microphone, its `call.join` (again after a reconnect), its links
+ * (a {@link PeerMesh}, or Janus) and its drawing. Closed by the call when it ends.
+ *
+ * A peer-to-peer call is prepared while it rings (`prepare`): the links are negotiated and connected with
+ * transceivers for the call's audio and video but no track, nothing drawn and nothing reported. Once the call is
+ * accepted (`accept` on the answering page, `join` on both) the devices' tracks go onto those transceivers with
+ * `replaceTrack`, with no offer or answer on the way. The asking page opens its devices when it asks; the
+ * answering page only when it accepts.
  */
 export class CallParticipation {
   readonly #deps: CallParticipationDeps;
   readonly #localMedia: LocalMedia;
   readonly #screen: ScreenShare;
   readonly #devices: CallDevices;
-  readonly #mediaReady: Promise<MediaOutcome>;
+  /** The devices opening, once they were asked for (at once, or for a prepared answer when it is accepted). */
+  #mediaReady: Promise<MediaOutcome> | null = null;
   readonly #wanted: Sending;
   #sending: Sending = { audio: false, video: false };
   #iceServers: IceServerInfo[] = [];
+  #iceTransportPolicy: IceTransportPolicy | undefined;
+  /** The early `call.join` of a call that rings, while it is under way. */
+  #preparing: Promise<void> | null = null;
+  /** The call was accepted: the links send this page's devices (set once, never unset). */
+  #released = false;
+  /** A `call.join` of the accepted call was answered: the server takes this page's link reports. */
+  #inCall = false;
   #transport: MediaTransport | null = null;
   #mediaAccess: MediaAccess = { kind: 'mesh' };
   /** Signals that came after joining but before the camera was open. */
@@ -104,7 +117,8 @@ export class CallParticipation {
   #speaker: string | null = null;
   #quietSamples = 0;
 
-  constructor(deps: CallParticipationDeps, want: Sending) {
+  /** `openDevices`: open the camera and microphone now (false: a prepared answer opens them on `accept`). */
+  constructor(deps: CallParticipationDeps, want: Sending, openDevices = true) {
     this.#deps = deps;
     this.#wanted = { ...want };
     this.#localMedia = new LocalMedia(deps.options.media, deps.devices, (kind, track) => this.#devices.trackEnded(kind, track));
@@ -164,35 +178,129 @@ export class CallParticipation {
         this.#updateSending({ ...this.#sending, [kind]: false });
       },
     });
-    this.#mediaReady = this.#localMedia.acquire(want).then((outcome) => {
+    if (openDevices) void this.#opened();
+  }
+
+  /** The devices, opened on the first call. */
+  #opened(): Promise<MediaOutcome> {
+    this.#mediaReady ??= this.#localMedia.acquire(this.#wanted).then((outcome) => {
       if (this.#closed) return outcome;
       for (const failure of outcome.failures) this.#reportMediaFailure(failure);
       this.#sending = { audio: outcome.audio, video: outcome.video };
-      deps.onSending(this.#sending);
-      if (!outcome.audio && !outcome.video) deps.onNothingToSend();
-      else this.#renderLocal();
+      this.#deps.onSending(this.#sending);
+      if (!outcome.audio && !outcome.video) this.#deps.onNothingToSend();
+      else if (this.#released) this.#renderLocal();
       return outcome;
     });
+    return this.#mediaReady;
+  }
+
+  /** The links exist and send nothing yet: prepared while the call rings. */
+  get #held(): boolean {
+    return this.#transport instanceof PeerMesh && this.#transport.holding;
+  }
+
+  /**
+   * The call rings: prepares the media path (a `call.join` before the answer; peer-to-peer only). Its links
+   * connect to the other party's prepared ones while nobody has answered; nothing is opened, sent or drawn.
+   * Refused (an SFU call, a server that does not prepare, the call no longer ringing): the join after the answer
+   * makes the links as before.
+   */
+  prepare(): void {
+    if (this.#preparing || this.#transport || this.#joining || this.#closed) return;
+    const { sessionID, callId } = this.#deps;
+    this.#preparing = this.#deps
+      .request('call.join', { sessionID, callId })
+      .then((result) => {
+        if (this.#closed || this.#transport || result.media.kind !== 'mesh') return;
+        this.#iceServers = result.iceServers;
+        this.#iceTransportPolicy = result.iceTransportPolicy;
+        this.#deps.onJoined(result.call);
+        if (this.#transport) return; // the call was accepted meanwhile, and joined
+        this.#transport = this.#createTransport(this.#released ? undefined : this.#holdKinds());
+        if (this.#released) this.#startWatching();
+        for (const { from, signal } of this.#earlySignals.splice(0)) this.#transport.receive(from, signal);
+        this.participantsChanged();
+      })
+      .catch(() => undefined) // not prepared: the links are made once the call is joined
+      .finally(() => {
+        this.#preparing = null;
+      });
+  }
+
+  /** What a prepared link negotiates: the kinds the call was asked with. */
+  #holdKinds(): Array<'audio' | 'video'> {
+    return [...(this.#wanted.audio ? ['audio' as const] : []), ...(this.#wanted.video ? ['video' as const] : [])];
+  }
+
+  /**
+   * This page accepted the call (a participation prepared while it rang): it draws into `divID`, opens its
+   * devices, and its prepared links send them as soon as they are open, without waiting for the answer's round trip.
+   */
+  accept(divID: string | null): void {
+    if (this.#closed) return;
+    this.#deps.divID = divID;
+    this.#release();
+  }
+
+  /**
+   * From the accept on: once the devices are open, the prepared links send them (`replaceTrack`), and what was
+   * held back while ringing starts: drawing, the quality and silence watches, link states reported.
+   */
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    void this.#opened().then(async (outcome) => {
+      await this.#preparing;
+      if (this.#closed || (!outcome.audio && !outcome.video)) return;
+      this.#renderLocal();
+      const mesh = this.#transport;
+      if (!(mesh instanceof PeerMesh) || !mesh.holding) return;
+      await mesh.release();
+      if (this.#closed) return;
+      this.#startWatching();
+      for (const [peerId, state] of this.#linkStates) this.#deps.onLinkState(peerId, state);
+      this.participantsChanged();
+    });
+  }
+
+  #startWatching(): void {
+    this.#quality.start();
+    this.#silence.start();
+  }
+
+  /** The call this participation is in. */
+  get callId(): string {
+    return this.#deps.callId;
   }
 
   /** Joins the call (once; `rejoin` for later joins). Links are made once the devices are open. */
   join(): void {
-    if (this.#joining || this.#transport || this.#closed) return;
+    if (this.#joining || this.#closed || (this.#inCall && this.#transport)) return;
     this.#joining = true;
+    this.#release(); // a prepared link sends as soon as the devices are open, not after this join's round trip
     const { sessionID, callId } = this.#deps;
     this.#deps
       .request('call.join', { sessionID, callId })
       .then(async (result) => {
         if (this.#closed) return;
+        this.#inCall = true;
         this.#iceServers = result.iceServers;
-        this.#mediaAccess = result.media;
+        this.#iceTransportPolicy = result.iceTransportPolicy;
         this.#deps.onJoined(result.call);
-        const outcome = await this.#mediaReady;
+        const outcome = await this.#opened();
+        await this.#preparing;
         if (this.#closed || (!outcome.audio && !outcome.video)) return;
         if (this.#sending.audio !== this.#wanted.audio || this.#sending.video !== this.#wanted.video) this.#sendMedia();
+        if (this.#transport && sameMedia(result.media, this.#mediaAccess)) {
+          // Prepared while it rang: the server counts this page as joined now, so it hears how each link is.
+          for (const [peerId, state] of this.#linkStates) this.#deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
+          return;
+        }
+        this.#transport?.close();
+        this.#mediaAccess = result.media;
         this.#transport = this.#createTransport();
-        this.#quality.start();
-        this.#silence.start();
+        this.#startWatching();
         for (const { from, signal } of this.#earlySignals.splice(0)) this.#transport.receive(from, signal);
         this.participantsChanged();
       })
@@ -202,6 +310,7 @@ export class CallParticipation {
 
   /** The signaling reconnected: join again, then restart ICE on links that are not connected or that media stopped on. */
   rejoin(): void {
+    if (this.#held && !this.#released) return this.#prepareAgain();
     if (!this.#transport || this.#joining || this.#closed) return this.join();
     this.#joining = true;
     this.#deps
@@ -230,6 +339,20 @@ export class CallParticipation {
     this.#renewAccess();
   }
 
+  /** The signaling reconnected while the call rings: prepare again (a restarted server knows nothing), and restart ICE where it stalled. */
+  #prepareAgain(): void {
+    const { sessionID, callId } = this.#deps;
+    this.#deps
+      .request('call.join', { sessionID, callId })
+      .then((result) => {
+        if (this.#closed || !this.#transport) return;
+        this.#transport.iceServers = result.iceServers;
+        this.#deps.onJoined(result.call);
+        this.#transport.restartStalled();
+      })
+      .catch(() => undefined); // the call stopped ringing meanwhile: what it became says what follows
+  }
+
   /** Joins again (now, or after the join under way) for the media access as it is now. */
   #renewAccess(): void {
     if (this.#closed) return;
@@ -253,11 +376,12 @@ export class CallParticipation {
     this.participantsChanged();
   }
 
-  /** Participants joined, left or changed media: links and drawing follow. */
+  /** Participants joined, left or changed media: links and drawing follow (drawing once the call was accepted). */
   participantsChanged(): void {
     if (!this.#transport) return;
-    this.#screen.reconcile(this.#deps.participant(this.#deps.self.id)?.screen ?? false);
     this.#transport.sync(this.#deps.joinedRemoteIds());
+    if (!this.#released) return;
+    this.#screen.reconcile(this.#deps.participant(this.#deps.self.id)?.screen ?? false);
     for (const id of this.#transport.remoteIds) this.#renderRemote(id);
     this.#watchSpeakers(this.#transport.remoteIds.length >= 2);
   }
@@ -275,7 +399,7 @@ export class CallParticipation {
 
   /** Turns the camera on (opening it again) or off (releasing it). Audio is untouched. */
   async setVideo(on: boolean): Promise<void> {
-    await this.#mediaReady;
+    await this.#opened();
     if (on === this.#sending.video || this.#closed) return;
     this.#fallback.reset(); // the user decides now; a pause for the network starts afresh
     if (on) {
@@ -290,7 +414,7 @@ export class CallParticipation {
 
   /** Mutes or unmutes the microphone (opening it when it could not be opened at first). */
   async setAudio(on: boolean): Promise<void> {
-    await this.#mediaReady;
+    await this.#opened();
     if (on === this.#sending.audio || this.#closed) return;
     let track = this.#localMedia.track('audio');
     if (on && !track) {
@@ -309,7 +433,7 @@ export class CallParticipation {
 
   /** Switches camera, microphone and/or speaker (see {@link CallDevices.set}). */
   async setDevices(choice: DeviceChoice): Promise<void> {
-    await this.#mediaReady;
+    await this.#opened();
     if (this.#closed) throw new ParleyError('conflict', 'the call is over');
     await this.#devices.set(choice);
   }
@@ -389,8 +513,10 @@ export class CallParticipation {
     }
   }
 
-  #createTransport(): MediaTransport {
+  /** `hold`: prepared while the call rings, the links negotiate these kinds and send nothing until released. */
+  #createTransport(hold?: ReadonlyArray<'audio' | 'video'>): MediaTransport {
     const { sessionID, callId } = this.#deps;
+    const policy = this.#iceTransportPolicy;
     const deps = {
       selfId: this.#deps.self.id,
       options: this.#deps.options,
@@ -398,15 +524,18 @@ export class CallParticipation {
       screenStream: this.#screen.stream,
       remoteScreenStreamId: (remoteId: string) => this.#deps.participant(remoteId)?.screenStream ?? null,
       iceServers: this.#iceServers,
+      ...(policy ? { iceTransportPolicy: policy } : {}),
+      ...(hold ? { hold } : {}),
       sendSignal: (to: string, signal: LinkSignal) => this.#deps.send({ type: 'signal', sessionID, callId, to, ...signal }),
       onLinkState: (peerId: string, state: VideoConnectionState) => {
         if (this.#closed) return;
         this.#linkStates.set(peerId, state);
+        if (!this.#released) return; // prepared while it rings: told once the call is accepted
         this.#view?.setReconnecting(peerId, state === 'reconnecting');
-        this.#deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
+        if (this.#inCall) this.#deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
         this.#deps.onLinkState(peerId, state);
       },
-      onRemoteStream: (remoteId: string) => this.#renderRemote(remoteId),
+      onRemoteStream: (remoteId: string) => this.#released && this.#renderRemote(remoteId),
       onLinkClosed: (remoteId: string) => {
         this.#linkStates.delete(remoteId);
         this.#view?.removeRemote(remoteId);

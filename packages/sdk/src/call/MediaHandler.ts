@@ -38,11 +38,15 @@ export interface RtpSenderLike {
   /** The encodings sent (the object to hand back to `setParameters`). */
   getParameters?(): { encodings: Array<{ active?: boolean }> };
   setParameters?(parameters: { encodings: Array<{ active?: boolean }> }): Promise<void>;
+  /** Names the streams the track is sent in (the SDP's msid), for a sender made without its track. */
+  setStreams?(...streams: MediaStreamLike[]): void;
 }
 
 /** The part of an RTCRtpTransceiver the engine uses. */
 export interface RtpTransceiverLike {
   readonly mid: string | null;
+  /** Whether this side sends and/or receives on it; a change takes effect with the next negotiation. */
+  direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive' | 'stopped';
   readonly sender: RtpSenderLike;
   readonly receiver: {
     readonly track: MediaTrackLike;
@@ -80,6 +84,8 @@ export interface PeerConnectionLike {
   setRemoteDescription(description: SessionDescription): Promise<void>;
   addIceCandidate(candidate?: IceCandidate): Promise<void>;
   addTrack(track: MediaTrackLike, ...streams: MediaStreamLike[]): RtpSenderLike;
+  /** A transceiver of `kind` with no track yet (one is given later with `replaceTrack`, without renegotiating). */
+  addTransceiver(kind: 'audio' | 'video', init: { direction: 'sendrecv'; streams: MediaStreamLike[] }): RtpTransceiverLike;
   getTransceivers(): RtpTransceiverLike[];
   restartIce(): void;
   getStats(): Promise<StatsReportLike>;
@@ -91,6 +97,8 @@ export interface PeerConnectionConfig {
   iceServers: Array<{ urls: string | string[]; username?: string; credential?: string }>;
   /** Candidates gathered before they are needed: shortens the setup. */
   iceCandidatePoolSize?: number;
+  /** `relay`: TURN candidates only (the server's ICE_TRANSPORT_POLICY). */
+  iceTransportPolicy?: 'all' | 'relay';
 }
 
 /** Which devices to open; without an id, the browser's default device of that kind. */

@@ -16,6 +16,13 @@ export interface MediaTransportDeps {
   /** The id of the stream a remote participant sends its screen in, as the call state announces it (null: not sharing). */
   remoteScreenStreamId(remoteId: string): string | null;
   iceServers: IceServerInfo[];
+  /** `relay`: peer connections use TURN candidates only (the server's ICE_TRANSPORT_POLICY). */
+  iceTransportPolicy?: 'all' | 'relay';
+  /**
+   * Prepared while the call rings (mesh): links negotiate these kinds with no track and send nothing until
+   * `release`. Absent: links send the local stream's tracks from the start.
+   */
+  hold?: ReadonlyArray<'audio' | 'video'>;
   /** Sends a signal to a remote participant through the Parley server (mesh only). */
   sendSignal(to: string, signal: LinkSignal): void;
   /** The media path to a remote participant changed state. */

@@ -35,6 +35,14 @@ export class ParticipantRoster {
     return this.list.filter((p) => p.id !== this.selfId && p.joined);
   }
 
+  /**
+   * The remote participants this page links to: the joined ones, and one that prepared its path while the call
+   * rang (its link was made then, and goes on until it joins).
+   */
+  get linkedRemotes(): CallParticipant[] {
+    return this.list.filter((p) => p.id !== this.selfId && (p.joined || p.prepared === true));
+  }
+
   /** A participant by id. */
   get(id: string): CallParticipant | undefined {
     return this.list.find((p) => p.id === id);

@@ -56,6 +56,11 @@ export interface PeerLinkOptions {
    * colliding ones; a link made for an incoming offer waits for that offer.
    */
   awaitOfferMs: number | null;
+  /**
+   * Prepared while the call rings: these kinds are negotiated with no track (a `sendrecv` transceiver in the
+   * local stream), so that `setTrack` later only replaces the track; the local stream's tracks are not sent.
+   */
+  hold?: ReadonlyArray<'audio' | 'video'>;
 }
 
 /** An offer left unanswered this long is taken as lost (an answer takes well under a second on a live link). */
@@ -122,11 +127,28 @@ export class PeerLink {
     this.attached = true;
     if (this.attachTimer) clearTimeout(this.attachTimer);
     this.attachTimer = null;
-    const tracks = new Map<SendKind, MediaTrackLike | null>(this.options.localStream.getTracks().map((t) => [t.kind as SendKind, t]));
+    const held = this.options.hold;
+    const tracks = new Map<SendKind, MediaTrackLike | null>(held ? [] : this.options.localStream.getTracks().map((t) => [t.kind as SendKind, t]));
     const screen = this.options.screenStream.getVideoTracks().find((t) => t.readyState === 'live');
-    if (screen) tracks.set('screen', screen);
+    if (screen && !held) tracks.set('screen', screen);
     for (const [kind, track] of this.pendingTracks) tracks.set(kind, track);
     for (const [kind, track] of tracks) if (track) this.senders.set(kind, this.pc.addTrack(track, this.streamFor(kind)));
+    for (const kind of held ?? []) if (!this.senders.has(kind)) this.senders.set(kind, this.reserve(kind));
+  }
+
+  /**
+   * A sender of `kind` with no track yet, negotiated to send: the transceiver the remote offer brought for that
+   * kind (made to send, in the local stream), or a new one. Its track comes later through `replaceTrack`.
+   */
+  private reserve(kind: 'audio' | 'video'): RtpSenderLike {
+    const taken = new Set(this.senders.values());
+    const offered = this.pc
+      .getTransceivers()
+      .find((t) => t.receiver.track.kind === kind && t.direction === 'recvonly' && t.sender.track === null && !taken.has(t.sender));
+    if (!offered) return this.pc.addTransceiver(kind, { direction: 'sendrecv', streams: [this.options.localStream] }).sender;
+    offered.direction = 'sendrecv';
+    offered.sender.setStreams?.(this.options.localStream);
+    return offered.sender;
   }
 
   private streamFor(kind: SendKind): MediaStreamLike {

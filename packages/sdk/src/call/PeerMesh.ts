@@ -16,8 +16,37 @@ export type PeerMeshDeps = MediaTransportDeps;
 export class PeerMesh implements MediaTransport {
   private readonly links = new Map<string, PeerLink>();
   private closed = false;
+  /** The kinds links made now negotiate without sending (the call rings), or null once released. */
+  private hold: ReadonlyArray<'audio' | 'video'> | null;
 
-  constructor(private readonly deps: PeerMeshDeps) {}
+  constructor(private readonly deps: PeerMeshDeps) {
+    this.hold = deps.hold ?? null;
+  }
+
+  /** Whether the links still send nothing (prepared while the call rang, not released yet). */
+  get holding(): boolean {
+    return this.hold !== null;
+  }
+
+  /**
+   * The call was accepted: every link sends the local stream's microphone and camera from now on, on the
+   * transceivers negotiated while it rang (`replaceTrack`: no new offer), and links made later send from the start.
+   */
+  async release(): Promise<void> {
+    const kinds = this.hold;
+    if (kinds === null || this.closed) return;
+    this.hold = null;
+    // A link that could not connect while it rang is made afresh by the next sync, sending from the start.
+    for (const [id, link] of this.links) {
+      if (link.state !== 'failed') continue;
+      link.close();
+      this.links.delete(id);
+      this.deps.onLinkClosed(id);
+    }
+    const { localStream } = this.deps;
+    const trackOf = (kind: 'audio' | 'video') => (kind === 'audio' ? localStream.getAudioTracks() : localStream.getVideoTracks())[0] ?? null;
+    await Promise.all([...this.links.values()].flatMap((link) => (['audio', 'video'] as const).map((kind) => link.setTrack(kind, trackOf(kind)))));
+  }
 
   /** ICE servers for links made from now on (a rejoin may bring fresh TURN credentials). */
   set iceServers(list: IceServerInfo[]) {
@@ -106,7 +135,8 @@ export class PeerMesh implements MediaTransport {
     const known = this.links.get(remoteId);
     if (known) return known;
     const { options, selfId } = this.deps;
-    const pc = options.media.createPeerConnection({ iceServers: this.deps.iceServers, iceCandidatePoolSize: options.iceCandidatePoolSize });
+    const { iceServers, iceTransportPolicy } = this.deps;
+    const pc = options.media.createPeerConnection({ iceServers, iceCandidatePoolSize: options.iceCandidatePoolSize, ...(iceTransportPolicy ? { iceTransportPolicy } : {}) });
     const link = new PeerLink(
       {
         remoteId,
@@ -121,6 +151,7 @@ export class PeerMesh implements MediaTransport {
         iceRestartDelayMs: options.iceRestartDelayMs,
         failAfterMs: options.linkFailAfterMs,
         lostAfterMs: options.linkLostAfterMs,
+        ...(this.hold ? { hold: this.hold } : {}),
       },
       {
         onSignal: (signal) => this.deps.sendSignal(remoteId, signal),

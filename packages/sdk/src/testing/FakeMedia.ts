@@ -103,13 +103,19 @@ export class FakeNetwork {
 
 class FakeSender implements RtpSenderLike {
   everHadTrack = false;
-  constructor(public track: MediaTrackLike | null) {
+  constructor(
+    public track: MediaTrackLike | null,
+    private readonly transceiver: FakeTransceiver,
+  ) {
     this.everHadTrack = track !== null;
   }
   replaceTrack(track: MediaTrackLike | null): Promise<void> {
     if (track) this.everHadTrack = true;
     this.track = track;
     return Promise.resolve();
+  }
+  setStreams(...streams: MediaStreamLike[]): void {
+    this.transceiver.streamId = streams[0]?.id ?? '-';
   }
   /** One encoding; every `setParameters` is logged as the encodings' `active` flags. */
   encodings: Array<{ active?: boolean }> = [{ active: true }];
@@ -126,6 +132,7 @@ class FakeSender implements RtpSenderLike {
 
 class FakeTransceiver implements RtpTransceiverLike {
   mid: string | null = null;
+  direction: RtpTransceiverLike['direction'] = 'recvonly';
   offeredSend = false;
   remoteSending = false;
   /** The stream id the sender put its track in (the msid), '-' for none. */
@@ -133,8 +140,12 @@ class FakeTransceiver implements RtpTransceiverLike {
   readonly receiver: { track: FakeTrack };
   readonly sender: FakeSender;
   constructor(readonly kind: 'audio' | 'video', track: MediaTrackLike | null, readonly fromAddTrack: boolean) {
-    this.sender = new FakeSender(track);
+    this.sender = new FakeSender(track, this);
     this.receiver = { track: new FakeTrack(kind) };
+  }
+  /** Offers to send: made by addTrack or addTransceiver, or set to send (as a browser's `direction`). */
+  get sends(): boolean {
+    return this.direction === 'sendrecv' || this.direction === 'sendonly';
   }
 }
 
@@ -191,14 +202,24 @@ export class FakePeerConnection implements PeerConnectionLike {
   }
 
   addTrack(track: MediaTrackLike, ...streams: MediaStreamLike[]): RtpSenderLike {
-    const reusable = this.transceivers.find((t) => t.kind === track.kind && !t.sender.everHadTrack);
+    const reusable = this.transceivers.find((t) => t.kind === track.kind && !t.sender.everHadTrack && !t.sends);
     const transceiver = reusable ?? new FakeTransceiver(track.kind as 'audio' | 'video', null, true);
     if (!reusable) this.transceivers.push(transceiver);
     transceiver.streamId = streams[0]?.id ?? '-';
     transceiver.sender.track = track;
     transceiver.sender.everHadTrack = true;
+    transceiver.direction = 'sendrecv';
     this.queueNegotiationCheck();
     return transceiver.sender;
+  }
+
+  addTransceiver(kind: 'audio' | 'video', init: { direction: 'sendrecv'; streams: MediaStreamLike[] }): RtpTransceiverLike {
+    const transceiver = new FakeTransceiver(kind, null, true);
+    transceiver.direction = init.direction;
+    transceiver.streamId = init.streams[0]?.id ?? '-';
+    this.transceivers.push(transceiver);
+    this.queueNegotiationCheck();
+    return transceiver;
   }
 
   getTransceivers(): RtpTransceiverLike[] {
@@ -344,7 +365,7 @@ export class FakePeerConnection implements PeerConnectionLike {
   private sdp(transceivers: FakeTransceiver[]): string {
     const lines = ['v=0', `a=fingerprint:sha-256 ${this.id}`, `a=ice-ufrag:${this.ufrag}`];
     for (const t of transceivers) {
-      t.offeredSend = t.sender.everHadTrack;
+      t.offeredSend = t.sends;
       lines.push(`m=${t.kind} ${t.mid} ${t.offeredSend ? 'send' : 'recv'} ${t.streamId}`);
     }
     return lines.join('\n');
@@ -374,7 +395,7 @@ export class FakePeerConnection implements PeerConnectionLike {
 
   private needsNegotiation(): boolean {
     if (this.restartPending) return true;
-    return this.transceivers.some((t) => t.mid === null || t.offeredSend !== t.sender.everHadTrack);
+    return this.transceivers.some((t) => t.mid === null || t.offeredSend !== t.sends);
   }
 
   private queueNegotiationCheck(): void {

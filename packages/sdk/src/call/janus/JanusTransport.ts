@@ -387,8 +387,8 @@ export class JanusTransport implements MediaTransport {
   }
 
   private newPeerConnection(): PeerConnectionLike {
-    const { options, iceServers } = this.deps;
-    return options.media.createPeerConnection({ iceServers, iceCandidatePoolSize: options.iceCandidatePoolSize });
+    const { options, iceServers, iceTransportPolicy } = this.deps;
+    return options.media.createPeerConnection({ iceServers, iceCandidatePoolSize: options.iceCandidatePoolSize, ...(iceTransportPolicy ? { iceTransportPolicy } : {}) });
   }
 }
 

@@ -1,0 +1,100 @@
+/*
+ * A peer-to-peer call connects while it rings, in headless Chromium through the real server: both pages make and
+ * connect their peer connection before anyone answers, the invited page with no camera or microphone open (the
+ * probe sees every getUserMedia and every RTCPeerConnection); accepting puts the devices' tracks on that
+ * connection with no offer or answer after the accept, and media is proven flowing both ways. A declined call
+ * leaves no peer connection open; a page reloaded while it rings prepares again.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deskErrors, openCallDesk, type CallDesk, type CallPage } from './support/callParties.ts';
+import { browserOnly } from './support/fixture.ts';
+import { waitFor } from './support/harness.ts';
+import { CALL_DIV_ID, sampleInbound, timeline, waitForMediaFlowing } from './support/media.ts';
+
+const spec = browserOnly();
+const { cleanup } = spec;
+
+/** How many timeline entries of this page match `what` (a prefix), after the entry at `since` (a time). */
+async function count(party: CallPage, what: string, since = 0): Promise<number> {
+  return (await timeline(party.page)).filter((e) => e.what.startsWith(what) && e.at > since).length;
+}
+
+/** Waits until the page has a connected peer connection (its prepared one). */
+async function waitForLinked(party: CallPage): Promise<void> {
+  await waitFor(async () => (await count(party, 'pc:connected')) > 0, { what: `${party.label}'s prepared peer connection to connect while it rings` });
+}
+
+/** Media flows both ways: each side decodes the other's video and receives its audio. */
+async function assertMediaBothWays(desk: CallDesk, what: string): Promise<void> {
+  for (const [into, from] of [[desk.visitor, desk.agent], [desk.agent, desk.visitor]] as const) {
+    const flow = await waitForMediaFlowing(into.page, { remoteId: from.id, what: `${what}: ${from.label} → ${into.label}` });
+    assert.ok(flow.after.videoFramesDecoded > flow.before.videoFramesDecoded, 'frames decoded rise');
+    assert.ok(flow.after.audioPacketsReceived > flow.before.audioPacketsReceived, 'audio packets rise');
+  }
+}
+
+test('the agent invites: both peer connections connect while it rings, the visitor opens no device until Accept; accepting sends media with no new negotiation', async () => {
+  const desk = await openCallDesk(spec.browser, cleanup);
+  const { visitor, agent } = desk;
+  const since = await visitor.eventCount();
+  const invited = agent.act('inviteToVideo', [CALL_DIV_ID, { useAudio: true, useVideo: true }]);
+  await visitor.waitForEvent('videoInvite', { since });
+  await waitForLinked(visitor);
+  await waitForLinked(agent);
+  assert.equal(await count(visitor, 'gum:start'), 0, 'the invited visitor opened no camera or microphone before Accept');
+  assert.equal((await visitor.video()).state, 'invited', 'it still rings');
+  const inbound = await sampleInbound(visitor.page);
+  assert.equal(inbound.videoFramesDecoded, 0, 'nothing received while it rings');
+
+  const acceptedAt = Date.now();
+  const accepted = await visitor.answerInvite(true);
+  assert.ok(accepted.ok, `accept(divID) resolves: ${JSON.stringify(accepted)}`);
+  assert.deepEqual(await invited, { ok: true, value: { accepted: true } });
+  await assertMediaBothWays(desk, 'a call prepared while it rang');
+  assert.equal(await count(visitor, 'gum:start'), 1, 'the visitor opened its devices on Accept');
+  for (const side of [visitor, agent]) {
+    assert.equal(await count(side, 'pc:created'), 1, `${side.label} made one peer connection: the prepared one`);
+    assert.equal(await count(side, 'sdp:', acceptedAt), 0, `${side.label} negotiated nothing after the accept`);
+  }
+  await agent.actOk('endVideo');
+  await waitFor(async () => (await sampleInbound(visitor.page)).peerConnections === 0 && (await sampleInbound(agent.page)).peerConnections === 0, {
+    what: 'both peer connections closed after the hang-up',
+  });
+  assert.deepEqual([...visitor.errors, ...agent.errors], [], `no page errors (${deskErrors(desk)})`);
+});
+
+test('the visitor asks and the agent declines after the path was prepared: no peer connection is left open, the agent never opened a device', async () => {
+  const desk = await openCallDesk(spec.browser, cleanup);
+  const { visitor, agent } = desk;
+  const since = { visitor: await visitor.eventCount(), agent: await agent.eventCount() };
+  await visitor.actOk('requestVideoUpgrade', [CALL_DIV_ID, true, true]);
+  await agent.waitForEvent('requestVideoUpgrade', { since: since.agent });
+  await waitForLinked(visitor);
+  await waitForLinked(agent);
+  await agent.actOk('responseVideoUpgrade', [false]);
+  await visitor.waitForEvent('videoEnded', { since: since.visitor, match: (e) => e.reason === 'declined' });
+  for (const side of [visitor, agent]) {
+    await waitFor(async () => (await sampleInbound(side.page)).peerConnections === 0, { what: `${side.label}'s prepared peer connection closed` });
+  }
+  assert.equal(await count(agent, 'gum:start'), 0, 'the agent never opened a device');
+  assert.deepEqual([...visitor.errors, ...agent.errors], [], `no page errors (${deskErrors(desk)})`);
+});
+
+test('the invited visitor reloads while it rings: the page prepares again, and its Accept connects media both ways', async () => {
+  const desk = await openCallDesk(spec.browser, cleanup);
+  const { visitor, agent } = desk;
+  const invited = agent.act('inviteToVideo', [CALL_DIV_ID, { useAudio: true, useVideo: true }]);
+  await visitor.waitForEvent('videoInvite');
+  await waitForLinked(visitor);
+  await visitor.load();
+  await visitor.connectVisitor('Vic Visitor');
+  await visitor.waitForEvent('videoInvite');
+  await waitForLinked(visitor);
+  assert.equal(await count(visitor, 'gum:start'), 0, 'the reloaded page opened nothing before Accept');
+  const accepted = await visitor.answerInvite(true);
+  assert.ok(accepted.ok, `accept(divID) resolves: ${JSON.stringify(accepted)}`);
+  assert.deepEqual(await invited, { ok: true, value: { accepted: true } });
+  await assertMediaBothWays(desk, 'a call prepared again after a reload');
+  assert.deepEqual([...visitor.errors, ...agent.errors], [], `no page errors (${deskErrors(desk)})`);
+});
