@@ -1,7 +1,8 @@
 /*
  * The Parley half of bench:escalation: a real server (the built CLI, as the e2e tests run it), an agent and a
  * visitor in their own browser contexts on bare pages that load `/sdk/parley.js`, chatting in one
- * conversation. Each run: the visitor asks for video, the agent accepts (the `accept` mark is set in the
+ * conversation. Each run: the visitor asks for video; once the path prepared while it rings is connected on both
+ * pages, the agent accepts (the `accept` mark is set in the
  * agent's page just before `responseVideoUpgrade(true)`), both pages wait for their first decoded remote
  * frame, then the visitor hangs up and both sides settle before the next run.
  */
@@ -17,6 +18,9 @@ export class RunFailed extends Error {
   override readonly name = 'RunFailed';
 }
 
+/** For each run: ms from the request to both prepared peer connections connected (while it rang, before the accept). */
+export const preparedAfterMs: number[] = [];
+
 /** Opens a server, an agent and a visitor chatting; each `run` is one escalation in that conversation. */
 export async function openParley(browser: Browser): Promise<CallBench> {
   const cleanup = new Cleanup();
@@ -28,8 +32,22 @@ export async function openParley(browser: Browser): Promise<CallBench> {
       async run(label) {
         const agentSince = await agent.eventCount();
         const visitorSince = await visitor.eventCount();
+        for (const side of [agent, visitor]) await side.page.evaluate(() => window.parleyProbe.clearTimeline());
+        const askedAt = Date.now();
         await visitor.actOk('requestVideoUpgrade', [CALL_DIV_ID, true, true]);
         await agent.waitForEvent('requestVideoUpgrade', { since: agentSince });
+        // It rings as it would for a person: the agent answers once the path prepared while ringing is connected
+        // (a person takes longer than that to reach the button), and how long that took is kept.
+        let preparedAt = askedAt;
+        for (const side of [agent, visitor]) {
+          const connected = await waitFor(async () => (await timeline(side.page)).find((e) => e.what === 'pc:connected'), {
+            what: `${label}: the ${side.label}'s path to be prepared while it rings`,
+            timeoutMs: 10_000,
+            intervalMs: 10,
+          });
+          preparedAt = Math.max(preparedAt, connected.at);
+        }
+        preparedAfterMs.push(preparedAt - askedAt);
         for (const side of [agent, visitor]) await side.page.evaluate(() => window.parleyProbe.clearTimeline());
         await agent.actOk('responseVideoUpgrade', [true, CALL_DIV_ID], ACCEPT_MARK);
         let failure: Error | null = null;

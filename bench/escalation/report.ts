@@ -5,7 +5,7 @@
 import type { Side, TimingSummary } from './timing.ts';
 
 /** Parley may take at most this multiple of the baseline's accept → first frame time. */
-export const ESCALATION_TARGET_RATIO = 1.15;
+export const ESCALATION_TARGET_RATIO = 0.6;
 
 const ms = (value: number | undefined): string => (value === undefined || Number.isNaN(value) ? '—' : value.toFixed(0));
 const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}×` : '—');
