@@ -8,8 +8,8 @@ import { LIMITS } from './limits.ts';
  *  2. the answerer `call.answer {accept}` → `call.updated` (connecting, or ended/declined)
  *  3. each participant, once the call is connecting (and again after a reload or reconnect), sends `call.join`;
  *     the result carries the ICE servers (with TURN credentials when configured) and the ICE transport policy —
- *     given to participants only. While a peer-to-peer call rings, its two parties may send `call.join` early to
- *     prepare: they are marked `prepared`, signal to each other and connect, open no device and send nothing;
+ *     given to participants only. While a call rings, its two parties may send `call.join` early to prepare (through
+ *     Janus, the room is made then and the result hands out its access): they are marked `prepared`, signal to each other and connect, open no device and send nothing;
  *     once the call is accepted each sends `call.join` again and attaches its tracks without renegotiating
  *  4. participants exchange `signal` frames (SDP and ICE candidates), relayed by the server only between joined
  *     participants of the same call; `to`/`from` are party ids. Perfect negotiation: for each pair, the party

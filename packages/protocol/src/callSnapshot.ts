@@ -13,9 +13,9 @@ export interface CallParticipant extends Participant {
   /** Has sent `call.join` and is (or was) in the media session. */
   joined: boolean;
   /**
-   * Prepared its media path while the call rang (`call.join` before the answer, peer-to-peer calls only): its
-   * peer connection may be negotiated and connected, with no device open and nothing sent until the call is
-   * accepted. Absent in calls stored before preparing existed, and for participants who did not prepare.
+   * Prepared its media path while the call rang (`call.join` before the answer): its peer connection (or, through
+   * Janus, its publisher and subscriptions) may be negotiated and connected, with no device open and nothing sent
+   * until the call is accepted. Absent in calls stored before preparing existed, and for participants who did not prepare.
    */
   prepared?: boolean;
   connection: ParticipantConnection;

@@ -59,7 +59,7 @@ export class Call {
   /** Where the call was drawn when this page was dropped from it: a rejoin draws there again. */
   #droppedDivID: string | null = null;
   /**
-   * The answering side's path, prepared while the call rings (peer-to-peer): no device open, nothing drawn.
+   * The answering side's path, prepared while the call rings: no device open, nothing drawn.
    * Accepting takes it into the phase; a decline, a cancel or the ring's end closes it.
    */
   #prepared: CallParticipation | null = null;
@@ -368,7 +368,7 @@ export class Call {
    */
   #ringing(call: CallSnapshot, restored: boolean): void {
     const self = this.#deps.self;
-    if (call.topology !== 'mesh' || !call.participants.some((p) => p.id === self.id)) return;
+    if (!call.participants.some((p) => p.id === self.id)) return;
     if (call.initiator?.id === self.id) {
       const stored = restored && !isEngaged(this.#phase) ? this.#savedCall.read() : null;
       if (stored?.callId === call.callId) {
@@ -383,9 +383,9 @@ export class Call {
     (participationOf(this.#phase) ?? this.#prepared)?.participantsChanged();
   }
 
-  /** This page asked (requested or invited): its devices open now, and a peer-to-peer call prepares its path while it rings. */
+  /** This page asked (requested or invited): its devices open now, and the call prepares its path while it rings. */
   #prepareAsked(call: CallSnapshot): void {
-    if (call.topology !== 'mesh' || !isPending(call.state) || this.#call?.callId !== call.callId || !isPending(this.#call.state)) return;
+    if (!isPending(call.state) || this.#call?.callId !== call.callId || !isPending(this.#call.state)) return;
     this.#participate(call).prepare();
   }
 

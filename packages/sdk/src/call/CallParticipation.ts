@@ -73,8 +73,9 @@ export interface CallParticipationDeps {
  * This page's part in one call: its camera and microphone, its `call.join` (again after a reconnect), its links
  * (a {@link PeerMesh}, or Janus) and its drawing. Closed by the call when it ends.
  *
- * A peer-to-peer call is prepared while it rings (`prepare`): the links are negotiated and connected with
- * transceivers for the call's audio and video but no track, nothing drawn and nothing reported. Once the call is
+ * A call is prepared while it rings (`prepare`): the links (peer-to-peer, or Janus's publisher and subscriptions)
+ * are negotiated and connected with transceivers for the call's audio and video but no track, nothing drawn and
+ * nothing reported. Once the call is
  * accepted (`accept` on the answering page, `join` on both) the devices' tracks go onto those transceivers with
  * `replaceTrack`, with no offer or answer on the way. The asking page opens its devices when it asks; the
  * answering page only when it accepts.
@@ -197,14 +198,14 @@ export class CallParticipation {
 
   /** The links exist and send nothing yet: prepared while the call rings. */
   get #held(): boolean {
-    return this.#transport instanceof PeerMesh && this.#transport.holding;
+    return this.#transport?.holding === true;
   }
 
   /**
-   * The call rings: prepares the media path (a `call.join` before the answer; peer-to-peer only). Its links
-   * connect to the other party's prepared ones while nobody has answered; nothing is opened, sent or drawn.
-   * Refused (an SFU call, a server that does not prepare, the call no longer ringing): the join after the answer
-   * makes the links as before.
+   * The call rings: prepares the media path (a `call.join` before the answer). Peer-to-peer, its link connects to
+   * the other party's prepared one; through Janus, it joins the room, publishes and subscribes to the other's feed.
+   * Nothing is opened, sent or drawn while nobody has answered. Refused (a server that does not prepare, the call
+   * no longer ringing): the join after the answer makes the links as before.
    */
   prepare(): void {
     if (this.#preparing || this.#transport || this.#joining || this.#closed) return;
@@ -212,13 +213,14 @@ export class CallParticipation {
     this.#preparing = this.#deps
       .request('call.join', { sessionID, callId })
       .then((result) => {
-        if (this.#closed || this.#transport || result.media.kind !== 'mesh') return;
+        if (this.#closed || this.#transport) return;
         this.#iceServers = result.iceServers;
+        this.#mediaAccess = result.media;
         this.#iceTransportPolicy = result.iceTransportPolicy;
         this.#deps.onJoined(result.call);
         if (this.#transport) return; // the call was accepted meanwhile, and joined
-        this.#transport = this.#createTransport(this.#released ? undefined : this.#holdKinds());
-        if (this.#released) this.#startWatching();
+        // Held even when the call was accepted meanwhile: the release (waiting for this) sends the devices once open.
+        this.#transport = this.#createTransport(this.#holdKinds());
         for (const { from, signal } of this.#earlySignals.splice(0)) this.#transport.receive(from, signal);
         this.participantsChanged();
       })
@@ -254,9 +256,9 @@ export class CallParticipation {
       await this.#preparing;
       if (this.#closed || (!outcome.audio && !outcome.video)) return;
       this.#renderLocal();
-      const mesh = this.#transport;
-      if (!(mesh instanceof PeerMesh) || !mesh.holding) return;
-      await mesh.release();
+      const transport = this.#transport;
+      if (!transport?.holding) return;
+      await transport.release();
       if (this.#closed) return;
       this.#startWatching();
       for (const [peerId, state] of this.#linkStates) this.#deps.onLinkState(peerId, state);

@@ -85,7 +85,7 @@ export interface PeerConnectionLike {
   addIceCandidate(candidate?: IceCandidate): Promise<void>;
   addTrack(track: MediaTrackLike, ...streams: MediaStreamLike[]): RtpSenderLike;
   /** A transceiver of `kind` with no track yet (one is given later with `replaceTrack`, without renegotiating). */
-  addTransceiver(kind: 'audio' | 'video', init: { direction: 'sendrecv'; streams: MediaStreamLike[] }): RtpTransceiverLike;
+  addTransceiver(kind: 'audio' | 'video', init: { direction: 'sendrecv' | 'sendonly'; streams: MediaStreamLike[] }): RtpTransceiverLike;
   getTransceivers(): RtpTransceiverLike[];
   restartIce(): void;
   getStats(): Promise<StatsReportLike>;

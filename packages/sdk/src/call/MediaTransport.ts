@@ -68,6 +68,10 @@ export interface MediaTransport {
   stats(): Promise<CallStatsRow[]>;
   /** Every peer connection in use, with what flows on it (for the quality levels). */
   qualityLinks(): QualityLink[];
+  /** Prepared while the call rang (`hold`), and not released yet: nothing is sent. */
+  readonly holding: boolean;
+  /** The call was accepted: send the local stream's microphone and camera on what was prepared (`replaceTrack`). */
+  release(): Promise<void>;
   /** Closes every connection. */
   close(): void;
 }

@@ -213,7 +213,7 @@ export class FakePeerConnection implements PeerConnectionLike {
     return transceiver.sender;
   }
 
-  addTransceiver(kind: 'audio' | 'video', init: { direction: 'sendrecv'; streams: MediaStreamLike[] }): RtpTransceiverLike {
+  addTransceiver(kind: 'audio' | 'video', init: { direction: 'sendrecv' | 'sendonly'; streams: MediaStreamLike[] }): RtpTransceiverLike {
     const transceiver = new FakeTransceiver(kind, null, true);
     transceiver.direction = init.direction;
     transceiver.streamId = init.streams[0]?.id ?? '-';

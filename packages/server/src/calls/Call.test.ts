@@ -46,7 +46,7 @@ describe('Call', () => {
     assert.equal(call.state, 'active');
   });
 
-  it('while it rings, its two parties prepare their path and may signal to each other; nobody else, and not through an SFU', () => {
+  it('while it rings, its two parties prepare their path and may signal to each other; nobody else does', () => {
     const { call } = ringing();
     assert.throws(() => call.requireSignalPath(agent, visitor.id), /join the call before signaling/);
     for (const party of [visitor, agent]) call.requirePreparable(party);
@@ -64,11 +64,6 @@ describe('Call', () => {
     assert.throws(() => call.connectionChanged(visitor, 'connected'), /join the call first/);
     assert.throws(() => call.requirePreparable(colleague), (err: unknown) => err instanceof ParleyServerError && err.code === 'forbidden');
 
-    const sfu = Call.begin(
-      { id: 'sfu', sessionID: 's', action: { type: 'invite', by: agent, useAudio: true, useVideo: true }, visitor, agent, media: { ...media, topology: 'sfu' }, timing: { ringMs: 1000, graceMs: 5000 } },
-      undefined,
-    ).call;
-    assert.throws(() => sfu.requirePreparable(visitor), /joined once it is accepted/);
   });
 
   it('a prepared link goes on into the accepted call; once it stopped ringing, nothing prepares', () => {

@@ -285,13 +285,12 @@ export class Call {
   }
 
   /**
-   * `party` may prepare its media path now: the call rings, its media is peer-to-peer, and `party` is one of its
-   * first two participants (the visitor or the conversation's agent; they are the ones a ring connects).
+   * `party` may prepare its media path now: the call rings, and `party` is one of its first two participants (the
+   * visitor or the conversation's agent; they are the ones a ring connects).
    */
   requirePreparable(party: Party): void {
     this.requireParticipant(party);
     if (!isPending(this.#core.state)) throw ParleyServerError.conflict(`the call is ${this.#core.state}; join it instead`);
-    if (this.media.topology !== 'mesh') throw ParleyServerError.conflict('a call through the media server is joined once it is accepted');
     if (party.id !== this.roles.visitorId && party.id !== this.roles.agentId) throw ParleyServerError.forbidden('only the ringing parties prepare a call');
   }
 

@@ -216,12 +216,25 @@ export class CallService {
    */
   async #prepare(party: Party, frame: ClientFrameOf<'call.join'>, before: Call): Promise<CallJoined> {
     before.requirePreparable(party);
-    const call = await this.#act(frame, (c) => {
-      const change = c.id !== before.id ? null : c.prepare(party.id);
-      if (change === null) throw ParleyServerError.conflict('the call stopped ringing; join it if it was accepted');
-      return change;
-    });
-    return this.#joined(call, party, { kind: 'mesh' });
+    // Through Janus the room is made while it rings (and destroyed with the call, answered or not).
+    if (!this.#mediaReady.has(before.id)) this.#prepareMedia(before);
+    await this.#mediaReady.get(before.id);
+    const media = await this.#options.media.access(before.id, party.id);
+    let prepared = false;
+    try {
+      const call = await this.#act(frame, (c) => {
+        if (c.id !== before.id) throw ParleyServerError.conflict('that call is over');
+        // Accepted while the media was readied: this is the party's join, with the access just handed out.
+        const change = c.pending ? c.prepare(party.id) : c.participant(party.id) ? c.join(party.id) : null;
+        if (change === null) throw ParleyServerError.conflict('that call is over for you');
+        return change;
+      });
+      prepared = true;
+      return this.#joined(call, party, media);
+    } finally {
+      // Withdrawn only when the call has no place for the party any more: a revoke also takes it out of the room.
+      if (!prepared && !this.#calls.get(frame.sessionID)?.participant(party.id)) void this.#options.media.revoke(before.id, party.id);
+    }
   }
 
   #joined(call: CallSnapshot, party: Party, media: MediaAccess): CallJoined {
@@ -513,7 +526,7 @@ export class CallService {
     const { media, log } = this.#options;
     switch (event.type) {
       case 'accepted':
-        this.#prepareMedia(call);
+        if (!this.#mediaReady.has(call.id)) this.#prepareMedia(call); // made while it rang, when a party prepared
         return;
       case 'ended': {
         this.#timers.disarmCall(call.id);

@@ -78,6 +78,8 @@ export class JanusPublisher {
     streams: PublishedStreams,
     tracks: ReadonlyMap<SendKind, MediaTrackLike | null>,
     callbacks: PublisherCallbacks,
+    /** Kinds published with no track yet (prepared while the call rings): their tracks come with `setTrack`. */
+    reserve: ReadonlyArray<'audio' | 'video'> = [],
   ): Promise<JanusPublisher> {
     const publisher = new JanusPublisher(pc, streams, callbacks);
     try {
@@ -95,7 +97,7 @@ export class JanusPublisher {
       publisher.close();
       throw err;
     }
-    publisher.attach(tracks);
+    publisher.attach(tracks, reserve);
     return publisher;
   }
 
@@ -128,10 +130,13 @@ export class JanusPublisher {
     this.handle?.detach();
   }
 
-  private attach(tracks: ReadonlyMap<SendKind, MediaTrackLike | null>): void {
+  private attach(tracks: ReadonlyMap<SendKind, MediaTrackLike | null>, reserve: ReadonlyArray<'audio' | 'video'>): void {
     if (this.closed) return;
     this.attached = true;
     for (const [kind, track] of tracks) if (track) this.add(kind, track);
+    for (const kind of reserve) {
+      if (!this.senders.has(kind)) this.senders.set(kind, this.peerConnection.addTransceiver(kind, { direction: 'sendonly', streams: [this.streams.camera] }).sender);
+    }
   }
 
   /** The `descriptions` of a publish or configure: the screen's m-line, once it has one. */

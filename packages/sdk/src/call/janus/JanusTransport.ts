@@ -62,16 +62,37 @@ export class JanusTransport implements MediaTransport {
   private closed = false;
   /** Out of the room for good (kicked, room gone, refused): no more attempts. */
   private removed = false;
+  /** The kinds published with no track while the call rings (null once released, or when not prepared). */
+  private hold: ReadonlyArray<'audio' | 'video'> | null;
 
   constructor(
     private readonly access: SfuAccess,
     private readonly deps: MediaTransportDeps,
     private readonly createSocket: JanusSocketFactory,
   ) {
-    for (const track of deps.localStream.getTracks()) if (track.kind === 'audio' || track.kind === 'video') this.tracks.set(track.kind, track);
-    const screen = deps.screenStream.getVideoTracks().find((t) => t.readyState === 'live');
-    if (screen) this.tracks.set('screen', screen);
+    this.hold = deps.hold ?? null;
+    if (!this.hold) {
+      for (const track of deps.localStream.getTracks()) if (track.kind === 'audio' || track.kind === 'video') this.tracks.set(track.kind, track);
+      const screen = deps.screenStream.getVideoTracks().find((t) => t.readyState === 'live');
+      if (screen) this.tracks.set('screen', screen);
+    }
     void this.connect();
+  }
+
+  /** Joined and published while the call rings, with nothing sent yet. */
+  get holding(): boolean {
+    return this.hold !== null;
+  }
+
+  /** The call was accepted: the publisher sends the microphone and camera on the streams published while it rang. */
+  async release(): Promise<void> {
+    if (this.hold === null || this.closed) return;
+    this.hold = null;
+    const { localStream } = this.deps;
+    await Promise.all([
+      this.setTrack('audio', localStream.getAudioTracks()[0] ?? null),
+      this.setTrack('video', localStream.getVideoTracks()[0] ?? null),
+    ]);
   }
 
   /** ICE servers for connections made from now on. */
@@ -200,7 +221,7 @@ export class JanusTransport implements MediaTransport {
         onRemoved: (reason) => !stale() && this.removedFromRoom(reason),
         onLost: (reason) => this.lost(generation, reason),
         onError: (err) => !stale() && console.warn('Parley: publishing to the Janus room failed a step', err),
-      });
+      }, this.hold ?? []);
       if (stale()) return publisher.close();
       this.publisher = publisher;
       this.reconnectDelayMs = RECONNECT_FIRST_MS;
