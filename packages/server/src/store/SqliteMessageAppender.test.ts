@@ -160,12 +160,15 @@ async function appendUntilKilledMidBatch(path: string): Promise<{ acked: { sessi
     sqlite.exec("CREATE TEMP TRIGGER kill_mid_batch BEFORE INSERT ON main.messages WHEN NEW.id = 'boom' BEGIN SELECT die(); END");
     const appender = new SqliteMessageAppender(sqlite);
     const from = { id: 'v1', role: 'visitor', name: 'Vera' };
+    // stdout is a non-blocking pipe: a busy parent lets it fill, and a write then fails with EAGAIN until it drains.
+    // Each line goes out whole before the next append is answered (a line is far below the pipe's atomic size).
+    const say = (line) => { for (;;) { try { writeSync(1, line); return; } catch (err) { if (err.code !== 'EAGAIN') throw err; } } };
     for (let round = 0; ; round++) {
       await Promise.all(Array.from({ length: 40 }, async (_, i) => {
         const id = round === 8 && i === 20 ? 'boom' : 'r' + round + '-' + i;
         const sessionID = 'c' + (1 + (i % 4));
         const { message } = await appender.append({ id, sessionID, from, kind: 'text', text: id, clientId: id, at: new Date().toISOString() });
-        writeSync(1, sessionID + ' ' + message.seq + ' ' + message.id + '\\n');
+        say(sessionID + ' ' + message.seq + ' ' + message.id + '\\n');
       }));
     }`;
   const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
