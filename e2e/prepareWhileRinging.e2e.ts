@@ -3,14 +3,16 @@
  * connect their peer connection before anyone answers, the invited page with no camera or microphone open (the
  * probe sees every getUserMedia and every RTCPeerConnection); accepting puts the devices' tracks on that
  * connection with no offer or answer after the accept, and media is proven flowing both ways. A declined call
- * leaves no peer connection open; a page reloaded while it rings prepares again.
+ * leaves no peer connection open; a page reloaded while it rings prepares again. A colleague invited into a running
+ * call links to everyone in it while the invitation rings, and joins with media flowing at once on Accept.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deskErrors, openCallDesk, type CallDesk, type CallPage } from './support/callParties.ts';
+import { deskErrors, escalate, openCallDesk, type CallDesk, type CallPage } from './support/callParties.ts';
 import { browserOnly } from './support/fixture.ts';
+import { assertEveryoneReceivesEveryone, colleagueOn } from './support/groupParties.ts';
 import { waitFor } from './support/harness.ts';
-import { CALL_DIV_ID, sampleInbound, timeline, waitForMediaFlowing } from './support/media.ts';
+import { CALL_DIV_ID, renderedCall, sampleInbound, timeline, waitForMediaFlowing } from './support/media.ts';
 
 const spec = browserOnly();
 const { cleanup } = spec;
@@ -97,4 +99,27 @@ test('the invited visitor reloads while it rings: the page prepares again, and i
   assert.deepEqual(await invited, { ok: true, value: { accepted: true } });
   await assertMediaBothWays(desk, 'a call prepared again after a reload');
   assert.deepEqual([...visitor.errors, ...agent.errors], [], `no page errors (${deskErrors(desk)})`);
+});
+
+test('a colleague invited into a running call links to everyone while its invitation rings, with no device open and nothing drawn; Accept brings media with no new negotiation', async () => {
+  const desk = await openCallDesk(spec.browser, cleanup);
+  const { visitor, agent } = desk;
+  await escalate(desk);
+  const bo = await colleagueOn(spec.browser, cleanup, desk);
+  const boSince = await bo.eventCount();
+  await agent.actOk('addParticipant', [bo.id]);
+  await bo.waitForEvent('videoInvite', { since: boSince });
+  await waitFor(async () => (await count(bo, 'pc:connected')) >= 2, { what: "the colleague's links to the visitor and the agent to connect while the invitation rings" });
+  assert.equal(await count(bo, 'gum:start'), 0, 'the invited colleague opened no camera or microphone before Accept');
+  for (const side of [visitor, agent]) {
+    const drawn = (await renderedCall(side.page)).remoteVideos.map((v) => v.participantId);
+    assert.ok(!drawn.includes(bo.id), `${side.label} draws nothing of the colleague while the invitation rings: ${JSON.stringify(drawn)}`);
+  }
+  const acceptedAt = Date.now();
+  const accepted = await bo.answerInvite(true);
+  assert.ok(accepted.ok, JSON.stringify(accepted));
+  await assertEveryoneReceivesEveryone([visitor, agent, bo], '3 people, the colleague prepared while invited');
+  assert.equal(await count(bo, 'pc:created'), 2, 'the colleague made only the two links prepared while it was invited');
+  for (const side of [visitor, agent, bo]) assert.equal(await count(side, 'sdp:', acceptedAt), 0, `${side.label} negotiated nothing after the accept`);
+  assert.deepEqual([...visitor.errors, ...agent.errors, ...bo.errors], [], `no page errors (${deskErrors(desk)})`);
 });

@@ -60,8 +60,12 @@ export const CallLeaveFrameSchema = z
 export const CallRemoveFrameSchema = z
   .object({ type: z.literal('call.remove'), id: Id, sessionID: SessionID, callId: CallId, participantId: z.string().min(1).max(64) })
   .strict();
+/**
+ * Enters the call's media. `prepare`: only prepare the path, without joining (a participant invited into a
+ * running peer-to-peer call, before it accepts); while a call rings, every `call.join` prepares.
+ */
 export const CallJoinFrameSchema = z
-  .object({ type: z.literal('call.join'), id: Id, sessionID: SessionID, callId: CallId })
+  .object({ type: z.literal('call.join'), id: Id, sessionID: SessionID, callId: CallId, prepare: z.boolean().optional() })
   .strict();
 export const CallMediaFrameSchema = z
   .object({ type: z.literal('call.media'), sessionID: SessionID, callId: CallId, audio: z.boolean(), video: z.boolean(), videoPaused: z.boolean().optional() })

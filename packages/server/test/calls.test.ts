@@ -141,7 +141,13 @@ describe('calls: signaling and the state machine over real sockets', () => {
     assert.equal(codeOf(await v.client.requestRaw('call.answer', { sessionID, callId: call.callId, accept: true })), 'forbidden');
     assert.equal(codeOf(await agent.client.requestRaw('call.invite', { sessionID, useAudio: true, useVideo: true })), 'conflict');
     assert.equal(codeOf(await agent.client.requestRaw('call.answer', { sessionID, callId: 'stale', accept: true })), 'conflict');
-    assert.equal(codeOf(await v.client.requestRaw('call.join', { sessionID, callId: call.callId })), 'conflict', 'no joining before it is accepted');
+    // A join before the answer only prepares the path: the visitor is not counted in, and reports no link.
+    const early = await v.client.request('call.join', { sessionID, callId: call.callId });
+    const me = early.call.participants.find((p) => p.id === v.visitor.id);
+    assert.deepEqual([me?.prepared, me?.joined, early.call.state], [true, false, 'requested'], 'a join while it rings prepares');
+    assert.equal(early.media.kind, 'mesh');
+    v.client.sendRaw({ type: 'call.connection', sessionID, callId: call.callId, peerId: agent.agent.id, state: 'connected' });
+    assert.equal((await v.client.nextError()).code, 'conflict', 'no link report before joining');
 
     const outsider = await newVisitor(server, 'Mallory');
     open.push(outsider.client);
@@ -154,6 +160,7 @@ describe('calls: signaling and the state machine over real sockets', () => {
     await agent.client.request('call.answer', { sessionID, callId: call.callId, accept: true });
     assert.equal(codeOf(await agent.client.requestRaw('call.answer', { sessionID, callId: call.callId, accept: true })), 'conflict', 'a repeated answer');
     await v.client.request('call.join', { sessionID, callId: call.callId });
+    assert.equal(codeOf(await v.client.requestRaw('call.join', { sessionID, callId: call.callId, prepare: true })), 'conflict', 'only an invitation not taken up prepares in a running call');
     outsider.client.sendRaw({ type: 'signal', sessionID, callId: call.callId, to: v.visitor.id, description: { type: 'offer', sdp: 'evil' } });
     assert.equal((await outsider.client.nextError()).code, 'forbidden');
     assert.equal(codeOf(await outsider.client.requestRaw('call.join', { sessionID, callId: call.callId })), 'forbidden', 'no ICE servers for outsiders');

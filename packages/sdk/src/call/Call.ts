@@ -80,7 +80,7 @@ export class Call {
       answer: (accept, divID) => this.answer(accept, divID),
       join: (call, divID) => {
         this.#engage(divID, call.callId);
-        this.#participate(call).join();
+        this.#participate(call).join(); // prepared while the invitation rang, when it could be
         this.#deps.emit('videoStateChanged', this.snapshot);
       },
       leave: async (callId) => {
@@ -155,7 +155,7 @@ export class Call {
     }
     if (accept) {
       this.#engage(divID, call.callId);
-      this.#participate(call).accept(divID); // early: the devices open (and a prepared path sends them) while the answer travels
+      this.#participate(call); // early: the devices open (and a prepared path sends them) while the answer travels
     }
     try {
       const result = await this.#deps.request('call.answer', { sessionID: this.#deps.sessionID, callId: call.callId, accept });
@@ -272,6 +272,7 @@ export class Call {
     const self = this.#deps.self;
     const me = next.participants.find((p) => p.id === self.id);
     const ringing = !same || !isPending(prev.state);
+    this.#dropStalePrepared(next);
     switch (next.state) {
       case 'requested':
         if (ringing && next.initiator?.id !== self.id && self.role === 'agent') {
@@ -300,8 +301,16 @@ export class Call {
         if (!isEngaged(this.#phase) && me?.invitedBy && !me.joined && this.#joinInviteHandedOutFor !== next.callId) {
           this.#joinInviteHandedOutFor = next.callId;
           this.#deps.emit('videoInvite', joinInvitation(next, me.invitedBy, this.#invitationHost));
+          // Peer-to-peer, the invitation rings with the links to everyone in the call already made (nothing sent).
+          if (next.topology === 'mesh' && !this.#prepared) {
+            this.#prepared = this.#newParticipation(next, null, false);
+            this.#prepared.prepare(true);
+          }
         }
-        if (!isEngaged(this.#phase)) break;
+        if (!isEngaged(this.#phase)) {
+          this.#prepared?.participantsChanged();
+          break;
+        }
         if (this.#phase.kind === 'mediaDenied') this.#hangupForMedia();
         else {
           const participation = this.#participate(next);
@@ -383,6 +392,20 @@ export class Call {
     (participationOf(this.#phase) ?? this.#prepared)?.participantsChanged();
   }
 
+  /**
+   * A path prepared for an answer this page will not give any more is closed: the call is another one, ended, was
+   * answered elsewhere, or this page's invitation into it was declined, lapsed or taken up on another page.
+   */
+  #dropStalePrepared(call: CallSnapshot): void {
+    const prepared = this.#prepared;
+    if (!prepared) return;
+    const me = call.participants.find((p) => p.id === this.#deps.self.id);
+    const invitationRings = inProgress(call.state) && me?.invitedBy && !me.joined;
+    if (prepared.callId === call.callId && (isPending(call.state) || invitationRings)) return;
+    prepared.close();
+    this.#prepared = null;
+  }
+
   /** This page asked (requested or invited): its devices open now, and the call prepares its path while it rings. */
   #prepareAsked(call: CallSnapshot): void {
     if (!isPending(call.state) || this.#call?.callId !== call.callId || !isPending(this.#call.state)) return;
@@ -395,8 +418,10 @@ export class Call {
     const prepared = this.#prepared;
     this.#prepared = null;
     if (prepared && prepared.callId !== call.callId) prepared.close();
-    const participation = prepared?.callId === call.callId ? prepared : this.#newParticipation(call, divIDOf(this.#phase), true);
+    const adopted = prepared?.callId === call.callId ? prepared : null;
+    const participation = adopted ?? this.#newParticipation(call, divIDOf(this.#phase), true);
     this.#moveTo({ type: 'participate', participation });
+    adopted?.accept(divIDOf(this.#phase)); // prepared while it rang: it draws where this page engaged, and opens its devices
     return participation;
   }
 
@@ -417,6 +442,7 @@ export class Call {
         ...(checkConnection ? { checkConnection } : {}),
         participant: (id) => this.#roster.get(id),
         joinedRemoteIds: () => this.#roster.linkedRemotes.map((p) => p.id),
+        heldRemoteIds: () => this.#roster.linkedRemotes.filter((p) => !p.joined && p.invitedBy).map((p) => p.id),
         onJoined: (snapshot) => current() && this.apply(snapshot),
         onSending: (sending) => {
           if (!current()) return;

@@ -45,8 +45,10 @@ export interface CallParticipationDeps {
   send: FrameSender;
   /** A participant as the call now describes it. */
   participant(id: string): CallParticipant | undefined;
-  /** The remote participants to link to: the joined ones, and one that prepared while the call rang. */
+  /** The remote participants to link to: the joined ones, and prepared ones. */
   joinedRemoteIds(): string[];
+  /** Of those, the ones whose invitation into the running call rings (prepared, not joined): nothing sent or drawn yet. */
+  heldRemoteIds(): string[];
   /** A request's result (`call.join`, `call.screen`): the call as it stands. */
   onJoined(call: CallSnapshot): void;
   /** What this page sends changed. */
@@ -93,6 +95,8 @@ export class CallParticipation {
   #iceTransportPolicy: IceTransportPolicy | undefined;
   /** The early `call.join` of a call that rings, while it is under way. */
   #preparing: Promise<void> | null = null;
+  /** Prepared for an invitation into the running call (its `call.join`s say `prepare`), not for a ring. */
+  #invitation = false;
   /** The call was accepted: the links send this page's devices (set once, never unset). */
   #released = false;
   /** A `call.join` of the accepted call was answered: the server takes this page's link reports. */
@@ -207,11 +211,12 @@ export class CallParticipation {
    * Nothing is opened, sent or drawn while nobody has answered. Refused (a server that does not prepare, the call
    * no longer ringing): the join after the answer makes the links as before.
    */
-  prepare(): void {
+  prepare(invitation = false): void {
     if (this.#preparing || this.#transport || this.#joining || this.#closed) return;
+    this.#invitation = invitation;
     const { sessionID, callId } = this.#deps;
     this.#preparing = this.#deps
-      .request('call.join', { sessionID, callId })
+      .request('call.join', { sessionID, callId, ...(invitation ? { prepare: true } : {}) })
       .then((result) => {
         if (this.#closed || this.#transport) return;
         this.#iceServers = result.iceServers;
@@ -345,7 +350,7 @@ export class CallParticipation {
   #prepareAgain(): void {
     const { sessionID, callId } = this.#deps;
     this.#deps
-      .request('call.join', { sessionID, callId })
+      .request('call.join', { sessionID, callId, ...(this.#invitation ? { prepare: true } : {}) })
       .then((result) => {
         if (this.#closed || !this.#transport) return;
         this.#transport.iceServers = result.iceServers;
@@ -381,7 +386,7 @@ export class CallParticipation {
   /** Participants joined, left or changed media: links and drawing follow (drawing once the call was accepted). */
   participantsChanged(): void {
     if (!this.#transport) return;
-    this.#transport.sync(this.#deps.joinedRemoteIds());
+    this.#transport.sync(this.#deps.joinedRemoteIds(), new Set(this.#deps.heldRemoteIds()));
     if (!this.#released) return;
     this.#screen.reconcile(this.#deps.participant(this.#deps.self.id)?.screen ?? false);
     for (const id of this.#transport.remoteIds) this.#renderRemote(id);

@@ -47,8 +47,11 @@ export interface MediaTransport {
   set iceServers(list: IceServerInfo[]);
   /** The remote participants media is (being) received from. */
   readonly remoteIds: string[];
-  /** Receive media from exactly these remote participants (the joined ones): new ones are added, others dropped. */
-  sync(joinedRemoteIds: readonly string[]): void;
+  /**
+   * Receive media from exactly these remote participants (the joined ones, and prepared ones): new ones are added,
+   * others dropped. `held`: those whose invitation rings, linked with nothing sent or drawn until they join (mesh).
+   */
+  sync(joinedRemoteIds: readonly string[], held?: ReadonlySet<string>): void;
   /** A signal relayed by the Parley server from a remote participant (mesh only; ignored otherwise). */
   receive(from: string, signal: LinkSignal): void;
   /** A remote participant's stream (microphone and camera), when it has tracks. */

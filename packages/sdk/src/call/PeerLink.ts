@@ -93,6 +93,8 @@ export class PeerLink {
   /** Local tracks have been added to the peer connection. */
   private attached = false;
   private attachTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The kinds negotiated with no track until `release` (the options' `hold`), or null: sending. */
+  private holdKinds: ReadonlyArray<'audio' | 'video'> | null;
   /** Tracks chosen (setTrack) before the local tracks were attached, by kind. */
   private readonly pendingTracks = new Map<SendKind, MediaTrackLike | null>();
   /** Every track received, sorted into the camera stream and the screen stream. */
@@ -102,6 +104,7 @@ export class PeerLink {
     this.options = options;
     this.callbacks = callbacks;
     this.remoteId = options.remoteId;
+    this.holdKinds = options.hold ?? null;
     this.received = new RemoteTracks(options.remoteStream, options.remoteScreen);
     const pc = (this.pc = options.pc);
     pc.onnegotiationneeded = () => void this.negotiate();
@@ -127,7 +130,7 @@ export class PeerLink {
     this.attached = true;
     if (this.attachTimer) clearTimeout(this.attachTimer);
     this.attachTimer = null;
-    const held = this.options.hold;
+    const held = this.holdKinds;
     const tracks = new Map<SendKind, MediaTrackLike | null>(held ? [] : this.options.localStream.getTracks().map((t) => [t.kind as SendKind, t]));
     const screen = this.options.screenStream.getVideoTracks().find((t) => t.readyState === 'live');
     if (screen && !held) tracks.set('screen', screen);
@@ -153,6 +156,28 @@ export class PeerLink {
 
   private streamFor(kind: SendKind): MediaStreamLike {
     return kind === 'screen' ? this.options.screenStream : this.options.localStream;
+  }
+
+  /** Whether this link still sends nothing (made with `hold`, not released yet). */
+  get held(): boolean {
+    return this.holdKinds !== null;
+  }
+
+  /**
+   * Sends what this page sends on a link made with `hold`: the microphone and camera go onto the senders negotiated
+   * for them (`replaceTrack`, no new offer), and a screen shared meanwhile is added.
+   */
+  async release(): Promise<void> {
+    if (this.holdKinds === null || this.closed) return;
+    this.holdKinds = null;
+    if (!this.attached) return; // attaches the local tracks when it does
+    const { localStream, screenStream } = this.options;
+    const screen = screenStream.getVideoTracks().find((t) => t.readyState === 'live') ?? null;
+    await Promise.all([
+      this.setTrack('audio', localStream.getAudioTracks()[0] ?? null),
+      this.setTrack('video', localStream.getVideoTracks()[0] ?? null),
+      ...(screen ? [this.setTrack('screen', screen)] : []),
+    ]);
   }
 
   /**

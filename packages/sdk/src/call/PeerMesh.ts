@@ -18,6 +18,8 @@ export class PeerMesh implements MediaTransport {
   private closed = false;
   /** The kinds links made now negotiate without sending (the call rings), or null once released. */
   private hold: ReadonlyArray<'audio' | 'video'> | null;
+  /** Remote participants whose invitation rings: linked (prepared), nothing sent to them or drawn of them yet. */
+  private heldRemotes: ReadonlySet<string> = new Set();
 
   constructor(private readonly deps: PeerMeshDeps) {
     this.hold = deps.hold ?? null;
@@ -43,9 +45,7 @@ export class PeerMesh implements MediaTransport {
       this.links.delete(id);
       this.deps.onLinkClosed(id);
     }
-    const { localStream } = this.deps;
-    const trackOf = (kind: 'audio' | 'video') => (kind === 'audio' ? localStream.getAudioTracks() : localStream.getVideoTracks())[0] ?? null;
-    await Promise.all([...this.links.values()].flatMap((link) => (['audio', 'video'] as const).map((kind) => link.setTrack(kind, trackOf(kind)))));
+    await Promise.all([...this.links.values()].filter((link) => !this.heldRemotes.has(link.remoteId)).map((link) => link.release()));
   }
 
   /** ICE servers for links made from now on (a rejoin may bring fresh TURN credentials). */
@@ -53,15 +53,26 @@ export class PeerMesh implements MediaTransport {
     this.deps.iceServers = list;
   }
 
-  /** The remote ids links exist for. */
+  /** The remote ids media is exchanged with (links to participants whose invitation still rings are left out). */
   get remoteIds(): string[] {
-    return [...this.links.keys()];
+    return [...this.links.keys()].filter((id) => !this.heldRemotes.has(id));
   }
 
-  /** Links to exactly these remote participants: new ones are made, others closed. */
-  sync(joinedRemoteIds: readonly string[]): void {
+  /**
+   * Links to exactly these remote participants: new ones are made, others closed. `held`: those of them whose
+   * invitation rings (prepared, not joined): their links send nothing until they join.
+   */
+  sync(joinedRemoteIds: readonly string[], held: ReadonlySet<string> = new Set()): void {
     const wanted = new Set(joinedRemoteIds);
+    const wasHeld = this.heldRemotes;
+    this.heldRemotes = held;
     for (const id of wanted) this.ensure(id);
+    if (!this.hold) {
+      for (const [id, link] of this.links) {
+        if (!wasHeld.has(id) || held.has(id)) continue;
+        link.release().catch((err: unknown) => console.warn(`Parley: could not send to ${id}`, err)); // it joined
+      }
+    }
     for (const [id, link] of this.links) {
       if (wanted.has(id)) continue;
       link.close();
@@ -115,12 +126,17 @@ export class PeerMesh implements MediaTransport {
 
   /** One stats row per link. */
   stats(): Promise<CallStatsRow[]> {
-    return Promise.all([...this.links.values()].map(async (link) => statsRow(link.remoteId, await link.peerConnection.getStats())));
+    return Promise.all(this.inCall().map(async (link) => statsRow(link.remoteId, await link.peerConnection.getStats())));
   }
 
   /** Every link both sends this page's media and receives its participant's. */
   qualityLinks(): QualityLink[] {
-    return [...this.links.values()].map((link) => ({ receivesFrom: link.remoteId, sends: true, peerConnection: link.peerConnection }));
+    return this.inCall().map((link) => ({ receivesFrom: link.remoteId, sends: true, peerConnection: link.peerConnection }));
+  }
+
+  /** The links media is exchanged on: all but those to participants whose invitation rings. */
+  private inCall(): PeerLink[] {
+    return [...this.links.values()].filter((link) => !this.heldRemotes.has(link.remoteId));
   }
 
   /** Closes every link. */
@@ -151,7 +167,7 @@ export class PeerMesh implements MediaTransport {
         iceRestartDelayMs: options.iceRestartDelayMs,
         failAfterMs: options.linkFailAfterMs,
         lostAfterMs: options.linkLostAfterMs,
-        ...(this.hold ? { hold: this.hold } : {}),
+        ...(this.hold ? { hold: this.hold } : this.heldRemotes.has(remoteId) ? { hold: ['audio', 'video'] as const } : {}),
       },
       {
         onSignal: (signal) => this.deps.sendSignal(remoteId, signal),

@@ -72,13 +72,31 @@ describe('Call', () => {
     call.prepare(agent.id);
     call.apply({ type: 'accept', by: agent });
     call.requireSignalPath(agent, visitor.id);
-    assert.throws(() => call.requirePreparable(visitor), /join it instead/);
+    assert.throws(() => call.requirePreparable(visitor), /only an invitation not taken up yet/);
     assert.equal(call.prepare(visitor.id), null);
     call.join(visitor.id);
     call.join(agent.id);
     assert.deepEqual(call.connectionChanged(visitor, 'connected').events, [{ type: 'started' }]);
     call.hangup(visitor, false);
     assert.equal(call.prepare(agent.id), null);
+  });
+
+  it('a participant invited into a running peer-to-peer call prepares while its invitation rings; joining ends that', () => {
+    const call = accepted();
+    call.join(visitor.id);
+    call.join(agent.id);
+    assert.throws(() => call.requirePreparable(agent), /only an invitation not taken up yet/);
+    call.invite(colleague, agent);
+    call.requirePreparable(colleague);
+    assert.deepEqual(call.prepare(colleague.id), { events: [] });
+    const me = () => call.snapshot().participants.find((p) => p.id === colleague.id);
+    assert.equal(me()?.prepared, true);
+    assert.equal(me()?.joined, false, 'preparing is not joining: the others do not count it in');
+    call.requireSignalPath(colleague, visitor.id);
+    call.requireSignalPath(visitor, colleague.id);
+    call.join(colleague.id);
+    assert.equal(me()?.joined, true);
+    assert.throws(() => call.requirePreparable(colleague), /only an invitation not taken up yet/);
   });
 
   it('a guest hanging up only leaves; the visitor hanging up ends the call', () => {

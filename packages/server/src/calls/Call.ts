@@ -286,11 +286,17 @@ export class Call {
 
   /**
    * `party` may prepare its media path now: the call rings, and `party` is one of its first two participants (the
-   * visitor or the conversation's agent; they are the ones a ring connects).
+   * visitor or the conversation's agent; they are the ones a ring connects); or the call is in progress
+   * peer-to-peer and `party` was invited into it and has not joined (its invitation rings).
    */
   requirePreparable(party: Party): void {
-    this.requireParticipant(party);
-    if (!isPending(this.#core.state)) throw ParleyServerError.conflict(`the call is ${this.#core.state}; join it instead`);
+    const participant = this.requireParticipant(party);
+    if (this.inProgress) {
+      if (!participant.invitedBy || participant.joined) throw ParleyServerError.conflict('only an invitation not taken up yet is prepared; join the call');
+      if (this.media.topology !== 'mesh') throw ParleyServerError.conflict('through the media server an invitation is joined once accepted');
+      return;
+    }
+    if (!isPending(this.#core.state)) throw ParleyServerError.conflict(`the call is ${this.#core.state}`);
     if (party.id !== this.roles.visitorId && party.id !== this.roles.agentId) throw ParleyServerError.forbidden('only the ringing parties prepare a call');
   }
 
@@ -300,7 +306,8 @@ export class Call {
    */
   prepare(partyId: string): CallChange | null {
     const participant = this.#participants.get(partyId);
-    if (!participant || !isPending(this.#core.state)) return null;
+    const invitationRings = this.inProgress && participant?.invitedBy && !participant.joined;
+    if (!participant || !(isPending(this.#core.state) || invitationRings)) return null;
     if (participant.prepared) return { events: [] };
     participant.prepared = true;
     this.#changed();

@@ -191,7 +191,7 @@ export class CallService {
    */
   async join(party: Party, frame: ClientFrameOf<'call.join'>): Promise<CallJoined> {
     const before = await this.#serial.run(frame.sessionID, () => this.#live(frame.sessionID, frame.callId));
-    if (before.pending) return this.#prepare(party, frame, before);
+    if (before.pending || frame.prepare === true) return this.#prepare(party, frame, before);
     before.requireJoinable(party);
     await this.#mediaReady.get(before.id);
     const media = await this.#options.media.access(before.id, party.id);
@@ -224,8 +224,8 @@ export class CallService {
     try {
       const call = await this.#act(frame, (c) => {
         if (c.id !== before.id) throw ParleyServerError.conflict('that call is over');
-        // Accepted while the media was readied: this is the party's join, with the access just handed out.
-        const change = c.pending ? c.prepare(party.id) : c.participant(party.id) ? c.join(party.id) : null;
+        // A ring accepted while the media was readied: this is the party's join, with the access just handed out.
+        const change = c.pending || frame.prepare === true ? c.prepare(party.id) : c.participant(party.id) ? c.join(party.id) : null;
         if (change === null) throw ParleyServerError.conflict('that call is over for you');
         return change;
       });
