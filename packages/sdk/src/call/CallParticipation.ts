@@ -13,13 +13,10 @@ import { PeerMesh } from './PeerMesh.ts';
 import type { ConnectionQuality } from './quality/linkQuality.ts';
 import { QualityWatch } from './quality/QualityWatch.ts';
 import { SilenceWatch } from './quality/SilenceWatch.ts';
+import { SpeakerWatch } from './quality/SpeakerWatch.ts';
 import { VideoFallback, type FallbackAction } from './quality/VideoFallback.ts';
 import { ScreenShare } from './ScreenShare.ts';
 
-const SPEAKER_SAMPLE_MS = 500;
-/** Audio level (0..1) from which a participant counts as speaking. */
-const SPEAKING_LEVEL = 0.02;
-const QUIET_SAMPLES = 4;
 /** Least time between two joins asked for because the media server could not be reached (its access may have changed). */
 const UNREACHABLE_REJOIN_MS = 3000;
 /** Signals kept for links not made yet (before the devices opened, or while the media goes through an SFU). */
@@ -115,12 +112,10 @@ export class CallParticipation {
   #closed = false;
   /** The last state of each link, reported again after a rejoin. */
   readonly #linkStates = new Map<string, VideoConnectionState>();
-  #speakerTimer: ReturnType<typeof setInterval> | null = null;
+  readonly #speakers: SpeakerWatch;
   readonly #quality: QualityWatch;
   readonly #fallback = new VideoFallback();
   readonly #silence: SilenceWatch;
-  #speaker: string | null = null;
-  #quietSamples = 0;
 
   /** `openDevices`: open the camera and microphone now (false: a prepared answer opens them on `accept`). */
   constructor(deps: CallParticipationDeps, want: Sending, openDevices = true) {
@@ -154,6 +149,14 @@ export class CallParticipation {
         if (this.#closed) return;
         this.#view?.setReconnecting(id, this.#linkStates.get(id) === 'reconnecting');
         this.#transport?.refreshVideo?.(id);
+      },
+    });
+    this.#speakers = new SpeakerWatch({
+      stats: () => this.stats(),
+      sendsAudio: (id) => deps.participant(id)?.audio !== false,
+      onSpeaker: (id) => {
+        this.#view?.setActiveSpeaker(id);
+        deps.onActiveSpeaker(id);
       },
     });
     const { sessionID, callId } = deps;
@@ -390,7 +393,7 @@ export class CallParticipation {
     if (!this.#released) return;
     this.#screen.reconcile(this.#deps.participant(this.#deps.self.id)?.screen ?? false);
     for (const id of this.#transport.remoteIds) this.#renderRemote(id);
-    this.#watchSpeakers(this.#transport.remoteIds.length >= 2);
+    this.#speakers.watch(this.#transport.remoteIds.length >= 2);
   }
 
   /**
@@ -461,7 +464,7 @@ export class CallParticipation {
     this.#closed = true;
     this.#screen.close();
     this.#devices.close();
-    this.#watchSpeakers(false);
+    this.#speakers.watch(false);
     this.#quality.stop();
     this.#silence.stop();
     this.#transport?.close();
@@ -470,45 +473,6 @@ export class CallParticipation {
     this.#view?.clear();
     this.#view = null;
     this.#localMedia.release();
-  }
-
-  /**
-   * In a group, samples every remote participant's audio level twice a second and marks the loudest one.
-   * A speaker stays marked through short pauses; after about two seconds of quiet nobody is.
-   */
-  #watchSpeakers(on: boolean): void {
-    if (on === (this.#speakerTimer !== null)) return;
-    if (!on) {
-      clearInterval(this.#speakerTimer!);
-      this.#speakerTimer = null;
-      this.#setSpeaker(null);
-      return;
-    }
-    this.#speakerTimer = setInterval(() => void this.#sampleSpeakers(), SPEAKER_SAMPLE_MS);
-  }
-
-  async #sampleSpeakers(): Promise<void> {
-    const rows = await this.stats().catch(() => []);
-    if (this.#closed) return;
-    let loudest: { id: string; level: number } | null = null;
-    for (const row of rows) {
-      const level = row.audioLevel ?? 0;
-      const participant = this.#deps.participant(row.participantId);
-      if (level >= SPEAKING_LEVEL && participant?.audio !== false && (!loudest || level > loudest.level)) loudest = { id: row.participantId, level };
-    }
-    if (loudest) {
-      this.#quietSamples = 0;
-      this.#setSpeaker(loudest.id);
-    } else if (++this.#quietSamples >= QUIET_SAMPLES) {
-      this.#setSpeaker(null);
-    }
-  }
-
-  #setSpeaker(id: string | null): void {
-    if (id === this.#speaker) return;
-    this.#speaker = id;
-    this.#view?.setActiveSpeaker(id);
-    this.#deps.onActiveSpeaker(id);
   }
 
   async #open(kind: 'audio' | 'video') {
