@@ -39,9 +39,9 @@ class NeedsCarefulPath extends Error {}
  *
  * A batch is first written in one pass: one read of each conversation's highest seq takes its seqs
  * (sqliteSeqs.ts: no counter on the conversation's row to write), then each message is inserted with
- * `ON CONFLICT DO NOTHING` (the unique index on (conversation, sender, clientId) and the primary key). No read looks for the clientId first: a retried one
- * (rare: a send whose answer was lost) makes its insert do nothing, and the whole transaction is rolled back,
- * so no seq it took is left as a gap. Such a batch, or one that repeats a clientId, is then written the
+ * `ON CONFLICT DO NOTHING` (the unique index on (conversation, sender, clientId) and the primary key). No read
+ * looks for the clientId first: a retried one (rare: a send whose answer was lost) makes its insert do nothing,
+ * and the whole transaction is rolled back, so no seq it took is left as a gap. Such a batch, or one that repeats a clientId, is then written the
  * careful way: message by message, each in its own savepoint after a look-up of its clientId, so one failing
  * append does not affect the others and a retry is answered with the message stored before.
  */

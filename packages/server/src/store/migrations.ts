@@ -243,7 +243,9 @@ const manyNodes: Migration = {
  */
 const seqsFromMessages: Migration = {
   async up(db: Kysely<any>): Promise<void> {
-    await sql`update conversations set last_seq = coalesce((select max(m.seq) from messages m where m.conversation_id = conversations.id), 0)`.execute(db);
+    await sql`
+      update conversations
+      set last_seq = coalesce((select max(m.seq) from messages m where m.conversation_id = conversations.id), 0)`.execute(db);
   },
 
   async down(): Promise<void> {
