@@ -28,6 +28,16 @@ test('--only narrows to Parley (on the chosen stores) or to the relay', () => {
   assert.equal(read('--only', 'relay').timeoutSeconds, TIMEOUT_SECONDS_PER_TARGET);
 });
 
+test('--node-flag starts every measured server with the flags given, none by default', () => {
+  assert.deepEqual(read().nodeFlags, []);
+  assert.deepEqual(read('--node-flag=--max-semi-space-size=1', '--node-flag=--max-old-space-size=512').nodeFlags, [
+    '--max-semi-space-size=1',
+    '--max-old-space-size=512',
+  ]);
+  assert.throws(() => readBenchArgs(['--node-flag', 'max-semi-space-size=1']), (error: Error) => error instanceof BenchUsageError && /--node-flag/.test(error.message));
+  assert.throws(() => readBenchArgs(['--node-flag=--a --b']), (error: Error) => error instanceof BenchUsageError && /--node-flag/.test(error.message));
+});
+
 test('an explicit --timeout wins', () => {
   assert.equal(read('--timeout', '90').timeoutSeconds, 90);
 });

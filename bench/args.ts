@@ -37,6 +37,8 @@ export interface BenchOptions {
   targets: BenchTarget[];
   /** Write a CPU profile of the Parley server into this directory. */
   profileDir: string | null;
+  /** Node flags every measured server (Parley and the relay alike) is started with, e.g. `--max-semi-space-size=1`. */
+  nodeFlags: string[];
 }
 
 const USAGE = `Usage: npm run bench:chat -- [options]
@@ -54,6 +56,8 @@ const USAGE = `Usage: npm run bench:chat -- [options]
                      Parley's store: SQLite, PostgreSQL, or both side by side (all)
   --only parley|relay  measure Parley (on the chosen stores) or the relay only
   --profile DIR      write a CPU profile of the Parley server (node --cpu-prof) into DIR
+  --node-flag=FLAG   start every measured server, Parley and the relay, with this Node flag
+                     (repeatable), e.g. --node-flag=--max-semi-space-size=1
   --help`;
 
 /** A command line the benchmark cannot run with. */
@@ -130,6 +134,7 @@ export function readBenchArgs(argv: string[]): BenchOptions | 'help' {
       store: { type: 'string', default: 'all' },
       only: { type: 'string' },
       profile: { type: 'string' },
+      'node-flag': { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -142,6 +147,7 @@ export function readBenchArgs(argv: string[]): BenchOptions | 'help' {
     timeoutSeconds: values.timeout === undefined ? TIMEOUT_SECONDS_PER_TARGET * targets.length : positive('timeout', values.timeout),
     targets,
     profileDir: values.profile ?? null,
+    nodeFlags: nodeFlags(values['node-flag'] ?? []),
   };
 }
 
@@ -153,6 +159,12 @@ function chooseTargets(store: string, only: string | undefined): BenchTarget[] {
     if (target === 'relay') return only !== 'parley';
     return only !== 'relay' && (store === 'all' || store === target);
   });
+}
+
+/** The --node-flag values, each a single flag starting with `--`. @throws BenchUsageError naming the bad one. */
+function nodeFlags(flags: string[]): string[] {
+  for (const flag of flags) if (!/^--[a-z][\w-]*(=\S+)?$/.test(flag)) fail(`--node-flag must be one Node flag such as --max-semi-space-size=1, not "${flag}"`);
+  return flags;
 }
 
 /** A flag's value as a number above zero. @throws BenchUsageError naming the flag. */

@@ -47,10 +47,10 @@ export async function measureServer(target: BenchTarget, options: BenchOptions, 
       log(`creating ${options.agents} agents`);
       agents = await createParleyAgents(storage, options.agents);
       const profile = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [];
-      server = await ServerProcess.start([...profile, PARLEY_CLI, 'start'], parleyEnv(storage, options.conversations));
+      server = await ServerProcess.start([...options.nodeFlags, ...profile, PARLEY_CLI, 'start'], parleyEnv(storage, options.conversations));
     } else {
       agents = Array.from({ length: options.agents }, (_, i) => ({ email: `agent-${i}`, password: '' }));
-      server = await ServerProcess.start([scripts.relay], { PORT: '0', HOST: '127.0.0.1' });
+      server = await ServerProcess.start([...options.nodeFlags, scripts.relay], { PORT: '0', HOST: '127.0.0.1' });
     }
     log(`server pid ${server.pid} at ${server.baseUrl}`);
     try {

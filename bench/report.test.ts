@@ -18,6 +18,7 @@ const options: BenchOptions = {
   timeoutSeconds: 450,
   targets: ['sqlite', 'postgres', 'relay'],
   profileDir: null,
+  nodeFlags: [],
 };
 
 const phase = fakePhase;

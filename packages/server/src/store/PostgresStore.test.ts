@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { Party } from '@parley/protocol';
-import { latestMigrationNames, openPostgresStore, openStore } from './index.ts';
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
+import { latestMigrationNames, openPostgresStore, openStore, storeMigrations } from './index.ts';
 import type { Store } from './index.ts';
 import { at, createConversation, seedParties } from './storeContract.fixtures.ts';
 import { describeStoreContract } from './storeContract.ts';
@@ -94,6 +95,34 @@ describe('PostgresStore (PostgreSQL specifics)', () => {
       assert.equal((await first.getConversation('c1'))?.lastSeq, 30);
     } finally {
       await Promise.all(nodes.map((s) => s.close()));
+    }
+  });
+
+  it('brings a database of migration 0004 to 0005: counters set from the messages, numbering on, older versions refused', async () => {
+    await resetDatabase();
+    const olderNames = latestMigrationNames.filter((name) => name < '0005');
+    const older = { getMigrations: async () => Object.fromEntries(olderNames.map((name) => [name, storeMigrations[name]!])) };
+    const raw = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: runUrl, max: 1 }) }) });
+    try {
+      assert.equal((await new Migrator({ db: raw, provider: older }).migrateToLatest()).error, undefined);
+      assert.ok(runClient);
+      await runClient.query(`
+        INSERT INTO visitors (id, name, created_at) VALUES ('v1', 'Vera', '${at(0)}');
+        INSERT INTO conversations (id, status, visitor_id, last_seq, created_at) VALUES ('c1', 'active', 'v1', 5, '${at(1)}');
+        INSERT INTO messages (id, conversation_id, seq, from_id, from_role, from_name, kind, text, client_id, at)
+          VALUES ('m1', 'c1', 1, 'v1', 'visitor', 'Vera', 'text', 'one', 'k1', '${at(2)}'), ('m2', 'c1', 2, 'v1', 'visitor', 'Vera', 'text', 'two', 'k2', '${at(3)}')`);
+      const store = await openPostgresStore(runUrl);
+      try {
+        const next = await store.appendMessage({ id: 'm3', sessionID: 'c1', from: vera, kind: 'text', text: 'three', clientId: 'k3', at: at(4) });
+        assert.equal(next.message.seq, 3, 'numbered on from the messages: the counter of 5 was set to 2 by the migration');
+        assert.equal((await store.getConversation('c1'))?.lastSeq, 3);
+      } finally {
+        await store.close();
+      }
+      const refused = await new Migrator({ db: raw, provider: older }).migrateToLatest();
+      assert.match(String(refused.error), /0005_seqs_from_messages/, 'a version without 0005 refuses the database');
+    } finally {
+      await raw.destroy();
     }
   });
 });

@@ -4,6 +4,7 @@ import {
   agentFromRow,
   callFromRow,
   conversationFromRow,
+  lastSeqOf,
   messageFromRow,
   visitorFromRow,
   visitorInfoToColumn,
@@ -247,7 +248,11 @@ export abstract class SqlStore implements Store {
     const positions = new Map<string, ConversationPosition>();
     for (let i = 0; i < sessionIDs.length; i += 500) {
       const ids = sessionIDs.slice(i, i + 500);
-      const conversations = await this.db.selectFrom('conversations').select(['id', 'last_seq']).where('id', 'in', ids).execute();
+      const conversations = await this.db
+        .selectFrom('conversations as c')
+        .select(['c.id', lastSeqOf('c.id').as('last_seq')])
+        .where('c.id', 'in', ids)
+        .execute();
       for (const c of conversations) positions.set(c.id, { lastSeq: Number(c.last_seq), call: null });
       const calls = await this.db
         .selectFrom('calls')
@@ -533,7 +538,7 @@ export abstract class SqlStore implements Store {
       .innerJoin('visitors as v', 'v.id', 'c.visitor_id')
       .leftJoin('agents as a', 'a.id', 'c.agent_id')
       .selectAll('c')
-      .select(['v.name as visitor_name', 'a.name as agent_name']);
+      .select(['v.name as visitor_name', 'a.name as agent_name', lastSeqOf('c.id').as('messages_last_seq')]);
   }
 
   /** Completes a conversation row (from an INSERT/UPDATE … RETURNING) with its parties' names. */
@@ -547,7 +552,12 @@ export abstract class SqlStore implements Store {
       row.agent_id === null
         ? undefined
         : await this.db.selectFrom('agents').select('name').where('id', '=', row.agent_id).executeTakeFirst();
-    return conversationFromRow(row, { visitorName: visitor.name, agentName: agent?.name ?? null });
+    const { last_seq: lastSeq } = await this.db
+      .selectFrom('conversations as c')
+      .select(lastSeqOf('c.id').as('last_seq'))
+      .where('c.id', '=', row.id)
+      .executeTakeFirstOrThrow();
+    return conversationFromRow(row, { visitorName: visitor.name, agentName: agent?.name ?? null, lastSeq: Number(lastSeq) });
   }
 
   protected assertOpen(): void {
@@ -567,8 +577,8 @@ export abstract class SqlStore implements Store {
   }
 }
 
-function fromJoinedRow(row: ConversationRow & { visitor_name: string; agent_name: string | null }): ConversationRecord {
-  return conversationFromRow(row, { visitorName: row.visitor_name, agentName: row.agent_name });
+function fromJoinedRow(row: ConversationRow & { visitor_name: string; agent_name: string | null; messages_last_seq: number }): ConversationRecord {
+  return conversationFromRow(row, { visitorName: row.visitor_name, agentName: row.agent_name, lastSeq: Number(row.messages_last_seq) });
 }
 
 function closedError(): Error {

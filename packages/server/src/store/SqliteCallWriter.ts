@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Message } from '@parley/protocol';
 import { liveCallConflict, messageRow, revisionConflict } from './callCommit.ts';
 import { callToRow, messageFromRow, type CallRow, type MessageRow } from './schema.ts';
+import { sqliteSeqTaker } from './sqliteSeqs.ts';
 import { StoreConflictError } from './Store.ts';
 import type { CallCommit } from './Store.ts';
 
@@ -25,7 +26,7 @@ export class SqliteCallWriter {
     const insertRedemption = sqlite.prepare<[string, string, string, string, string]>(
       'INSERT INTO guest_redemptions (jti, call_id, guest_id, redeemed_at, expires_at) VALUES (?, ?, ?, ?, ?)',
     );
-    const takeNextSeq = sqlite.prepare<[string], { last_seq: number }>('UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq');
+    const takeSeqs = sqliteSeqTaker(sqlite);
     const insertMessage = sqlite.prepare<[ReturnType<typeof messageRow>], MessageRow>(
       'INSERT INTO messages (id, conversation_id, seq, from_id, from_role, from_name, kind, text, client_id, at) ' +
         'VALUES (@id, @conversation_id, @seq, @from_id, @from_role, @from_name, @kind, @text, @client_id, @at) RETURNING *',
@@ -53,9 +54,9 @@ export class SqliteCallWriter {
         }
       }
       return commit.events.map((event) => {
-        const next = takeNextSeq.get(event.sessionID);
-        if (next === undefined) throw new Error(`conversation ${event.sessionID} does not exist`);
-        const stored = insertMessage.get(messageRow(event, next.last_seq));
+        const seq = takeSeqs(event.sessionID, 1, null);
+        if (seq === null) throw new Error(`conversation ${event.sessionID} does not exist`);
+        const stored = insertMessage.get(messageRow(event, seq));
         if (stored === undefined) throw new Error('the event was not stored');
         return messageFromRow(stored);
       });

@@ -41,11 +41,16 @@ function text(sessionID: string, id: string, clientId: string | undefined, from:
   return { id, sessionID, from, kind: 'text', text: `text of ${id}`, ...(clientId !== undefined ? { clientId } : {}), at: at(5) };
 }
 
-/** Every stored (seq, id) of a conversation, in seq order, with its last_seq and first message. */
-function stored(sqlite: Database.Database, sessionID: string): { rows: [number, string][]; lastSeq: number; firstMessage: string | null } {
+/** Every stored (seq, id) of a conversation, in seq order, with its first message. */
+function stored(sqlite: Database.Database, sessionID: string): { rows: [number, string][]; firstMessage: string | null } {
   const rows = sqlite.prepare('SELECT seq, id FROM messages WHERE conversation_id = ? ORDER BY seq').all(sessionID) as { seq: number; id: string }[];
-  const conversation = sqlite.prepare('SELECT last_seq, first_message FROM conversations WHERE id = ?').get(sessionID) as { last_seq: number; first_message: string | null };
-  return { rows: rows.map((r) => [r.seq, r.id]), lastSeq: conversation.last_seq, firstMessage: conversation.first_message };
+  const conversation = sqlite.prepare('SELECT first_message FROM conversations WHERE id = ?').get(sessionID) as { first_message: string | null };
+  return { rows: rows.map((r) => [r.seq, r.id]), firstMessage: conversation.first_message };
+}
+
+/** Rows inserted, updated or deleted on this connection since it opened. */
+function totalChanges(sqlite: Database.Database): number {
+  return (sqlite.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
 }
 
 /** Requests every append in one turn (one batch) and waits for each outcome. */
@@ -54,7 +59,7 @@ function appendTogether(appender: SqliteMessageAppender, inputs: readonly Append
 }
 
 describe('SqliteMessageAppender', () => {
-  it('writes a batch over several conversations in one pass: seqs in call order, last_seq and first message once per conversation', async () => {
+  it('writes a batch over several conversations in one pass: seqs in call order, the first message once per conversation', async () => {
     const { sqlite } = await freshDatabase(['c1', 'c2', 'c3']);
     const appender = new SqliteMessageAppender(sqlite);
     const inputs = [
@@ -69,8 +74,8 @@ describe('SqliteMessageAppender', () => {
     const seqs = outcomes.map((o) => (o.status === 'fulfilled' ? [o.value.message.sessionID, o.value.message.seq, o.value.duplicate] : o.reason));
     assert.deepEqual(seqs, [['c1', 1, false], ['c2', 1, false], ['c1', 2, false], ['c1', 3, false], ['c3', 1, false], ['c2', 2, false]]);
     assert.deepEqual(appender.counts, { fastBatches: 1, carefulBatches: 0 });
-    assert.deepEqual(stored(sqlite, 'c1'), { rows: [[1, 'm1'], [2, 'e1'], [3, 'm3']], lastSeq: 3, firstMessage: 'text of m1' });
-    assert.deepEqual(stored(sqlite, 'c2'), { rows: [[1, 'm2'], [2, 'm5']], lastSeq: 2, firstMessage: 'text of m2' });
+    assert.deepEqual(stored(sqlite, 'c1'), { rows: [[1, 'm1'], [2, 'e1'], [3, 'm3']], firstMessage: 'text of m1' });
+    assert.deepEqual(stored(sqlite, 'c2'), { rows: [[1, 'm2'], [2, 'm5']], firstMessage: 'text of m2' });
     const first = outcomes[3];
     assert.ok(first?.status === 'fulfilled');
     assert.deepEqual(first.value.message, { id: 'm3', seq: 3, sessionID: 'c1', from: ann, kind: 'text', text: 'text of m3', clientId: 'k3', at: at(5) });
@@ -85,7 +90,7 @@ describe('SqliteMessageAppender', () => {
     const results = outcomes.map((o) => (o.status === 'fulfilled' ? [o.value.message.id, o.value.message.seq, o.value.duplicate] : String(o.reason)));
     assert.deepEqual(results, [['m3', 1, false], ['m2', 2, true], ['m4', 3, false]]);
     assert.deepEqual(appender.counts, { fastBatches: 1, carefulBatches: 1 });
-    assert.deepEqual(stored(sqlite, 'c1'), { rows: [[1, 'm1'], [2, 'm2'], [3, 'm4']], lastSeq: 3, firstMessage: 'text of m1' });
+    assert.deepEqual(stored(sqlite, 'c1'), { rows: [[1, 'm1'], [2, 'm2'], [3, 'm4']], firstMessage: 'text of m1' });
     assert.deepEqual(stored(sqlite, 'c2').rows, [[1, 'm3']]);
     sqlite.close();
   });
@@ -111,7 +116,32 @@ describe('SqliteMessageAppender', () => {
     assert.equal(outcomes[1]?.status, 'rejected', 'the taken id fails');
     assert.ok(outcomes[2]?.status === 'fulfilled');
     assert.equal(outcomes[2].value.message.seq, 2);
-    assert.deepEqual(stored(sqlite, 'c1'), { rows: [[1, 'm1'], [2, 'm3']], lastSeq: 2, firstMessage: 'text of m1' });
+    assert.deepEqual(stored(sqlite, 'c1'), { rows: [[1, 'm1'], [2, 'm3']], firstMessage: 'text of m1' });
+    sqlite.close();
+  });
+
+  it('writes only message rows for a batch once each conversation has its first message: no counter on the conversation', async () => {
+    const { sqlite } = await freshDatabase(['c1', 'c2']);
+    const appender = new SqliteMessageAppender(sqlite);
+    await appendTogether(appender, [text('c1', 'm1', 'k1'), text('c2', 'm2', 'k2')]);
+    const before = totalChanges(sqlite);
+    const outcomes = await appendTogether(appender, [text('c1', 'm3', 'k3'), text('c2', 'm4', 'k4'), text('c1', 'm5', 'k5')]);
+    assert.deepEqual(outcomes.map((o) => (o.status === 'fulfilled' ? o.value.message.seq : o.reason)), [2, 2, 3]);
+    assert.equal(totalChanges(sqlite) - before, 3, 'three inserted messages and nothing else: no conversation row was updated');
+    assert.deepEqual(appender.counts, { fastBatches: 2, carefulBatches: 0 });
+    sqlite.close();
+  });
+
+  it('numbers on from the stored messages of a database written before, whatever its last_seq column says', async () => {
+    const { sqlite } = await freshDatabase(['c1']);
+    const insert = sqlite.prepare("INSERT INTO messages (id, conversation_id, seq, from_id, from_role, from_name, kind, text, client_id, at) VALUES (?, 'c1', ?, 'v1', 'visitor', 'Vera', 'text', ?, ?, ?)");
+    for (const seq of [1, 2, 3]) insert.run(`old${seq}`, seq, `old ${seq}`, `old-k${seq}`, at(seq));
+    sqlite.prepare("UPDATE conversations SET last_seq = 7, first_message = 'old 1' WHERE id = 'c1'").run();
+    const appender = new SqliteMessageAppender(sqlite);
+    const outcomes = await appendTogether(appender, [text('c1', 'm4', 'k4'), text('c1', 'retry', 'old-k2')]);
+    const results = outcomes.map((o) => (o.status === 'fulfilled' ? [o.value.message.id, o.value.message.seq, o.value.duplicate] : String(o.reason)));
+    assert.deepEqual(results, [['m4', 4, false], ['old2', 2, true]]);
+    assert.deepEqual(stored(sqlite, 'c1'), { rows: [[1, 'old1'], [2, 'old2'], [3, 'old3'], [4, 'm4']], firstMessage: 'old 1' });
     sqlite.close();
   });
 
@@ -130,9 +160,8 @@ describe('SqliteMessageAppender', () => {
     const after = new Database(path);
     const storedIds = new Map<string, { sessionID: string; seq: number }>();
     for (const sessionID of ['c1', 'c2', 'c3', 'c4']) {
-      const { rows, lastSeq } = stored(after, sessionID);
+      const { rows } = stored(after, sessionID);
       assert.deepEqual(rows.map(([seq]) => seq), rows.map((_, i) => i + 1), `${sessionID}: stored seqs are gapless`);
-      assert.equal(lastSeq, rows.length, `${sessionID}: last_seq is the highest stored seq`);
       for (const [seq, id] of rows) storedIds.set(id, { sessionID, seq });
     }
     after.close();

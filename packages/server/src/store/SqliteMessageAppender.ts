@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Message } from '@parley/protocol';
 import { clientKey } from './PostgresAppendStatements.ts';
 import { messageFromRow, type MessageRow } from './schema.ts';
+import { sqliteSeqTaker } from './sqliteSeqs.ts';
 import type { AppendMessageInput, AppendMessageResult } from './Store.ts';
 
 /** Most appends committed by one transaction. */
@@ -36,11 +37,11 @@ class NeedsCarefulPath extends Error {}
  * better-sqlite3 runs the whole transaction synchronously, so no other caller in this process can interleave
  * with it, and BEGIN IMMEDIATE keeps other processes on the same file out until it commits.
  *
- * A batch is first written in one pass: one `UPDATE … last_seq = last_seq + n RETURNING` per conversation
- * takes its seqs, then each message is inserted with `ON CONFLICT DO NOTHING` (the unique index on
- * (conversation, sender, clientId) and the primary key). No read looks for the clientId first: a retried one
- * (rare: a send whose answer was lost) makes its insert do nothing, and the whole transaction is rolled back,
- * so no seq it took is left as a gap. Such a batch, or one that repeats a clientId, is then written the
+ * A batch is first written in one pass: one read of each conversation's highest seq takes its seqs
+ * (sqliteSeqs.ts: no counter on the conversation's row to write), then each message is inserted with
+ * `ON CONFLICT DO NOTHING` (the unique index on (conversation, sender, clientId) and the primary key). No read
+ * looks for the clientId first: a retried one (rare: a send whose answer was lost) makes its insert do nothing,
+ * and the whole transaction is rolled back, so no seq it took is left as a gap. Such a batch, or one that repeats a clientId, is then written the
  * careful way: message by message, each in its own savepoint after a look-up of its clientId, so one failing
  * append does not affect the others and a retry is answered with the message stored before.
  */
@@ -56,9 +57,7 @@ export class SqliteMessageAppender {
       'SELECT * FROM messages WHERE conversation_id = ? AND from_id = ? AND client_id = ?',
     );
     // The first text message is also kept on the conversation for the queue view.
-    const takeSeqs = sqlite.prepare<[number, string | null, string], { last_seq: number }>(
-      'UPDATE conversations SET last_seq = last_seq + ?, first_message = coalesce(first_message, ?) WHERE id = ? RETURNING last_seq',
-    );
+    const takeSeqs = sqliteSeqTaker(sqlite);
     type InsertParams = [string, string, number, string, string, string, string, string, string | null, string];
     const columns = '(id, conversation_id, seq, from_id, from_role, from_name, kind, text, client_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
     const insert = sqlite.prepare<InsertParams>(`INSERT INTO messages ${columns}`);
@@ -76,10 +75,10 @@ export class SqliteMessageAppender {
         const stored = findByClientId.get(input.sessionID, input.from.id, clientId);
         if (stored !== undefined) return { message: messageFromRow(stored), duplicate: true };
       }
-      const next = takeSeqs.get(1, input.kind === 'text' ? input.text : null, input.sessionID);
-      if (next === undefined) throw missingConversation(input.sessionID);
-      store(input, next.last_seq, insert);
-      return { message: messageOf(input, next.last_seq), duplicate: false };
+      const seq = takeSeqs(input.sessionID, 1, input.kind === 'text' ? input.text : null);
+      if (seq === null) throw missingConversation(input.sessionID);
+      store(input, seq, insert);
+      return { message: messageOf(input, seq), duplicate: false };
     });
 
     this.#writeCarefully = sqlite.transaction((batch: readonly PendingAppend[]): Outcome[] =>
@@ -98,8 +97,8 @@ export class SqliteMessageAppender {
       // The seq before this batch's first message, per conversation that exists.
       const before = new Map<string, number>();
       for (const [sessionID, { count, firstText }] of plan) {
-        const taken = takeSeqs.get(count, firstText, sessionID);
-        if (taken !== undefined) before.set(sessionID, taken.last_seq - count);
+        const last = takeSeqs(sessionID, count, firstText);
+        if (last !== null) before.set(sessionID, last - count);
       }
       return batch.map(({ input }): Outcome => {
         const last = before.get(input.sessionID);

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Party } from '@parley/protocol';
-import { latestMigrationNames, openSqliteStore, SqliteStore } from './index.ts';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { latestMigrationNames, openSqliteStore, SqliteStore, storeMigrations } from './index.ts';
 import type { AppendMessageInput } from './index.ts';
 import { at, createConversation, seedParties } from './storeContract.fixtures.ts';
 import { describeStoreContract } from './storeContract.ts';
@@ -144,6 +145,37 @@ describe('SqliteStore (SQLite specifics)', () => {
         'table visitors',
       ],
     );
+  });
+
+  it('brings a database of the counter days to seqs from messages: counters set from them, numbering on, older versions refused', async () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const older = (names: readonly string[]) => ({ getMigrations: async () => Object.fromEntries(names.map((name) => [name, storeMigrations[name]!])) });
+    const olderNames = latestMigrationNames.filter((name) => name < '0005');
+    const sqlite = new Database(path);
+    const raw = new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) });
+    assert.equal((await new Migrator({ db: raw, provider: older(olderNames) }).migrateToLatest()).error, undefined);
+    sqlite.exec(`
+      INSERT INTO visitors (id, name, created_at) VALUES ('v1', 'Vera', '${at(0)}');
+      INSERT INTO conversations (id, status, visitor_id, last_seq, created_at) VALUES ('c1', 'active', 'v1', 5, '${at(1)}'), ('c2', 'active', 'v1', 0, '${at(1)}');
+      INSERT INTO messages (id, conversation_id, seq, from_id, from_role, from_name, kind, text, client_id, at)
+        VALUES ('m1', 'c1', 1, 'v1', 'visitor', 'Vera', 'text', 'one', 'k1', '${at(2)}'), ('m2', 'c1', 2, 'v1', 'visitor', 'Vera', 'text', 'two', 'k2', '${at(3)}');`);
+    await raw.destroy();
+
+    const store = await openSqliteStore(path);
+    const vera: Party = { id: 'v1', role: 'visitor', name: 'Vera' };
+    const next = await store.appendMessage({ id: 'm3', sessionID: 'c1', from: vera, kind: 'text', text: 'three', clientId: 'k3', at: at(4) });
+    assert.equal(next.message.seq, 3, 'numbered on from the stored messages, not from the counter of 5');
+    assert.equal((await store.getConversation('c1'))?.lastSeq, 3);
+    assert.equal((await store.getConversation('c2'))?.lastSeq, 0);
+    await store.close();
+    const migrated = new Database(path);
+    const counters = migrated.prepare('SELECT id, last_seq FROM conversations ORDER BY id').all();
+    assert.deepEqual(counters, [{ id: 'c1', last_seq: 2 }, { id: 'c2', last_seq: 0 }], 'the migration set each counter from the messages (SQLite moves it no more)');
+    const olderVersion = new Kysely<any>({ dialect: new SqliteDialect({ database: migrated }) });
+    const refused = await new Migrator({ db: olderVersion, provider: older(olderNames) }).migrateToLatest();
+    assert.match(String(refused.error), /0005_seqs_from_messages/, 'a version without 0005 refuses the database');
+    await olderVersion.destroy();
   });
 
   it('rolls a failed migration back completely', async () => {

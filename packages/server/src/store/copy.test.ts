@@ -121,7 +121,14 @@ async function seedInstallation(store: Store, conversations = 12): Promise<Seede
 function sqliteRows(path: string): Record<string, unknown[]> {
   const db = new Database(path, { readonly: true });
   try {
-    return Object.fromEntries(COPIED_TABLES.map((t) => [t.name, sortRows(db.prepare(`SELECT * FROM ${t.name}`).all())]));
+    // SQLite keeps no seq counter on the conversation (sqliteSeqs.ts): a copy sets it from the messages.
+    const lastSeq = db.prepare<[string], { s: number }>('SELECT coalesce(max(seq), 0) AS s FROM messages WHERE conversation_id = ?');
+    const rowsOf = (table: string): unknown[] => {
+      const rows = db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];
+      if (table === 'conversations') for (const row of rows) row['last_seq'] = lastSeq.get(String(row['id']))?.s;
+      return rows;
+    };
+    return Object.fromEntries(COPIED_TABLES.map((t) => [t.name, sortRows(rowsOf(t.name))]));
   } finally {
     db.close();
   }

@@ -5,6 +5,7 @@ import { describePostgresUrlError, embeddedStorePath, redactUrl, type StoreLocat
 import { PostgresStore } from './PostgresStore.ts';
 import { SqliteStore } from './SqliteStore.ts';
 import type { SqlStore } from './SqlStore.ts';
+import { lastSeqOf } from './schema.ts';
 import { COPIED_TABLES, type StoreTable } from './tables.ts';
 
 /*
@@ -106,6 +107,7 @@ export async function copyStore(options: StoreCopyOptions): Promise<StoreCopyRep
         target.database.transaction().execute(async (to) => {
           await lockEmptyTarget(to);
           for (const table of COPIED_TABLES) await copyTable(from, to, table, pageSize);
+          await setSeqCounters(to);
           return verifyTables(from, to);
         }),
       );
@@ -274,6 +276,14 @@ async function copyTable(from: Kysely<any>, to: Kysely<any>, table: StoreTable, 
   }
 }
 
+/**
+ * Sets each conversation's seq counter (`last_seq`, which PostgreSQL's appends move) to the highest seq of its
+ * messages: a SQLite source keeps no counter (sqliteSeqs.ts), so its column says nothing.
+ */
+async function setSeqCounters(to: Kysely<any>): Promise<void> {
+  await to.updateTable('conversations as c').set({ last_seq: lastSeqOf('c.id') }).execute();
+}
+
 /** Up to `limit` rows of `table` whose primary key comes after `after` (from the start when null), in key order. */
 function readPage(db: Kysely<any>, table: StoreTable, after: unknown[] | null, limit: number): Promise<Record<string, unknown>[]> {
   let query = db.selectFrom(table.name).selectAll();
@@ -291,7 +301,7 @@ async function countRows(db: Kysely<any>, table: string): Promise<number> {
   return Number(row['n']);
 }
 
-/** A conversation's last seq as stored (`last_seq`) and as its messages have it (max seq, 0 for none). */
+/** A conversation's seq counter (`last_seq`; only the target's means anything) and the highest seq of its messages (0 for none). */
 interface ConversationSeqs {
   id: string;
   lastSeq: number;
@@ -330,8 +340,8 @@ async function conversationSeqsById(db: Kysely<any>, ids: string[]): Promise<Map
 const DIFFERENCES_SHOWN = 5;
 
 /**
- * Compares rows per table, then every conversation's stored and actual last seq, between `from`
- * and `to`. The conversations are paged in the source's id order and looked up by id on the
+ * Compares rows per table, then every conversation's last seq (its messages' highest seq; on the target also
+ * the seq counter its appends move on from), between `from` and `to`. The conversations are paged in the source's id order and looked up by id on the
  * target (the two databases may sort text differently).
  *
  * @throws StoreCopyError 'verification' naming the first differences.
@@ -353,9 +363,9 @@ async function verifyTables(from: Kysely<any>, to: Kysely<any>): Promise<StoreCo
     for (const original of page) {
       const copy = copies.get(original.id);
       if (copy === undefined) differences.push(`conversation ${original.id} is missing from the target`);
-      else if (copy.lastSeq !== original.lastSeq || copy.maxSeq !== original.maxSeq) {
+      else if (copy.lastSeq !== original.maxSeq || copy.maxSeq !== original.maxSeq) {
         differences.push(
-          `conversation ${original.id}: last seq ${original.lastSeq} (messages up to ${original.maxSeq}) in the source, ` +
+          `conversation ${original.id}: last seq ${original.maxSeq} (messages up to ${original.maxSeq}) in the source, ` +
             `${copy.lastSeq} (messages up to ${copy.maxSeq}) in the target`,
         );
       } else conversations += 1;

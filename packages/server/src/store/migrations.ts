@@ -234,12 +234,32 @@ const manyNodes: Migration = {
   },
 };
 
+/**
+ * 0005: seqs come from the messages. SQLite stops keeping a counter on the conversation's row and numbers a
+ * conversation's messages from the highest seq of its messages (sqliteSeqs.ts); PostgreSQL keeps moving the counter
+ * its appends lock. This migration sets every counter to the highest seq of the conversation's messages (the value a
+ * healthy database has already), and, being recorded, makes an older version refuse the database instead of
+ * numbering SQLite's messages from a counter this version no longer moves.
+ */
+const seqsFromMessages: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await sql`
+      update conversations
+      set last_seq = coalesce((select max(m.seq) from messages m where m.conversation_id = conversations.id), 0)`.execute(db);
+  },
+
+  async down(): Promise<void> {
+    // Nothing to undo: the counters hold the highest seqs, as the older version expects them.
+  },
+};
+
 /** Every migration by name; names sort in the order they apply. */
 export const storeMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': initial,
   '0002_conversation_members': conversationMembers,
   '0003_call_state': callState,
   '0004_many_nodes': manyNodes,
+  '0005_seqs_from_messages': seqsFromMessages,
 });
 
 /** An in-code MigrationProvider over {@link storeMigrations} (no migration files to ship or find). */

@@ -1,5 +1,5 @@
 import type { ConversationStatus, Message, Party, Role, VisitorInfo } from '@parley/protocol';
-import type { Generated, Selectable } from 'kysely';
+import { sql, type Generated, type RawBuilder, type Selectable } from 'kysely';
 import type { AgentRecord, CallRecord, ConversationRecord, VisitorRecord } from './Store.ts';
 
 /*
@@ -36,7 +36,11 @@ export interface ConversationsTable {
   agent_id: string | null;
   /** JSON text of a VisitorInfo. */
   visitor_info: string;
-  /** Highest message seq stored; bumped by every append. */
+  /**
+   * PostgreSQL's seq counter: its appends lock the row and move it with every message. SQLite numbers messages
+   * from their own index and leaves this column as it was (sqliteSeqs.ts). Read a conversation's last seq as the
+   * highest seq of its messages ({@link lastSeqOf}), on every dialect.
+   */
   last_seq: Generated<number>;
   first_message: string | null;
   created_at: string;
@@ -215,14 +219,25 @@ export function messageFromRow(row: MessageRow): Message {
   return message;
 }
 
-/** Names of the parties a conversation row refers to by id. */
+/**
+ * A conversation's last seq as the highest seq of its messages (0 for none), for `conversationId` (a column
+ * reference such as `c.id`): one descent of the messages' (conversation_id, seq) index. Both dialects read the
+ * last seq this way, since SQLite keeps no counter (see {@link ConversationsTable.last_seq}).
+ */
+export function lastSeqOf(conversationId: string): RawBuilder<number> {
+  return sql<number>`coalesce((select max(m.seq) from messages m where m.conversation_id = ${sql.ref(conversationId)}), 0)`;
+}
+
+/** Names of the parties a conversation row refers to by id, and its last seq. */
 export interface ConversationPartyNames {
   visitorName: string;
   /** Null when no agent is assigned. */
   agentName: string | null;
+  /** The highest seq of its messages ({@link lastSeqOf}). */
+  lastSeq: number;
 }
 
-/** Maps a `conversations` row plus its parties' names to the port's record. */
+/** Maps a `conversations` row plus its parties' names and last seq to the port's record. */
 export function conversationFromRow(row: ConversationRow, names: ConversationPartyNames): ConversationRecord {
   const agent: Party | null =
     row.agent_id === null ? null : { id: row.agent_id, role: 'agent', name: names.agentName ?? '' };
@@ -236,7 +251,7 @@ export function conversationFromRow(row: ConversationRow, names: ConversationPar
     visitor: { id: row.visitor_id, role: 'visitor', name: names.visitorName },
     agent,
     visitorInfo: parseVisitorInfo(row.visitor_info),
-    lastSeq: Number(row.last_seq),
+    lastSeq: Number(names.lastSeq),
     firstMessage: row.first_message,
     createdAt: row.created_at,
     assignedAt: row.assigned_at,
