@@ -24,6 +24,11 @@ export interface JoinRun {
   failures: string[];
 }
 
+/** How many of the page's peer connections are connected now. */
+function connectedLinks(page: CallPage): Promise<number> {
+  return page.page.evaluate(() => window.parleyProbe.peerConnections().filter((pc) => pc.connectionState === 'connected').length);
+}
+
 /** Waits until the newcomer and the others have each decoded a frame of one another (bounded). */
 async function observeJoin(newcomer: CallPage, others: CallPage[], startedAt: number, what: string): Promise<JoinTiming> {
   let seen: JoinObservation = { startedAt, newcomerFirstFrames: {}, others: [] };
@@ -84,6 +89,14 @@ export async function joinRun(browser: Browser, topology: Topology, env: Record<
     const since = await colleague.eventCount();
     await agent.actOk('addParticipant', [colleague.id]);
     await colleague.waitForEvent('videoInvite', { since });
+    if (topology === 'mesh') {
+      // Peer-to-peer, the colleague's links to the three in the call are prepared while the invitation rings, as
+      // they would be by the time a person reaches Accept; the colleague accepts once they are connected.
+      await waitFor(async () => (await connectedLinks(colleague)) >= 3, {
+        what: `${label}: the colleague's links to be prepared while the invitation rings`,
+        timeoutMs: 10_000,
+      });
+    }
     const colleagueStartedAt = await acceptInviteTimed(colleague);
     try {
       run.fourth = await observeJoin(colleague, [visitor, agent, guest], colleagueStartedAt, `${label}: the colleague (4th) to be seen and to see everyone`);

@@ -99,15 +99,23 @@ function mark(what: string, detail?: string): void {
   timeline.push(detail === undefined ? { at: now(), what } : { at: now(), what, detail });
 }
 
-/** Polls a video receiver until its first frame is decoded, then marks `frame:first`. */
+/** Polls a video receiver until its first frame is decoded, then marks `frame:first` (and `rtp:first` at its first packet). */
 function watchFirstFrame(pc: RTCPeerConnection, receiver: RTCRtpReceiver, id: number): void {
   const poll = async (): Promise<void> => {
+    let packetSeen = false;
     while (pc.connectionState !== 'closed') {
       const report = await receiver.getStats().catch(() => null);
       let decoded = 0;
-      report?.forEach((s: { type: string; kind?: string; framesDecoded?: number }) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'video') decoded += s.framesDecoded ?? 0;
+      let packets = 0;
+      report?.forEach((s: { type: string; kind?: string; framesDecoded?: number; packetsReceived?: number }) => {
+        if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
+        decoded += s.framesDecoded ?? 0;
+        packets += s.packetsReceived ?? 0;
       });
+      if (packets > 0 && !packetSeen) {
+        packetSeen = true;
+        mark('rtp:first', `pc${id}`);
+      }
       if (decoded > 0) {
         mark('frame:first', `pc${id}`);
         return;

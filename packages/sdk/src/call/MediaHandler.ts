@@ -31,13 +31,20 @@ export interface MediaStreamLike {
   removeTrack(track: MediaTrackLike): void;
 }
 
+/** The part of RTCRtpSendParameters the engine uses. */
+export interface SendParametersLike {
+  encodings: Array<{ active?: boolean }>;
+  /** What the encoder gives up first when the link is short: `maintain-resolution` lowers the frame rate instead. */
+  degradationPreference?: 'balanced' | 'maintain-framerate' | 'maintain-resolution';
+}
+
 /** The part of an RTCRtpSender the engine uses. */
 export interface RtpSenderLike {
   readonly track: MediaTrackLike | null;
   replaceTrack(track: MediaTrackLike | null): Promise<void>;
   /** The encodings sent (the object to hand back to `setParameters`). */
-  getParameters?(): { encodings: Array<{ active?: boolean }> };
-  setParameters?(parameters: { encodings: Array<{ active?: boolean }> }): Promise<void>;
+  getParameters?(): SendParametersLike;
+  setParameters?(parameters: SendParametersLike): Promise<void>;
   /** Names the streams the track is sent in (the SDP's msid), for a sender made without its track. */
   setStreams?(...streams: MediaStreamLike[]): void;
 }

@@ -198,3 +198,13 @@ test('restart(true) restarts ICE on a link that still looks connected (media sto
   await until(() => a.pc.signalingState === 'stable' && b.pc.signalingState === 'stable' && a.link.state === 'connected', 'renegotiated', 5_000, () => [a.pc.log, b.pc.log]);
   assert.deepEqual([...a.errors, ...b.errors], []);
 });
+
+test('a new link asked to restart while its first offer is out leaves that offer alone: no rollback, and it connects', async () => {
+  const { a, b } = pair();
+  await until(() => a.pc.signalingState === 'have-local-offer', "a's first offer out");
+  a.link.restart(); // the signaling came back just after this link was made (the media moved, say)
+  await until(() => a.states.includes('connected') && b.states.includes('connected'), 'both connected');
+  assert.equal(a.pc.rollbacks, 0, 'the first offer was not rolled back');
+  assert.equal(a.pc.restarts, 0, 'nothing to restart on a link that never connected');
+  assert.deepEqual([...a.errors, ...b.errors], []);
+});

@@ -1,6 +1,7 @@
 import type { IceCandidate, SessionDescription } from '../wire.ts';
 import type { VideoConnectionState } from './events.ts';
 import type { MediaStreamLike, MediaTrackLike, PeerConnectionLike, RtpSenderLike } from './MediaHandler.ts';
+import { startAtFullResolution, withStartBitrate } from './fullResolutionStart.ts';
 import { RemoteTracks } from './RemoteTracks.ts';
 
 /** What a page sends: its microphone, its camera, and its shared screen (a second video, in a stream of its own). */
@@ -135,7 +136,7 @@ export class PeerLink {
     const screen = this.options.screenStream.getVideoTracks().find((t) => t.readyState === 'live');
     if (screen && !held) tracks.set('screen', screen);
     for (const [kind, track] of this.pendingTracks) tracks.set(kind, track);
-    for (const [kind, track] of tracks) if (track) this.senders.set(kind, this.pc.addTrack(track, this.streamFor(kind)));
+    for (const [kind, track] of tracks) if (track) this.addSender(kind, track);
     for (const kind of held ?? []) if (!this.senders.has(kind)) this.senders.set(kind, this.reserve(kind));
   }
 
@@ -154,6 +155,10 @@ export class PeerLink {
     return offered.sender;
   }
 
+  private addSender(kind: SendKind, track: MediaTrackLike): void {
+    this.senders.set(kind, this.pc.addTrack(track, this.streamFor(kind)));
+  }
+
   private streamFor(kind: SendKind): MediaStreamLike {
     return kind === 'screen' ? this.options.screenStream : this.options.localStream;
   }
@@ -165,9 +170,10 @@ export class PeerLink {
 
   /**
    * Sends what this page sends on a link made with `hold`: the microphone and camera go onto the senders negotiated
-   * for them (`replaceTrack`, no new offer), and a screen shared meanwhile is added.
+   * for them (`replaceTrack`, no new offer), and a screen shared meanwhile is added. `fullResolution`: the camera
+   * starts at full resolution (see startAtFullResolution; for a call of two, where one encoder runs).
    */
-  async release(): Promise<void> {
+  async release(fullResolution = false): Promise<void> {
     if (this.holdKinds === null || this.closed) return;
     this.holdKinds = null;
     if (!this.attached) return; // attaches the local tracks when it does
@@ -178,6 +184,8 @@ export class PeerLink {
       this.setTrack('video', localStream.getVideoTracks()[0] ?? null),
       ...(screen ? [this.setTrack('screen', screen)] : []),
     ]);
+    const camera = this.senders.get('video');
+    if (fullResolution && camera?.track) await startAtFullResolution(camera, () => !this.closed);
   }
 
   /**
@@ -239,8 +247,11 @@ export class PeerLink {
       return;
     }
     const sender = this.senders.get(kind);
-    if (sender) await sender.replaceTrack(track);
-    else if (track) this.senders.set(kind, this.pc.addTrack(track, this.streamFor(kind)));
+    if (!sender) {
+      if (track) this.addSender(kind, track);
+      return;
+    }
+    await sender.replaceTrack(track);
   }
 
   /**
@@ -252,6 +263,10 @@ export class PeerLink {
    */
   restart(evenIfConnected = false): void {
     if (this.closed || (this.stateValue === 'connected' && !evenIfConnected)) return;
+    // A link that never connected and sent its first offer moments ago (made after the signaling came back, say, when
+    // the call's media moved) has nothing to restart: rolling that offer back would leave its answer stale and the
+    // next offer's m-lines out of order for the other side (seen with every Janus of a pool killed).
+    if (!this.everConnected && this.offeredAt !== null && Date.now() - this.offeredAt < LOST_OFFER_MS) return;
     if (this.pc.signalingState === 'have-local-offer' && !this.makingOffer) {
       this.offeredAt = null;
       this.pc
@@ -325,7 +340,8 @@ export class PeerLink {
       if (description.type === 'answer' && pc.signalingState !== 'have-local-offer') return; // a stale answer
       this.settingRemoteAnswer = description.type === 'answer';
       try {
-        await pc.setRemoteDescription(description);
+        // What this page sends starts its estimate higher (the remote's codecs are the ones it sends with).
+        await pc.setRemoteDescription(description.sdp === undefined ? description : { ...description, sdp: withStartBitrate(description.sdp)! });
       } finally {
         this.settingRemoteAnswer = false;
       }

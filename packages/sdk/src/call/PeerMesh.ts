@@ -45,7 +45,10 @@ export class PeerMesh implements MediaTransport {
       this.links.delete(id);
       this.deps.onLinkClosed(id);
     }
-    await Promise.all([...this.links.values()].filter((link) => !this.heldRemotes.has(link.remoteId)).map((link) => link.release()));
+    // One other party: its camera starts at full resolution (with more, several encoders share the machine and may
+    // need to scale down at once).
+    const released = [...this.links.values()].filter((link) => !this.heldRemotes.has(link.remoteId));
+    await Promise.all(released.map((link) => link.release(released.length === 1)));
   }
 
   /** ICE servers for links made from now on (a rejoin may bring fresh TURN credentials). */

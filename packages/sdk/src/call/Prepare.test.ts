@@ -128,3 +128,14 @@ test('the network drops while it rings: both prepare again once their sockets ar
   await until(() => linkOf(visitor)!.sending('video') && linkOf(agent)!.sending('video'), 'both send');
   for (const side of [visitor, agent]) assert.equal(side.media.peerConnections.length, 1, 'the prepared link carried the call');
 });
+
+test('a video sender starts at full resolution (it lowers its frame rate first), and goes back to its default two seconds later', async (t) => {
+  const { visitor, agent } = await conversation(t);
+  await ringPrepared(visitor, agent);
+  await agent.contact.responseVideoUpgrade(true, 'video');
+  await until(() => linkOf(visitor)!.sending('video') && linkOf(agent)!.sending('video'), 'both send');
+  const videoSender = (side: Side) => linkOf(side)!.getTransceivers().find((tr) => tr.sender.track?.kind === 'video')!.sender as unknown as { preferenceLog: unknown[] };
+  for (const side of [visitor, agent]) assert.deepEqual(videoSender(side).preferenceLog, ['maintain-resolution'], `${side.party.role}: full resolution from the first frame`);
+  await until(() => videoSender(visitor).preferenceLog.length === 2 && videoSender(agent).preferenceLog.length === 2, 'back to the default', 5_000);
+  for (const side of [visitor, agent]) assert.deepEqual(videoSender(side).preferenceLog, ['maintain-resolution', undefined]);
+});

@@ -17,6 +17,7 @@ import type {
   PeerConnectionLike,
   RtpSenderLike,
   RtpTransceiverLike,
+  SendParametersLike,
   StatsReportLike,
   TrackEventLike,
 } from '../call/MediaHandler.ts';
@@ -120,10 +121,19 @@ class FakeSender implements RtpSenderLike {
   /** One encoding; every `setParameters` is logged as the encodings' `active` flags. */
   encodings: Array<{ active?: boolean }> = [{ active: true }];
   readonly parameterLog: boolean[][] = [];
-  getParameters(): { encodings: Array<{ active?: boolean }> } {
-    return { encodings: this.encodings.map((e) => ({ ...e })) };
+  /** The degradation preference set, and every one set in order. */
+  degradationPreference: SendParametersLike['degradationPreference'];
+  readonly preferenceLog: Array<SendParametersLike['degradationPreference']> = [];
+  getParameters(): SendParametersLike {
+    return { encodings: this.encodings.map((e) => ({ ...e })), ...(this.degradationPreference ? { degradationPreference: this.degradationPreference } : {}) };
   }
-  setParameters(parameters: { encodings: Array<{ active?: boolean }> }): Promise<void> {
+  setParameters(parameters: SendParametersLike): Promise<void> {
+    if (parameters.degradationPreference !== this.degradationPreference) {
+      // A change of preference alone is logged apart from the encodings' flags.
+      this.preferenceLog.push(parameters.degradationPreference);
+      this.degradationPreference = parameters.degradationPreference;
+      return Promise.resolve();
+    }
     this.encodings = parameters.encodings.map((e) => ({ ...e }));
     this.parameterLog.push(this.encodings.map((e) => e.active !== false));
     return Promise.resolve();

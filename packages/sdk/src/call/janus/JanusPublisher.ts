@@ -1,5 +1,6 @@
 import type { MediaAccess } from '../../wire.ts';
 import type { MediaStreamLike, MediaTrackLike, PeerConnectionLike, RtpSenderLike } from '../MediaHandler.ts';
+import { startAtFullResolution, withStartBitrate } from '../fullResolutionStart.ts';
 import type { SendKind } from '../PeerLink.ts';
 import { RemoteCandidates, type HandleEvent, type JanusHandle, type JanusSession, type PluginEvent } from './JanusSession.ts';
 
@@ -105,8 +106,17 @@ export class JanusPublisher {
   async setTrack(kind: SendKind, track: MediaTrackLike | null): Promise<void> {
     if (this.closed || !this.attached) return;
     const sender = this.senders.get(kind);
-    if (sender) await sender.replaceTrack(track);
-    else if (track) this.add(kind, track);
+    if (!sender) {
+      if (track) this.add(kind, track);
+      return;
+    }
+    await sender.replaceTrack(track);
+  }
+
+  /** The camera starts at full resolution (see startAtFullResolution). */
+  async startAtFullResolution(): Promise<void> {
+    const camera = this.senders.get('video');
+    if (camera?.track && !this.closed) await startAtFullResolution(camera, () => !this.closed);
   }
 
   private add(kind: SendKind, track: MediaTrackLike): void {
@@ -159,7 +169,7 @@ export class JanusPublisher {
     this.published = true;
     if (this.closed) return;
     if (answer.jsep?.type !== 'answer') throw new Error('Janus accepted the offer without an answer');
-    await pc.setRemoteDescription(answer.jsep);
+    await pc.setRemoteDescription({ ...answer.jsep, sdp: withStartBitrate(answer.jsep.sdp) ?? answer.jsep.sdp }); // a higher start for what it publishes
     this.remoteCandidates.flush();
   }
 

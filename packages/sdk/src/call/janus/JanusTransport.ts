@@ -93,6 +93,7 @@ export class JanusTransport implements MediaTransport {
       this.setTrack('audio', localStream.getAudioTracks()[0] ?? null),
       this.setTrack('video', localStream.getVideoTracks()[0] ?? null),
     ]);
+    if (this.remotes.size <= 1) await this.publisher?.startAtFullResolution(); // a call of two (see PeerMesh.release)
   }
 
   /** ICE servers for connections made from now on. */
