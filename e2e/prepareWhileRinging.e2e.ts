@@ -12,15 +12,13 @@ import { deskErrors, escalate, openCallDesk, type CallDesk, type CallPage } from
 import { browserOnly } from './support/fixture.ts';
 import { assertEveryoneReceivesEveryone, colleagueOn } from './support/groupParties.ts';
 import { waitFor } from './support/harness.ts';
-import { CALL_DIV_ID, renderedCall, sampleInbound, timeline, waitForMediaFlowing } from './support/media.ts';
+import { CALL_DIV_ID, renderedCall, sampleInbound, timelineCount, waitForMediaFlowing } from './support/media.ts';
 
 const spec = browserOnly();
 const { cleanup } = spec;
 
-/** How many timeline entries of this page match `what` (a prefix), after the entry at `since` (a time). */
-async function count(party: CallPage, what: string, since = 0): Promise<number> {
-  return (await timeline(party.page)).filter((e) => e.what.startsWith(what) && e.at > since).length;
-}
+/** How many of the page's timeline entries start with `what`, after `since`. */
+const count = (party: CallPage, what: string, since = 0) => timelineCount(party.page, what, since);
 
 /** Waits until the page has a connected peer connection (its prepared one). */
 async function waitForLinked(party: CallPage): Promise<void> {

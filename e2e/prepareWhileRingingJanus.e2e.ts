@@ -12,13 +12,12 @@ import { browserAndJanus } from './support/fixture.ts';
 import { waitFor } from './support/harness.ts';
 import { videoroomRequest } from './support/janus.ts';
 import { janusJoins, reloadRecordingJoins, roomParticipants } from './support/janusJoins.ts';
-import { CALL_DIV_ID, sampleInbound, timeline, waitForMediaFlowing } from './support/media.ts';
+import { CALL_DIV_ID, sampleInbound, timelineCount, waitForMediaFlowing } from './support/media.ts';
 
 const spec = browserAndJanus();
 
-async function count(party: CallPage, what: string, since = 0): Promise<number> {
-  return (await timeline(party.page)).filter((e) => e.what.startsWith(what) && e.at > since).length;
-}
+/** How many of the page's timeline entries start with `what`, after `since`. */
+const count = (party: CallPage, what: string, since = 0) => timelineCount(party.page, what, since);
 
 /** Waits until the page's publishing and subscribing connections to Janus are both connected. */
 async function waitForPrepared(party: CallPage): Promise<void> {

@@ -87,6 +87,11 @@ export function timeline(page: Page): Promise<TimelineEntry[]> {
   return page.evaluate(() => window.parleyProbe.timeline.slice());
 }
 
+/** How many of the page's timeline entries start with `what`, after the epoch time `since`. */
+export async function timelineCount(page: Page, what: string, since = 0): Promise<number> {
+  return (await timeline(page)).filter((e) => e.what.startsWith(what) && e.at > since).length;
+}
+
 /** `contact.getCallStats()` in the page (throws with the SDK's error code when it rejects). */
 export async function sdkCallStats(page: Page): Promise<CallStatsRow[]> {
   const result = await page.evaluate(() => window.parleyE2E.act('getCallStats', []));

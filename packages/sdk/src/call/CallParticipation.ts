@@ -226,7 +226,6 @@ export class CallParticipation {
         this.#mediaAccess = result.media;
         this.#iceTransportPolicy = result.iceTransportPolicy;
         this.#deps.onJoined(result.call);
-        if (this.#transport) return; // the call was accepted meanwhile, and joined
         // Held even when the call was accepted meanwhile: the release (waiting for this) sends the devices once open.
         this.#transport = this.#createTransport(this.#holdKinds());
         for (const { from, signal } of this.#earlySignals.splice(0)) this.#transport.receive(from, signal);
@@ -274,6 +273,12 @@ export class CallParticipation {
     });
   }
 
+  /** Tells the server how each link is (it takes link reports once this page joined). */
+  #reportLinkStates(): void {
+    const { sessionID, callId } = this.#deps;
+    for (const [peerId, state] of this.#linkStates) this.#deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
+  }
+
   #startWatching(): void {
     this.#quality.start();
     this.#silence.start();
@@ -304,7 +309,7 @@ export class CallParticipation {
         if (this.#sending.audio !== this.#wanted.audio || this.#sending.video !== this.#wanted.video) this.#sendMedia();
         if (this.#transport && sameMedia(result.media, this.#mediaAccess)) {
           // Prepared while it rang: the server counts this page as joined now, so it hears how each link is.
-          for (const [peerId, state] of this.#linkStates) this.#deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
+          this.#reportLinkStates();
           return;
         }
         this.#transport?.close();
@@ -331,8 +336,7 @@ export class CallParticipation {
         this.#deps.onJoined(call);
         if (!sameMedia(media, this.#mediaAccess)) return this.#switchMedia(media);
         // The server (perhaps a restarted one) knows nothing of the links that kept running: say how each is.
-        const { sessionID, callId } = this.#deps;
-        for (const [peerId, state] of this.#linkStates) this.#deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
+        this.#reportLinkStates();
         this.#transport.restartStalled(this.#silence.silentIds());
       })
       .catch((err: unknown) => this.#reportError('signaling-failed', 'could not rejoin the call', err))
