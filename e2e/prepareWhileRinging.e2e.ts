@@ -3,12 +3,13 @@
  * connect their peer connection before anyone answers, the invited page with no camera or microphone open (the
  * probe sees every getUserMedia and every RTCPeerConnection); accepting puts the devices' tracks on that
  * connection with no offer or answer after the accept, and media is proven flowing both ways. A declined call
- * leaves no peer connection open; a page reloaded while it rings prepares again. A colleague invited into a running
- * call links to everyone in it while the invitation rings, and joins with media flowing at once on Accept.
+ * leaves no peer connection open; a page reloaded while it rings prepares again. An agent on two tabs answers on
+ * either. A colleague invited into a running call links to everyone in it while the invitation rings, and joins
+ * with media flowing at once on Accept.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deskErrors, escalate, openCallDesk, type CallDesk, type CallPage } from './support/callParties.ts';
+import { CallPage, deskErrors, escalate, openCallDesk, type CallDesk } from './support/callParties.ts';
 import { browserOnly } from './support/fixture.ts';
 import { assertEveryoneReceivesEveryone, colleagueOn } from './support/groupParties.ts';
 import { waitFor } from './support/harness.ts';
@@ -97,6 +98,30 @@ test('the invited visitor reloads while it rings: the page prepares again, and i
   assert.deepEqual(await invited, { ok: true, value: { accepted: true } });
   await assertMediaBothWays(desk, 'a call prepared again after a reload');
   assert.deepEqual([...visitor.errors, ...agent.errors], [], `no page errors (${deskErrors(desk)})`);
+});
+
+test('an agent signed in on two tabs: both ring, one prepares, and accepting on either tab brings media both ways with the visitor', async () => {
+  const desk = await openCallDesk(spec.browser, cleanup);
+  const { visitor, agent } = desk;
+  const tab = await CallPage.open(spec.browser, desk.server.url, 'agent tab 2');
+  cleanup.add(() => tab.party.context.close());
+  await tab.connectAgent(desk.account);
+  await waitFor(async () => (await tab.sessionID()) === desk.sessionID, { what: 'the conversation on the second tab too' });
+  for (const accepting of [agent, tab]) {
+    const since = { visitor: await visitor.eventCount(), agent: await agent.eventCount(), tab: await tab.eventCount() };
+    await visitor.actOk('requestVideoUpgrade', [CALL_DIV_ID, true, true]);
+    await agent.waitForEvent('requestVideoUpgrade', { since: since.agent });
+    await tab.waitForEvent('requestVideoUpgrade', { since: since.tab });
+    await waitForLinked(visitor); // to whichever tab prepared last
+    await accepting.actOk('responseVideoUpgrade', [true, CALL_DIV_ID]);
+    await assertMediaBothWays({ ...desk, agent: accepting }, `accepted on ${accepting.label}`);
+    const idle = accepting === agent ? tab : agent;
+    assert.equal((await renderedCall(idle.page)).remoteVideos.length, 0, `${idle.label}, not accepting, draws nothing`);
+    await visitor.actOk('endVideo');
+    await accepting.waitForEvent('videoEnded', { since: since[accepting === agent ? 'agent' : 'tab'] });
+    await visitor.waitForVideoState('ended');
+  }
+  assert.deepEqual([...visitor.errors, ...agent.errors, ...tab.errors], [], `no page errors (${deskErrors(desk)})`);
 });
 
 test('a colleague invited into a running call links to everyone while its invitation rings, with no device open and nothing drawn; Accept brings media with no new negotiation', async () => {

@@ -10,7 +10,8 @@ import { LIMITS } from './limits.ts';
  *     the result carries the ICE servers (with TURN credentials when configured) and the ICE transport policy —
  *     given to participants only. While a call rings, its two parties may send `call.join` early to prepare (through
  *     Janus, the room is made then and the result hands out its access): they are marked `prepared`, signal to each other and connect, open no device and send nothing;
- *     once the call is accepted each sends `call.join` again and attaches its tracks without renegotiating
+ *     once the call is accepted each sends `call.join` again and attaches its tracks without renegotiating. A party
+ *     with several pages is in the call on one (`page`): signals name it (`toPage`) and others ignore them
  *  4. participants exchange `signal` frames (SDP and ICE candidates), relayed by the server only between joined
  *     participants of the same call; `to`/`from` are party ids. Perfect negotiation: for each pair, the party
  *     whose id sorts higher is the polite one.
@@ -27,6 +28,11 @@ import { LIMITS } from './limits.ts';
  */
 
 const Id = z.string().min(1).max(LIMITS.maxIdChars);
+/**
+ * One page of a party (a browser tab: random, made when the page loads, kept across reconnects). A party signed in
+ * on several pages is in a call on one of them: the last that joined or prepared.
+ */
+const PageId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'a page id is 8 to 64 letters, digits, "_" or "-"');
 const SessionID = z.string().min(1).max(64);
 const CallId = z.string().min(1).max(64);
 
@@ -62,10 +68,11 @@ export const CallRemoveFrameSchema = z
   .strict();
 /**
  * Enters the call's media. `prepare`: only prepare the path, without joining (a participant invited into a
- * running peer-to-peer call, before it accepts); while a call rings, every `call.join` prepares.
+ * running peer-to-peer call, before it accepts); while a call rings, every `call.join` prepares. `page`: the page
+ * joining or preparing; it takes the call over from any other page of the party (signals go to it from now on).
  */
 export const CallJoinFrameSchema = z
-  .object({ type: z.literal('call.join'), id: Id, sessionID: SessionID, callId: CallId, prepare: z.boolean().optional() })
+  .object({ type: z.literal('call.join'), id: Id, sessionID: SessionID, callId: CallId, prepare: z.boolean().optional(), page: PageId.optional() })
   .strict();
 export const CallMediaFrameSchema = z
   .object({ type: z.literal('call.media'), sessionID: SessionID, callId: CallId, audio: z.boolean(), video: z.boolean(), videoPaused: z.boolean().optional() })
@@ -114,6 +121,8 @@ export const SignalFrameSchema = z
     sessionID: SessionID,
     callId: CallId,
     to: z.string().min(1).max(64),
+    /** The sending page (the one it joined or prepared with): a signal from another page of the party is dropped. */
+    page: PageId.optional(),
     description: SessionDescriptionSchema.optional(),
     /** null: end of candidates. */
     candidate: IceCandidateSchema.nullable().optional(),
@@ -163,6 +172,8 @@ export interface SignalEventFrame {
   sessionID: string;
   callId: string;
   from: string;
+  /** The page of the receiving party it is for (the one in the call); another page of that party ignores it. */
+  toPage?: string;
   description?: SessionDescription;
   candidate?: IceCandidate | null;
 }

@@ -18,6 +18,12 @@ export interface CallParticipant extends Participant {
    * until the call is accepted. Absent in calls stored before preparing existed, and for participants who did not prepare.
    */
   prepared?: boolean;
+  /**
+   * The page it is in the call on (see `call.join`'s `page`): the last that joined or prepared. Signals reach that
+   * page only; another page of the same party leaves the call to it. Absent for a participant whose client sends
+   * no page.
+   */
+  page?: string;
   connection: ParticipantConnection;
   /** Who brought this participant into a call already running (an added agent, a guest); null for the first two. */
   invitedBy: Party | null;

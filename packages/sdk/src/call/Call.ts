@@ -9,6 +9,7 @@ import type { CallEvents, CallStatsRow, VideoConnectionState, VideoEndReason, Vi
 import type { ResolvedCallOptions } from './callOptions.ts';
 import { divIDOf, isEngaged, isMediaFlowing, nextPhase, participationOf, type CallPhase, type PhaseEvent } from './CallPhase.ts';
 import { answerInvitation, joinInvitation, type InvitationHost } from './invitations.ts';
+import { newPageId } from './pageId.ts';
 import { ParticipantRoster } from './ParticipantRoster.ts';
 import type { LinkSignal } from './PeerLink.ts';
 
@@ -24,6 +25,8 @@ export interface CallDeps {
   /** Prefix of the storage key that remembers the divID of a live call. */
   storagePrefix: string;
   options: ResolvedCallOptions;
+  /** This page's id in calls (see `call.join`'s `page`). Default: a random one, made with the Call. */
+  page?: string;
   emit<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void;
 }
 
@@ -63,9 +66,14 @@ export class Call {
    * Accepting takes it into the phase; a decline, a cancel or the ring's end closes it.
    */
   #prepared: CallParticipation | null = null;
+  /** A call another page of this party prepared after this one did: this page joins it only if it accepts here. */
+  #preparedElsewhere: string | null = null;
+  /** This page among its party's (see `call.join`'s `page`). */
+  readonly #page: string;
 
   constructor(deps: CallDeps, initial: CallSnapshot | null | undefined) {
     this.#deps = deps;
+    this.#page = deps.page ?? newPageId();
     this.#devices = new DeviceSelection(deps.options.devices);
     this.#call = initial ?? null;
     this.#savedCall = new CallStorage(deps.storage, deps.storagePrefix + deps.sessionID);
@@ -87,6 +95,11 @@ export class Call {
         this.apply((await this.#deps.request('call.leave', { sessionID: this.#deps.sessionID, callId })).call);
       },
     };
+  }
+
+  /** Whether this page is in a live call (asked, accepted, joined): its signaling then reconnects without long waits. */
+  get engaged(): boolean {
+    return isEngaged(this.#phase) && this.#call !== null && isLive(this.#call.state);
   }
 
   /** The public snapshot (`contact.video`). */
@@ -302,7 +315,7 @@ export class Call {
           this.#joinInviteHandedOutFor = next.callId;
           this.#deps.emit('videoInvite', joinInvitation(next, me.invitedBy, this.#invitationHost));
           // Peer-to-peer, the invitation rings with the links to everyone in the call already made (nothing sent).
-          if (next.topology === 'mesh' && !this.#prepared) {
+          if (next.topology === 'mesh' && !this.#prepared && this.#preparedElsewhere !== next.callId) {
             this.#prepared = this.#newParticipation(next, null, false);
             this.#prepared.prepare(true);
           }
@@ -332,6 +345,7 @@ export class Call {
   receiveSignal(frame: SignalEventFrame): void {
     const participation = participationOf(this.#phase) ?? this.#prepared;
     if (!participation || this.#call?.callId !== frame.callId) return;
+    if (frame.toPage !== undefined && frame.toPage !== this.#page) return; // for this party's page in the call, not this one
     const signal: LinkSignal = {};
     if (frame.description) signal.description = frame.description;
     if (frame.candidate) signal.candidate = frame.candidate;
@@ -384,7 +398,7 @@ export class Call {
         this.#engage(stored.divID, call.callId);
         this.#prepareAsked(call);
       }
-    } else if (this.#prepared?.callId !== call.callId && !isEngaged(this.#phase)) {
+    } else if (this.#prepared?.callId !== call.callId && !isEngaged(this.#phase) && this.#preparedElsewhere !== call.callId) {
       this.#prepared?.close();
       this.#prepared = this.#newParticipation(call, null, false);
       this.#prepared.prepare();
@@ -394,16 +408,20 @@ export class Call {
 
   /**
    * A path prepared for an answer this page will not give any more is closed: the call is another one, ended, was
-   * answered elsewhere, or this page's invitation into it was declined, lapsed or taken up on another page.
+   * answered elsewhere, or this page's invitation into it was declined, lapsed or taken up on another page; or
+   * another page of this party prepared since (accepting here still works: this page then joins afresh).
    */
   #dropStalePrepared(call: CallSnapshot): void {
     const prepared = this.#prepared;
     if (!prepared) return;
     const me = call.participants.find((p) => p.id === this.#deps.self.id);
     const invitationRings = inProgress(call.state) && me?.invitedBy && !me.joined;
-    if (prepared.callId === call.callId && (isPending(call.state) || invitationRings)) return;
+    // Another page of this party (a second tab) prepared after this one: the call's signals go there now.
+    const elsewhere = me?.page !== undefined && me.page !== this.#page && prepared.preparedOnly;
+    if (prepared.callId === call.callId && (isPending(call.state) || invitationRings) && !elsewhere) return;
     prepared.close();
     this.#prepared = null;
+    if (elsewhere) this.#preparedElsewhere = call.callId; // not prepared here again: the tabs would take turns
   }
 
   /** This page asked (requested or invited): its devices open now, and the call prepares its path while it rings. */
@@ -435,6 +453,7 @@ export class Call {
         sessionID,
         callId,
         self,
+        page: this.#page,
         divID,
         options,
         request,
@@ -443,7 +462,12 @@ export class Call {
         participant: (id) => this.#roster.get(id),
         joinedRemoteIds: () => this.#roster.linkedRemotes.map((p) => p.id),
         heldRemoteIds: () => this.#roster.linkedRemotes.filter((p) => !p.joined && p.invitedBy).map((p) => p.id),
-        onJoined: (snapshot) => current() && this.apply(snapshot),
+        onJoined: (snapshot) => {
+          if (!current()) return;
+          this.apply(snapshot);
+          // A prepare answered after a later change (another tab prepared since): that change is looked at again.
+          if (this.#call) this.#dropStalePrepared(this.#call);
+        },
         onSending: (sending) => {
           if (!current()) return;
           this.#roster.setSelfMedia(sending);

@@ -35,6 +35,8 @@ export interface CallParticipationDeps {
   sessionID: string;
   callId: string;
   self: Party;
+  /** This page (see `call.join`'s `page`): named in every join and signal, so the call is on this page of the party. */
+  page: string;
   /** Where to draw (`document.getElementById(divID)`); set by `accept` for a participation prepared while ringing. */
   divID: string | null;
   options: ResolvedCallOptions;
@@ -203,6 +205,11 @@ export class CallParticipation {
     return this.#mediaReady;
   }
 
+  /** Prepared (the server answered this page's prepare) and not joined: another page of the party may take it over. */
+  get preparedOnly(): boolean {
+    return this.#transport !== null && !this.#inCall && !this.#joining;
+  }
+
   /** The links exist and send nothing yet: prepared while the call rings. */
   get #held(): boolean {
     return this.#transport?.holding === true;
@@ -219,15 +226,16 @@ export class CallParticipation {
     this.#invitation = invitation;
     const { sessionID, callId } = this.#deps;
     this.#preparing = this.#deps
-      .request('call.join', { sessionID, callId, ...(invitation ? { prepare: true } : {}) })
+      .request('call.join', { sessionID, callId, page: this.#deps.page, ...(invitation ? { prepare: true } : {}) })
       .then((result) => {
         if (this.#closed || this.#transport) return;
         this.#iceServers = result.iceServers;
         this.#mediaAccess = result.media;
         this.#iceTransportPolicy = result.iceTransportPolicy;
-        this.#deps.onJoined(result.call);
         // Held even when the call was accepted meanwhile: the release (waiting for this) sends the devices once open.
         this.#transport = this.#createTransport(this.#holdKinds());
+        this.#deps.onJoined(result.call); // may close this path: another page of the party prepared since
+        if (this.#closed) return;
         for (const { from, signal } of this.#earlySignals.splice(0)) this.#transport.receive(from, signal);
         this.participantsChanged();
       })
@@ -296,7 +304,7 @@ export class CallParticipation {
     this.#release(); // a prepared link sends as soon as the devices are open, not after this join's round trip
     const { sessionID, callId } = this.#deps;
     this.#deps
-      .request('call.join', { sessionID, callId })
+      .request('call.join', { sessionID, callId, page: this.#deps.page })
       .then(async (result) => {
         if (this.#closed) return;
         this.#inCall = true;
@@ -329,7 +337,7 @@ export class CallParticipation {
     if (!this.#transport || this.#joining || this.#closed) return this.join();
     this.#joining = true;
     this.#deps
-      .request('call.join', { sessionID: this.#deps.sessionID, callId: this.#deps.callId })
+      .request('call.join', { sessionID: this.#deps.sessionID, callId: this.#deps.callId, page: this.#deps.page })
       .then(({ call, iceServers, media }) => {
         if (this.#closed || !this.#transport) return;
         this.#transport.iceServers = iceServers;
@@ -357,7 +365,7 @@ export class CallParticipation {
   #prepareAgain(): void {
     const { sessionID, callId } = this.#deps;
     this.#deps
-      .request('call.join', { sessionID, callId, ...(this.#invitation ? { prepare: true } : {}) })
+      .request('call.join', { sessionID, callId, page: this.#deps.page, ...(this.#invitation ? { prepare: true } : {}) })
       .then((result) => {
         if (this.#closed || !this.#transport) return;
         this.#transport.iceServers = result.iceServers;
@@ -498,10 +506,11 @@ export class CallParticipation {
       localStream: this.#localMedia.stream,
       screenStream: this.#screen.stream,
       remoteScreenStreamId: (remoteId: string) => this.#deps.participant(remoteId)?.screenStream ?? null,
+      remotePage: (remoteId: string) => this.#deps.participant(remoteId)?.page,
       iceServers: this.#iceServers,
       ...(policy ? { iceTransportPolicy: policy } : {}),
       ...(hold ? { hold } : {}),
-      sendSignal: (to: string, signal: LinkSignal) => this.#deps.send({ type: 'signal', sessionID, callId, to, ...signal }),
+      sendSignal: (to: string, signal: LinkSignal) => this.#deps.send({ type: 'signal', sessionID, callId, to, page: this.#deps.page, ...signal }),
       onLinkState: (peerId: string, state: VideoConnectionState) => {
         if (this.#closed) return;
         this.#linkStates.set(peerId, state);

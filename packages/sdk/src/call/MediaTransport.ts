@@ -23,6 +23,11 @@ export interface MediaTransportDeps {
    * `release`. Absent: links send the local stream's tracks from the start.
    */
   hold?: ReadonlyArray<'audio' | 'video'>;
+  /**
+   * The page a remote participant is in the call on, as the call state says (mesh): when it changes (the party took
+   * the call to another page of its), the link to it is made afresh. Undefined: the remote's client names no page.
+   */
+  remotePage?(remoteId: string): string | undefined;
   /** Sends a signal to a remote participant through the Parley server (mesh only). */
   sendSignal(to: string, signal: LinkSignal): void;
   /** The media path to a remote participant changed state. */

@@ -20,6 +20,8 @@ export class PeerMesh implements MediaTransport {
   private hold: ReadonlyArray<'audio' | 'video'> | null;
   /** Remote participants whose invitation rings: linked (prepared), nothing sent to them or drawn of them yet. */
   private heldRemotes: ReadonlySet<string> = new Set();
+  /** The page of its party each link was made for (see `remotePage`). */
+  private readonly linkPages = new Map<string, string | undefined>();
 
   constructor(private readonly deps: PeerMeshDeps) {
     this.hold = deps.hold ?? null;
@@ -39,12 +41,7 @@ export class PeerMesh implements MediaTransport {
     if (kinds === null || this.closed) return;
     this.hold = null;
     // A link that could not connect while it rang is made afresh by the next sync, sending from the start.
-    for (const [id, link] of this.links) {
-      if (link.state !== 'failed') continue;
-      link.close();
-      this.links.delete(id);
-      this.deps.onLinkClosed(id);
-    }
+    for (const [id, link] of this.links) if (link.state === 'failed') this.drop(id);
     // One other party: its camera starts at full resolution (with more, several encoders share the machine and may
     // need to scale down at once).
     const released = [...this.links.values()].filter((link) => !this.heldRemotes.has(link.remoteId));
@@ -69,19 +66,29 @@ export class PeerMesh implements MediaTransport {
     const wanted = new Set(joinedRemoteIds);
     const wasHeld = this.heldRemotes;
     this.heldRemotes = held;
-    for (const id of wanted) this.ensure(id);
+    for (const id of wanted) {
+      // The party took the call to another of its pages (accepted there): the old page's peer connection is gone.
+      const page = this.deps.remotePage?.(id);
+      const linkedTo = this.linkPages.get(id);
+      if (page !== undefined && linkedTo !== undefined && linkedTo !== page) this.drop(id);
+      else if (linkedTo === undefined && this.links.has(id)) this.linkPages.set(id, page); // made before its page was known
+      this.ensure(id);
+    }
     if (!this.hold) {
       for (const [id, link] of this.links) {
         if (!wasHeld.has(id) || held.has(id)) continue;
         link.release().catch((err: unknown) => console.warn(`Parley: could not send to ${id}`, err)); // it joined
       }
     }
-    for (const [id, link] of this.links) {
-      if (wanted.has(id)) continue;
-      link.close();
-      this.links.delete(id);
-      this.deps.onLinkClosed(id);
-    }
+    for (const id of [...this.links.keys()]) if (!wanted.has(id)) this.drop(id);
+  }
+
+  /** Closes the link to `remoteId`. */
+  private drop(remoteId: string): void {
+    this.links.get(remoteId)?.close();
+    this.links.delete(remoteId);
+    this.linkPages.delete(remoteId);
+    this.deps.onLinkClosed(remoteId);
   }
 
   /** A signal from a remote participant (the server relays only between joined participants). */
@@ -147,6 +154,7 @@ export class PeerMesh implements MediaTransport {
     this.closed = true;
     for (const link of this.links.values()) link.close();
     this.links.clear();
+    this.linkPages.clear();
   }
 
   /** The link to a participant, made when missing; `forOffer`: made to answer an offer that is arriving now. */
@@ -180,6 +188,7 @@ export class PeerMesh implements MediaTransport {
       },
     );
     this.links.set(remoteId, link);
+    this.linkPages.set(remoteId, this.deps.remotePage?.(remoteId));
     this.deps.onRemoteStream(remoteId, null);
     return link;
   }

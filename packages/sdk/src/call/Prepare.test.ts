@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { connect, conversation, named, relayedKinds, remoteVideo, type Side } from '../testing/callStage.ts';
 import type { FakePeerConnection } from '../testing/FakeMedia.ts';
 import { until, waitFor } from '../testing/helpers.ts';
+import { MemoryStorage } from '../storage.ts';
 
 /*
  * A peer-to-peer call is prepared while it rings: both pages negotiate and connect their link with transceivers
@@ -138,4 +139,26 @@ test('a video sender starts at full resolution (it lowers its frame rate first),
   for (const side of [visitor, agent]) assert.deepEqual(videoSender(side).preferenceLog, ['maintain-resolution'], `${side.party.role}: full resolution from the first frame`);
   await until(() => videoSender(visitor).preferenceLog.length === 2 && videoSender(agent).preferenceLog.length === 2, 'back to the default', 5_000);
   for (const side of [visitor, agent]) assert.deepEqual(videoSender(side).preferenceLog, ['maintain-resolution', undefined]);
+});
+
+test('an agent on two tabs: the tab that prepared last carries the path; accepting on the other still connects, on a fresh link', async (t) => {
+  const { stage, visitor, agent, tokens, tap } = await conversation(t, { offerWaitMs: 50 });
+  const second = await connect(stage, agent.party, tokens.agent, new MemoryStorage(), { offerWaitMs: 50 });
+  await visitor.contact.requestVideoUpgrade('video', true, true);
+  await until(() => named(agent, 'requestVideoUpgrade').length === 1 && named(second, 'requestVideoUpgrade').length === 1, 'both tabs ring');
+  // Both tabs prepared: the call's signals go to one of them, the other closed its path.
+  const live = (tab: Side) => linkOf(tab) !== undefined && linkOf(tab)!.signalingState !== 'closed';
+  await until(() => [agent, second].filter(live).length === 1 && visitor.contact.video.state === 'requested', 'one tab gave its prepared path up');
+  const carrier = live(agent) ? agent : second;
+  const other = carrier === agent ? second : agent;
+  await until(() => linked(carrier) && linked(visitor), 'the visitor linked to the tab that prepared last');
+  assert.equal(tap.sentOf('call.join').length, 3, 'one prepare from each page: the tab that gave up does not prepare again');
+  assert.equal(other.media.requests.length + carrier.media.requests.length, 0, 'neither tab opened a device while it rang');
+
+  await other.contact.responseVideoUpgrade(true, 'video'); // accepted on the tab that gave its path up
+  await until(() => named(visitor, 'videoStarted').length === 1 && named(other, 'videoStarted').length === 1, 'both started');
+  await until(() => remoteVideo(visitor, agent.party.id)?.visible === true && remoteVideo(other, visitor.party.id)?.visible === true, 'both drawn');
+  assert.ok(linkOf(visitor)!.sending('video') && linkOf(other)!.sending('video'), 'both send on the accepting tab’s link');
+  assert.equal(live(carrier), false, 'the tab that prepared last let the accepting tab have the call');
+  assert.equal(named(carrier, 'videoStarted').length, 0, 'nothing started on the other tab');
 });

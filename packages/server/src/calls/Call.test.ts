@@ -81,6 +81,30 @@ describe('Call', () => {
     assert.equal(call.prepare(agent.id), null);
   });
 
+  it('a party on two pages is in the call on the last that prepared or joined: signals come from it and go to it', () => {
+    const { call } = ringing();
+    call.prepare(visitor.id, 'visitorPage1');
+    call.prepare(agent.id, 'agentTab-two');
+    const before = call.revision;
+    call.prepare(agent.id, 'agentTab-one');
+    assert.ok(call.revision > before, 'the visitor hears the agent is on another page now');
+    const again = call.revision;
+    assert.deepEqual(call.prepare(agent.id, 'agentTab-one'), { events: [] });
+    assert.equal(call.revision, again, 'the same page preparing again after a reconnect changes nothing');
+    assert.equal(call.participant(agent.id)?.page, 'agentTab-one');
+    assert.equal(call.requireSignalPath(visitor, agent.id, 'visitorPage1').page, 'agentTab-one', 'signals are for the page that prepared last');
+    assert.throws(() => call.requireSignalPath(agent, visitor.id, 'agentTab-two'), /another page of yours/);
+    call.apply({ type: 'accept', by: agent });
+    call.join(agent.id, 'agentTab-two'); // accepted on the other tab
+    assert.equal(call.snapshot().participants.find((p) => p.id === agent.id)?.page, 'agentTab-two');
+    call.requireSignalPath(agent, visitor.id, 'agentTab-two');
+    assert.throws(() => call.requireSignalPath(agent, visitor.id, 'agentTab-one'), /another page of yours/, 'the tab that prepared is out of the call');
+    call.join(visitor.id); // a client that names no page: nothing is filtered for it
+    assert.equal(call.participant(visitor.id)?.page, undefined);
+    call.requireSignalPath(visitor, agent.id, 'anyPage00');
+    assert.equal(Call.fromRecord(call.toRecord()).participant(agent.id)?.page, 'agentTab-two', 'the page is stored with the call');
+  });
+
   it('a participant invited into a running peer-to-peer call prepares while its invitation rings; joining ends that', () => {
     const call = accepted();
     call.join(visitor.id);

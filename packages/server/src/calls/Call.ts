@@ -301,15 +301,19 @@ export class Call {
   }
 
   /**
-   * A ringing party prepared its media path (see {@link requirePreparable}); null when the call stopped ringing
-   * meanwhile. Preparing again (after a reload or a reconnect) changes nothing more.
+   * A ringing party prepared its media path (see {@link requirePreparable}) on `page`; null when the call stopped
+   * ringing meanwhile. Preparing again from the same page (after a reconnect) changes nothing more; from another
+   * page of the party (a reload, a second tab) the call's signals go to that page from now on.
    */
-  prepare(partyId: string): CallChange | null {
+  prepare(partyId: string, page?: string): CallChange | null {
     const participant = this.#participants.get(partyId);
     const invitationRings = this.inProgress && participant?.invitedBy && !participant.joined;
     if (!participant || !(isPending(this.#core.state) || invitationRings)) return null;
-    if (participant.prepared) return { events: [] };
+    // Signals go to one page of a party: the last that prepared (a reload, another tab); the others stop preparing.
+    if (participant.prepared && participant.page === page) return { events: [] };
     participant.prepared = true;
+    if (page !== undefined) participant.page = page;
+    else delete participant.page;
     this.#changed();
     return { events: [] };
   }
@@ -320,11 +324,14 @@ export class Call {
   }
 
   /** A participant enters the media session (first time, or again); null when it is no longer in the call. */
-  join(partyId: string): CallChange | null {
+  join(partyId: string, page?: string): CallChange | null {
     const participant = this.#participants.get(partyId);
     if (!participant || this.ended) return null;
     const first = !participant.joined;
     participant.joined = true;
+    // The page joining takes the call over from any other page of the party (signals go to it from now on).
+    if (page !== undefined) participant.page = page;
+    else delete participant.page;
     participant.connection = 'connecting';
     this.#deadlines.delete(`grace:${partyId}`);
     this.#deadlines.delete(`invite:${partyId}`);
@@ -338,7 +345,7 @@ export class Call {
    * (an added member or a guest keeps who brought it in), and joins its media. Refused with `forbidden` for a
    * party that was not dropped from this call, `conflict` once the call is over, `capacity` when it is full.
    */
-  rejoin(party: Party): CallChange {
+  rejoin(party: Party, page?: string): CallChange {
     const was = this.#dropped.get(party.id);
     if (!was) throw ParleyServerError.forbidden('you are not a participant of this call');
     if (!this.inProgress) throw ParleyServerError.conflict(`the call is ${this.#core.state}`);
@@ -346,7 +353,7 @@ export class Call {
     this.#dropped.delete(party.id);
     const participant: CallParticipant = { ...was, joined: false, connection: 'absent', screen: false, screenStream: null };
     this.#participants.set(party.id, participant);
-    this.join(party.id);
+    this.join(party.id, page);
     return { events: [{ type: 'participantRejoined', participant: { id: was.id, role: was.role, name: was.name } }] };
   }
 
@@ -388,14 +395,17 @@ export class Call {
 
   /**
    * Checks that `from` may send SDP or ICE to `to`: both participants of this call, the sender joined, or prepared
-   * while the call rings or since it was accepted (its link made while ringing goes on into the call).
+   * while the call rings or since it was accepted (its link made while ringing goes on into the call), from the page
+   * it is in the call on (`page`, when its client names pages). Returns the receiver.
    */
-  requireSignalPath(from: Party, to: string): void {
+  requireSignalPath(from: Party, to: string, page?: string): CallParticipant {
     const sender = this.requireParticipant(from);
     const receiver = this.#participants.get(to);
     if (!sender.joined && !(sender.prepared && !this.ended)) throw ParleyServerError.conflict('join the call before signaling');
+    if (sender.page !== undefined && page !== undefined && page !== sender.page) throw ParleyServerError.conflict('the call is on another page of yours');
     if (!receiver) throw ParleyServerError.forbidden(`${to} is not in this call`);
     if (to === from.id) throw ParleyServerError.invalid('cannot signal yourself');
+    return receiver;
   }
 
   /** A participant reports its link state. The first `connected` makes the call active; `failed` ends it. */

@@ -199,7 +199,7 @@ export class CallService {
     try {
       // The call may have ended, or this participant been removed, while the media was prepared.
       const call = await this.#act(frame, (c) => {
-        const change = c.id !== before.id ? null : c.participant(party.id) ? c.join(party.id) : c.rejoin(party);
+        const change = c.id !== before.id ? null : c.participant(party.id) ? c.join(party.id, frame.page) : c.rejoin(party, frame.page);
         if (change === null) throw ParleyServerError.conflict('that call is over for you');
         return change;
       });
@@ -225,7 +225,7 @@ export class CallService {
       const call = await this.#act(frame, (c) => {
         if (c.id !== before.id) throw ParleyServerError.conflict('that call is over');
         // A ring accepted while the media was readied: this is the party's join, with the access just handed out.
-        const change = c.pending || frame.prepare === true ? c.prepare(party.id) : c.participant(party.id) ? c.join(party.id) : null;
+        const change = c.pending || frame.prepare === true ? c.prepare(party.id, frame.page) : c.participant(party.id) ? c.join(party.id, frame.page) : null;
         if (change === null) throw ParleyServerError.conflict('that call is over for you');
         return change;
       });
@@ -294,12 +294,13 @@ export class CallService {
   signal(party: Party, frame: ClientFrameOf<'signal'>): void {
     const call = this.#calls.get(frame.sessionID);
     if (!call || call.id !== frame.callId) throw ParleyServerError.conflict('that call is over');
-    call.requireSignalPath(party, frame.to);
+    const receiver = call.requireSignalPath(party, frame.to, frame.page);
     this.#options.bus.publish(topics.party(frame.to), {
       type: 'signal',
       sessionID: frame.sessionID,
       callId: frame.callId,
       from: party.id,
+      ...(receiver.page !== undefined ? { toPage: receiver.page } : {}),
       ...(frame.description ? { description: frame.description } : {}),
       ...(frame.candidate !== undefined ? { candidate: frame.candidate } : {}),
     });
