@@ -25,6 +25,11 @@ export abstract class ContactVideoApi<Events extends CallEvents & EventMap<Event
     this.call = new Call({ ...deps, emit }, initial);
   }
 
+  /** @internal Whether this page is in a live call (see `SignalingChannelOptions.inCall`). */
+  get inCall(): boolean {
+    return this.call.engaged;
+  }
+
   /**
    * Visitor: asks the agent to lift the chat into a call. Resolves once the server has the request;
    * the answer comes as `'responseVideoUpgrade'`, and on `true` media engages by itself, drawn into

@@ -94,6 +94,7 @@ export class ClientSession {
       requestTimeoutMs: options.requestTimeoutMs,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       retryPolicy: options.retryPolicy,
+      inCall: () => [...this.contacts.values()].some((contact) => contact.inCall),
     });
     this.channel.on('connectionStateChanged', (state) => callbacks.onStateChanged(state));
     this.channel.on('frame', (frame) => this.dispatch(frame));

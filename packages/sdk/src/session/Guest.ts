@@ -66,8 +66,9 @@ export class GuestContact extends ContactVideoApi {
       requestTimeoutMs: options.requestTimeoutMs,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       retryPolicy: options.retryPolicy,
+      inCall: () => guest.inCall,
     });
-    const guest = new GuestContact(channel, admission, env.storage, env.address.base, options);
+    const guest: GuestContact = new GuestContact(channel, admission, env.storage, env.address.base, options);
     let ready: ReadyFrame;
     try {
       ready = await channel.connect();

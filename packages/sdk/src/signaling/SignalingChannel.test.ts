@@ -5,7 +5,7 @@ import { PROTOCOL_VERSION } from '@parley/protocol/limits';
 import { ParleyError } from '../errors.ts';
 import { FakeParleyServer } from '../testing/FakeParleyServer.ts';
 import { immediateRetry, waitFor } from '../testing/helpers.ts';
-import { SignalingChannel, type SignalingChannelOptions } from './SignalingChannel.ts';
+import { IN_CALL_RETRY_CEILING_MS, SignalingChannel, type SignalingChannelOptions } from './SignalingChannel.ts';
 
 let server: FakeParleyServer;
 before(async () => {
@@ -131,6 +131,31 @@ test('goaway.retryAfterMs is added to the backoff; 1008 starts the backoff high'
   assert.ok(attempts[attempts.length - 1]! >= 6, `attempt after a policy close was ${attempts.at(-1)}`);
   await waitFor(channel, 'ready');
   channel.disconnect();
+});
+
+test('in a call, a reconnection waits at most IN_CALL_RETRY_CEILING_MS whatever the backoff has grown to', async () => {
+  const { token } = server.addVisitor('Ida');
+  let inCall = false;
+  const channel = channelFor(token, { retryPolicy: () => 60_000, inCall: () => inCall });
+  await channel.connect();
+  const outOfCall = waitFor(channel, 'reconnectScheduled');
+  for (const c of connectionsOf(token)) c.socket.close(1011);
+  assert.equal((await outOfCall)[0].delayMs, 60_000, 'out of a call the policy rules');
+  channel.disconnect();
+
+  inCall = true;
+  const delays: number[] = [];
+  const again = channelFor(token, { retryPolicy: () => 60_000, inCall: () => inCall });
+  again.on('reconnectScheduled', ({ delayMs }) => delays.push(delayMs));
+  await again.connect();
+  for (let round = 0; round < 3; round++) {
+    const back = waitFor(again, 'ready');
+    for (const c of connectionsOf(token)) c.socket.close(1011);
+    await back;
+  }
+  assert.equal(delays.length, 3);
+  for (const delay of delays) assert.ok(delay >= 0 && delay < IN_CALL_RETRY_CEILING_MS, `waited ${delay} ms in a call`);
+  again.disconnect();
 });
 
 test('the first connection failing is reported, not retried', async () => {

@@ -33,6 +33,12 @@ export type { WebSocketConstructor, WebSocketLike } from './socket.ts';
 
 /** How long {@link SignalingChannel.verify} waits for its ping: far above a live socket's round trip, well under the heartbeat's. */
 const VERIFY_TIMEOUT_MS = 600;
+/**
+ * While this page is in a call, no reconnection waits longer than this (a random delay up to it): the server holds
+ * a participant's place for its grace period only (20 s by default), so a restart that outlasts a few growing
+ * backoff steps must not make a page come back after it. Refused attempts cost the server next to nothing.
+ */
+export const IN_CALL_RETRY_CEILING_MS = 2000;
 
 /** Where the connection to the server stands. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
@@ -55,6 +61,8 @@ export interface SignalingChannelOptions {
   heartbeatIntervalMs?: number;
   /** Reconnection backoff. Default {@link nextRetryDelayMs}. */
   retryPolicy?: RetryPolicy;
+  /** Whether this page is in a call now: its reconnections then wait at most {@link IN_CALL_RETRY_CEILING_MS}. */
+  inCall?: () => boolean;
 }
 
 /** Events of a {@link SignalingChannel}. */
@@ -320,7 +328,8 @@ export class SignalingChannel extends TypedEmitter<SignalingChannelEvents> {
     if (delay === null) {
       return this.finish(ParleyError.unavailable(`gave up reconnecting after ${this.attempt} attempts`));
     }
-    const delayMs = delay + this.goAwayDelayMs;
+    const hurried = delay > IN_CALL_RETRY_CEILING_MS && this.options.inCall?.() === true;
+    const delayMs = (hurried ? Math.floor(Math.random() * IN_CALL_RETRY_CEILING_MS) : delay) + this.goAwayDelayMs;
     this.goAwayDelayMs = 0;
     this.attempt += 1;
     this.setState('reconnecting');
