@@ -82,16 +82,25 @@ function assertBuilt(): void {
   }
 }
 
-/** Asks the OS for a port that is free right now on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+/** A TCP port free right now on 127.0.0.1, for a daemon a test starts next. */
+export async function freePort(): Promise<number> {
+  // Below the range the kernel hands to outgoing connections (32768-60999): a port listen(0) gave back is in that
+  // range, and any connection made before the daemon binds it (a browser's, the store's) may take it meanwhile.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = FREE_PORT_FROM + Math.floor(Math.random() * FREE_PORT_SPAN);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port between ${FREE_PORT_FROM} and ${FREE_PORT_FROM + FREE_PORT_SPAN - 1} on 127.0.0.1`);
+}
+
+const FREE_PORT_FROM = 20_000;
+const FREE_PORT_SPAN = 12_000;
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolvePort(port));
-    });
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
   });
 }
 
