@@ -5,7 +5,7 @@
  * Resolves once media flows both ways across the veth.
  */
 import { chromium, type Browser } from 'playwright-core';
-import { CallPage, escalate } from './callParties.ts';
+import { CallPage, escalate, type CallDesk } from './callParties.ts';
 import { CHROMIUM_FLAGS, CHROMIUM_PATH, createAgent, startParley, waitFor, type Cleanup, type ParleyServer } from './harness.ts';
 import { waitForMediaFlowing } from './media.ts';
 import type { NetworkNamespace } from './netns.ts';
@@ -41,7 +41,8 @@ export async function startAcrossVeth(ns: NetworkNamespace, cleanup: Cleanup, en
   return { server, here: await launch(CHROMIUM_PATH), behindLink: await launch(ns.chromium) };
 }
 
-export async function callAcrossVeth(ns: NetworkNamespace, cleanup: Cleanup, env: Record<string, string> = {}): Promise<VethCall> {
+/** The agent here and the visitor behind the link, chatting (the conversation routed to the agent), no call yet. */
+export async function deskAcrossVeth(ns: NetworkNamespace, cleanup: Cleanup, env: Record<string, string> = {}): Promise<CallDesk> {
   const { server, here, behindLink } = await startAcrossVeth(ns, cleanup, env);
   const account = { email: 'quinn@example.test', name: 'Quinn Agent', password: 'correct horse battery' };
   createAgent(server.dataDir, account);
@@ -51,7 +52,13 @@ export async function callAcrossVeth(ns: NetworkNamespace, cleanup: Cleanup, env
   await visitor.connectVisitor('Vera Visitor');
   const sessionID = await visitor.startChat('Can you see me?');
   await waitFor(async () => (await agent.sessionID()) === sessionID, { what: 'the conversation to reach the agent' });
-  const since = await escalate({ server, account, agent, visitor, sessionID });
+  return { server, account, agent, visitor, sessionID };
+}
+
+export async function callAcrossVeth(ns: NetworkNamespace, cleanup: Cleanup, env: Record<string, string> = {}): Promise<VethCall> {
+  const desk = await deskAcrossVeth(ns, cleanup, env);
+  const { server, agent, visitor } = desk;
+  const since = await escalate(desk);
   await waitForMediaFlowing(agent.page, { remoteId: visitor.id, what: 'visitor → agent, across the veth' });
   await waitForMediaFlowing(visitor.page, { remoteId: agent.id, what: 'agent → visitor, across the veth' });
   return { server, agent, visitor, since };

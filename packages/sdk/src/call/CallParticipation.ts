@@ -514,7 +514,13 @@ export class CallParticipation {
       onLinkState: (peerId: string, state: VideoConnectionState) => {
         if (this.#closed) return;
         this.#linkStates.set(peerId, state);
-        if (!this.#released) return; // prepared while it rings: told once the call is accepted
+        if (!this.#released) {
+          // Prepared while it rings (told once the call is accepted). Nothing flows to miss yet, so a drop of the link is
+          // the first sign of a moved network: the socket is checked now, and a dead one replaced (this page then
+          // prepares again and ICE restarts), rather than when the heartbeat or the accept finds it dead.
+          if (state === 'reconnecting') void this.#deps.checkConnection?.();
+          return;
+        }
         this.#view?.setReconnecting(peerId, state === 'reconnecting');
         if (this.#inCall) this.#deps.send({ type: 'call.connection', sessionID, callId, peerId, state });
         this.#deps.onLinkState(peerId, state);

@@ -162,3 +162,15 @@ test('an agent on two tabs: the tab that prepared last carries the path; accepti
   assert.equal(live(carrier), false, 'the tab that prepared last let the accepting tab have the call');
   assert.equal(named(carrier, 'videoStarted').length, 0, 'nothing started on the other tab');
 });
+
+test('a prepared link dropping while it rings makes both pages check their socket at once (a moved network leaves it dead)', async (t) => {
+  const { visitor, agent, tap, network } = await conversation(t);
+  await ringPrepared(visitor, agent);
+  const pings = (side: Side) => tap.sent.filter((s) => s.frame.type === 'ping' && s.by === side.party.name).length;
+  const before = { visitor: pings(visitor), agent: pings(agent) };
+  network.drop();
+  await until(() => pings(visitor) > before.visitor && pings(agent) > before.agent, 'both pages pinged the server when the link dropped');
+  network.restore();
+  await agent.contact.responseVideoUpgrade(true, 'video');
+  await until(() => linkOf(visitor)!.sending('video') && linkOf(agent)!.sending('video'), 'both send once accepted');
+});
