@@ -208,3 +208,18 @@ test('a new link asked to restart while its first offer is out leaves that offer
   assert.equal(a.pc.restarts, 0, 'nothing to restart on a link that never connected');
   assert.deepEqual([...a.errors, ...b.errors], []);
 });
+
+test('refreshVideo never leaves the video off: a refused "on" (parameters read before a renegotiation) is read again and set again; overlapping calls run once', async () => {
+  const { a, b } = pair();
+  await until(() => a.link.state === 'connected' && b.link.state === 'connected', 'connected');
+  const sender = a.pc.getTransceivers().find((t) => t.sender.track?.kind === 'video')!.sender as RtpSenderLike & { parameterLog: boolean[][] };
+  const set = sender.setParameters!.bind(sender);
+  let refusals = 1;
+  sender.setParameters = (parameters) => {
+    if (parameters.encodings.every((e) => e.active !== false) && refusals-- > 0) return Promise.reject(new Error('InvalidModificationError: stale parameters'));
+    return set(parameters);
+  };
+  await Promise.all([a.link.refreshVideo(), a.link.refreshVideo()]);
+  assert.deepEqual(sender.parameterLog, [[false], [true]], 'off once, then on again after the refusal');
+  assert.deepEqual(sender.getParameters!().encodings.map((e) => e.active !== false), [true]);
+});

@@ -66,6 +66,9 @@ export interface PeerLinkOptions {
 
 /** An offer left unanswered this long is taken as lost (an answer takes well under a second on a live link). */
 const LOST_OFFER_MS = 3_000;
+/** How often, and how far apart, `refreshVideo` tries to turn a sender's encodings back on when it is refused. */
+const TURN_BACK_ON_ATTEMPTS = 5;
+const TURN_BACK_ON_RETRY_MS = 100;
 
 /**
  * One RTCPeerConnection to one remote participant, negotiated with the perfect-negotiation pattern
@@ -85,6 +88,8 @@ export class PeerLink {
   private stateValue: VideoConnectionState = 'connecting';
   private everConnected = false;
   private closed = false;
+  /** A `refreshVideo` under way. */
+  private refreshing: Promise<void> | null = null;
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
   private failTimer: ReturnType<typeof setTimeout> | null = null;
   /** When this side's offer now waiting for its answer was sent (null: none waiting). */
@@ -284,7 +289,13 @@ export class PeerLink {
    * requests sent while the network was away are lost. Turning the encodings off and on again restarts the encoder,
    * whose first frame is a key frame. Encodings already off are left so.
    */
-  async refreshVideo(): Promise<void> {
+  refreshVideo(): Promise<void> {
+    // One at a time: a reconnection and media heard again both ask, and an overlapping one would read the other's "off".
+    this.refreshing ??= this.restartEncoders().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async restartEncoders(): Promise<void> {
     for (const kind of ['video', 'screen'] as const) {
       const sender = this.senders.get(kind);
       if (this.closed || !sender?.track || !sender.getParameters || !sender.setParameters) continue;
@@ -292,10 +303,32 @@ export class PeerLink {
       const on = off.encodings.map((e) => e.active !== false);
       if (!on.some(Boolean)) continue;
       for (const e of off.encodings) e.active = false;
-      await sender.setParameters(off);
-      const back = sender.getParameters();
+      try {
+        await sender.setParameters(off);
+      } finally {
+        await this.turnBackOn(sender, on);
+      }
+    }
+  }
+
+  /**
+   * Turns a sender's encodings back on after `restartEncoders` turned them off. Parameters read before a
+   * renegotiation (an ICE restart: the rejoin after an outage asks for one) are refused: they are read again and set
+   * again, a few times, so the video is never left off. Encodings someone else changed meanwhile are left as they are.
+   */
+  private async turnBackOn(sender: RtpSenderLike, on: boolean[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) return;
+      const back = sender.getParameters!();
+      if (back.encodings.some((e) => e.active !== false)) return;
       back.encodings.forEach((e, i) => (e.active = on[i] ?? true));
-      await sender.setParameters(back);
+      try {
+        await sender.setParameters!(back);
+        return;
+      } catch (err) {
+        if (attempt >= TURN_BACK_ON_ATTEMPTS) throw err;
+        await new Promise((retry) => setTimeout(retry, TURN_BACK_ON_RETRY_MS));
+      }
     }
   }
 
