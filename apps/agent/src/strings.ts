@@ -123,6 +123,7 @@ export const strings = {
       left: 'You left the call',
       removed: 'You were taken out of the call',
       dropped: 'You left the call: your connection was lost',
+      elsewhere: 'The call goes on in another tab',
     } as Record<string, string>,
     error: (message: string) => `Call problem: ${message}`,
   },

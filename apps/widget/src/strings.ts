@@ -73,6 +73,7 @@ export const strings = {
     closed: 'the conversation ended',
     cancelled: 'the call was cancelled',
     'media-denied': 'the camera or microphone is blocked',
+    elsewhere: 'it goes on in another tab',
   } as Record<string, string>,
   dismiss: 'Dismiss',
   droppedOut: 'You left the call',

@@ -300,6 +300,11 @@ export class Call {
       case 'connecting':
       case 'active':
         if (same && isPending(prev.state)) this.#answered(next, true);
+        if (isEngaged(this.#phase) && me?.page !== undefined && me.page !== this.#page && participationOf(this.#phase)?.joinedHere) {
+          // Another page of this party (a second tab) joined after this one: the call goes on there, not here.
+          this.#teardown({ reason: 'elsewhere' }, true);
+          break;
+        }
         if (isEngaged(this.#phase) && !me) {
           // The call goes on without this page: it left, an agent took it out, or its grace period passed.
           const dropped = this.#phase.kind !== 'leaving' && (next.dropped ?? []).includes(self.id);
@@ -532,7 +537,9 @@ export class Call {
     this.#prepared?.close();
     this.#prepared = null;
     this.#moveTo({ type: 'teardown' });
-    if (wasEngaged && end) this.#savedCall.clear(); // kept when only this page went away: a reload rejoins
+    // Forgotten when this page's part ended; kept for a reload when only the signaling went away, and for the tab
+    // the call went on in (they share the storage).
+    if (wasEngaged && end && end.reason !== 'elsewhere') this.#savedCall.clear();
     if (!goesOn) this.#roster.clear();
     for (const resolve of this.#inviteWaiters.splice(0)) resolve({ accepted: false });
     if (end) this.#deps.emit('videoEnded', { sessionID: this.#deps.sessionID, reason: end.reason, ...(end.by ? { by: end.by } : {}) });

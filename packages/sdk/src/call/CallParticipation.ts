@@ -205,6 +205,11 @@ export class CallParticipation {
     return this.#mediaReady;
   }
 
+  /** This page's join was answered: it is in the call (until another page of the party joins it). */
+  get joinedHere(): boolean {
+    return this.#inCall;
+  }
+
   /** Prepared (the server answered this page's prepare) and not joined: another page of the party may take it over. */
   get preparedOnly(): boolean {
     return this.#transport !== null && !this.#inCall && !this.#joining;

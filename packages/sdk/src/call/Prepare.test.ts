@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { connect, conversation, named, relayedKinds, remoteVideo, type Side } from '../testing/callStage.ts';
+import { connect, conversation, named, relayedKinds, remoteVideo, startCall, type Side } from '../testing/callStage.ts';
 import type { FakePeerConnection } from '../testing/FakeMedia.ts';
 import { until, waitFor } from '../testing/helpers.ts';
 import { MemoryStorage } from '../storage.ts';
@@ -173,4 +173,18 @@ test('a prepared link dropping while it rings makes both pages check their socke
   network.restore();
   await agent.contact.responseVideoUpgrade(true, 'video');
   await until(() => linkOf(visitor)!.sending('video') && linkOf(agent)!.sending('video'), 'both send once accepted');
+});
+
+test('a second tab of the agent opened during a call takes the call over: the first tab ends with reason elsewhere, the visitor links to the new one', async (t) => {
+  const { stage, visitor, agent, tokens } = await conversation(t, { offerWaitMs: 50 });
+  await startCall(visitor, agent);
+  // The new tab shares the first one's storage (a browser's), where the call it may rejoin is remembered.
+  const second = await connect(stage, agent.party, tokens.agent, agent.storage, { offerWaitMs: 50 });
+  await until(() => named(agent, 'videoEnded').length === 1, 'the first tab heard the call went on elsewhere');
+  assert.equal((named(agent, 'videoEnded')[0] as { reason: string }).reason, 'elsewhere');
+  assert.equal(linkOf(agent)!.signalingState, 'closed', 'the first tab closed its link');
+  await until(() => remoteVideo(visitor, agent.party.id)?.visible === true && remoteVideo(second, visitor.party.id)?.visible === true, 'the visitor and the new tab see each other');
+  assert.ok(linkOf(second)!.sending('video') && linkOf(visitor)!.sending('video'), 'both send on the new link');
+  assert.equal(named(visitor, 'videoEnded').length, 0, 'the call went on for the visitor');
+  assert.equal(named(second, 'videoEnded').length, 0, 'and for the new tab');
 });

@@ -16,9 +16,10 @@ export type VideoState = 'idle' | 'requested' | 'invited' | 'connecting' | 'acti
  * Why the call ended for this page (`cancelled`: the one who asked withdrew before an answer). Beyond the call's
  * own reasons: `left` (this page left), `removed` (an agent took it out) and `dropped` (its connection was away
  * past the grace period): the call goes on for the others, and after `dropped` this page may come back with
- * `rejoinVideo()` while `contact.video.canRejoin` holds.
+ * `rejoinVideo()` while `contact.video.canRejoin` holds. `elsewhere`: another page of the same party (a second tab)
+ * joined the call, which goes on there.
  */
-export type VideoEndReason = CallEndReason | 'left' | 'removed' | 'dropped';
+export type VideoEndReason = CallEndReason | 'left' | 'removed' | 'dropped' | 'elsewhere';
 
 /**
  * A party in a call, with what it sends. `screen`: it shares its screen now (one participant at a time).
