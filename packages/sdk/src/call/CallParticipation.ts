@@ -229,9 +229,7 @@ export class CallParticipation {
   prepare(invitation = false): void {
     if (this.#preparing || this.#transport || this.#joining || this.#closed) return;
     this.#invitation = invitation;
-    const { sessionID, callId } = this.#deps;
-    this.#preparing = this.#deps
-      .request('call.join', { sessionID, callId, page: this.#deps.page, ...(invitation ? { prepare: true } : {}) })
+    this.#preparing = this.#requestJoin(invitation)
       .then((result) => {
         if (this.#closed || this.#transport) return;
         this.#iceServers = result.iceServers;
@@ -248,6 +246,12 @@ export class CallParticipation {
       .finally(() => {
         this.#preparing = null;
       });
+  }
+
+  /** A `call.join` from this page; `prepareOnly`: an invitation into a running call, prepared while it rings. */
+  #requestJoin(prepareOnly: boolean) {
+    const { sessionID, callId, page } = this.#deps;
+    return this.#deps.request('call.join', { sessionID, callId, page, ...(prepareOnly ? { prepare: true } : {}) });
   }
 
   /** What a prepared link negotiates: the kinds the call was asked with. */
@@ -307,9 +311,7 @@ export class CallParticipation {
     if (this.#joining || this.#closed || (this.#inCall && this.#transport)) return;
     this.#joining = true;
     this.#release(); // a prepared link sends as soon as the devices are open, not after this join's round trip
-    const { sessionID, callId } = this.#deps;
-    this.#deps
-      .request('call.join', { sessionID, callId, page: this.#deps.page })
+    this.#requestJoin(false)
       .then(async (result) => {
         if (this.#closed) return;
         this.#inCall = true;
@@ -341,8 +343,7 @@ export class CallParticipation {
     if (this.#held && !this.#released) return this.#prepareAgain();
     if (!this.#transport || this.#joining || this.#closed) return this.join();
     this.#joining = true;
-    this.#deps
-      .request('call.join', { sessionID: this.#deps.sessionID, callId: this.#deps.callId, page: this.#deps.page })
+    this.#requestJoin(false)
       .then(({ call, iceServers, media }) => {
         if (this.#closed || !this.#transport) return;
         this.#transport.iceServers = iceServers;
@@ -368,9 +369,7 @@ export class CallParticipation {
 
   /** The signaling reconnected while the call rings: prepare again (a restarted server knows nothing), and restart ICE where it stalled. */
   #prepareAgain(): void {
-    const { sessionID, callId } = this.#deps;
-    this.#deps
-      .request('call.join', { sessionID, callId, page: this.#deps.page, ...(this.#invitation ? { prepare: true } : {}) })
+    this.#requestJoin(this.#invitation)
       .then((result) => {
         if (this.#closed || !this.#transport) return;
         this.#transport.iceServers = result.iceServers;

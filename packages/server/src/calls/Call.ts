@@ -312,8 +312,7 @@ export class Call {
     // Signals go to one page of a party: the last that prepared (a reload, another tab); the others stop preparing.
     if (participant.prepared && participant.page === page) return { events: [] };
     participant.prepared = true;
-    if (page !== undefined) participant.page = page;
-    else delete participant.page;
+    onPage(participant, page);
     this.#changed();
     return { events: [] };
   }
@@ -329,9 +328,7 @@ export class Call {
     if (!participant || this.ended) return null;
     const first = !participant.joined;
     participant.joined = true;
-    // The page joining takes the call over from any other page of the party (signals go to it from now on).
-    if (page !== undefined) participant.page = page;
-    else delete participant.page;
+    onPage(participant, page); // it takes the call over from any other page of the party
     participant.connection = 'connecting';
     this.#deadlines.delete(`grace:${partyId}`);
     this.#deadlines.delete(`invite:${partyId}`);
@@ -559,6 +556,12 @@ export class Call {
   #attendees(): Attendee[] {
     return [...this.#participants.values()].map((p) => ({ id: p.id, role: p.role, joined: p.joined }));
   }
+}
+
+/** The participant is in the call on `page` now (its signals go there); a client that names no page: on none. */
+function onPage(participant: CallParticipant, page: string | undefined): void {
+  if (page !== undefined) participant.page = page;
+  else delete participant.page;
 }
 
 function splitDeadline(name: Exclude<CallDeadline, 'ring'>): ['grace' | 'invite', string] {
